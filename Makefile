@@ -1,0 +1,106 @@
+# smtpgate: one Makefile for the BPF object, its skeleton, the userspace
+# library, smtpgated, smtpgatectl and the test programs.
+#
+#   make          build everything
+#   make deps     install the Debian packages the build and tests need
+#   make test     run every test suite (root); last line "N passed, N failed"
+#   make bench    run the benchmarks (not tests)
+#   make demo     run the lab demo
+
+VERSION      := 0.1.0
+BUILD        := build
+CC           ?= gcc
+CLANG        ?= clang
+BPFTOOL      ?= bpftool
+
+# libsystemd is optional: sd_notify is then a no-op (see docs/operations.md).
+HAVE_SYSTEMD := $(shell pkg-config --exists libsystemd && echo 1)
+
+CFLAGS       ?= -O2 -g
+CFLAGS       += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
+		-DSG_VERSION=\"$(VERSION)\" \
+		-Iinclude -I$(BUILD) -Iuserspace/lib -Itests/lib \
+		$(shell pkg-config --cflags libnl-3.0 libnl-route-3.0)
+LDLIBS_CORE  := -lbpf -lelf -lz -ljansson
+LDLIBS_DAEMON := $(LDLIBS_CORE) $(shell pkg-config --libs libnl-route-3.0 libnl-3.0) \
+		 -lmicrohttpd -lpthread
+ifeq ($(HAVE_SYSTEMD),1)
+CFLAGS       += -DSG_HAVE_SYSTEMD=1
+LDLIBS_DAEMON += -lsystemd
+endif
+
+BPF_CFLAGS   := -O2 -g -target bpf -mcpu=v3 -Wall -Werror -Iinclude \
+		-I/usr/include/$(shell gcc -dumpmachine)
+
+BPF_OBJ      := $(BUILD)/smtpgate.bpf.o
+SKEL         := $(BUILD)/smtpgate.skel.h
+LIB          := $(BUILD)/libsmtpgate.a
+
+LIB_SRCS     := $(wildcard userspace/lib/*.c)
+LIB_OBJS     := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+DAEMON_SRCS  := $(wildcard userspace/daemon/*.c)
+DAEMON_OBJS  := $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
+CTL_SRCS     := $(wildcard userspace/ctl/*.c)
+CTL_OBJS     := $(CTL_SRCS:%.c=$(BUILD)/%.o)
+TESTLIB_SRCS := $(wildcard tests/lib/*.c)
+TESTLIB_OBJS := $(TESTLIB_SRCS:%.c=$(BUILD)/%.o)
+
+# Every tests/<suite>/*.c with a main() becomes build/tests/<suite>/<name>.
+TEST_PROG_SRCS := $(wildcard tests/bpf/*.c tests/unit/*.c tests/bench/*.c tests/tools/*.c \
+			     tests/load/*.c tests/fuzz/*.c)
+TEST_PROGS   := $(TEST_PROG_SRCS:%.c=$(BUILD)/%)
+
+PROGS        := $(if $(DAEMON_SRCS),$(BUILD)/smtpgated) $(if $(CTL_SRCS),$(BUILD)/smtpgatectl)
+
+.PHONY: all deps test bench demo clean check-bpf
+all: $(BPF_OBJ) $(SKEL) $(LIB) $(PROGS) $(TEST_PROGS)
+
+deps:
+	scripts/install-deps.sh
+
+$(BUILD):
+	mkdir -p $@
+
+BPF_HDRS := $(wildcard bpf/*.h) include/smtpgate/abi.h
+$(BPF_OBJ): bpf/smtpgate.bpf.c $(BPF_HDRS) | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(SKEL): $(BPF_OBJ)
+	$(BPFTOOL) gen skeleton $< name smtpgate > $@.tmp && mv $@.tmp $@
+
+# Every userspace object may include the skeleton or the ABI header.
+$(BUILD)/%.o: %.c $(SKEL) $(wildcard userspace/lib/*.h include/smtpgate/*.h tests/lib/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	$(AR) rcs $@ $^
+
+$(BUILD)/smtpgated: $(DAEMON_OBJS) $(LIB)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_DAEMON)
+
+$(BUILD)/smtpgatectl: $(CTL_OBJS) $(LIB)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_CORE)
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(TESTLIB_OBJS) $(LIB)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_DAEMON) -lcmocka -lm
+
+# test, bench and demo set themselves up on a fresh machine: packages
+# (a no-op when present), bpffs, the build.
+test:
+	scripts/install-deps.sh
+	$(MAKE) all
+	tests/run.sh
+
+bench:
+	scripts/install-deps.sh
+	$(MAKE) all
+	tests/bench/run.sh
+
+demo:
+	scripts/install-deps.sh
+	$(MAKE) all
+	scripts/lab.sh --demo
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Packet parser shared by the XDP and TC entry points: Ethernet, up to
+ * two VLAN tags (802.1Q / 802.1ad), IPv4 with options and fragments,
+ * IPv6 with a bounded extension-header chain, TCP.
+ *
+ * The parser answers two questions separately: how much it could learn
+ * (nothing, the source address, or source and ports) and what is wrong
+ * (nothing, a fragment that must go, or a malformed frame).  The decision
+ * then drops a problem frame only if it might be governed: a frame whose
+ * ports are known is governed only on a governed port from a source in
+ * scope; one whose source is known but not its ports (a fragment, a
+ * truncated TCP header) is governed if the source is in scope; one whose
+ * source cannot even be read is dropped.  Nothing that might be governed
+ * is ever passed unexamined.
+ */
+#ifndef SG_BPF_PARSE_H
+#define SG_BPF_PARSE_H
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <bpf/bpf_endian.h>
+#include "smtpgate/abi.h"
+
+#ifndef ETH_P_8021AD
+#define ETH_P_8021AD 0x88A8
+#endif
+
+#define SG_IP_MF     0x2000
+#define SG_IP_OFFSET 0x1fff
+
+#define SG_TCP_FIN 0x01
+#define SG_TCP_SYN 0x02
+#define SG_TCP_RST 0x04
+#define SG_TCP_ACK 0x10
+
+enum sg_known {
+	SG_KNOWN_NOTHING = 0, /* cannot even read the source address */
+	SG_KNOWN_SRC = 1,     /* source known, ports unknown */
+	SG_KNOWN_PORTS = 2,   /* source, destination and ports known */
+};
+
+enum sg_problem {
+	SG_PROB_NONE = 0,
+	SG_PROB_FRAGMENT = 1,
+	SG_PROB_MALFORMED = 2,
+};
+
+/* Outcome of sg_parse(): SG_PARSE_PASS means "not governed, let it go"
+ * (not IP, not TCP, a later fragment); SG_PARSE_JUDGE means look at the
+ * sg_pkt fields. */
+enum sg_parse_result {
+	SG_PARSE_PASS = 0,
+	SG_PARSE_JUDGE = 1,
+};
+
+struct sg_pkt {
+	struct sg_addr src;
+	struct sg_addr dst;
+	__u32 l3_off;       /* IP header offset from the start of the frame */
+	__u32 l4_off;       /* TCP header offset */
+	__u32 ip_bytes;     /* IP header + payload, for counters and buckets */
+	__u32 payload_len;  /* TCP payload bytes (for the RST's ack number) */
+	__u32 seq;          /* TCP sequence number, network byte order */
+	__u16 sport;        /* host byte order */
+	__u16 dport;        /* host byte order */
+	__u8 tcp_flags;     /* 0 if the header was cut short by fragmentation */
+	__u8 is_v6;
+	__u8 known;         /* enum sg_known */
+	__u8 problem;       /* enum sg_problem */
+	__u8 first_frag;    /* 0, or 1 (IPv4) / 2 (IPv6) for a first fragment */
+	__u8 pad[3];
+};
+
+static __always_inline void sg_map_v4(struct sg_addr *a, __be32 v4)
+{
+	a->w[0] = 0;
+	a->w[1] = 0;
+	a->w[2] = bpf_htonl(0x0000ffff);
+	a->w[3] = v4;
+}
+
+static __always_inline int sg_judge(struct sg_pkt *p, __u8 known, __u8 problem)
+{
+	p->known = known;
+	p->problem = problem;
+	return SG_PARSE_JUDGE;
+}
+
+/* Reads ports, sequence and flags of a TCP header at l4 with ip_end the
+ * end of the IP packet.  first_frag: the packet is a first fragment, so
+ * a short TCP header is judged by its ports (IPv4, RFC 1858) or dropped
+ * as a fragment (IPv6, RFC 7112: the first fragment must hold the whole
+ * header chain). */
+static __always_inline int sg_parse_tcp(void *data, void *data_end, struct sg_pkt *p,
+					__u32 l4, __u32 ip_end, int first_frag)
+{
+	struct tcphdr *th = data + l4;
+	__u32 avail = ip_end - l4; /* callers guarantee l4 <= ip_end */
+	__u32 doff;
+
+	p->l4_off = l4;
+	p->first_frag = first_frag;
+	if ((void *)th + 4 > data_end || avail < 4)
+		return sg_judge(p, SG_KNOWN_SRC,
+				first_frag ? SG_PROB_FRAGMENT : SG_PROB_MALFORMED);
+	p->sport = bpf_ntohs(th->source);
+	p->dport = bpf_ntohs(th->dest);
+
+	if ((void *)(th + 1) > data_end || avail < sizeof(*th)) {
+		if (first_frag == 1) {
+			/* IPv4 first fragment: ports are enough to judge it;
+			 * the rest arrives at offset >= 2 or is dropped at 1. */
+			if ((void *)th + 14 <= data_end && avail >= 14)
+				p->tcp_flags = ((__u8 *)th)[13];
+			return sg_judge(p, SG_KNOWN_PORTS, SG_PROB_NONE);
+		}
+		return sg_judge(p, SG_KNOWN_PORTS,
+				first_frag ? SG_PROB_FRAGMENT : SG_PROB_MALFORMED);
+	}
+	p->seq = th->seq;
+	p->tcp_flags = ((__u8 *)th)[13];
+	doff = th->doff * 4;
+	if (doff < sizeof(*th))
+		return sg_judge(p, SG_KNOWN_PORTS, SG_PROB_MALFORMED);
+	if (doff > avail) {
+		/* An IPv4 first fragment may end inside the options;
+		 * otherwise a data offset past the packet is a lie. */
+		if (first_frag == 1)
+			return sg_judge(p, SG_KNOWN_PORTS, SG_PROB_NONE);
+		return sg_judge(p, SG_KNOWN_PORTS,
+				first_frag ? SG_PROB_FRAGMENT : SG_PROB_MALFORMED);
+	}
+	p->payload_len = avail - doff;
+	return sg_judge(p, SG_KNOWN_PORTS, SG_PROB_NONE);
+}
+
+static __always_inline int sg_parse_ipv4(void *data, void *data_end, __u32 frame_len,
+					 struct sg_pkt *p, __u32 l3)
+{
+	struct iphdr *ip = data + l3;
+	__u32 ihl, tot, frag;
+
+	if ((void *)(ip + 1) > data_end)
+		return sg_judge(p, SG_KNOWN_NOTHING, SG_PROB_MALFORMED);
+	ihl = ip->ihl * 4;
+	if (ip->version != 4 || ihl < sizeof(*ip))
+		return sg_judge(p, SG_KNOWN_NOTHING, SG_PROB_MALFORMED);
+	if (ip->protocol != IPPROTO_TCP)
+		return SG_PARSE_PASS;
+
+	sg_map_v4(&p->src, ip->saddr);
+	sg_map_v4(&p->dst, ip->daddr);
+	tot = bpf_ntohs(ip->tot_len);
+	p->ip_bytes = tot;
+	frag = bpf_ntohs(ip->frag_off);
+	if (frag & SG_IP_OFFSET) {
+		/* RFC 1858: offset 1 can only be an attempt to overwrite the
+		 * TCP flags of the first fragment. */
+		if ((frag & SG_IP_OFFSET) == 1)
+			return sg_judge(p, SG_KNOWN_SRC, SG_PROB_FRAGMENT);
+		return SG_PARSE_PASS; /* later fragment: nothing to judge */
+	}
+	if (tot < ihl || l3 + tot > frame_len) {
+		p->ip_bytes = frame_len - l3;
+		return sg_judge(p, SG_KNOWN_SRC, SG_PROB_MALFORMED);
+	}
+	return sg_parse_tcp(data, data_end, p, l3 + ihl, l3 + tot,
+			    (frag & SG_IP_MF) ? 1 : 0);
+}
+
+static __always_inline int sg_ipv6_is_ext(__u8 nh)
+{
+	return nh == IPPROTO_HOPOPTS || nh == IPPROTO_ROUTING ||
+	       nh == IPPROTO_DSTOPTS || nh == IPPROTO_FRAGMENT || nh == IPPROTO_AH;
+}
+
+static __always_inline int sg_parse_ipv6(void *data, void *data_end, __u32 frame_len,
+					 struct sg_pkt *p, __u32 l3)
+{
+	struct ipv6hdr *ip6 = data + l3;
+	__u32 off, ip_end;
+	int first_frag = 0;
+	__u8 nh;
+
+	if ((void *)(ip6 + 1) > data_end)
+		return sg_judge(p, SG_KNOWN_NOTHING, SG_PROB_MALFORMED);
+	if (ip6->version != 6)
+		return sg_judge(p, SG_KNOWN_NOTHING, SG_PROB_MALFORMED);
+	nh = ip6->nexthdr;
+	if (nh != IPPROTO_TCP && !sg_ipv6_is_ext(nh))
+		return SG_PARSE_PASS;
+
+	__builtin_memcpy(&p->src, &ip6->saddr, sizeof(p->src));
+	__builtin_memcpy(&p->dst, &ip6->daddr, sizeof(p->dst));
+	p->is_v6 = 1;
+	ip_end = l3 + sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
+	p->ip_bytes = ip_end - l3;
+	if (ip_end > frame_len) {
+		p->ip_bytes = frame_len - l3;
+		return sg_judge(p, SG_KNOWN_SRC, SG_PROB_MALFORMED);
+	}
+	off = l3 + sizeof(*ip6);
+
+#pragma unroll
+	for (int i = 0; i < SG_MAX_IPV6_EXT; i++) {
+		__u8 *h = data + off;
+		__u32 len;
+
+		if (!sg_ipv6_is_ext(nh))
+			break;
+		if ((void *)(h + 8) > data_end || off + 8 > ip_end)
+			return sg_judge(p, SG_KNOWN_SRC,
+					first_frag ? SG_PROB_FRAGMENT : SG_PROB_MALFORMED);
+		if (nh == IPPROTO_FRAGMENT) {
+			__u16 fo = bpf_ntohs(*(__be16 *)(h + 2));
+
+			if (fo & 0xfff8) /* non-zero offset: a later fragment */
+				return SG_PARSE_PASS;
+			if (fo & 1)
+				first_frag = 2;
+			len = 8;
+		} else if (nh == IPPROTO_AH) {
+			len = (h[1] + 2) * 4;
+		} else {
+			len = (h[1] + 1) * 8;
+		}
+		nh = h[0];
+		off += len;
+		if (off > ip_end)
+			return sg_judge(p, SG_KNOWN_SRC,
+					first_frag ? SG_PROB_FRAGMENT : SG_PROB_MALFORMED);
+	}
+	if (sg_ipv6_is_ext(nh)) /* still going after SG_MAX_IPV6_EXT headers */
+		return sg_judge(p, SG_KNOWN_SRC, SG_PROB_MALFORMED);
+	if (nh != IPPROTO_TCP)
+		return SG_PARSE_PASS;
+	return sg_parse_tcp(data, data_end, p, off, ip_end, first_frag);
+}
+
+/* frame_len: the whole frame (may exceed data_end - data for a TC skb
+ * whose tail is not linear; truncation is judged against frame_len). */
+static __always_inline int sg_parse(void *data, void *data_end, __u32 frame_len,
+				    struct sg_pkt *p)
+{
+	struct ethhdr *eth = data;
+	__u32 off = sizeof(*eth);
+	__u16 proto;
+
+	if ((void *)(eth + 1) > data_end)
+		return sg_judge(p, SG_KNOWN_NOTHING, SG_PROB_MALFORMED);
+	proto = eth->h_proto;
+
+#pragma unroll
+	for (int i = 0; i < SG_MAX_VLAN_TAGS; i++) {
+		__be16 *tag = data + off;
+
+		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD))
+			break;
+		if ((void *)(tag + 2) > data_end)
+			return sg_judge(p, SG_KNOWN_NOTHING, SG_PROB_MALFORMED);
+		proto = tag[1];
+		off += 4;
+	}
+	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD))
+		return sg_judge(p, SG_KNOWN_NOTHING, SG_PROB_MALFORMED);
+
+	p->l3_off = off;
+	if (proto == bpf_htons(ETH_P_IP))
+		return sg_parse_ipv4(data, data_end, frame_len, p, off);
+	if (proto == bpf_htons(ETH_P_IPV6))
+		return sg_parse_ipv6(data, data_end, frame_len, p, off);
+	return SG_PARSE_PASS;
+}
+
+#endif /* SG_BPF_PARSE_H */

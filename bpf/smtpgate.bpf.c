@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * smtpgate entry points: XDP, TC ingress and TC egress.  Each one is
+ * parse -> judge -> act -> count around the same shared code; only how a
+ * frame is cut and sent back for `reject` differs between hooks.
+ *
+ * The loader opens this object once per attachment and sets sg_attach_slot
+ * before loading, so each attachment counts into its own slot without a
+ * per-packet lookup; all instances share the pinned maps.
+ */
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+
+#include "maps.h"
+#include "parse.h"
+#include "decide.h"
+#include "account.h"
+#include "reject.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+const volatile __u32 sg_attach_slot = 0;
+
+enum sg_action {
+	SG_ACT_PASS = 0,
+	SG_ACT_DROP = 1,
+	SG_ACT_RST = 2,
+};
+
+/* Everything after the port check, for a packet that may be governed:
+ * scope, decision, accounting.  A global function, so the verifier checks
+ * it once on its own instead of once per parser path (seconds -> ms).
+ * Returns what the hook should do; on SG_ACT_RST, *rst says how. */
+__noinline int sg_govern(struct sg_pkt *p, struct sg_rst *rst)
+{
+	struct sg_decision d = {};
+	const struct sg_config *cfg;
+	__u32 zero = 0, gen, *active;
+	__u32 attach = sg_attach_slot;
+	int is_conn;
+	__u64 now;
+
+	if (!p || !rst)
+		return SG_ACT_PASS;
+	active = bpf_map_lookup_elem(&sg_active, &zero);
+	if (!active)
+		return SG_ACT_PASS;
+	gen = *active & (SG_GENERATIONS - 1);
+	cfg = bpf_map_lookup_elem(&sg_config, &gen);
+	if (!cfg)
+		return SG_ACT_PASS;
+	if (p->known != SG_KNOWN_NOTHING && !sg_in_scope(cfg, gen, &p->src))
+		return SG_ACT_PASS;
+
+	/* Governed from here on: every path below is counted. */
+	now = bpf_ktime_get_boot_ns();
+	is_conn = (p->tcp_flags & (SG_TCP_SYN | SG_TCP_ACK)) == SG_TCP_SYN;
+	if (p->problem == SG_PROB_FRAGMENT)
+		sg_set(&d, SG_V_DROP, SG_R_FRAGMENT);
+	else if (p->problem == SG_PROB_MALFORMED || p->known != SG_KNOWN_PORTS)
+		sg_set(&d, SG_V_DROP, SG_R_MALFORMED);
+	else
+		sg_decide(cfg, gen, p, now, &d);
+
+	if (d.verdict != SG_V_PASS && cfg->mode == SG_MODE_MONITOR)
+		d.verdict = SG_V_MONITOR;
+
+	sg_count(attach, d.verdict, d.reason, p->ip_bytes, is_conn);
+	if (p->known != SG_KNOWN_NOTHING)
+		sg_count_source(&p->src, d.verdict);
+	if (d.verdict != SG_V_PASS)
+		sg_event(cfg, p, now, attach, d.verdict, d.reason);
+	if (d.banned_now)
+		sg_emit(p, now, 1, attach, d.verdict, SG_R_BANNED, SG_EVT_BAN_START);
+
+	switch (d.verdict) {
+	case SG_V_DROP:
+		return SG_ACT_DROP;
+	case SG_V_REJECT:
+		/* Only a SYN is answered: it is what makes connect() fail
+		 * fast, and a fragmented SYN is too odd to echo. */
+		if (!is_conn || p->first_frag)
+			return SG_ACT_DROP;
+		sg_rst_from_syn(p, rst);
+		return SG_ACT_RST;
+	default:
+		return SG_ACT_PASS; /* pass, and monitor */
+	}
+}
+
+/* Parse and the cheap not-governed exits, inline in each entry point so
+ * that ordinary traffic never pays for a call. */
+static __always_inline int sg_process(void *data, void *data_end, __u32 frame_len,
+				      struct sg_rst *rst)
+{
+	struct sg_pkt p = {};
+	const struct sg_config *cfg;
+	__u32 zero = 0, gen, *active;
+
+	if (sg_parse(data, data_end, frame_len, &p) == SG_PARSE_PASS)
+		return SG_ACT_PASS;
+	active = bpf_map_lookup_elem(&sg_active, &zero);
+	if (!active)
+		return SG_ACT_PASS;
+	gen = *active & (SG_GENERATIONS - 1);
+	cfg = bpf_map_lookup_elem(&sg_config, &gen);
+	if (!cfg || !cfg->generation)
+		return SG_ACT_PASS; /* no policy installed yet */
+	if (p.known == SG_KNOWN_PORTS && !sg_port_governed(cfg, p.dport))
+		return SG_ACT_PASS;
+	return sg_govern(&p, rst);
+}
+
+SEC("xdp")
+int sg_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 frame_len = data_end - data;
+	struct sg_rst rst;
+	int act;
+
+	act = sg_process(data, data_end, frame_len, &rst);
+	if (act == SG_ACT_PASS)
+		return XDP_PASS;
+	if (act == SG_ACT_DROP)
+		return XDP_DROP;
+
+	if (bpf_xdp_adjust_tail(ctx, (int)(sg_rst_frame_len(&rst) - frame_len)))
+		goto rst_failed;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	if (sg_write_rst(data, data_end, &rst))
+		goto rst_failed;
+	return XDP_TX;
+rst_failed:
+	sg_stat_inc(SG_STAT_RST_FAILED);
+	return XDP_DROP;
+}
+
+/* Bytes the parser wants in the linear part of an skb. */
+#define SG_TC_PULL_LEN 512
+
+static __always_inline int sg_tc(struct __sk_buff *skb, int egress)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	__u32 want = skb->len < SG_TC_PULL_LEN ? skb->len : SG_TC_PULL_LEN;
+	struct sg_rst rst;
+	int act;
+
+	if (data_end - data < want) {
+		/* Headers in a non-linear skb: make them readable.  On failure
+		 * the parser sees a short frame and judges it malformed. */
+		bpf_skb_pull_data(skb, want);
+		data = (void *)(long)skb->data;
+		data_end = (void *)(long)skb->data_end;
+	}
+	act = sg_process(data, data_end, skb->len, &rst);
+	if (act == SG_ACT_PASS)
+		return TC_ACT_OK;
+	if (act == SG_ACT_DROP)
+		return TC_ACT_SHOT;
+
+	if (bpf_skb_change_tail(skb, sg_rst_frame_len(&rst), 0))
+		goto rst_failed;
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	if (sg_write_rst(data, data_end, &rst))
+		goto rst_failed;
+	/* Send the RST back where the SYN came from: out of the same
+	 * interface when we saw it arrive (ingress), up into the local stack
+	 * when a local socket was sending it (egress). */
+	return bpf_redirect(skb->ifindex, egress ? BPF_F_INGRESS : 0);
+rst_failed:
+	sg_stat_inc(SG_STAT_RST_FAILED);
+	return TC_ACT_SHOT;
+}
+
+SEC("tc")
+int sg_tc_ingress(struct __sk_buff *skb)
+{
+	return sg_tc(skb, 0);
+}
+
+SEC("tc")
+int sg_tc_egress(struct __sk_buff *skb)
+{
+	return sg_tc(skb, 1);
+}

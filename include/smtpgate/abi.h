@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The one definition of everything that crosses the kernel boundary:
+ * map keys and values, verdicts and reasons with their names, counter
+ * layout, the event record and the limits.  Included by the BPF programs
+ * and by userspace; both sides must agree byte for byte, so every struct
+ * uses fixed-width fields, no bitfields and explicit padding, and its size
+ * is pinned by a static assertion at the bottom.
+ *
+ * Bump SG_ABI_VERSION whenever a layout or a meaning below changes: the
+ * daemon refuses to reuse pinned maps of another ABI rather than silently
+ * misreading them.
+ */
+#ifndef SMTPGATE_ABI_H
+#define SMTPGATE_ABI_H
+
+#include <linux/types.h>
+#include <linux/bpf.h> /* struct bpf_spin_lock */
+
+#define SG_ABI_VERSION 1
+
+/* ---- limits -------------------------------------------------------- */
+
+#define SG_MAX_TRUSTED      262144 /* trusted entries (prefixes) per policy */
+#define SG_MAX_SCOPE        4096   /* scope prefixes */
+#define SG_MAX_RELAY_KEYS   16384  /* (relay address, port) pairs */
+#define SG_MAX_GROUPS       64     /* relay groups: one bit each in a mask */
+#define SG_MAX_CLASSES      64     /* rate classes */
+#define SG_MAX_ATTACH       64     /* interface+hook attachments per daemon */
+#define SG_MAX_BANS         65536
+#define SG_MAX_SOURCES      131072 /* per-source statistics (LRU) */
+#define SG_MAX_EVENT_KEYS   65536  /* event aggregation (LRU) */
+#define SG_THROTTLE_BUCKETS 65536  /* hashed buckets for unregistered sources */
+#define SG_RINGBUF_BYTES    (1u << 20)
+#define SG_MAX_VLAN_TAGS    2
+#define SG_MAX_IPV6_EXT     8      /* longer extension chains are malformed */
+#define SG_GENERATIONS      2      /* policy tables are double-buffered */
+#define SG_NO_CLASS         0xffffffffu
+
+/* Token-bucket costs are nanoseconds scaled by 2^SG_RATE_SHIFT so that
+ * byte rates in the GB/s range keep sub-nanosecond precision. */
+#define SG_RATE_SHIFT 20
+
+/* ---- verdicts and reasons ----------------------------------------- */
+
+enum sg_verdict {
+	SG_V_PASS = 0,
+	SG_V_DROP = 1,
+	SG_V_REJECT = 2,
+	SG_V_MONITOR = 3,
+	SG_V_COUNT
+};
+
+enum sg_reason {
+	SG_R_TRUSTED = 0,
+	SG_R_THROTTLE_ALLOWANCE = 1,
+	SG_R_UNTRUSTED_SOURCE = 2,
+	SG_R_UNAPPROVED_RELAY = 3,
+	SG_R_RATE_LIMITED = 4,
+	SG_R_BANNED = 5,
+	SG_R_EXPIRED = 6,
+	SG_R_FRAGMENT = 7,
+	SG_R_MALFORMED = 8,
+	SG_R_COUNT
+};
+
+#ifndef __bpf__
+/* Names are what metrics, JSON and logs print; indexed by the enums. */
+static const char *const sg_verdict_names[SG_V_COUNT] = {
+	[SG_V_PASS] = "pass",
+	[SG_V_DROP] = "drop",
+	[SG_V_REJECT] = "reject",
+	[SG_V_MONITOR] = "monitor",
+};
+
+static const char *const sg_reason_names[SG_R_COUNT] = {
+	[SG_R_TRUSTED] = "trusted",
+	[SG_R_THROTTLE_ALLOWANCE] = "throttle_allowance",
+	[SG_R_UNTRUSTED_SOURCE] = "untrusted_source",
+	[SG_R_UNAPPROVED_RELAY] = "unapproved_relay",
+	[SG_R_RATE_LIMITED] = "rate_limited",
+	[SG_R_BANNED] = "banned",
+	[SG_R_EXPIRED] = "expired",
+	[SG_R_FRAGMENT] = "fragment",
+	[SG_R_MALFORMED] = "malformed",
+};
+#endif
+
+/* ---- policy (one copy per generation) ------------------------------ */
+
+enum sg_mode {
+	SG_MODE_ENFORCE = 0,
+	SG_MODE_MONITOR = 1,
+};
+
+enum sg_unreg_action {
+	SG_UNREG_DROP = 0,
+	SG_UNREG_REJECT = 1,
+	SG_UNREG_THROTTLE = 2,
+};
+
+/* sg_config.flags */
+#define SG_CFG_SCOPE     (1u << 0) /* scope LPM is non-empty: consult it */
+#define SG_CFG_NETS      (1u << 1) /* trusted LPM has entries: consult it */
+#define SG_CFG_BAN_AUTO  (1u << 2) /* automatic bans enabled */
+
+/* A rate class as the data plane uses it.  A zero cost means "no limit
+ * on this dimension".  cost = ns per unit << SG_RATE_SHIFT; tau = how far
+ * (in ns) the virtual clock may run ahead of real time, i.e. the burst. */
+struct sg_rate {
+	__u64 conn_cost;
+	__u64 conn_tau_ns;
+	__u64 byte_cost;
+	__u64 byte_tau_ns;
+};
+
+#define SG_PORT_WORDS (65536 / 64)
+
+struct sg_config {
+	__u64 generation;           /* increments on every switch */
+	__u32 mode;                 /* enum sg_mode */
+	__u32 flags;                /* SG_CFG_* */
+	__u32 unreg_action;         /* enum sg_unreg_action */
+	__u32 unreg_class;          /* class index for throttle, or SG_NO_CLASS */
+	__u32 ban_violations;       /* violations within window that trigger a ban */
+	__u32 event_budget;         /* new event keys per second per CPU */
+	__u64 ban_window_ns;
+	__u64 ban_duration_ns;
+	__u64 event_interval_ns;    /* at most one event per source+reason per interval */
+	struct sg_rate classes[SG_MAX_CLASSES];
+	struct sg_rate relay_cap[SG_MAX_GROUPS]; /* conn_* only; zero = no cap */
+	__u64 ports[SG_PORT_WORDS];  /* governed destination ports, a bitmap */
+};
+
+/* ---- addresses ----------------------------------------------------- */
+
+/* Every address is 16 bytes: IPv6 as is, IPv4 as IPv4-mapped IPv6
+ * (::ffff:a.b.c.d).  One key shape serves both families, and an IPv4
+ * prefix /n is the mapped prefix /(96+n). */
+struct sg_addr {
+	union {
+		__u8 b[16];
+		__u32 w[4]; /* network byte order words, for hashing and masking */
+	};
+};
+
+struct sg_lpm_key {
+	__u32 prefixlen;   /* over the 128-bit mapped address */
+	struct sg_addr addr;
+};
+
+/* Value of the trusted tables (host hash and prefix LPM). */
+struct sg_trusted {
+	__u64 relay_groups;   /* bit g: may use relay group g */
+	__u64 expires_ns;     /* CLOCK_BOOTTIME deadline; 0 = never */
+	__u32 slot;           /* index into sg_buckets: this entry's rate state */
+	__u32 class_idx;      /* rate class, or SG_NO_CLASS for unlimited */
+};
+
+struct sg_relay_key {
+	struct sg_addr addr;
+	__u16 port;           /* host byte order */
+	__u8 pad[2];
+};
+
+/* ---- state --------------------------------------------------------- */
+
+/* Rate state of one trusted entry, one throttle bucket or one relay cap.
+ * Generic cell rate algorithm: each *_tat is a theoretical arrival time
+ * in CLOCK_BOOTTIME ns.  The lock makes the check-and-charge of both
+ * dimensions atomic across CPUs, so rates hold whatever the CPU count. */
+struct sg_bucket {
+	struct bpf_spin_lock lock;
+	__u32 violations;     /* rate-limited packets in the current window */
+	__u64 conn_tat;
+	__u64 byte_tat;
+	__u64 window_start_ns;
+};
+
+/* sg_ban.flags */
+#define SG_BAN_AUTO   (1u << 0) /* created by the data plane */
+#define SG_BAN_MANUAL (1u << 1) /* created by an operator */
+
+struct sg_ban {
+	__u64 since_ns;       /* CLOCK_BOOTTIME */
+	__u64 expires_ns;     /* CLOCK_BOOTTIME deadline; 0 = until removed */
+	__u32 flags;
+	__u32 pad;
+};
+
+/* ---- counters ------------------------------------------------------ */
+
+/* sg_counters is a per-CPU array indexed by sg_counter_index(). */
+struct sg_counter {
+	__u64 packets;
+	__u64 bytes;          /* IP bytes (header + payload), not L2 */
+	__u64 conns;          /* SYN without ACK */
+};
+
+#define SG_COUNTER_SLOTS (SG_MAX_ATTACH * SG_V_COUNT * SG_R_COUNT)
+
+static inline __u32 sg_counter_index(__u32 attach, __u32 verdict, __u32 reason)
+{
+	return (attach * SG_V_COUNT + verdict) * SG_R_COUNT + reason;
+}
+
+/* Per-source statistics (LRU, per-CPU): packets per verdict. */
+struct sg_source_stats {
+	__u64 packets[SG_V_COUNT];
+};
+
+/* Global per-CPU statistics, indexed by enum sg_stat. */
+enum sg_stat {
+	SG_STAT_EVENTS_LOST = 0,      /* ring buffer full */
+	SG_STAT_EVENTS_SUPPRESSED,    /* over the per-CPU event budget */
+	SG_STAT_BAN_FAILED,           /* auto-ban could not be stored (map full) */
+	SG_STAT_RST_FAILED,           /* reject could not build a RST */
+	SG_STAT_COUNT
+};
+
+#ifndef __bpf__
+static const char *const sg_stat_names[SG_STAT_COUNT] = {
+	[SG_STAT_EVENTS_LOST] = "events_lost",
+	[SG_STAT_EVENTS_SUPPRESSED] = "events_suppressed",
+	[SG_STAT_BAN_FAILED] = "ban_failed",
+	[SG_STAT_RST_FAILED] = "rst_failed",
+};
+#endif
+
+/* Per-CPU budget for expensive first sightings (event keys). */
+struct sg_budget {
+	__u64 window_start_ns;
+	__u32 event_keys;
+	__u32 pad;
+};
+
+/* ---- events -------------------------------------------------------- */
+
+struct sg_event_key {
+	struct sg_addr src;
+	__u32 reason;
+};
+
+struct sg_event_agg {
+	__u64 last_emit_ns;
+	__u64 pending;        /* packets since the last event for this key */
+};
+
+/* sg_event.kind */
+enum sg_event_kind {
+	SG_EVT_PACKET = 0,    /* aggregated packets with a non-pass verdict */
+	SG_EVT_BAN_START = 1, /* the data plane banned a source */
+};
+
+struct sg_event {
+	__u64 ts_ns;          /* CLOCK_BOOTTIME */
+	struct sg_addr src;
+	struct sg_addr dst;
+	__u64 count;          /* packets this event stands for */
+	__u16 dport;
+	__u16 attach;         /* attachment slot */
+	__u8 verdict;
+	__u8 reason;
+	__u8 kind;            /* enum sg_event_kind */
+	__u8 pad;
+};
+
+/* ---- pinned metadata ----------------------------------------------- */
+
+/* sg_meta[0]: lets a restarted daemon check it can reuse the pins. */
+struct sg_meta {
+	__u32 abi_version;
+	__u32 generations_built;
+	__u64 created_unix;
+};
+
+/* sg_attachments[slot]: which interface and hook a counter slot is. */
+enum sg_hook {
+	SG_HOOK_NONE = 0,
+	SG_HOOK_XDP = 1,
+	SG_HOOK_TC_INGRESS = 2,
+	SG_HOOK_TC_EGRESS = 3,
+};
+
+struct sg_attach_info {
+	char ifname[16];
+	__u32 hook;           /* enum sg_hook */
+	__u32 xdp_mode;       /* XDP_FLAGS_* actually in use, 0 for TC */
+};
+
+/* The hash that spreads unregistered sources over the throttle buckets.
+ * Defined here, not in the BPF code, because tests model it exactly. */
+static inline __u32 sg_throttle_hash(const struct sg_addr *a)
+{
+	__u32 h = a->w[0] * 0x9e3779b1u;
+
+	h = (h ^ a->w[1]) * 0x85ebca77u;
+	h = (h ^ a->w[2]) * 0xc2b2ae3du;
+	h = (h ^ a->w[3]) * 0x27d4eb2fu;
+	return (h ^ (h >> 15)) & (SG_THROTTLE_BUCKETS - 1);
+}
+
+#ifndef __bpf__
+_Static_assert(sizeof(struct sg_rate) == 32, "sg_rate layout");
+_Static_assert(sizeof(struct sg_config) ==
+	       56 + 32 * SG_MAX_CLASSES + 32 * SG_MAX_GROUPS + 8 * SG_PORT_WORDS,
+	       "sg_config layout");
+_Static_assert(sizeof(struct sg_addr) == 16, "sg_addr layout");
+_Static_assert(sizeof(struct sg_lpm_key) == 20, "sg_lpm_key layout");
+_Static_assert(sizeof(struct sg_trusted) == 24, "sg_trusted layout");
+_Static_assert(sizeof(struct sg_relay_key) == 20, "sg_relay_key layout");
+_Static_assert(sizeof(struct sg_bucket) == 32, "sg_bucket layout");
+_Static_assert(sizeof(struct sg_ban) == 24, "sg_ban layout");
+_Static_assert(sizeof(struct sg_counter) == 24, "sg_counter layout");
+_Static_assert(sizeof(struct sg_event_key) == 20, "sg_event_key layout");
+_Static_assert(sizeof(struct sg_event) == 56, "sg_event layout");
+_Static_assert(sizeof(struct sg_attach_info) == 24, "sg_attach_info layout");
+_Static_assert((SG_THROTTLE_BUCKETS & (SG_THROTTLE_BUCKETS - 1)) == 0,
+	       "throttle buckets must be a power of two");
+#endif
+
+#endif /* SMTPGATE_ABI_H */

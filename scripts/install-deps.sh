@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package smtpgate's build, tests, benchmarks and
+# demo need.  Run as root.  A no-op (no apt at all) when all are present.
+set -euo pipefail
+
+PACKAGES=(
+	# build
+	make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
+	linux-libc-dev libjansson-dev libnl-3-dev libnl-route-3-dev
+	libmicrohttpd-dev libsystemd-dev libcmocka-dev
+	# tests: namespaces, traffic, real mail software, metrics tooling
+	iproute2 ethtool procps util-linux curl netcat-openbsd socat jq python3
+	swaks libio-socket-inet6-perl postfix prometheus tshark
+	# benchmarks: the peers smtpgate is measured against
+	xdp-tools nftables iptables netsniff-ng valgrind
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing+=("$p")
+	fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages: ${missing[*]}; run as root to install them" >&2
+	exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# Postfix: install the software only; the lab configures its own instance.
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+# Never start packaged services (postfix) on the machine running the tests.
+policy_rc=/usr/sbin/policy-rc.d
+made_policy=0
+if [ ! -e "$policy_rc" ]; then
+	printf '#!/bin/sh\nexit 101\n' > "$policy_rc"
+	chmod 755 "$policy_rc"
+	made_policy=1
+fi
+trap 'if [ $made_policy -eq 1 ]; then rm -f "$policy_rc"; fi' EXIT
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <time.h>
+#include "clock.h"
+
+static uint64_t ts_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t sg_boot_ns(void)
+{
+	return ts_ns(CLOCK_BOOTTIME);
+}
+
+int64_t sg_real_ns(void)
+{
+	return (int64_t)ts_ns(CLOCK_REALTIME);
+}
+
+uint64_t sg_deadline_from_unix(int64_t unix_sec)
+{
+	int64_t real = sg_real_ns();
+	uint64_t boot = sg_boot_ns();
+	int64_t until = unix_sec * 1000000000ll - real;
+
+	if (unix_sec == 0)
+		return 0;
+	if (until <= 0)
+		return 1;
+	return boot + (uint64_t)until;
+}
+
+int64_t sg_unix_from_boot(uint64_t boot_ns)
+{
+	int64_t real = sg_real_ns();
+	int64_t boot = (int64_t)sg_boot_ns();
+
+	return (real + ((int64_t)boot_ns - boot)) / 1000000000ll;
+}

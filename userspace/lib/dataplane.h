@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The data plane as userspace sees it: open (or reuse pinned) maps, apply
+ * a policy as a new generation with one switching write, change single
+ * approvals and bans in place, attach to interfaces, read counters.
+ *
+ * Used by the tests (no pin dir: nothing outlives the process) and by
+ * smtpgated (pin dir: maps and XDP links are pinned, so enforcement
+ * outlives the daemon; TC filters outlive it by themselves).
+ */
+#ifndef SG_DATAPLANE_H
+#define SG_DATAPLANE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "policy.h"
+#include "err.h"
+
+struct sg_dp;
+
+enum sg_xdp_mode {
+	SG_XDP_AUTO = 0,    /* native, else generic */
+	SG_XDP_NATIVE = 1,
+	SG_XDP_GENERIC = 2,
+};
+
+/* Where the maps live.  NULL pin_dir: private maps for this process. */
+int sg_dp_open(struct sg_dp **out, const char *pin_dir, struct sg_err *err);
+/* Closes fds.  Pins, links and TC filters stay: enforcement continues. */
+void sg_dp_close(struct sg_dp *dp);
+/* True if sg_dp_open found existing pins and reused them. */
+bool sg_dp_reused(const struct sg_dp *dp);
+
+/* ---- policy ---- */
+
+/* Builds the policy into the inactive generation and switches to it.
+ * On error nothing visible changes: the running generation stays. */
+int sg_dp_apply(struct sg_dp *dp, const struct sg_policy *p, struct sg_err *err);
+/* Generation counter of the active policy (0: none applied yet). */
+uint64_t sg_dp_generation(const struct sg_dp *dp);
+
+/* Adds or replaces one trusted entry in the active generation (one map
+ * write; an existing entry keeps its rate state). */
+int sg_dp_trust_put(struct sg_dp *dp, const struct sg_trusted_entry *t, struct sg_err *err);
+int sg_dp_trust_del(struct sg_dp *dp, const struct sg_prefix *prefix, struct sg_err *err);
+/* Looks up the entry the data plane holds for exactly this prefix. */
+int sg_dp_trust_get(struct sg_dp *dp, const struct sg_prefix *prefix, struct sg_trusted *out);
+/* Number of trusted entries in the active generation. */
+long sg_dp_trust_count(struct sg_dp *dp);
+
+/* ---- bans ---- */
+
+/* duration_ns 0: until removed. */
+int sg_dp_ban_put(struct sg_dp *dp, const struct sg_addr *a, uint64_t duration_ns,
+		  uint32_t flags, struct sg_err *err);
+int sg_dp_ban_del(struct sg_dp *dp, const struct sg_addr *a, struct sg_err *err);
+typedef int (*sg_dp_ban_cb)(const struct sg_addr *a, const struct sg_ban *b, void *ctx);
+/* Calls cb for every ban (expired ones too: they carry their deadline). */
+int sg_dp_ban_foreach(struct sg_dp *dp, sg_dp_ban_cb cb, void *ctx);
+
+/* ---- attachments ---- */
+
+/* Attaches to ifname at hook (enum sg_hook).  If this hook is already
+ * attached (pins from an earlier run), the program is replaced
+ * atomically: there is no instant without enforcement. */
+int sg_dp_attach(struct sg_dp *dp, const char *ifname, int hook, int xdp_mode,
+		 struct sg_err *err);
+int sg_dp_detach(struct sg_dp *dp, const char *ifname, int hook, struct sg_err *err);
+/* Detaches everything recorded in the attachment table and removes every
+ * pin: the only way enforcement stops. */
+int sg_dp_destroy(struct sg_dp *dp, struct sg_err *err);
+
+struct sg_attachment {
+	uint32_t slot;
+	char ifname[16];
+	int hook;           /* enum sg_hook */
+	uint32_t xdp_flags; /* XDP_FLAGS_DRV_MODE / XDP_FLAGS_SKB_MODE, 0 for TC */
+	bool attached;      /* the program is there now (link alive / filter present) */
+};
+
+/* Fills up to max attachments; returns how many there are. */
+int sg_dp_attachments(struct sg_dp *dp, struct sg_attachment *out, int max);
+
+/* A loaded, unattached program instance counting into `slot`: for
+ * BPF_PROG_TEST_RUN tests and benchmarks.  The fd belongs to dp. */
+int sg_dp_prog_fd(struct sg_dp *dp, int hook, uint32_t slot, struct sg_err *err);
+
+/* ---- reading ---- */
+
+/* Counters of one attachment slot, summed over CPUs. */
+int sg_dp_read_counters(struct sg_dp *dp, uint32_t slot,
+			struct sg_counter out[SG_V_COUNT][SG_R_COUNT]);
+int sg_dp_read_stats(struct sg_dp *dp, uint64_t out[SG_STAT_COUNT]);
+/* Per-source packet counts summed over CPUs; cb is called per source. */
+typedef int (*sg_dp_source_cb)(const struct sg_addr *a, const uint64_t packets[SG_V_COUNT],
+			       void *ctx);
+int sg_dp_source_foreach(struct sg_dp *dp, sg_dp_source_cb cb, void *ctx);
+
+/* Raw map fd by map name ("sg_events", "sg_buckets", ...), or -1. */
+int sg_dp_map_fd(struct sg_dp *dp, const char *name);
+/* Active generation index (0 or 1) and the fd of its inner map for a
+ * per-generation table ("sg_trusted_hosts", ...); -1 if none. */
+int sg_dp_active_index(struct sg_dp *dp);
+int sg_dp_inner_fd(struct sg_dp *dp, const char *outer_name, int gen);
+
+#endif

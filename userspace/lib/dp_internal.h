@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Shared between the dataplane*.c files only. */
+#ifndef SG_DP_INTERNAL_H
+#define SG_DP_INTERNAL_H
+
+#include <stdint.h>
+#include "dataplane.h"
+#include "smtpgate.skel.h"
+
+/* One loaded program instance: counts into `slot`, runs at `hook`. */
+struct sg_dp_prog {
+	struct smtpgate *skel;
+	int hook;
+	uint32_t slot;
+};
+
+struct sg_dp {
+	struct smtpgate *skel;      /* owns the maps; loads no program */
+	char *pin_dir;              /* NULL: nothing pinned */
+	bool reused;                /* pins existed and were reused */
+	uint64_t *slot_used;        /* bitmap over SG_MAX_TRUSTED: slots in use by the
+				       active generation's trusted entries */
+	void *slot_index;           /* tsearch tree: prefix -> slot, active generation */
+	uint32_t slot_cursor;       /* next slot to try: freed slots are reused last */
+	long n_trusted;             /* entries in the active generation */
+	struct sg_dp_prog progs[SG_MAX_ATTACH * 3];
+	int n_progs;
+	/* XDP link fds of this process's attachments.  With a pin dir the
+	 * pin keeps the link alive; without one, closing dp detaches. */
+	struct {
+		uint32_t slot;
+		int fd;
+	} links[SG_MAX_ATTACH];
+	int n_links;
+};
+
+static inline bool sg_slot_test(const uint64_t *bm, uint32_t s)
+{
+	return (bm[s / 64] >> (s % 64)) & 1;
+}
+
+static inline void sg_slot_set(uint64_t *bm, uint32_t s)
+{
+	bm[s / 64] |= 1ull << (s % 64);
+}
+
+static inline void sg_slot_clear(uint64_t *bm, uint32_t s)
+{
+	bm[s / 64] &= ~(1ull << (s % 64));
+}
+
+#define SG_SLOT_WORDS (SG_MAX_TRUSTED / 64)
+
+/* generation.c: rebuild slot_used/n_trusted from the active generation. */
+int sg_dp_scan_active(struct sg_dp *dp, struct sg_err *err);
+void sg_dp_free_index(struct sg_dp *dp);
+/* attach.c: a loaded instance for (hook, slot), created on first use. */
+struct sg_dp_prog *sg_dp_get_prog(struct sg_dp *dp, int hook, uint32_t slot,
+				  struct sg_err *err);
+/* attach.c: close link fds; without a pin dir, detach everything too. */
+void sg_dp_release_unpinned(struct sg_dp *dp);
+/* dataplane.c */
+int sg_dp_read_active(struct sg_dp *dp, uint32_t *gen);
+int sg_dp_pin_path(const struct sg_dp *dp, char *buf, size_t len, const char *name);
+
+#endif

@@ -1,0 +1,524 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Policy generations.  sg_dp_apply() builds fresh inner maps and the
+ * config for the inactive generation, then switches sg_active with one
+ * write: a packet reads sg_active once and sees one whole policy.
+ *
+ * Each trusted entry owns a slot in sg_buckets (its rate state).  An
+ * entry keeps its slot across reloads for as long as its prefix stays, so
+ * a reload never refills a sender's buckets; a new entry gets a slot the
+ * running generation does not use, reset before the entry becomes
+ * visible, so no two live entries ever share a bucket.
+ */
+#include <errno.h>
+#include <linux/membarrier.h>
+#include <search.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "compile.h"
+#include "dp_internal.h"
+
+/* ---- prefix -> slot index of the active generation ---- */
+
+struct slot_node {
+	struct sg_prefix prefix;
+	uint32_t slot;
+};
+
+static int slot_node_cmp(const void *a, const void *b)
+{
+	const struct slot_node *x = a, *y = b;
+	int c = memcmp(&x->prefix.addr, &y->prefix.addr, sizeof(x->prefix.addr));
+
+	return c ? c : (int)x->prefix.len - (int)y->prefix.len;
+}
+
+static long index_find(void *const *root, const struct sg_prefix *p)
+{
+	struct slot_node key = { .prefix = *p }, **hit;
+
+	hit = tfind(&key, root, slot_node_cmp);
+	return hit ? (long)(*hit)->slot : -1;
+}
+
+static int index_add(void **root, const struct sg_prefix *p, uint32_t slot)
+{
+	struct slot_node *n = malloc(sizeof(*n)), **hit;
+
+	if (!n)
+		return -ENOMEM;
+	n->prefix = *p;
+	n->slot = slot;
+	hit = tsearch(n, root, slot_node_cmp);
+	if (!hit) {
+		free(n);
+		return -ENOMEM;
+	}
+	if (*hit != n) {
+		free(n);
+		return -EEXIST;
+	}
+	return 0;
+}
+
+static void index_del(void **root, const struct sg_prefix *p)
+{
+	struct slot_node key = { .prefix = *p }, **hit, *n;
+
+	hit = tfind(&key, root, slot_node_cmp);
+	if (!hit)
+		return;
+	n = *hit;
+	tdelete(&key, root, slot_node_cmp);
+	free(n);
+}
+
+static void index_free(void **root)
+{
+	if (*root)
+		tdestroy(*root, free);
+	*root = NULL;
+}
+
+void sg_dp_free_index(struct sg_dp *dp)
+{
+	index_free(&dp->slot_index);
+}
+
+/* ---- helpers ---- */
+
+static struct sg_lpm_key lpm_key(const struct sg_prefix *p)
+{
+	struct sg_lpm_key k = { .prefixlen = p->len, .addr = p->addr };
+
+	return k;
+}
+
+/* A slot free in both bitmaps (b may be NULL), starting the search where
+ * the last one ended so that freed slots are not reused at once. */
+static long alloc_slot(struct sg_dp *dp, const uint64_t *a, const uint64_t *b)
+{
+	for (uint32_t n = 0; n < SG_MAX_TRUSTED; n++) {
+		uint32_t s = (dp->slot_cursor + n) % SG_MAX_TRUSTED;
+
+		if (!sg_slot_test(a, s) && !(b && sg_slot_test(b, s))) {
+			dp->slot_cursor = (s + 1) % SG_MAX_TRUSTED;
+			return s;
+		}
+	}
+	return -1;
+}
+
+static int reset_bucket(struct sg_dp *dp, uint32_t slot)
+{
+	struct sg_bucket zero = {};
+
+	return bpf_map_update_elem(bpf_map__fd(dp->skel->maps.sg_buckets), &slot, &zero, 0)
+		       ? -errno : 0;
+}
+
+/* Waits until no packet can still be using the inactive generation: BPF
+ * programs run inside RCU read-side sections, and MEMBARRIER_CMD_GLOBAL
+ * waits for an RCU grace period. */
+static void wait_quiescent(void)
+{
+	if (syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0))
+		usleep(100000); /* nohz_full kernels refuse it: wait generously */
+}
+
+enum { T_SCOPE, T_HOSTS, T_NETS, T_RELAYS, T_COUNT };
+
+/* Inner map shapes: must match the templates in bpf/maps.h (the kernel
+ * refuses to install an inner map of another shape, so a drift fails the
+ * first apply, loudly).  libbpf does not keep the templates after load. */
+static const struct inner_spec {
+	const char *outer;
+	const char *name;
+	enum bpf_map_type type;
+	__u32 key_size, value_size, max_entries;
+} inner_specs[T_COUNT] = {
+	[T_SCOPE] = { "sg_scope", "sg_scope_g", BPF_MAP_TYPE_LPM_TRIE,
+		      sizeof(struct sg_lpm_key), sizeof(__u8), SG_MAX_SCOPE },
+	[T_HOSTS] = { "sg_trusted_hosts", "sg_hosts_g", BPF_MAP_TYPE_HASH,
+		      sizeof(struct sg_addr), sizeof(struct sg_trusted), SG_MAX_TRUSTED },
+	[T_NETS] = { "sg_trusted_nets", "sg_nets_g", BPF_MAP_TYPE_LPM_TRIE,
+		     sizeof(struct sg_lpm_key), sizeof(struct sg_trusted), SG_MAX_TRUSTED },
+	[T_RELAYS] = { "sg_relays", "sg_relays_g", BPF_MAP_TYPE_HASH,
+		       sizeof(struct sg_relay_key), sizeof(__u64), SG_MAX_RELAY_KEYS },
+};
+
+static int create_inner(int t, struct sg_err *err)
+{
+	const struct inner_spec *s = &inner_specs[t];
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
+	int fd = bpf_map_create(s->type, s->name, s->key_size, s->value_size,
+				s->max_entries, &o);
+
+	if (fd < 0)
+		return sg_errf(err, -errno, "create %s: %s", s->name, strerror(errno));
+	return fd;
+}
+
+/* ---- scanning the active generation (at open) ---- */
+
+static int scan_table(struct sg_dp *dp, int fd, bool lpm, struct sg_err *err)
+{
+	union {
+		struct sg_addr host;
+		struct sg_lpm_key net;
+	} key, next;
+	struct sg_trusted val;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		struct sg_prefix p;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &val))
+			continue; /* deleted under us */
+		if (lpm) {
+			p.addr = key.net.addr;
+			p.len = key.net.prefixlen;
+		} else {
+			p.addr = key.host;
+			p.len = 128;
+		}
+		if (val.slot >= SG_MAX_TRUSTED)
+			return sg_errf(err, -EPROTO, "pinned trusted entry with slot %u", val.slot);
+		if (index_add(&dp->slot_index, &p, val.slot))
+			return sg_errf(err, -ENOMEM, "out of memory");
+		sg_slot_set(dp->slot_used, val.slot);
+		dp->n_trusted++;
+	}
+	return 0;
+}
+
+int sg_dp_scan_active(struct sg_dp *dp, struct sg_err *err)
+{
+	uint32_t gen;
+	int fd, rc = 0;
+
+	index_free(&dp->slot_index);
+	memset(dp->slot_used, 0, SG_SLOT_WORDS * sizeof(uint64_t));
+	dp->n_trusted = 0;
+	if (sg_dp_read_active(dp, &gen))
+		return sg_errf(err, -errno, "read sg_active: %s", strerror(errno));
+	fd = sg_dp_inner_fd(dp, "sg_trusted_hosts", (int)gen);
+	if (fd >= 0) {
+		rc = scan_table(dp, fd, false, err);
+		close(fd);
+	}
+	fd = rc ? -1 : sg_dp_inner_fd(dp, "sg_trusted_nets", (int)gen);
+	if (fd >= 0) {
+		rc = scan_table(dp, fd, true, err);
+		close(fd);
+	}
+	return rc;
+}
+
+/* ---- building a generation ---- */
+
+struct build {
+	int fd[T_COUNT];
+	uint64_t *used;   /* slots of the generation being built */
+	void *index;      /* its prefix -> slot index */
+	long n_trusted;
+};
+
+static void build_free(struct build *b)
+{
+	for (int t = 0; t < T_COUNT; t++)
+		if (b->fd[t] >= 0)
+			close(b->fd[t]);
+	free(b->used);
+	index_free(&b->index);
+}
+
+static int put_trusted(int fd, const struct sg_trusted_entry *e, uint32_t slot, __u64 flags)
+{
+	struct sg_trusted v;
+
+	sg_compile_trusted(e, &v);
+	v.slot = slot;
+	if (sg_prefix_is_host(&e->prefix))
+		return bpf_map_update_elem(fd, &e->prefix.addr, &v, flags) ? -errno : 0;
+	{
+		struct sg_lpm_key k = lpm_key(&e->prefix);
+
+		return bpf_map_update_elem(fd, &k, &v, flags) ? -errno : 0;
+	}
+}
+
+static int build_trusted(struct sg_dp *dp, struct build *b, const struct sg_policy *p,
+			 struct sg_err *err)
+{
+	char text[SG_PREFIX_STRLEN];
+
+	for (size_t i = 0; i < p->n_trusted; i++) {
+		const struct sg_trusted_entry *e = &p->trusted[i];
+		long slot = index_find(&dp->slot_index, &e->prefix);
+		int fd = sg_prefix_is_host(&e->prefix) ? b->fd[T_HOSTS] : b->fd[T_NETS];
+		int rc;
+
+		sg_prefix_format(&e->prefix, text, sizeof(text));
+		if (slot < 0) {
+			slot = alloc_slot(dp, dp->slot_used, b->used);
+			if (slot < 0)
+				return sg_errf(err, -ENOSPC, "trusted table full (%d entries)",
+					       SG_MAX_TRUSTED);
+			if ((rc = reset_bucket(dp, (uint32_t)slot)))
+				return sg_errf(err, rc, "reset bucket: %s", strerror(-rc));
+		}
+		rc = index_add(&b->index, &e->prefix, (uint32_t)slot);
+		if (rc == -EEXIST)
+			return sg_errf(err, -EEXIST, "trusted prefix %s is listed twice", text);
+		if (rc)
+			return sg_errf(err, rc, "out of memory");
+		rc = put_trusted(fd, e, (uint32_t)slot, BPF_NOEXIST);
+		if (rc)
+			return sg_errf(err, rc, "trusted %s: %s", text, strerror(-rc));
+		sg_slot_set(b->used, (uint32_t)slot);
+		b->n_trusted++;
+	}
+	return 0;
+}
+
+static int build_scope_and_relays(struct build *b, const struct sg_policy *p,
+				  struct sg_err *err)
+{
+	struct sg_relay_entry *relays = NULL;
+	long n;
+	__u8 one = 1;
+
+	for (size_t i = 0; i < p->n_scope; i++) {
+		struct sg_lpm_key k = lpm_key(&p->scope[i]);
+
+		if (bpf_map_update_elem(b->fd[T_SCOPE], &k, &one, 0))
+			return sg_errf(err, -errno, "scope: %s", strerror(errno));
+	}
+	n = sg_compile_relays(p, &relays);
+	if (n < 0)
+		return sg_errf(err, (int)n, "out of memory");
+	for (long i = 0; i < n; i++) {
+		if (bpf_map_update_elem(b->fd[T_RELAYS], &relays[i].key, &relays[i].groups, 0)) {
+			int e = errno;
+
+			free(relays);
+			return sg_errf(err, -e, "relays: %s (at most %d address/port pairs)",
+				       strerror(e), SG_MAX_RELAY_KEYS);
+		}
+	}
+	free(relays);
+	return 0;
+}
+
+int sg_dp_apply(struct sg_dp *dp, const struct sg_policy *p, struct sg_err *err)
+{
+	struct build b = { .fd = { -1, -1, -1, -1 } };
+	struct sg_config *cfg = NULL;
+	uint32_t cur, next;
+	int rc;
+
+	if ((rc = sg_dp_read_active(dp, &cur)))
+		return sg_errf(err, rc, "read sg_active: %s", strerror(-rc));
+	next = cur ^ 1;
+	wait_quiescent();
+
+	b.used = calloc(SG_SLOT_WORDS, sizeof(uint64_t));
+	cfg = malloc(sizeof(*cfg));
+	if (!b.used || !cfg) {
+		rc = sg_errf(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (int t = 0; t < T_COUNT; t++) {
+		b.fd[t] = create_inner(t, err);
+		if (b.fd[t] < 0) {
+			rc = b.fd[t];
+			goto out;
+		}
+	}
+	if ((rc = build_scope_and_relays(&b, p, err)) || (rc = build_trusted(dp, &b, p, err)))
+		goto out;
+
+	sg_compile_config(p, sg_dp_generation(dp) + 1, cfg);
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.sg_config), &next, cfg, 0)) {
+		rc = sg_errf(err, -errno, "write config: %s", strerror(errno));
+		goto out;
+	}
+	for (int t = 0; t < T_COUNT; t++) {
+		if (bpf_map_update_elem(sg_dp_map_fd(dp, inner_specs[t].outer), &next, &b.fd[t],
+					0)) {
+			rc = sg_errf(err, -errno, "install %s: %s", inner_specs[t].name,
+				     strerror(errno));
+			goto out;
+		}
+	}
+	/* The switch. */
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.sg_active), &(__u32){ 0 }, &next, 0)) {
+		rc = sg_errf(err, -errno, "switch generation: %s", strerror(errno));
+		goto out;
+	}
+	index_free(&dp->slot_index);
+	dp->slot_index = b.index;
+	b.index = NULL;
+	free(dp->slot_used);
+	dp->slot_used = b.used;
+	b.used = NULL;
+	dp->n_trusted = b.n_trusted;
+	rc = 0;
+out:
+	build_free(&b);
+	free(cfg);
+	return rc;
+}
+
+/* ---- single entries in the active generation ---- */
+
+/* Inner fd of a trusted table of the active generation, or an error if
+ * no policy has been applied. */
+static int active_table(struct sg_dp *dp, bool host, uint32_t *gen, struct sg_err *err)
+{
+	int fd;
+
+	if (sg_dp_read_active(dp, gen) || !sg_dp_generation(dp))
+		return sg_errf(err, -ENOENT, "no policy applied yet");
+	fd = sg_dp_inner_fd(dp, host ? "sg_trusted_hosts" : "sg_trusted_nets", (int)*gen);
+	if (fd < 0)
+		return sg_errf(err, -ENOENT, "active generation has no trusted table");
+	return fd;
+}
+
+/* The first prefix entry must turn the trie lookup on.  Rewriting the live
+ * config is safe here because the only byte that changes is the one
+ * holding SG_CFG_NETS: a concurrent reader sees that byte old or new, and
+ * every other byte identical. */
+static int enable_nets(struct sg_dp *dp, uint32_t gen, struct sg_err *err)
+{
+	int fd = bpf_map__fd(dp->skel->maps.sg_config), rc = 0;
+	struct sg_config *cfg = malloc(sizeof(*cfg));
+
+	if (!cfg)
+		return sg_errf(err, -ENOMEM, "out of memory");
+	if (bpf_map_lookup_elem(fd, &gen, cfg))
+		rc = sg_errf(err, -errno, "read config: %s", strerror(errno));
+	else if (!(cfg->flags & SG_CFG_NETS)) {
+		cfg->flags |= SG_CFG_NETS;
+		if (bpf_map_update_elem(fd, &gen, cfg, 0))
+			rc = sg_errf(err, -errno, "write config: %s", strerror(errno));
+	}
+	free(cfg);
+	return rc;
+}
+
+int sg_dp_trust_put(struct sg_dp *dp, const struct sg_trusted_entry *t, struct sg_err *err)
+{
+	bool host = sg_prefix_is_host(&t->prefix);
+	char text[SG_PREFIX_STRLEN];
+	long slot;
+	uint32_t gen;
+	int fd, rc;
+
+	sg_prefix_format(&t->prefix, text, sizeof(text));
+	fd = active_table(dp, host, &gen, err);
+	if (fd < 0)
+		return fd;
+	slot = index_find(&dp->slot_index, &t->prefix);
+	if (slot >= 0) {
+		rc = put_trusted(fd, t, (uint32_t)slot, BPF_EXIST);
+		if (rc)
+			sg_errf(err, rc, "trusted %s: %s", text, strerror(-rc));
+		goto out;
+	}
+	slot = alloc_slot(dp, dp->slot_used, NULL);
+	if (slot < 0) {
+		rc = sg_errf(err, -ENOSPC, "trusted table full (%d entries)", SG_MAX_TRUSTED);
+		goto out;
+	}
+	if (!host && (rc = enable_nets(dp, gen, err)))
+		goto out;
+	if ((rc = reset_bucket(dp, (uint32_t)slot))) {
+		sg_errf(err, rc, "reset bucket: %s", strerror(-rc));
+		goto out;
+	}
+	if ((rc = index_add(&dp->slot_index, &t->prefix, (uint32_t)slot))) {
+		sg_errf(err, rc, "out of memory");
+		goto out;
+	}
+	rc = put_trusted(fd, t, (uint32_t)slot, BPF_NOEXIST);
+	if (rc) {
+		index_del(&dp->slot_index, &t->prefix);
+		sg_errf(err, rc, "trusted %s: %s", text,
+			rc == -E2BIG || rc == -ENOSPC ? "trusted table full" : strerror(-rc));
+		goto out;
+	}
+	sg_slot_set(dp->slot_used, (uint32_t)slot);
+	dp->n_trusted++;
+out:
+	close(fd);
+	return rc;
+}
+
+int sg_dp_trust_del(struct sg_dp *dp, const struct sg_prefix *prefix, struct sg_err *err)
+{
+	bool host = sg_prefix_is_host(prefix);
+	char text[SG_PREFIX_STRLEN];
+	long slot = index_find(&dp->slot_index, prefix);
+	uint32_t gen;
+	int fd, rc = 0;
+
+	sg_prefix_format(prefix, text, sizeof(text));
+	if (slot < 0)
+		return sg_errf(err, -ENOENT, "%s is not trusted", text);
+	fd = active_table(dp, host, &gen, err);
+	if (fd < 0)
+		return fd;
+	if (host)
+		rc = bpf_map_delete_elem(fd, &prefix->addr) ? -errno : 0;
+	else {
+		struct sg_lpm_key k = lpm_key(prefix);
+
+		rc = bpf_map_delete_elem(fd, &k) ? -errno : 0;
+	}
+	close(fd);
+	if (rc)
+		return sg_errf(err, rc, "untrust %s: %s", text, strerror(-rc));
+	index_del(&dp->slot_index, prefix);
+	sg_slot_clear(dp->slot_used, (uint32_t)slot);
+	dp->n_trusted--;
+	return 0;
+}
+
+int sg_dp_trust_get(struct sg_dp *dp, const struct sg_prefix *prefix, struct sg_trusted *out)
+{
+	bool host = sg_prefix_is_host(prefix);
+	uint32_t gen;
+	int fd, rc;
+
+	if (index_find(&dp->slot_index, prefix) < 0)
+		return -ENOENT;
+	fd = active_table(dp, host, &gen, NULL);
+	if (fd < 0)
+		return fd;
+	/* For the trie, a lookup at the entry's own length returns the
+	 * longest match no longer than it: the entry itself. */
+	if (host)
+		rc = bpf_map_lookup_elem(fd, &prefix->addr, out) ? -errno : 0;
+	else {
+		struct sg_lpm_key k = lpm_key(prefix);
+
+		rc = bpf_map_lookup_elem(fd, &k, out) ? -errno : 0;
+	}
+	close(fd);
+	return rc;
+}
+
+long sg_dp_trust_count(struct sg_dp *dp)
+{
+	return dp->n_trusted;
+}

@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "policy.h"
+
+void sg_policy_init(struct sg_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->mode = SG_MODE_ENFORCE;
+	p->unreg_action = SG_UNREG_DROP;
+	p->unreg_class = SG_NO_CLASS;
+	p->event_interval_sec = SG_DEFAULT_EVENT_INTERVAL_SEC;
+	p->event_budget = SG_DEFAULT_EVENT_BUDGET;
+}
+
+void sg_trusted_entry_free(struct sg_trusted_entry *t)
+{
+	free(t->ticket);
+	free(t->owner);
+	free(t->contact);
+	free(t->note);
+	free(t->created_by);
+	t->ticket = t->owner = t->contact = t->note = t->created_by = NULL;
+}
+
+void sg_policy_free(struct sg_policy *p)
+{
+	for (size_t i = 0; i < p->n_groups; i++) {
+		for (size_t j = 0; j < p->groups[i].n_relays; j++)
+			free(p->groups[i].relays[j].ports);
+		free(p->groups[i].relays);
+	}
+	for (size_t i = 0; i < p->n_trusted; i++)
+		sg_trusted_entry_free(&p->trusted[i]);
+	free(p->groups);
+	free(p->classes);
+	free(p->ports);
+	free(p->scope);
+	free(p->trusted);
+	sg_policy_init(p);
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+int sg_policy_add_trusted(struct sg_policy *p, const struct sg_trusted_entry *t)
+{
+	struct sg_trusted_entry *e;
+
+	if (p->n_trusted == p->cap_trusted) {
+		size_t cap = p->cap_trusted ? p->cap_trusted * 2 : 16;
+		void *n = realloc(p->trusted, cap * sizeof(*p->trusted));
+
+		if (!n)
+			return -ENOMEM;
+		p->trusted = n;
+		p->cap_trusted = cap;
+	}
+	e = &p->trusted[p->n_trusted];
+	*e = *t;
+	e->ticket = dup_or_null(t->ticket);
+	e->owner = dup_or_null(t->owner);
+	e->contact = dup_or_null(t->contact);
+	e->note = dup_or_null(t->note);
+	e->created_by = dup_or_null(t->created_by);
+	if ((t->ticket && !e->ticket) || (t->owner && !e->owner) ||
+	    (t->contact && !e->contact) || (t->note && !e->note) ||
+	    (t->created_by && !e->created_by)) {
+		sg_trusted_entry_free(e);
+		return -ENOMEM;
+	}
+	p->n_trusted++;
+	return 0;
+}
+
+long sg_policy_find_trusted(const struct sg_policy *p, const struct sg_prefix *prefix)
+{
+	for (size_t i = 0; i < p->n_trusted; i++)
+		if (sg_prefix_equal(&p->trusted[i].prefix, prefix))
+			return (long)i;
+	return -1;
+}
+
+void sg_policy_remove_trusted(struct sg_policy *p, size_t i)
+{
+	if (i >= p->n_trusted)
+		return;
+	sg_trusted_entry_free(&p->trusted[i]);
+	memmove(&p->trusted[i], &p->trusted[i + 1],
+		(p->n_trusted - i - 1) * sizeof(*p->trusted));
+	p->n_trusted--;
+}
+
+int sg_policy_class_index(const struct sg_policy *p, const char *name)
+{
+	for (size_t i = 0; i < p->n_classes; i++)
+		if (!strcmp(p->classes[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+int sg_policy_group_index(const struct sg_policy *p, const char *name)
+{
+	for (size_t i = 0; i < p->n_groups; i++)
+		if (!strcmp(p->groups[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+/* Grows *arr (of *n elements of size sz) by one zeroed element. */
+static void *grow(void *arr, size_t *n, size_t sz)
+{
+	char *a = realloc(arr, (*n + 1) * sz);
+
+	if (!a)
+		return NULL;
+	memset(a + *n * sz, 0, sz);
+	(*n)++;
+	return a;
+}
+
+int sg_policy_add_class(struct sg_policy *p, const struct sg_rate_class *c)
+{
+	struct sg_rate_class *a;
+
+	if (p->n_classes >= SG_MAX_CLASSES)
+		return -E2BIG;
+	a = grow(p->classes, &p->n_classes, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	p->classes = a;
+	a[p->n_classes - 1] = *c;
+	return (int)p->n_classes - 1;
+}
+
+int sg_policy_add_group(struct sg_policy *p, const char *name)
+{
+	struct sg_relay_group *a;
+
+	if (p->n_groups >= SG_MAX_GROUPS)
+		return -E2BIG;
+	a = grow(p->groups, &p->n_groups, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	p->groups = a;
+	snprintf(a[p->n_groups - 1].name, SG_NAME_MAX, "%s", name);
+	return (int)p->n_groups - 1;
+}
+
+int sg_policy_add_relay(struct sg_policy *p, int group, const struct sg_addr *addr,
+			const uint16_t *ports, size_t n_ports)
+{
+	struct sg_relay_group *g = &p->groups[group];
+	struct sg_relay *a, *r;
+
+	a = grow(g->relays, &g->n_relays, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	g->relays = a;
+	r = &a[g->n_relays - 1];
+	r->addr = *addr;
+	if (n_ports) {
+		r->ports = malloc(n_ports * sizeof(*ports));
+		if (!r->ports) {
+			g->n_relays--;
+			return -ENOMEM;
+		}
+		memcpy(r->ports, ports, n_ports * sizeof(*ports));
+		r->n_ports = n_ports;
+	}
+	return 0;
+}
+
+int sg_policy_add_port(struct sg_policy *p, uint16_t port)
+{
+	uint16_t *a;
+
+	for (size_t i = 0; i < p->n_ports; i++)
+		if (p->ports[i] == port)
+			return 0;
+	a = grow(p->ports, &p->n_ports, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	p->ports = a;
+	a[p->n_ports - 1] = port;
+	return 0;
+}
+
+int sg_policy_add_scope(struct sg_policy *p, const struct sg_prefix *prefix)
+{
+	struct sg_prefix *a;
+
+	if (p->n_scope >= SG_MAX_SCOPE)
+		return -E2BIG;
+	a = grow(p->scope, &p->n_scope, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	p->scope = a;
+	a[p->n_scope - 1] = *prefix;
+	return 0;
+}
+
+void sg_policy_format_groups(const struct sg_policy *p, uint64_t mask, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t g = 0; g < p->n_groups && g < 64; g++) {
+		if (!(mask & (1ull << g)))
+			continue;
+		off += (size_t)snprintf(buf + off, off < len ? len - off : 0, "%s%s",
+					off ? "," : "", p->groups[g].name);
+	}
+}

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The policy in memory: what policy.json says plus the approvals, already
+ * validated and with names resolved to indexes.  The JSON loader
+ * (policy_json.c) produces it, tests build it directly, and the data plane
+ * loader (dataplane.c) compiles it into maps.
+ */
+#ifndef SG_POLICY_H
+#define SG_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "addr.h"
+
+#define SG_NAME_MAX 64
+
+struct sg_rate_class {
+	char name[SG_NAME_MAX];
+	/* 0 = no limit on that dimension.  Bursts default to one second. */
+	double conn_per_sec;
+	double conn_burst;
+	double bytes_per_sec;
+	double bytes_burst;
+};
+
+struct sg_relay {
+	struct sg_addr addr;
+	uint16_t *ports;        /* NULL/0: every governed port */
+	size_t n_ports;
+};
+
+struct sg_relay_group {
+	char name[SG_NAME_MAX];
+	struct sg_relay *relays;
+	size_t n_relays;
+	/* relay_cap: total new connections per second towards the group;
+	 * 0 = no cap. */
+	double cap_conn_per_sec;
+	double cap_conn_burst;
+};
+
+enum sg_trusted_origin {
+	SG_ORIGIN_POLICY = 0,   /* policy.json trusted[] */
+	SG_ORIGIN_APPROVAL = 1, /* approvals.json, via smtpgatectl */
+};
+
+struct sg_trusted_entry {
+	struct sg_prefix prefix;
+	uint64_t groups;        /* bit per relay group */
+	uint32_t class_idx;     /* index into classes, SG_NO_CLASS for unlimited */
+	int64_t expires;        /* unix seconds; 0 = never */
+	int origin;             /* enum sg_trusted_origin */
+	char *ticket;
+	char *owner;
+	char *contact;          /* may be NULL */
+	char *note;             /* may be NULL */
+	int64_t created;        /* unix seconds, 0 if unknown */
+	char *created_by;       /* may be NULL */
+};
+
+struct sg_policy {
+	int mode;               /* enum sg_mode */
+	uint16_t *ports;
+	size_t n_ports;
+	struct sg_prefix *scope;
+	size_t n_scope;
+	struct sg_relay_group *groups;
+	size_t n_groups;
+	struct sg_rate_class *classes;
+	size_t n_classes;
+	int unreg_action;       /* enum sg_unreg_action */
+	uint32_t unreg_class;   /* for throttle */
+	bool ban_enabled;
+	uint32_t ban_violations;
+	double ban_window_sec;
+	double ban_duration_sec; /* 0 = until removed */
+	double event_interval_sec;
+	uint32_t event_budget;  /* new event keys per second per CPU */
+	struct sg_trusted_entry *trusted;
+	size_t n_trusted;
+	size_t cap_trusted;
+};
+
+#define SG_DEFAULT_EVENT_INTERVAL_SEC 1.0
+#define SG_DEFAULT_EVENT_BUDGET 1000
+
+/* A policy with SPEC's defaults: enforce, port 25, no scope, drop. */
+void sg_policy_init(struct sg_policy *p);
+void sg_policy_free(struct sg_policy *p);
+void sg_trusted_entry_free(struct sg_trusted_entry *t);
+
+/* Appends a deep copy of *t (strings duplicated).  Returns 0 or -ENOMEM. */
+int sg_policy_add_trusted(struct sg_policy *p, const struct sg_trusted_entry *t);
+/* Index of the entry with exactly this prefix, or -1. */
+long sg_policy_find_trusted(const struct sg_policy *p, const struct sg_prefix *prefix);
+/* Removes entry i (freeing it), keeping order. */
+void sg_policy_remove_trusted(struct sg_policy *p, size_t i);
+
+/* Name lookups: index, or -1. */
+int sg_policy_class_index(const struct sg_policy *p, const char *name);
+int sg_policy_group_index(const struct sg_policy *p, const char *name);
+
+/* Adds to the policy; return the new index or -ENOMEM/-E2BIG. */
+int sg_policy_add_class(struct sg_policy *p, const struct sg_rate_class *c);
+int sg_policy_add_group(struct sg_policy *p, const char *name);
+int sg_policy_add_relay(struct sg_policy *p, int group, const struct sg_addr *addr,
+			const uint16_t *ports, size_t n_ports);
+int sg_policy_add_port(struct sg_policy *p, uint16_t port);
+int sg_policy_add_scope(struct sg_policy *p, const struct sg_prefix *prefix);
+
+/* Group mask as "a,b" into buf. */
+void sg_policy_format_groups(const struct sg_policy *p, uint64_t mask, char *buf, size_t len);
+
+#endif
