@@ -11,6 +11,8 @@ set -uo pipefail
 
 cd "$(dirname "$0")/.."
 filter="${1:-}"
+# BUILD: the build directory (make BUILD=...), so parallel builds never share one.
+export BUILD="${BUILD:-build}"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "tests/run.sh: the tests load BPF programs and build namespaces: run as root" >&2
@@ -22,7 +24,7 @@ if ! mount | grep -q "^bpf on /sys/fs/bpf "; then
 fi
 
 suites=()
-for f in build/tests/unit/test_* build/tests/bpf/test_* tests/e2e/test_*.sh tests/load/test_*.sh; do
+for f in "$BUILD"/tests/unit/test_* "$BUILD"/tests/bpf/test_* tests/e2e/test_*.sh tests/load/test_*.sh; do
 	[ -x "$f" ] || continue
 	case "$f" in *.o|*.d) continue ;; esac
 	[ -n "$filter" ] && [[ "$f" != *"$filter"* ]] && continue

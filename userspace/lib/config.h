@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The host config (smtpgate.json) in memory: where the policy is, which
+ * interfaces and hooks, the paths, metrics and control socket.
+ */
+#ifndef SG_CONFIG_H
+#define SG_CONFIG_H
+
+#include <stddef.h>
+
+#define SG_IFNAME_MAX 16
+
+struct sg_iface_cfg {
+	char name[SG_IFNAME_MAX];
+	int hook;       /* enum sg_hook */
+	int xdp_mode;   /* enum sg_xdp_mode (XDP only) */
+};
+
+struct sg_host_config {
+	char *path;             /* the file this came from */
+	char *policy_path;      /* default /etc/smtpgate/policy.json */
+	struct sg_iface_cfg *ifaces;
+	size_t n_ifaces;
+	char *metrics_listen;   /* "127.0.0.1:9725", "[::1]:9725" or "off" */
+	unsigned top_sources;   /* default 20 */
+	char *metrics_textfile; /* NULL: none */
+	char *control_socket;   /* default /run/smtpgate/control.sock */
+	char *admin_group;      /* default smtpgate-admin */
+	char *read_group;       /* default smtpgate-read */
+	char *pin_dir;          /* default /sys/fs/bpf/smtpgate */
+	char *state_dir;        /* default /var/lib/smtpgate */
+	char *log_dir;          /* default /var/log/smtpgate */
+};
+
+#define SG_DEFAULT_CONFIG "/etc/smtpgate/smtpgate.json"
+
+void sg_host_config_init(struct sg_host_config *c);  /* all defaults */
+void sg_host_config_free(struct sg_host_config *c);
+
+#endif

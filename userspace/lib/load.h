@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Loading smtpgate.json, policy.json and approvals.json with jansson.
+ *
+ * Validation reports every problem it finds, each naming the file, the
+ * JSON path and the problem:
+ *     policy.json: trusted[3].addr: "10.0.0.300" is not an IP prefix
+ * Unknown keys are errors (a typo must not silently weaken a policy).
+ * A file with any error is refused whole; warnings (an entry already
+ * expired) do not refuse it.
+ */
+#ifndef SG_LOAD_H
+#define SG_LOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "config.h"
+#include "policy.h"
+
+struct sg_diag {
+	char **lines;           /* "file: path: problem", errors and warnings in order */
+	bool *is_error;
+	size_t n;
+	size_t n_errors;
+	size_t n_warnings;
+};
+
+void sg_diag_free(struct sg_diag *d);
+/* Prints every line to f, prefixed "error: " or "warning: ". */
+void sg_diag_print(const struct sg_diag *d, void *file /* FILE * */);
+
+struct sg_load_opts {
+	/* Files are opened without following symlinks and refused if group-
+	 * or world-writable; and if not owned by root unless this is set
+	 * (tests run files from temporary directories). */
+	bool allow_any_owner;
+	/* Time used for "already expired" checks; 0 = now. */
+	long long now_unix;
+};
+
+/* Host config.  Returns 0, or -1 with errors in d. */
+int sg_config_load(const char *path, const struct sg_load_opts *o, struct sg_host_config *out,
+		   struct sg_diag *d);
+
+/* policy.json into *out (sg_policy_init'ed by the callee).  Returns 0 or
+ * -1; *out is only filled on success.  The sha256 of the exact bytes read
+ * is written to sha256_hex (65 bytes) if non-NULL. */
+int sg_policy_load(const char *path, const struct sg_load_opts *o, struct sg_policy *out,
+		   char *sha256_hex, struct sg_diag *d);
+/* The same from a buffer (name is used in messages). */
+int sg_policy_parse(const char *name, const char *json, size_t len,
+		    const struct sg_load_opts *o, struct sg_policy *out, struct sg_diag *d);
+
+/* approvals.json: the trusted entries approved through smtpgatectl.
+ * Relay and rate names are resolved against policy p; entries are
+ * appended to *out (origin SG_ORIGIN_APPROVAL).  A missing file is an
+ * empty registry. */
+int sg_approvals_load(const char *path, const struct sg_policy *p,
+		      const struct sg_load_opts *o, struct sg_trusted_entry **out, size_t *n,
+		      struct sg_diag *d);
+/* Writes every SG_ORIGIN_APPROVAL entry of p durably: temp file, fsync,
+ * rename, fsync the directory.  A crash at any instant leaves the old or
+ * the new file.  Returns 0 or -errno with a message in err. */
+int sg_approvals_save(const char *path, const struct sg_policy *p, struct sg_err *err);
+
+/* Opens a config/policy file safely (O_NOFOLLOW, regular file, not group-
+ * or world-writable, owned by root unless allowed).  Returns an fd or
+ * -errno with the reason in err. */
+int sg_open_trusted_file(const char *path, const struct sg_load_opts *o, struct sg_err *err);
+
+/* Parsing helpers shared with smtpgatectl: RFC 3339 -> unix seconds;
+ * durations "30d", "12h", "90m", "45s", "2w" -> seconds. */
+int sg_parse_rfc3339(const char *s, long long *unix_sec);
+void sg_format_rfc3339(long long unix_sec, char *buf, size_t len);
+int sg_parse_duration(const char *s, long long *seconds);
+
+#endif
