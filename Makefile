@@ -90,12 +90,12 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TESTLIB_OBJS) $(LIB)
 test:
 	scripts/install-deps.sh
 	$(MAKE) all
-	tests/run.sh
+	BUILD=$(BUILD) tests/run.sh
 
 bench:
 	scripts/install-deps.sh
 	$(MAKE) all
-	tests/bench/run.sh
+	BUILD=$(BUILD) tests/bench/run.sh
 
 demo:
 	scripts/install-deps.sh
