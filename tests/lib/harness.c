@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <linux/bpf.h>
+#include <linux/pkt_cls.h>
 #include <string.h>
 #include <bpf/bpf.h>
+#include "clock.h"
 #include "harness.h"
 #include "tap.h"
 
@@ -117,4 +120,219 @@ uint64_t h_total_packets(struct sg_dp *dp)
 		for (int r = 0; r < SG_R_COUNT; r++)
 			n += c[v][r].packets;
 	return n;
+}
+
+/* ---- table-driven cases ------------------------------------------- */
+
+const int h_hooks[H_NHOOKS] = { SG_HOOK_XDP, SG_HOOK_TC_INGRESS, SG_HOOK_TC_EGRESS };
+
+const char *h_hook_name(int hook)
+{
+	switch (hook) {
+	case SG_HOOK_XDP:
+		return "xdp";
+	case SG_HOOK_TC_INGRESS:
+		return "tc-ingress";
+	case SG_HOOK_TC_EGRESS:
+		return "tc-egress";
+	default:
+		return "?";
+	}
+}
+
+int h_hook_ret(int hook, int action)
+{
+	static const int xdp[] = { [H_PASS] = XDP_PASS, [H_DROP] = XDP_DROP, [H_RST] = XDP_TX };
+	static const int tc[] = { [H_PASS] = TC_ACT_OK, [H_DROP] = TC_ACT_SHOT,
+				  [H_RST] = TC_ACT_REDIRECT };
+
+	return hook == SG_HOOK_XDP ? xdp[action] : tc[action];
+}
+
+void h_snapshot(struct sg_dp *dp, h_snap_t out)
+{
+	if (sg_dp_read_counters(dp, 0, out))
+		tap_bail("read counters");
+}
+
+static void appendf(char *buf, size_t cap, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void appendf(char *buf, size_t cap, const char *fmt, ...)
+{
+	size_t n = strlen(buf);
+	va_list ap;
+
+	if (n + 1 >= cap)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + n, cap - n, fmt, ap);
+	va_end(ap);
+}
+
+const char *h_delta_error(h_snap_t before, h_snap_t after, const struct h_expect *e)
+{
+	static char why[1024];
+
+	why[0] = 0;
+	for (int v = 0; v < SG_V_COUNT; v++) {
+		for (int r = 0; r < SG_R_COUNT; r++) {
+			int hit = e->verdict == v && e->reason == r;
+			uint64_t dp = after[v][r].packets - before[v][r].packets;
+			uint64_t db = after[v][r].bytes - before[v][r].bytes;
+			uint64_t dc = after[v][r].conns - before[v][r].conns;
+
+			if (dp == (hit ? 1u : 0u) && db == (hit ? e->bytes : 0) &&
+			    dc == (hit ? e->conns : 0))
+				continue;
+			appendf(why, sizeof(why), "%s/%s moved packets %llu bytes %llu conns %llu",
+				sg_verdict_names[v], sg_reason_names[r], (unsigned long long)dp,
+				(unsigned long long)db, (unsigned long long)dc);
+			if (hit)
+				appendf(why, sizeof(why), " (want 1 %llu %llu)",
+					(unsigned long long)e->bytes,
+					(unsigned long long)e->conns);
+			appendf(why, sizeof(why), "; ");
+		}
+	}
+	return why[0] ? why : NULL;
+}
+
+static const char *expect_text(const struct h_expect *e)
+{
+	static const char *const act[] = { "pass", "drop", "rst" };
+	static char buf[96];
+
+	if (e->verdict == H_NOT_GOVERNED)
+		snprintf(buf, sizeof(buf), "%s, not governed", act[e->action]);
+	else
+		snprintf(buf, sizeof(buf), "%s, %s/%s bytes %llu conns %llu", act[e->action],
+			 sg_verdict_names[e->verdict], sg_reason_names[e->reason],
+			 (unsigned long long)e->bytes, (unsigned long long)e->conns);
+	return buf;
+}
+
+bool h_check_frame(struct sg_dp *dp, int hook, const uint8_t *frame, size_t len,
+		   const struct pkt_spec *rst_spec, const struct h_expect *e, const char *name)
+{
+	static struct run_result r;
+	static char why[1400];
+	h_snap_t before, after;
+	const char *bad;
+	int want = h_hook_ret(hook, e->action), rc;
+
+	why[0] = 0;
+	h_snapshot(dp, before);
+	rc = h_run(dp, hook, frame, len, &r);
+	h_snapshot(dp, after);
+	if (rc) {
+		snprintf(why, sizeof(why), "test run failed: %d (frame of %zu bytes)", rc, len);
+		return tap_check(false, name, "%s", why);
+	}
+	if (r.ret != want)
+		appendf(why, sizeof(why), "returned %d, want %d; ", r.ret, want);
+	bad = h_delta_error(before, after, e);
+	if (bad)
+		appendf(why, sizeof(why), "counters: %s", bad);
+	if (e->action == H_RST && r.ret == want) {
+		bad = rst_spec ? pkt_check_rst(r.out, r.out_len, rst_spec) : "no SYN spec to check";
+		if (bad)
+			appendf(why, sizeof(why), "RST: %s; ", bad);
+	} else if (e->action != H_RST && (r.out_len != len || memcmp(r.out, frame, len))) {
+		appendf(why, sizeof(why), "frame changed (%u bytes out of %zu); ", r.out_len, len);
+	}
+	if (why[0])
+		appendf(why, sizeof(why), " [expected %s]", expect_text(e));
+	return tap_check(!why[0], name, "%s", why);
+}
+
+bool h_check_spec(struct sg_dp *dp, int hook, const struct pkt_spec *s,
+		  const struct h_expect *e, const char *name)
+{
+	uint8_t frame[PKT_MAX];
+	size_t len = pkt_build(s, frame, sizeof(frame));
+
+	return h_check_frame(dp, hook, frame, len, s, e, name);
+}
+
+size_t h_l3_off(const struct pkt_spec *s)
+{
+	return 14 + 4 * (size_t)s->n_vlan;
+}
+
+uint64_t h_ip_len_field(const uint8_t *frame, size_t l3, int v6)
+{
+	const uint8_t *ip = frame + l3;
+
+	if (v6)
+		return 40 + (uint64_t)(ip[4] << 8 | ip[5]);
+	return (uint64_t)(ip[2] << 8 | ip[3]);
+}
+
+struct sg_addr h_addr(const char *text)
+{
+	struct sg_err err = { 0 };
+	struct sg_addr a;
+
+	if (sg_addr_parse(text, &a, &err))
+		tap_bail("address %s: %s", text, err.msg);
+	return a;
+}
+
+void h_relay_ports(struct sg_policy *p, int group, const char *addr, const uint16_t *ports,
+		   size_t n_ports)
+{
+	struct sg_addr a = h_addr(addr);
+
+	if (sg_policy_add_relay(p, group, &a, ports, n_ports))
+		tap_bail("relay %s", addr);
+}
+
+int64_t h_unix_now(void)
+{
+	return sg_real_ns() / 1000000000ll;
+}
+
+static void exhaust(struct sg_dp *dp, const char *map, uint32_t key)
+{
+	uint64_t until = sg_boot_ns() + 3600ull * 1000000000ull;
+	struct sg_bucket b = { .conn_tat = until, .byte_tat = until };
+	int fd = sg_dp_map_fd(dp, map);
+
+	if (fd < 0 || bpf_map_update_elem(fd, &key, &b, 0))
+		tap_bail("exhaust %s[%u]: %s", map, key, strerror(errno));
+}
+
+void h_exhaust_trusted(struct sg_dp *dp, const char *prefix)
+{
+	struct sg_err err = { 0 };
+	struct sg_prefix p;
+	struct sg_trusted val;
+
+	if (sg_prefix_parse(prefix, &p, &err))
+		tap_bail("prefix %s: %s", prefix, err.msg);
+	if (sg_dp_trust_get(dp, &p, &val))
+		tap_bail("trusted entry %s not in the data plane", prefix);
+	exhaust(dp, "sg_buckets", val.slot);
+}
+
+void h_exhaust_throttle(struct sg_dp *dp, const char *addr)
+{
+	struct sg_addr a = h_addr(addr);
+
+	exhaust(dp, "sg_throttle", sg_throttle_hash(&a));
+}
+
+void h_exhaust_relay_cap(struct sg_dp *dp, uint32_t group)
+{
+	exhaust(dp, "sg_relay_caps", group);
+}
+
+void h_ban(struct sg_dp *dp, const char *addr, uint64_t duration_ns)
+{
+	struct sg_addr a = h_addr(addr);
+	struct sg_err err = { 0 };
+
+	if (sg_dp_ban_put(dp, &a, duration_ns, SG_BAN_MANUAL, &err))
+		tap_bail("ban %s: %s", addr, err.msg);
 }

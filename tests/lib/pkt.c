@@ -157,7 +157,7 @@ size_t pkt_build(const struct pkt_spec *s, uint8_t *buf, size_t cap)
 		size_t ext_total = 0;
 		int plen;
 
-		put32(ip6, 0x60000000);
+		put32(ip6, (uint32_t)(s->ip_version_override ? s->ip_version_override : 6) << 28);
 		ip6[7] = 64;
 		inet_pton(AF_INET6, s->src, ip6 + 8);
 		inet_pton(AF_INET6, s->dst, ip6 + 24);

@@ -462,6 +462,17 @@ int sg_dp_destroy(struct sg_dp *dp, struct sg_err *err)
 	return rc;
 }
 
+int sg_tc_detach_ifname(const char *ifname, int hook)
+{
+	int ifindex = (int)if_nametoindex(ifname);
+
+	if (!ifindex)
+		return -ENODEV;
+	if (hook != SG_HOOK_TC_INGRESS && hook != SG_HOOK_TC_EGRESS)
+		return -EINVAL;
+	return detach_tc(ifindex, hook);
+}
+
 /* Without a pin dir nothing may outlive the process: TC filters would. */
 void sg_dp_release_unpinned(struct sg_dp *dp)
 {

@@ -220,6 +220,18 @@ fail:
 	return rc;
 }
 
+int sg_dp_open_pinned(struct sg_dp **out, const char *pin_dir, struct sg_err *err)
+{
+	char meta[4096];
+	struct stat st;
+
+	snprintf(meta, sizeof(meta), "%s/sg_meta", pin_dir);
+	if (stat(meta, &st))
+		return sg_errf(err, -ENOENT, "no smtpgate pins in %s (is smtpgated configured with "
+			       "another pin_dir, or detached?)", pin_dir);
+	return sg_dp_open(out, pin_dir, err);
+}
+
 bool sg_dp_reused(const struct sg_dp *dp)
 {
 	return dp->reused;

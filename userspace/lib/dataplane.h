@@ -26,6 +26,9 @@ enum sg_xdp_mode {
 
 /* Where the maps live.  NULL pin_dir: private maps for this process. */
 int sg_dp_open(struct sg_dp **out, const char *pin_dir, struct sg_err *err);
+/* Opens the pins an smtpgated left, for reading (smtpgatectl stats
+ * --pin-dir with the daemon down): never creates or pins anything. */
+int sg_dp_open_pinned(struct sg_dp **out, const char *pin_dir, struct sg_err *err);
 /* Closes fds.  Pins, links and TC filters stay: enforcement continues. */
 void sg_dp_close(struct sg_dp *dp);
 /* True if sg_dp_open found existing pins and reused them. */
@@ -69,6 +72,11 @@ int sg_dp_detach(struct sg_dp *dp, const char *ifname, int hook, struct sg_err *
 /* Detaches everything recorded in the attachment table and removes every
  * pin: the only way enforcement stops. */
 int sg_dp_destroy(struct sg_dp *dp, struct sg_err *err);
+
+/* Removes smtpgate's TC filter from ifname/hook without any pins (for
+ * filters left behind after pins were removed by hand).  0, -ENOENT if
+ * there was none, -ENODEV if no such interface. */
+int sg_tc_detach_ifname(const char *ifname, int hook);
 
 struct sg_attachment {
 	uint32_t slot;

@@ -57,6 +57,7 @@ struct sg_trusted_entry {
 	char *note;             /* may be NULL */
 	int64_t created;        /* unix seconds, 0 if unknown */
 	char *created_by;       /* may be NULL */
+	int expiry_reported;    /* daemon: expiry of a policy.json entry logged */
 };
 
 struct sg_policy {
