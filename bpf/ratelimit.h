@@ -2,15 +2,17 @@
 /*
  * Token buckets, as a generic cell rate algorithm (virtual scheduling).
  *
- * Each dimension keeps a theoretical arrival time (tat).  A packet
- * conforms while the backlog max(tat, now) - now is below tau (the
- * burst, in ns); a conforming packet pushes tat forward by its cost.
- * With tau = burst * cost-per-unit this admits exactly `burst` new
- * connections at once and then one per 1/rate, and lets a packet larger
- * than the remaining byte credit through when there is any credit (the
- * debt is repaid before the next one), so the long-run rate is exact
- * and no packet size can be starved.  No division on the fast path:
- * costs are precomputed ns << SG_RATE_SHIFT.
+ * Each dimension keeps a theoretical arrival time (tat); the backlog is
+ * max(tat, now) - now and tau = burst * cost-per-unit is how far it may
+ * run ahead.  A conforming packet pushes tat forward by its cost.
+ *  - A new connection needs a whole token: it conforms iff
+ *    backlog + cost <= tau, so exactly `burst` connections pass at once
+ *    and then one per 1/rate.
+ *  - Bytes need only some credit: a packet conforms iff backlog < tau,
+ *    so a packet larger than the remaining credit (a 64 KiB GSO packet
+ *    on TC, say) still passes and the debt is repaid before the next
+ *    one: no packet size can be starved and the long-run rate is exact.
+ * No division on the fast path: costs are precomputed ns << SG_RATE_SHIFT.
  *
  * The check and the charge of both dimensions happen under the bucket's
  * spin lock, so a source spreading its flows over every CPU still gets
@@ -29,12 +31,14 @@ enum sg_charge_result {
 	SG_CHARGE_BAN = 2, /* limited, and this was the violation that bans */
 };
 
-/* Returns the new tat, or 0 if the packet does not conform. */
-static __always_inline __u64 sg_gcra(__u64 tat, __u64 now, __u64 cost_ns, __u64 tau)
+/* Returns the new tat, or 0 if the packet does not conform: it needs
+ * `need` ns of the burst still free (the whole cost for a connection,
+ * 1 ns -- any credit -- for bytes). */
+static __always_inline __u64 sg_gcra(__u64 tat, __u64 now, __u64 cost_ns, __u64 need, __u64 tau)
 {
 	if (tat < now)
 		tat = now;
-	if (tat - now >= tau)
+	if (tat - now + need > tau)
 		return 0;
 	return tat + cost_ns;
 }
@@ -61,12 +65,12 @@ static __always_inline int sg_charge(struct sg_bucket *b, const struct sg_rate *
 	conn_tat = b->conn_tat;
 	byte_tat = b->byte_tat;
 	if (check_conn) {
-		conn_tat = sg_gcra(conn_tat, now, conn_cost, r->conn_tau_ns);
+		conn_tat = sg_gcra(conn_tat, now, conn_cost, conn_cost, r->conn_tau_ns);
 		if (!conn_tat)
 			result = SG_CHARGE_LIMITED;
 	}
 	if (result == SG_CHARGE_OK && check_bytes) {
-		byte_tat = sg_gcra(byte_tat, now, byte_cost, r->byte_tau_ns);
+		byte_tat = sg_gcra(byte_tat, now, byte_cost, 1, r->byte_tau_ns);
 		if (!byte_tat)
 			result = SG_CHARGE_LIMITED;
 	}
