@@ -21,7 +21,7 @@ CFLAGS       += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 		-DSG_VERSION=\"$(VERSION)\" \
 		-Iinclude -I$(BUILD) -Iuserspace/lib -Itests/lib \
 		$(shell pkg-config --cflags libnl-3.0 libnl-route-3.0)
-LDLIBS_CORE  := -lbpf -lelf -lz -ljansson -lm
+LDLIBS_CORE  := -lbpf -lelf -lz -ljansson -lm -lcrypto
 LDLIBS_DAEMON := $(LDLIBS_CORE) $(shell pkg-config --libs libnl-route-3.0 libnl-3.0) \
 		 -lmicrohttpd -lpthread
 ifeq ($(HAVE_SYSTEMD),1)

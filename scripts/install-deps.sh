@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
 	# build
 	make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
-	linux-libc-dev libjansson-dev libnl-3-dev libnl-route-3-dev
+	linux-libc-dev libjansson-dev libnl-3-dev libnl-route-3-dev libssl-dev
 	libmicrohttpd-dev libsystemd-dev libcmocka-dev
 	# tests: namespaces, traffic, real mail software, metrics tooling
 	iproute2 ethtool procps util-linux curl netcat-openbsd socat jq python3

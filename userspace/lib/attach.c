@@ -292,9 +292,15 @@ static int attach_tc(int ifindex, int hook, const char *ifname, int prog_fd,
 	int rc;
 
 	tc_hook_opts(&h, ifindex, hook);
+	/* clsact is usually there already (our own filter from an earlier
+	 * run): try the filter first, create the qdisc only if missing. */
+	rc = bpf_tc_attach(&h, &o);
+	if (!rc)
+		return 0;
 	rc = bpf_tc_hook_create(&h);
 	if (rc && rc != -EEXIST)
 		return sg_errf(err, rc, "%s: create clsact: %s", ifname, strerror(-rc));
+	o.prog_id = 0;
 	rc = bpf_tc_attach(&h, &o);
 	if (rc)
 		return sg_errf(err, rc, "%s: attach %s: %s", ifname, hook_name(hook),

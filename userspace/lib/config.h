@@ -7,6 +7,7 @@
 #define SG_CONFIG_H
 
 #include <stddef.h>
+#include "err.h"
 
 #define SG_IFNAME_MAX 16
 
@@ -36,5 +37,28 @@ struct sg_host_config {
 
 void sg_host_config_init(struct sg_host_config *c);  /* all defaults */
 void sg_host_config_free(struct sg_host_config *c);
+
+/* ---- additions to the contract above -------------------------------- */
+
+#define SG_DEFAULT_POLICY_PATH    "/etc/smtpgate/policy.json"
+#define SG_DEFAULT_METRICS_LISTEN "127.0.0.1:9725"
+#define SG_DEFAULT_TOP_SOURCES    20
+#define SG_MAX_TOP_SOURCES        1000
+#define SG_DEFAULT_CONTROL_SOCKET "/run/smtpgate/control.sock"
+#define SG_DEFAULT_ADMIN_GROUP    "smtpgate-admin"
+#define SG_DEFAULT_READ_GROUP     "smtpgate-read"
+#define SG_DEFAULT_PIN_DIR        "/sys/fs/bpf/smtpgate"
+#define SG_DEFAULT_STATE_DIR      "/var/lib/smtpgate"
+#define SG_DEFAULT_LOG_DIR        "/var/log/smtpgate"
+
+struct sockaddr_storage;
+
+/* metrics.listen: "A.B.C.D:PORT" or "[IPV6]:PORT" (literal addresses
+ * only: a daemon must not depend on DNS to start).  Fills *ss and *len
+ * (either may be NULL to only validate).  "off" is not an address: the
+ * caller checks for it first.  Returns 0 or -EINVAL with the problem in
+ * err. */
+int sg_parse_listen(const char *text, struct sockaddr_storage *ss, unsigned *len,
+		    struct sg_err *err);
 
 #endif

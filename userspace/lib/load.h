@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "config.h"
 #include "policy.h"
 
@@ -38,7 +39,10 @@ struct sg_load_opts {
 	long long now_unix;
 };
 
-/* Host config.  Returns 0, or -1 with errors in d. */
+/* Host config.  Returns 0, or -1 with errors in d.  *out must have been
+ * sg_host_config_init'ed: on success it is replaced by the file's values
+ * (defaults for what the file leaves out); on failure it is left exactly
+ * as it was, so the caller still has usable defaults. */
 int sg_config_load(const char *path, const struct sg_load_opts *o, struct sg_host_config *out,
 		   struct sg_diag *d);
 
@@ -73,5 +77,49 @@ int sg_open_trusted_file(const char *path, const struct sg_load_opts *o, struct 
 int sg_parse_rfc3339(const char *s, long long *unix_sec);
 void sg_format_rfc3339(long long unix_sec, char *buf, size_t len);
 int sg_parse_duration(const char *s, long long *seconds);
+
+/* ---- additions to the contract above -------------------------------- */
+
+/* Files larger than this are refused before parsing (a policy at the
+ * SG_MAX_TRUSTED limit with typical entries is about 60 MB). */
+#define SG_MAX_FILE_BYTES (128u << 20)
+
+/* Limits of a trusted entry's text fields, in characters (UTF-8 code
+ * points).  Shared with the control server so trust.add checks the same. */
+#define SG_TICKET_MAX  64
+#define SG_OWNER_MAX   128
+#define SG_CONTACT_MAX 256
+#define SG_NOTE_MAX    512
+#define SG_CREATED_BY_MAX 256
+
+/* Appends one line to d (errors and warnings in order).  A line that
+ * cannot be stored for lack of memory is still counted, so a refusal
+ * never turns into an acceptance. */
+void sg_diag_add(struct sg_diag *d, bool is_error, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Checks a ticket/owner/contact/note/created_by value the way the
+ * loaders do: non-empty, at most max characters, no control characters.
+ * Returns 0 or -EINVAL with the problem in err ("is 70 characters long,
+ * at most 64"). */
+int sg_check_text(const char *s, size_t max, struct sg_err *err);
+
+/* Relay group and rate class names: [A-Za-z0-9_.-]{1,63}. */
+bool sg_valid_name(const char *s);
+
+/* The class a trusted entry gets when it names none: "default" if the
+ * policy has a class of that name, else SG_NO_CLASS (unlimited). */
+uint32_t sg_default_class(const struct sg_policy *p);
+
+/* SHA-256 (OpenSSL libcrypto) of buf as 64 lowercase hex digits + NUL.
+ * Returns 0 or -EIO. */
+int sg_sha256_hex(const void *buf, size_t len, char out[65]);
+
+/* Reads a whole file opened by sg_open_trusted_file's rules into a
+ * malloc'd buffer (NUL-terminated; *len excludes the NUL).  Returns 0,
+ * -ENOENT (file missing; nothing added to d), or -errno with the reason
+ * in d. */
+int sg_read_trusted_file(const char *path, const struct sg_load_opts *o, char **buf,
+			 size_t *len, struct sg_diag *d);
 
 #endif

@@ -1,0 +1,569 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * approvals.json: round trip, names resolved against the policy, orphaned
+ * approvals refused, validation messages, and the durability of saving:
+ * a crash or a failure before the rename leaves the old file intact and
+ * no temporary file behind.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "load.h"
+
+#define NOW 1767225600LL        /* 2026-01-01T00:00:00Z */
+
+static const struct sg_load_opts opts = { .allow_any_owner = true, .now_unix = NOW };
+static char tmpdir[64];
+
+static const char *const policy_json =
+	"{\"relays\": {\"internal\": [{\"addr\": \"198.18.0.25\"}],"
+	"              \"external\": [{\"addr\": \"2001:db8::25\"}]},"
+	" \"rate_classes\": {\"default\": {\"conn_per_sec\": 5}, \"bulk\": {}},"
+	" \"trusted\": [{\"addr\": \"198.18.9.9\", \"relays\": [\"internal\"],"
+	"               \"ticket\": \"POL-1\", \"owner\": \"policy\"}]}";
+
+static int make_tmpdir(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/sgt-approvals.XXXXXX");
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int remove_tmpdir(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* A fresh directory tmpdir/name; *file becomes DIR/approvals.json. */
+static void fresh_dir(const char *name, char *dir, char *file)
+{
+	snprintf(dir, 256, "%s/%s", tmpdir, name);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(file, 300, "%s/approvals.json", dir);
+}
+
+static void make_policy(struct sg_policy *p, const char *json)
+{
+	struct sg_diag d = { 0 };
+
+	assert_int_equal(sg_policy_parse("policy.json", json, strlen(json), &opts, p, &d), 0);
+	sg_diag_free(&d);
+}
+
+static void add_approval(struct sg_policy *p, const char *prefix, uint64_t groups,
+			 uint32_t class_idx, const char *ticket)
+{
+	struct sg_trusted_entry t = {
+		.groups = groups, .class_idx = class_idx, .origin = SG_ORIGIN_APPROVAL,
+		.ticket = (char *)ticket, .owner = (char *)"team", .created = NOW - 3600,
+		.created_by = (char *)"alice (uid 1000)",
+	};
+
+	assert_int_equal(sg_prefix_parse(prefix, &t.prefix, NULL), 0);
+	assert_int_equal(sg_policy_add_trusted(p, &t), 0);
+}
+
+static char *read_text(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long n;
+
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = calloc(1, (size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), n);
+	fclose(f);
+	return buf;
+}
+
+static void write_text(const char *path, const char *text, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	assert_int_equal(fchmod(fd, mode), 0);
+	close(fd);
+}
+
+/* Names in dir, comma-separated, sorted by readdir order (one expected). */
+static int count_entries(const char *dir, char *names, size_t len)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	names[0] = '\0';
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		n++;
+		strncat(names, e->d_name, len - strlen(names) - 1);
+		strncat(names, " ", len - strlen(names) - 1);
+	}
+	closedir(d);
+	return n;
+}
+
+static void check_diag(const struct sg_diag *d, const char *const *want)
+{
+	size_t n = 0;
+
+	while (want[n])
+		n++;
+	if (d->n != n)
+		for (size_t i = 0; i < d->n; i++)
+			print_message("# got: %s\n", d->lines[i]);
+	assert_int_equal(d->n, n);
+	for (size_t i = 0; i < n; i++) {
+		char line[2048];
+
+		snprintf(line, sizeof(line), "%s: %s", d->is_error[i] ? "error" : "warning",
+			 d->lines[i]);
+		assert_string_equal(line, want[i]);
+	}
+}
+
+/* Loads the approvals file text against p; diagnostics must be want. */
+static int load_text(const char *text, const struct sg_policy *p, size_t *n,
+		     const char *const *want)
+{
+	struct sg_trusted_entry *out = NULL;
+	struct sg_diag d = { 0 };
+	char path[300];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/approvals.json", tmpdir);
+	write_text(path, text, 0600);
+	*n = 0;
+	rc = sg_approvals_load(path, p, &opts, &out, n, &d);
+	check_diag(&d, want);
+	for (size_t i = 0; i < *n; i++)
+		sg_trusted_entry_free(&out[i]);
+	free(out);
+	sg_diag_free(&d);
+	return rc;
+}
+
+#define LOAD_TEXT(text, p, n, ...) \
+	load_text((text), (p), (n), (const char *const[]){ __VA_ARGS__ NULL })
+
+/* A valid approval with the given extra keys, for the validation tests. */
+#define APPROVAL(extra) "{\"addr\": \"198.18.5.0/24\", \"relays\": [\"internal\"], " \
+	"\"ticket\": \"CHG-7\", \"owner\": \"team\", \"created\": \"2025-12-01T10:00:00Z\", " \
+	"\"created_by\": \"alice (uid 1000)\"" extra "}"
+
+/* ---- tests ------------------------------------------------------------- */
+
+static void test_missing_file_is_empty(void **state)
+{
+	struct sg_trusted_entry *out = NULL;
+	struct sg_diag d = { 0 };
+	struct sg_policy p;
+	char path[300];
+	size_t n = 0;
+
+	(void)state;
+	make_policy(&p, policy_json);
+	snprintf(path, sizeof(path), "%s/none/approvals.json", tmpdir);
+	assert_int_equal(sg_approvals_load(path, &p, &opts, &out, &n, &d), 0);
+	assert_int_equal(n, 0);
+	assert_null(out);
+	assert_int_equal(d.n, 0);
+	sg_policy_free(&p);
+}
+
+static void test_round_trip(void **state)
+{
+	struct sg_trusted_entry *out = NULL, *t;
+	struct sg_diag d = { 0 };
+	struct sg_err err = { 0 };
+	char dir[256], file[300], buf[64], *text;
+	struct sg_policy p;
+	struct stat st;
+	size_t n = 0;
+
+	(void)state;
+	make_policy(&p, policy_json);
+	add_approval(&p, "198.18.5.0/24", 3, 1, "CHG-7");
+	p.trusted[1].contact = strdup("ops@example.org");
+	p.trusted[1].note = strdup("caf\xc3\xa9 \"quoted\"");
+	p.trusted[1].expires = NOW + 86400;
+	add_approval(&p, "2001:db8:5::/48", 2, SG_NO_CLASS, "CHG-8");
+	add_approval(&p, "198.18.6.1", 1, 0, "CHG-9");
+	fresh_dir("roundtrip", dir, file);
+	assert_int_equal(sg_approvals_save(file, &p, &err), 0);
+
+	assert_int_equal(stat(file, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0600);
+	text = read_text(file);
+	assert_non_null(strstr(text, "\"version\": 1"));
+	assert_non_null(strstr(text, "\"rate\": null"));
+	assert_non_null(strstr(text, "\"created\": \"2025-12-31T23:00:00Z\""));
+	assert_null(strstr(text, "POL-1"));     /* policy.json entries are not approvals */
+	free(text);
+
+	assert_int_equal(sg_approvals_load(file, &p, &opts, &out, &n, &d), 0);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(n, 3);
+	t = &out[0];
+	sg_prefix_format(&t->prefix, buf, sizeof(buf));
+	assert_string_equal(buf, "198.18.5.0/24");
+	assert_int_equal(t->groups, 3);
+	assert_int_equal(t->class_idx, 1);
+	assert_int_equal(t->origin, SG_ORIGIN_APPROVAL);
+	assert_string_equal(t->ticket, "CHG-7");
+	assert_string_equal(t->owner, "team");
+	assert_string_equal(t->contact, "ops@example.org");
+	assert_string_equal(t->note, "caf\xc3\xa9 \"quoted\"");
+	assert_int_equal(t->expires, NOW + 86400);
+	assert_int_equal(t->created, NOW - 3600);
+	assert_string_equal(t->created_by, "alice (uid 1000)");
+	t = &out[1];
+	sg_prefix_format(&t->prefix, buf, sizeof(buf));
+	assert_string_equal(buf, "2001:db8:5::/48");
+	assert_int_equal(t->groups, 2);
+	/* Unlimited stays unlimited although a class "default" exists. */
+	assert_int_equal(t->class_idx, SG_NO_CLASS);
+	assert_null(t->contact);
+	assert_null(t->note);
+	assert_int_equal(t->expires, 0);
+	t = &out[2];
+	assert_int_equal(t->prefix.len, 128);
+	assert_int_equal(t->class_idx, 0);
+	for (size_t i = 0; i < n; i++)
+		sg_trusted_entry_free(&out[i]);
+	free(out);
+	sg_policy_free(&p);
+}
+
+/* Loading appends to what *out already holds. */
+static void test_load_appends(void **state)
+{
+	struct sg_trusted_entry *out = calloc(1, sizeof(*out));
+	struct sg_diag d = { 0 };
+	struct sg_err err = { 0 };
+	char dir[256], file[300];
+	struct sg_policy p;
+	size_t n = 1;
+
+	(void)state;
+	make_policy(&p, policy_json);
+	add_approval(&p, "198.18.7.0/24", 1, 0, "CHG-10");
+	fresh_dir("append", dir, file);
+	assert_int_equal(sg_approvals_save(file, &p, &err), 0);
+	out[0].ticket = strdup("existing");
+	assert_int_equal(sg_approvals_load(file, &p, &opts, &out, &n, &d), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(out[0].ticket, "existing");
+	assert_string_equal(out[1].ticket, "CHG-10");
+	for (size_t i = 0; i < n; i++)
+		sg_trusted_entry_free(&out[i]);
+	free(out);
+	sg_policy_free(&p);
+}
+
+static void test_save_empty(void **state)
+{
+	char dir[256], file[300], *text;
+	struct sg_err err = { 0 };
+	struct sg_policy p;
+	size_t n;
+
+	(void)state;
+	make_policy(&p, policy_json);
+	fresh_dir("empty", dir, file);
+	assert_int_equal(sg_approvals_save(file, &p, &err), 0);
+	text = read_text(file);
+	assert_string_equal(text, "{\n  \"version\": 1,\n  \"approvals\": []\n}\n");
+	assert_int_equal(LOAD_TEXT(text, &p, &n), 0);
+	assert_int_equal(n, 0);
+	free(text);
+	sg_policy_free(&p);
+}
+
+/* A policy that lost a group or class an approval uses is refused, and
+ * the message names the approval. */
+static void test_orphaned_group_refused(void **state)
+{
+	struct sg_policy p, smaller;
+	size_t n;
+
+	(void)state;
+	make_policy(&p, policy_json);
+	make_policy(&smaller, "{\"relays\": {\"internal\": [{\"addr\": \"198.18.0.25\"}]},"
+		    " \"rate_classes\": {\"default\": {}}}");
+	assert_int_equal(LOAD_TEXT("{\"version\": 1, \"approvals\": [{\"addr\": \"198.18.5.0/24\","
+				   " \"relays\": [\"internal\", \"external\"], \"rate\": \"default\","
+				   " \"ticket\": \"CHG-7\", \"owner\": \"team\", \"created\":"
+				   " \"2025-12-01T10:00:00Z\", \"created_by\": \"alice (uid 1000)\"}]}",
+				   &smaller, &n,
+		"error: approvals.json: approvals[0].relays[1]: the policy has no relay group "
+		"\"external\" any more, which approval 198.18.5.0/24 (ticket CHG-7) uses; restore it "
+		"in policy.json or remove the approval first (smtpgatectl trust del)",), -1);
+	assert_int_equal(n, 0);
+	sg_policy_free(&smaller);
+	sg_policy_free(&p);
+}
+
+static void test_orphaned_class_refused(void **state)
+{
+	struct sg_policy p;
+	size_t n;
+
+	(void)state;
+	make_policy(&p, "{\"relays\": {\"internal\": [{\"addr\": \"198.18.0.25\"}]}}");
+	assert_int_equal(LOAD_TEXT("{\"version\": 1, \"approvals\": [" APPROVAL(", \"rate\": \"bulk\"")
+				   "]}", &p, &n,
+		"error: approvals.json: approvals[0].rate: the policy has no rate class \"bulk\" any "
+		"more, which approval 198.18.5.0/24 (ticket CHG-7) uses; restore it in policy.json "
+		"or remove the approval first (smtpgatectl trust del)",), -1);
+	assert_int_equal(n, 0);
+	sg_policy_free(&p);
+}
+
+static void test_invalid_files(void **state)
+{
+	struct sg_policy p;
+	size_t n;
+
+	(void)state;
+	make_policy(&p, policy_json);
+	assert_int_equal(LOAD_TEXT("{\"version\": 2, \"approvals\": []}", &p, &n,
+		"error: approvals.json: version: 2 is not supported (this smtpgate reads version 1)",),
+		-1);
+	assert_int_equal(LOAD_TEXT("{\"version\": \"1\", \"approvals\": []}", &p, &n,
+		"error: approvals.json: version: must be an integer, not \"1\"",), -1);
+	assert_int_equal(LOAD_TEXT("{\"approvals\": {}, \"extra\": 1}", &p, &n,
+		"error: approvals.json: unknown key \"extra\"",
+		"error: approvals.json: version: missing (required)",
+		"error: approvals.json: approvals: must be an array, not an object",), -1);
+	assert_int_equal(LOAD_TEXT("{\"version\": 1, \"approvals\": [{\"addr\": \"198.18.5.0/24\","
+				   " \"relays\": [\"internal\"], \"ticket\": \"CHG-7\","
+				   " \"owner\": \"team\", \"by\": \"x\"}]}", &p, &n,
+		"error: approvals.json: approvals[0]: unknown key \"by\"",
+		"error: approvals.json: approvals[0].created: missing (required)",
+		"error: approvals.json: approvals[0].created_by: missing (required)",), -1);
+	assert_int_equal(LOAD_TEXT("{\"version\": 1, \"approvals\": [" APPROVAL("") ","
+				   APPROVAL("") "]}", &p, &n,
+		"error: approvals.json: approvals[1].addr: 198.18.5.0/24 is listed twice "
+		"(approvals[0] and approvals[1])",), -1);
+	assert_int_equal(LOAD_TEXT("{\"version\": 1, \"approvals\": [" APPROVAL(", \"created\": 5")
+				   "]}", &p, &n,
+		"error: approvals.json: line 1, column 193: duplicate object key near '\"created\"'",),
+		-1);
+	assert_int_equal(LOAD_TEXT("{\"version\": 1, \"approvals\": [{\"addr\": \"198.18.5.0/24\","
+				   " \"relays\": [\"internal\"], \"ticket\": \"CHG-7\", \"owner\": "
+				   "\"team\", \"created\": \"yesterday\", \"created_by\": \"\"}]}",
+				   &p, &n,
+		"error: approvals.json: approvals[0].created: \"yesterday\" is not an RFC 3339 time "
+		"(like 2027-06-30T00:00:00Z)",
+		"error: approvals.json: approvals[0].created_by: must not be empty",), -1);
+	sg_policy_free(&p);
+}
+
+/* An approval of a prefix policy.json also lists is not an error (the
+ * daemon reports it as shadowed). */
+static void test_shadowed_is_not_an_error(void **state)
+{
+	struct sg_policy p;
+	size_t n;
+
+	(void)state;
+	make_policy(&p, policy_json);
+	assert_int_equal(LOAD_TEXT("{\"version\": 1, \"approvals\": [{\"addr\": \"198.18.9.9\","
+				   " \"relays\": [\"internal\"], \"ticket\": \"CHG-1\", \"owner\": "
+				   "\"team\", \"created\": \"2025-12-01T10:00:00Z\", \"created_by\":"
+				   " \"root (uid 0)\"}]}", &p, &n), 0);
+	assert_int_equal(n, 1);
+	sg_policy_free(&p);
+}
+
+static void test_expired_is_a_warning(void **state)
+{
+	struct sg_policy p;
+	size_t n;
+
+	(void)state;
+	make_policy(&p, policy_json);
+	assert_int_equal(LOAD_TEXT("{\"version\": 1, \"approvals\": ["
+				   APPROVAL(", \"expires\": \"2025-12-31T00:00:00+01:00\"") "]}",
+				   &p, &n,
+		"warning: approvals.json: approvals[0].expires: 2025-12-30T23:00:00Z is in the past: "
+		"the entry is loaded but passes no traffic",), 0);
+	assert_int_equal(n, 1);
+	sg_policy_free(&p);
+}
+
+static void test_file_permissions(void **state)
+{
+	struct sg_trusted_entry *out = NULL;
+	struct sg_diag d = { 0 };
+	char dir[256], file[300], want[768];
+	struct sg_policy p;
+	size_t n = 0;
+
+	(void)state;
+	make_policy(&p, policy_json);
+	fresh_dir("perm", dir, file);
+	write_text(file, "{\"version\": 1, \"approvals\": []}", 0620);
+	assert_int_equal(sg_approvals_load(file, &p, &opts, &out, &n, &d), -1);
+	snprintf(want, sizeof(want), "%s: is group-writable (mode 0620), so others could change "
+		 "what it allows; fix with: chmod go-w %s", file, file);
+	assert_int_equal(d.n, 1);
+	assert_string_equal(d.lines[0], want);
+	sg_diag_free(&d);
+	sg_policy_free(&p);
+}
+
+/* The old file, saved from a policy with one approval. */
+static char *save_old(struct sg_policy *p, const char *file)
+{
+	struct sg_err err = { 0 };
+
+	add_approval(p, "198.18.5.0/24", 1, 0, "OLD-1");
+	assert_int_equal(sg_approvals_save(file, p, &err), 0);
+	add_approval(p, "198.18.8.0/24", 1, 0, "NEW-2");
+	return read_text(file);
+}
+
+static void test_crash_before_rename(void **state)
+{
+	char dir[256], file[300], names[512], *old, *now;
+	struct sg_policy p;
+	int status;
+	pid_t pid;
+
+	(void)state;
+	make_policy(&p, policy_json);
+	fresh_dir("crash", dir, file);
+	old = save_old(&p, file);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct sg_err err = { 0 };
+
+		setenv("SG_TEST_CRASH_BEFORE_RENAME", "1", 1);
+		sg_approvals_save(file, &p, &err);
+		_exit(0);       /* the hook did not fire: the parent fails */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 99);
+	now = read_text(file);
+	assert_string_equal(now, old);
+	assert_null(strstr(now, "NEW-2"));
+	assert_int_equal(count_entries(dir, names, sizeof(names)), 1);
+	assert_string_equal(names, "approvals.json ");
+	free(now);
+	free(old);
+	sg_policy_free(&p);
+}
+
+static void test_failure_before_rename(void **state)
+{
+	char dir[256], file[300], names[512], want[512], *old, *now;
+	struct sg_err err = { 0 };
+	struct sg_policy p;
+
+	(void)state;
+	make_policy(&p, policy_json);
+	fresh_dir("fail", dir, file);
+	old = save_old(&p, file);
+	setenv("SG_TEST_FAIL_BEFORE_RENAME", "1", 1);
+	assert_int_equal(sg_approvals_save(file, &p, &err), -EIO);
+	unsetenv("SG_TEST_FAIL_BEFORE_RENAME");
+	snprintf(want, sizeof(want), "%s: injected failure before rename "
+		 "(SG_TEST_FAIL_BEFORE_RENAME)", file);
+	assert_string_equal(err.msg, want);
+	now = read_text(file);
+	assert_string_equal(now, old);
+	assert_int_equal(count_entries(dir, names, sizeof(names)), 1);
+	free(now);
+	/* Without the hook the same save goes through. */
+	assert_int_equal(sg_approvals_save(file, &p, &err), 0);
+	now = read_text(file);
+	assert_non_null(strstr(now, "NEW-2"));
+	free(now);
+	free(old);
+	sg_policy_free(&p);
+}
+
+/* A temporary file left by a crash after it was named does not block
+ * the next save, and is gone after it. */
+static void test_stale_temp_replaced(void **state)
+{
+	char dir[256], file[300], tmp[320], names[512];
+	struct sg_err err = { 0 };
+	struct sg_policy p;
+
+	(void)state;
+	make_policy(&p, policy_json);
+	fresh_dir("stale", dir, file);
+	snprintf(tmp, sizeof(tmp), "%s/.approvals.json.tmp", dir);
+	write_text(tmp, "garbage", 0600);
+	add_approval(&p, "198.18.5.0/24", 1, 0, "CHG-1");
+	assert_int_equal(sg_approvals_save(file, &p, &err), 0);
+	assert_int_equal(count_entries(dir, names, sizeof(names)), 1);
+	assert_string_equal(names, "approvals.json ");
+	sg_policy_free(&p);
+}
+
+static void test_save_into_missing_dir(void **state)
+{
+	char file[300], want[600];
+	struct sg_err err = { 0 };
+	struct sg_policy p;
+
+	(void)state;
+	make_policy(&p, policy_json);
+	snprintf(file, sizeof(file), "%s/missing/approvals.json", tmpdir);
+	assert_int_equal(sg_approvals_save(file, &p, &err), -ENOENT);
+	snprintf(want, sizeof(want), "%s/missing: cannot open the directory: No such file or "
+		 "directory", tmpdir);
+	assert_string_equal(err.msg, want);
+	sg_policy_free(&p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_missing_file_is_empty),
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_load_appends),
+		cmocka_unit_test(test_save_empty),
+		cmocka_unit_test(test_orphaned_group_refused),
+		cmocka_unit_test(test_orphaned_class_refused),
+		cmocka_unit_test(test_invalid_files),
+		cmocka_unit_test(test_shadowed_is_not_an_error),
+		cmocka_unit_test(test_expired_is_a_warning),
+		cmocka_unit_test(test_file_permissions),
+		cmocka_unit_test(test_crash_before_rename),
+		cmocka_unit_test(test_failure_before_rename),
+		cmocka_unit_test(test_stale_temp_replaced),
+		cmocka_unit_test(test_save_into_missing_dir),
+	};
+
+	cmocka_set_message_output(CM_OUTPUT_TAP);
+	return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
+}

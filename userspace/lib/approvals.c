@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * approvals.json: the trusted entries approved through smtpgatectl,
+ * written only by the daemon.
+ *
+ *     {"version": 1, "approvals": [{"addr": ..., "relays": [...], "rate": ...,
+ *       "ticket": ..., "owner": ..., "contact": ..., "expires": ..., "note": ...,
+ *       "created": RFC 3339, "created_by": "name (uid N)"}]}
+ *
+ * Loading resolves names against the policy and refuses an approval whose
+ * group or class the policy lost (so a reload can never silently drop an
+ * approval).  Saving is crash-safe: the new content is written to an
+ * unnamed file (O_TMPFILE) in the same directory and fsync'd, then given
+ * a temporary name and renamed over the old file, then the directory is
+ * fsync'd.  A crash before the rename leaves the old file, and (with
+ * O_TMPFILE) no temporary file either.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "load_internal.h"
+
+#define SG_APPROVALS_VERSION 1
+
+static const char *const approvals_keys[] = { "version", "approvals", NULL };
+
+/* Moves the entries of scratch (which own their strings) onto *out. */
+static int append_entries(struct sg_policy *scratch, struct sg_trusted_entry **out, size_t *n)
+{
+	struct sg_trusted_entry *a;
+
+	if (!scratch->n_trusted)
+		return 0;
+	a = realloc(*out, (*n + scratch->n_trusted) * sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	memcpy(a + *n, scratch->trusted, scratch->n_trusted * sizeof(*a));
+	*out = a;
+	*n += scratch->n_trusted;
+	/* The strings now belong to *out. */
+	scratch->n_trusted = 0;
+	return 0;
+}
+
+static void parse_approvals(struct sg_jctx *c, json_t *arr, const struct sg_policy *p,
+			    long long now, size_t already, struct sg_policy *scratch)
+{
+	struct sg_prefix_at *at;
+	size_t n_at = 0, i, s0;
+	json_t *v;
+
+	if (json_array_size(arr) + already > SG_MAX_TRUSTED) {
+		sg_j_error_at(c, "approvals", "%zu approvals and %zu other entries exceed the limit "
+			      "of %d trusted entries", json_array_size(arr), already,
+			      SG_MAX_TRUSTED);
+		return;
+	}
+	at = calloc(json_array_size(arr) + 1, sizeof(*at));
+	if (!at) {
+		sg_j_error(c, "out of memory");
+		return;
+	}
+	s0 = sg_j_push_key(c, "approvals");
+	json_array_foreach(arr, i, v) {
+		size_t s1 = sg_j_push_index(c, i);
+		struct sg_trusted_entry t;
+		bool addr_ok;
+
+		if (sg_j_trusted(c, v, p, true, now, &t, &addr_ok) &&
+		    sg_policy_add_trusted(scratch, &t))
+			sg_j_error(c, "out of memory");
+		if (addr_ok) {
+			at[n_at].prefix = t.prefix;
+			at[n_at++].index = i;
+		}
+		sg_j_pop(c, s1);
+	}
+	sg_j_pop(c, s0);
+	/* Two approvals of one prefix: which one is in force would be an
+	 * accident.  (An approval of a prefix policy.json also lists is
+	 * fine: the policy entry shadows it, and the daemon says so.) */
+	sg_j_prefix_duplicates(c, "approvals", "addr", at, n_at);
+	free(at);
+}
+
+int sg_approvals_load(const char *path, const struct sg_policy *p,
+		      const struct sg_load_opts *o, struct sg_trusted_entry **out, size_t *n,
+		      struct sg_diag *d)
+{
+	struct sg_diag local = { 0 };
+	struct sg_policy scratch;
+	struct sg_jctx c;
+	size_t before, len = 0;
+	json_t *root = NULL, *arr, *v;
+	char *buf = NULL;
+	int rc;
+
+	if (!d)
+		d = &local;
+	before = d->n_errors;
+	sg_policy_init(&scratch);
+	sg_j_init(&c, sg_basename(path), d);
+	rc = sg_read_trusted_file(path, o, &buf, &len, d);
+	if (rc == -ENOENT) {
+		rc = 0;         /* no approvals yet */
+		goto out;
+	}
+	if (rc)
+		goto out;
+	root = sg_j_parse(c.file, buf, len, d);
+	if (!root)
+		goto out;
+	if (!json_is_object(root)) {
+		sg_j_error(&c, "the top level must be a JSON object ({...})");
+		goto out;
+	}
+	sg_j_check_keys(&c, root, approvals_keys);
+	if (sg_j_get(&c, root, "version", JSON_INTEGER, true, &v) > 0 &&
+	    json_integer_value(v) != SG_APPROVALS_VERSION)
+		sg_j_error_at(&c, "version", "%lld is not supported (this smtpgate reads "
+			      "version %d)", (long long)json_integer_value(v),
+			      SG_APPROVALS_VERSION);
+	if (sg_j_get(&c, root, "approvals", JSON_ARRAY, true, &arr) > 0)
+		parse_approvals(&c, arr, p, sg_now(o), p->n_trusted + *n, &scratch);
+	if (d->n_errors == before && append_entries(&scratch, out, n))
+		sg_j_error(&c, "out of memory");
+out:
+	rc = d->n_errors == before ? 0 : -1;
+	sg_policy_free(&scratch);
+	json_decref(root);
+	free(buf);
+	sg_diag_free(&local);
+	return rc;
+}
+
+/* ---- saving --------------------------------------------------------- */
+
+static int set_text(json_t *obj, const char *key, const char *value)
+{
+	return value ? json_object_set_new(obj, key, json_string(value)) : 0;
+}
+
+static json_t *entry_json(const struct sg_policy *p, const struct sg_trusted_entry *t)
+{
+	json_t *e = json_object(), *relays = json_array();
+	char text[SG_PREFIX_STRLEN], when[40];
+	int bad = !e || !relays;
+
+	sg_prefix_format(&t->prefix, text, sizeof(text));
+	bad |= json_object_set_new(e, "addr", json_string(text));
+	for (size_t g = 0; g < p->n_groups && g < 64; g++)
+		if (t->groups & (1ull << g))
+			bad |= json_array_append_new(relays, json_string(p->groups[g].name));
+	bad |= json_object_set(e, "relays", relays);
+	/* The class is written out even when it was the default, so the
+	 * approval keeps the rate it was granted; null is "unlimited". */
+	if (t->class_idx < p->n_classes)
+		bad |= json_object_set_new(e, "rate", json_string(p->classes[t->class_idx].name));
+	else
+		bad |= json_object_set_new(e, "rate", json_null());
+	bad |= set_text(e, "ticket", t->ticket);
+	bad |= set_text(e, "owner", t->owner);
+	bad |= set_text(e, "contact", t->contact);
+	if (t->expires) {
+		sg_format_rfc3339(t->expires, when, sizeof(when));
+		bad |= json_object_set_new(e, "expires", json_string(when));
+	}
+	bad |= set_text(e, "note", t->note);
+	sg_format_rfc3339(t->created ? t->created : (long long)time(NULL), when, sizeof(when));
+	bad |= json_object_set_new(e, "created", json_string(when));
+	bad |= set_text(e, "created_by", t->created_by ? t->created_by : "unknown");
+	json_decref(relays);
+	if (bad) {
+		json_decref(e);
+		return NULL;
+	}
+	return e;
+}
+
+/* The whole file's text, or NULL (ENOMEM). */
+static char *approvals_text(const struct sg_policy *p)
+{
+	json_t *doc = json_object(), *arr = json_array();
+	char *text = NULL;
+	int bad = !doc || !arr;
+
+	for (size_t i = 0; !bad && i < p->n_trusted; i++) {
+		json_t *e;
+
+		if (p->trusted[i].origin != SG_ORIGIN_APPROVAL)
+			continue;
+		e = entry_json(p, &p->trusted[i]);
+		bad |= !e || json_array_append_new(arr, e);
+	}
+	bad |= json_object_set_new(doc, "version", json_integer(SG_APPROVALS_VERSION));
+	bad |= json_object_set(doc, "approvals", arr);
+	if (!bad)
+		text = json_dumps(doc, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+	json_decref(arr);
+	json_decref(doc);
+	return text;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t w = write(fd, buf, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		buf += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+struct save {
+	const char *path;
+	int dfd;                /* the directory */
+	int fd;                 /* the new content */
+	char base[NAME_MAX + 1];
+	char tmp[NAME_MAX + 1]; /* its temporary name in the directory */
+	bool named;             /* tmp exists and must go on failure */
+};
+
+/* Opens the directory and an unnamed file in it (or, where the file
+ * system has no O_TMPFILE, a named one). */
+static int save_open(struct save *s, struct sg_err *err)
+{
+	const char *slash = strrchr(s->path, '/');
+	char dir[PATH_MAX];
+
+	if (slash == s->path)
+		snprintf(dir, sizeof(dir), "/");
+	else if (slash)
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - s->path), s->path);
+	else
+		snprintf(dir, sizeof(dir), ".");
+	if (strlen(sg_basename(s->path)) + sizeof(".tmp") + 1 > sizeof(s->tmp))
+		return sg_errf(err, -ENAMETOOLONG, "%s: file name too long", s->path);
+	snprintf(s->base, sizeof(s->base), "%s", sg_basename(s->path));
+	if (snprintf(s->tmp, sizeof(s->tmp), ".%s.tmp", s->base) >= (int)sizeof(s->tmp))
+		return sg_errf(err, -ENAMETOOLONG, "%s: file name too long", s->path);
+	s->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->dfd < 0)
+		return sg_errf(err, -errno, "%s: cannot open the directory: %s", dir,
+			       strerror(errno));
+	s->fd = openat(s->dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (s->fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
+		goto opened;
+	/* A stale temporary from a crash mid-save is ours to replace (one
+	 * daemon per state directory holds a lock). */
+	unlinkat(s->dfd, s->tmp, 0);
+	s->fd = openat(s->dfd, s->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	s->named = s->fd >= 0;
+opened:
+	if (s->fd < 0)
+		return sg_errf(err, -errno, "%s: cannot create a temporary file in %s: %s",
+			       s->path, dir, strerror(errno));
+	if (fchmod(s->fd, 0600))
+		return sg_errf(err, -errno, "%s: chmod of the temporary file: %s", s->path,
+			       strerror(errno));
+	return 0;
+}
+
+/* Gives the unnamed file its temporary name. */
+static int save_link(struct save *s, struct sg_err *err)
+{
+	char proc[64];
+
+	if (s->named)
+		return 0;
+	unlinkat(s->dfd, s->tmp, 0);
+	if (!linkat(s->fd, "", s->dfd, s->tmp, AT_EMPTY_PATH))
+		goto linked;
+	/* AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; /proc does not. */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", s->fd);
+	if (linkat(AT_FDCWD, proc, s->dfd, s->tmp, AT_SYMLINK_FOLLOW))
+		return sg_errf(err, -errno, "%s: cannot link the temporary file: %s", s->path,
+			       strerror(errno));
+linked:
+	s->named = true;
+	return 0;
+}
+
+/* Test hooks, so a test can prove a failure or a crash between writing
+ * the new content and the rename leaves the old file as it was. */
+static int test_hook(const struct save *s, struct sg_err *err)
+{
+	const char *crash = getenv("SG_TEST_CRASH_BEFORE_RENAME");
+	const char *fail = getenv("SG_TEST_FAIL_BEFORE_RENAME");
+
+	if (crash && !strcmp(crash, "1"))
+		_exit(99);
+	if (fail && !strcmp(fail, "1"))
+		return sg_errf(err, -EIO, "%s: injected failure before rename "
+			       "(SG_TEST_FAIL_BEFORE_RENAME)", s->path);
+	return 0;
+}
+
+int sg_approvals_save(const char *path, const struct sg_policy *p, struct sg_err *err)
+{
+	struct save s = { .path = path, .dfd = -1, .fd = -1 };
+	char *text = approvals_text(p);
+	int rc;
+
+	if (!text)
+		return sg_errf(err, -ENOMEM, "%s: out of memory", path);
+	rc = save_open(&s, err);
+	if (rc)
+		goto out;
+	rc = write_all(s.fd, text, strlen(text));
+	if (!rc)
+		rc = write_all(s.fd, "\n", 1);
+	if (rc) {
+		sg_errf(err, rc, "%s: write: %s", path, strerror(-rc));
+		goto out;
+	}
+	if (fsync(s.fd)) {
+		rc = sg_errf(err, -errno, "%s: fsync: %s", path, strerror(errno));
+		goto out;
+	}
+	rc = test_hook(&s, err);
+	if (!rc)
+		rc = save_link(&s, err);
+	if (rc)
+		goto out;
+	if (renameat(s.dfd, s.tmp, s.dfd, s.base)) {
+		rc = sg_errf(err, -errno, "%s: rename: %s", path, strerror(errno));
+		goto out;
+	}
+	s.named = false;
+	/* The rename is durable only once the directory is. */
+	if (fsync(s.dfd))
+		rc = sg_errf(err, -errno, "%s: fsync of the directory: %s", path, strerror(errno));
+out:
+	if (s.named)
+		unlinkat(s.dfd, s.tmp, 0);
+	if (s.fd >= 0)
+		close(s.fd);
+	if (s.dfd >= 0)
+		close(s.dfd);
+	free(text);
+	return rc;
+}

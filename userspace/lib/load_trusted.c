@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * One trusted entry, as policy.json's trusted[] and approvals.json's
+ * approvals[] both write it.  The only differences: approvals also carry
+ * who created them and when, and an approval that names a group or class
+ * the policy lost is refused with a message that says which approval
+ * would be orphaned, because nothing approved may silently disappear.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "load_internal.h"
+
+static const char *const trusted_keys[] = {
+	"addr", "relays", "rate", "ticket", "owner", "contact", "expires", "note", NULL
+};
+
+static const char *const approval_keys[] = {
+	"addr", "relays", "rate", "ticket", "owner", "contact", "expires", "note",
+	"created", "created_by", NULL
+};
+
+/* Which entry a message is about, for approvals: "10.20.1.5 (ticket CHG-7)". */
+struct entry_ref {
+	char text[SG_PREFIX_STRLEN + SG_TICKET_MAX * 4 + 32];
+};
+
+static void missing_name(struct sg_jctx *c, bool approval, const struct entry_ref *who,
+			 const char *kind, const char *name, const char *known)
+{
+	if (approval)
+		sg_j_error(c, "the policy has no %s \"%.64s\" any more, which approval %s uses; "
+			   "restore it in policy.json or remove the approval first "
+			   "(smtpgatectl trust del)", kind, name, who->text);
+	else if (known[0])
+		sg_j_error(c, "no %s named \"%.64s\" (defined: %s)", kind, name, known);
+	else
+		sg_j_error(c, "no %s named \"%.64s\" (the policy defines none)", kind, name);
+}
+
+static void parse_relays(struct sg_jctx *c, json_t *obj, const struct sg_policy *p,
+			 bool approval, const struct entry_ref *who, struct sg_trusted_entry *t)
+{
+	char known[256], buf[64];
+	size_t i, s0;
+	json_t *arr, *v;
+
+	if (sg_j_get(c, obj, "relays", JSON_ARRAY, true, &arr) <= 0)
+		return;
+	s0 = sg_j_push_key(c, "relays");
+	if (!json_array_size(arr))
+		sg_j_error(c, "must name at least one relay group");
+	sg_j_list_groups(p, known, sizeof(known));
+	json_array_foreach(arr, i, v) {
+		size_t s1 = sg_j_push_index(c, i);
+		int g;
+
+		if (!json_is_string(v)) {
+			sg_j_error(c, "must be a relay group name, not %s",
+				   sg_j_describe(v, buf, sizeof(buf)));
+		} else if ((g = sg_policy_group_index(p, json_string_value(v))) < 0) {
+			missing_name(c, approval, who, "relay group", json_string_value(v), known);
+		} else if (t->groups & (1ull << g)) {
+			sg_j_error(c, "\"%s\" is listed twice", json_string_value(v));
+		} else {
+			t->groups |= 1ull << g;
+		}
+		sg_j_pop(c, s1);
+	}
+	sg_j_pop(c, s0);
+}
+
+static void parse_rate(struct sg_jctx *c, json_t *obj, const struct sg_policy *p,
+		       bool approval, const struct entry_ref *who, struct sg_trusted_entry *t)
+{
+	json_t *v = json_object_get(obj, "rate");
+	char known[256], buf[64];
+	size_t s0;
+	int k;
+
+	t->class_idx = sg_default_class(p);
+	if (!v)
+		return;
+	s0 = sg_j_push_key(c, "rate");
+	if (json_is_null(v)) {
+		/* Extension: an explicit "no rate limit", even when a class
+		 * named "default" exists. */
+		t->class_idx = SG_NO_CLASS;
+	} else if (!json_is_string(v)) {
+		sg_j_error(c, "must be a rate class name or null, not %s",
+			   sg_j_describe(v, buf, sizeof(buf)));
+	} else if ((k = sg_policy_class_index(p, json_string_value(v))) < 0) {
+		sg_j_list_classes(p, known, sizeof(known));
+		missing_name(c, approval, who, "rate class", json_string_value(v), known);
+	} else {
+		t->class_idx = (uint32_t)k;
+	}
+	sg_j_pop(c, s0);
+}
+
+static void parse_expires(struct sg_jctx *c, json_t *obj, long long now,
+			  struct sg_trusted_entry *t)
+{
+	char when[40];
+	long long e;
+
+	if (sg_j_get_time(c, obj, "expires", false, &e) <= 0)
+		return;
+	/* 0 means "never" in memory; a time at or before the epoch is
+	 * simply long past. */
+	t->expires = e > 0 ? e : 1;
+	if (e <= now) {
+		size_t s0 = sg_j_push_key(c, "expires");
+
+		sg_format_rfc3339(e, when, sizeof(when));
+		sg_j_warn(c, "%s is in the past: the entry is loaded but passes no traffic", when);
+		sg_j_pop(c, s0);
+	}
+}
+
+static void parse_addr(struct sg_jctx *c, json_t *obj, struct sg_trusted_entry *t,
+		       struct entry_ref *who, bool *ok)
+{
+	struct sg_err err = { 0 };
+	json_t *v;
+
+	*ok = false;
+	snprintf(who->text, sizeof(who->text), "?");
+	if (sg_j_get(c, obj, "addr", JSON_STRING, true, &v) <= 0)
+		return;
+	snprintf(who->text, sizeof(who->text), "%.64s", json_string_value(v));
+	if (sg_prefix_parse(json_string_value(v), &t->prefix, &err)) {
+		sg_j_error_at(c, "addr", "%s", err.msg);
+		return;
+	}
+	sg_prefix_format(&t->prefix, who->text, sizeof(who->text));
+	*ok = true;
+}
+
+bool sg_j_trusted(struct sg_jctx *c, json_t *obj, const struct sg_policy *p, bool approval,
+		  long long now, struct sg_trusted_entry *t, bool *addr_ok)
+{
+	size_t before = c->d->n_errors, n;
+	struct entry_ref who;
+	const char *s;
+	char buf[64];
+	long long created;
+
+	memset(t, 0, sizeof(*t));
+	t->origin = approval ? SG_ORIGIN_APPROVAL : SG_ORIGIN_POLICY;
+	t->class_idx = sg_default_class(p);
+	*addr_ok = false;
+	if (!json_is_object(obj)) {
+		sg_j_error(c, "must be an object, not %s", sg_j_describe(obj, buf, sizeof(buf)));
+		return false;
+	}
+	sg_j_check_keys(c, obj, approval ? approval_keys : trusted_keys);
+	parse_addr(c, obj, t, &who, addr_ok);
+	/* The strings stay json-owned; the caller deep-copies the entry. */
+	if (sg_j_get_text(c, obj, "ticket", true, SG_TICKET_MAX, &s) > 0)
+		t->ticket = (char *)s;
+	n = strlen(who.text);
+	snprintf(who.text + n, sizeof(who.text) - n, " (ticket %s)", t->ticket ? t->ticket : "?");
+	if (sg_j_get_text(c, obj, "owner", true, SG_OWNER_MAX, &s) > 0)
+		t->owner = (char *)s;
+	if (sg_j_get_text(c, obj, "contact", false, SG_CONTACT_MAX, &s) > 0)
+		t->contact = (char *)s;
+	if (sg_j_get_text(c, obj, "note", false, SG_NOTE_MAX, &s) > 0)
+		t->note = (char *)s;
+	parse_relays(c, obj, p, approval, &who, t);
+	parse_rate(c, obj, p, approval, &who, t);
+	parse_expires(c, obj, now, t);
+	if (approval) {
+		if (sg_j_get_time(c, obj, "created", true, &created) > 0)
+			t->created = created;
+		if (sg_j_get_text(c, obj, "created_by", true, SG_CREATED_BY_MAX, &s) > 0)
+			t->created_by = (char *)s;
+	}
+	return *addr_ok && c->d->n_errors == before;
+}
