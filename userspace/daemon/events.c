@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Data-plane events: the ring buffer, already sampled and aggregated in
+ * the kernel, becomes JSON lines in log_dir/events.jsonl and log lines.
+ * Reading happens in the event loop and never blocks the data plane: if
+ * we fall behind, the kernel drops events and counts them (events_lost).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include "clock.h"
+#include "daemon.h"
+#include "log.h"
+
+static const char *hook_text(int hook)
+{
+	switch (hook) {
+	case SG_HOOK_XDP: return "xdp";
+	case SG_HOOK_TC_INGRESS: return "tc-ingress";
+	case SG_HOOK_TC_EGRESS: return "tc-egress";
+	default: return "unknown";
+	}
+}
+
+static void format_time_ms(uint64_t boot_ns, char *buf, size_t len)
+{
+	int64_t real_ns = sg_real_ns() - (int64_t)(sg_boot_ns() - boot_ns);
+	time_t sec = (time_t)(real_ns / 1000000000);
+	struct tm tm;
+	size_t n;
+
+	gmtime_r(&sec, &tm);
+	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, len - n, ".%03dZ", (int)((real_ns / 1000000) % 1000));
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct sgd *d = ctx;
+	const struct sg_event *e = data;
+	const struct sgd_slot_name *slot;
+	char when[40], src[SG_PREFIX_STRLEN], dst[SG_PREFIX_STRLEN];
+	bool ban = e->kind == SG_EVT_BAN_START;
+	json_t *o;
+	char *line;
+
+	if (size < sizeof(*e) || e->verdict >= SG_V_COUNT || e->reason >= SG_R_COUNT)
+		return 0;
+	slot = &d->slots[e->attach % SG_MAX_ATTACH];
+	format_time_ms(e->ts_ns, when, sizeof(when));
+	sg_addr_format(&e->src, src, sizeof(src));
+	sg_addr_format(&e->dst, dst, sizeof(dst));
+	o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:I}",
+		      "time", when, "event", ban ? "ban" : "blocked", "source", src,
+		      "destination", dst, "port", (int)e->dport,
+		      "interface", slot->ifname[0] ? slot->ifname : "?", "hook",
+		      hook_text(slot->hook), "verdict", sg_verdict_names[e->verdict],
+		      "reason", sg_reason_names[e->reason], "count", (json_int_t)e->count);
+	if (!o)
+		return 0;
+	line = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (!line)
+		return 0;
+	if (d->events) {
+		fprintf(d->events, "%s\n", line);
+		fflush(d->events);
+	}
+	free(line);
+	pthread_mutex_lock(&d->lock);
+	d->events_written++;
+	pthread_mutex_unlock(&d->lock);
+	if (ban)
+		sgd_warn("banned %s after repeated rate-limit violations (on %s %s)", src,
+			 slot->ifname, hook_text(slot->hook));
+	else
+		sgd_info("%s %s -> %s:%u %s/%s x%llu", slot->ifname, src, dst, e->dport,
+			 sg_verdict_names[e->verdict], sg_reason_names[e->reason],
+			 (unsigned long long)e->count);
+	return 0;
+}
+
+static int open_events_file(struct sgd *d)
+{
+	int fd = open(d->events_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+
+	if (fd < 0) {
+		sgd_err("%s: %s", d->events_path, strerror(errno));
+		return -1;
+	}
+	if (d->events)
+		fclose(d->events);
+	d->events = fdopen(fd, "a");
+	return d->events ? 0 : -1;
+}
+
+/* logrotate renames the file away: follow the path, not the old inode. */
+static void reopen_if_rotated(struct sgd *d)
+{
+	struct stat by_path, by_fd;
+
+	if (!d->events || fstat(fileno(d->events), &by_fd))
+		return;
+	if (stat(d->events_path, &by_path) || by_path.st_ino != by_fd.st_ino ||
+	    by_path.st_dev != by_fd.st_dev)
+		open_events_file(d);
+}
+
+int sgd_events_start(struct sgd *d)
+{
+	if (open_events_file(d))
+		return -1;
+	d->rb = ring_buffer__new(sg_dp_map_fd(d->dp, "sg_events"), on_event, d, NULL);
+	if (!d->rb) {
+		sgd_err("ring buffer: %s", strerror(errno));
+		return -1;
+	}
+	return ring_buffer__epoll_fd(d->rb);
+}
+
+void sgd_events_poll(struct sgd *d)
+{
+	if (d->rb)
+		ring_buffer__consume(d->rb);
+}
+
+void sgd_events_tick(struct sgd *d)
+{
+	uint64_t stats[SG_STAT_COUNT];
+
+	reopen_if_rotated(d);
+	sgd_events_poll(d);
+	if (!sg_dp_read_stats(d->dp, stats) && stats[SG_STAT_EVENTS_LOST] > d->events_lost_logged) {
+		sgd_warn("%llu data-plane events lost (ring buffer full); counters are exact, "
+			 "only samples were dropped",
+			 (unsigned long long)(stats[SG_STAT_EVENTS_LOST] - d->events_lost_logged));
+		d->events_lost_logged = stats[SG_STAT_EVENTS_LOST];
+	}
+}
+
+void sgd_events_stop(struct sgd *d)
+{
+	if (d->rb)
+		ring_buffer__consume(d->rb);
+	ring_buffer__free(d->rb);
+	d->rb = NULL;
+	if (d->events)
+		fclose(d->events);
+	d->events = NULL;
+}

@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Approval expiry.  The kernel stops an expired entry at its deadline by
+ * itself (even with no daemon); this timer then tidies up: an expired
+ * approval is removed from the maps and from approvals.json, with an
+ * audit record.  Entries of policy.json stay in the maps (their reason
+ * becomes "expired", which points at the file to fix) and are reported
+ * once.
+ */
+#include <jansson.h>
+#include <string.h>
+#include <time.h>
+#include "daemon.h"
+#include "log.h"
+
+static void expire_approval(struct sgd *d, size_t i)
+{
+	struct sg_trusted_entry *t = &d->policy.trusted[i];
+	char text[SG_PREFIX_STRLEN], when[32], *ticket;
+	struct sg_err err = { 0 };
+	struct sgd_audit a = { .uid = -1, .command = "expire", .result = "ok" };
+
+	sg_prefix_format(&t->prefix, text, sizeof(text));
+	sg_format_rfc3339(t->expires, when, sizeof(when));
+	ticket = strdup(t->ticket ? t->ticket : "");
+	if (sg_dp_trust_del(d->dp, &t->prefix, &err))
+		sgd_warn("expire %s: %s", text, err.msg);
+	sg_policy_remove_trusted(&d->policy, i);
+	if (sg_approvals_save(d->approvals_path, &d->policy, &err)) {
+		a.result = "failed";
+		a.error = err.msg;
+	}
+	a.ticket = ticket;
+	a.args = json_pack("{s:s, s:s}", "addr", text, "expires", when);
+	sgd_audit(d, &a);
+	sgd_notice("approval %s (ticket %s) expired at %s and was removed", text, ticket, when);
+	free(ticket);
+}
+
+void sgd_expire_due(struct sgd *d)
+{
+	long long now = (long long)time(NULL);
+	char text[SG_PREFIX_STRLEN], when[32];
+
+	for (size_t i = 0; i < d->policy.n_trusted;) {
+		struct sg_trusted_entry *t = &d->policy.trusted[i];
+
+		if (!t->expires || t->expires > now) {
+			i++;
+			continue;
+		}
+		if (t->origin == SG_ORIGIN_APPROVAL) {
+			expire_approval(d, i);
+			continue; /* entry i is now the next one */
+		}
+		if (!t->expiry_reported) {
+			struct sgd_audit a = { .uid = -1, .command = "expire", .result = "ok",
+					       .ticket = t->ticket };
+
+			sg_prefix_format(&t->prefix, text, sizeof(text));
+			sg_format_rfc3339(t->expires, when, sizeof(when));
+			a.args = json_pack("{s:s, s:s, s:s}", "addr", text, "expires", when,
+					   "source", "policy.json");
+			sgd_audit(d, &a);
+			sgd_warn("policy.json entry %s (ticket %s) expired at %s: the kernel blocks "
+				 "it as \"expired\"; remove or renew it in policy.json", text,
+				 t->ticket, when);
+			t->expiry_reported = 1;
+		}
+		i++;
+	}
+}

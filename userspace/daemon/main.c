@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * smtpgated: loads the policy, attaches the programs, keeps enforcing
+ * across its own restarts, reloads and link flaps.  Enforcement lives in
+ * the kernel (pinned maps and links, TC filters): stopping or killing the
+ * daemon leaves it in force; only --detach removes it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include "control.h"
+#include "daemon.h"
+#include "log.h"
+#include "loop.h"
+#include "metrics.h"
+#include "notify.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: smtpgated [--config FILE] [--check | --detach] [OPTIONS]\n"
+		"\n"
+		"Enforces the SMTP egress policy with XDP/TC programs: loads the policy,\n"
+		"attaches to the configured interfaces, persists approvals, writes the audit\n"
+		"log and events, serves the control socket and /metrics.  Runs in the\n"
+		"foreground (systemd Type=notify).  Enforcement stays in force when the\n"
+		"daemon stops or is killed; only --detach removes it.\n"
+		"\n"
+		"  -c, --config FILE   host config (default %s)\n"
+		"      --check         validate config, policy and approvals, then exit 0/1\n"
+		"      --detach        remove smtpgate's programs, links and pins, then exit\n"
+		"      --test-mode     accept config and policy files not owned by root\n"
+		"                      (for tests and labs; permissions are still checked)\n"
+		"      --syslog        also log to syslog (journald reads stderr already)\n"
+		"  -v, --verbose       debug logging\n"
+		"  -h, --help          this help\n"
+		"  -V, --version       version\n"
+		"\n"
+		"Signals: SIGHUP reloads the policy (refused whole if invalid), SIGTERM and\n"
+		"SIGINT stop the daemon.  See smtpgated(8) and docs/operations.md.\n",
+		SG_DEFAULT_CONFIG);
+}
+
+static int parse_args(int argc, char **argv, struct sgd_opts *o)
+{
+	static const struct option longs[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'k' },
+		{ "detach", no_argument, NULL, 'd' },
+		{ "test-mode", no_argument, NULL, 't' },
+		{ "syslog", no_argument, NULL, 's' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	int c;
+
+	o->config_path = SG_DEFAULT_CONFIG;
+	while ((c = getopt_long(argc, argv, "c:vhV", longs, NULL)) != -1) {
+		switch (c) {
+		case 'c': o->config_path = optarg; break;
+		case 'k': o->check = true; break;
+		case 'd': o->detach = true; break;
+		case 't': o->allow_any_owner = true; break;
+		case 's': o->use_syslog = true; break;
+		case 'v': o->verbose = true; break;
+		case 'h': usage(stdout); exit(0);
+		case 'V': printf("smtpgated %s (libbpf %s)\n", SG_VERSION, libbpf_version_string());
+			  exit(0);
+		default: usage(stderr); return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "smtpgated: unexpected argument \"%s\"\n", argv[optind]);
+		return -1;
+	}
+	if (o->check && o->detach) {
+		fprintf(stderr, "smtpgated: --check and --detach exclude each other\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int make_dir(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+static int load_config(struct sgd *d)
+{
+	struct sg_diag diag = { 0 };
+	int rc;
+
+	sg_host_config_init(&d->cfg);
+	rc = sg_config_load(d->opts.config_path, &d->load_opts, &d->cfg, &diag);
+	sg_diag_print(&diag, stderr);
+	sg_diag_free(&diag);
+	if (rc)
+		fprintf(stderr, "smtpgated: %s: refused\n", d->opts.config_path);
+	snprintf(d->approvals_path, sizeof(d->approvals_path), "%s/approvals.json",
+		 d->cfg.state_dir);
+	snprintf(d->audit_path, sizeof(d->audit_path), "%s/audit.jsonl", d->cfg.log_dir);
+	snprintf(d->events_path, sizeof(d->events_path), "%s/events.jsonl", d->cfg.log_dir);
+	return rc;
+}
+
+/* One daemon per state dir: two would fight over approvals.json. */
+static int take_lock(struct sgd *d)
+{
+	char path[PATH_MAX], pid[32];
+
+	snprintf(path, sizeof(path), "%s/smtpgated.lock", d->cfg.state_dir);
+	d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (d->lock_fd < 0 || flock(d->lock_fd, LOCK_EX | LOCK_NB)) {
+		char other[32] = "?";
+
+		if (d->lock_fd >= 0 && read(d->lock_fd, other, sizeof(other) - 1) > 0)
+			other[strcspn(other, "\n")] = '\0';
+		sgd_err("another smtpgated (pid %s) uses state dir %s", other, d->cfg.state_dir);
+		return -1;
+	}
+	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(d->lock_fd, 0) || pwrite(d->lock_fd, pid, strlen(pid), 0) < 0)
+		sgd_warn("%s: cannot record pid", path);
+	return 0;
+}
+
+static int detach(struct sgd *d)
+{
+	struct sg_err err = { 0 };
+	struct stat st;
+	int rc = 0;
+
+	if (stat(d->cfg.pin_dir, &st)) {
+		printf("smtpgated: nothing pinned at %s\n", d->cfg.pin_dir);
+	} else {
+		if (sg_dp_open(&d->dp, d->cfg.pin_dir, &err)) {
+			fprintf(stderr, "smtpgated: %s\n", err.msg);
+			return 1;
+		}
+		if (sg_dp_destroy(d->dp, &err)) {
+			fprintf(stderr, "smtpgated: %s\n", err.msg);
+			rc = 1;
+		}
+		sg_dp_close(d->dp);
+		d->dp = NULL;
+	}
+	/* Pins gone but filters left behind (pins removed by hand): the TC
+	 * filters at smtpgate's handle on the configured interfaces are ours. */
+	for (size_t i = 0; i < d->cfg.n_ifaces; i++) {
+		const struct sg_iface_cfg *c = &d->cfg.ifaces[i];
+
+		if (c->hook != SG_HOOK_XDP && !sg_tc_detach_ifname(c->name, c->hook))
+			printf("smtpgated: %s: removed a leftover TC filter\n", c->name);
+	}
+	if (!rc)
+		printf("smtpgated: detached; outbound SMTP is no longer governed on this host\n");
+	return rc;
+}
+
+static void on_events(struct sgd *d, void *arg, uint32_t events)
+{
+	(void)arg;
+	(void)events;
+	sgd_events_poll(d);
+}
+
+static void on_link_events(struct sgd *d, void *arg, uint32_t events)
+{
+	(void)arg;
+	(void)events;
+	sgd_linkwatch_read(d);
+}
+
+static int start(struct sgd *d)
+{
+	struct sg_err err = { 0 };
+	int fd;
+
+	if (make_dir(d->cfg.state_dir, 0750) || make_dir(d->cfg.log_dir, 0750)) {
+		sgd_err("cannot create %s or %s: %s", d->cfg.state_dir, d->cfg.log_dir,
+			strerror(errno));
+		return -1;
+	}
+	if (take_lock(d))
+		return -1;
+	if (sg_dp_open(&d->dp, d->cfg.pin_dir, &err)) {
+		sgd_err("%s", err.msg);
+		return -1;
+	}
+	if (sg_dp_reused(d->dp))
+		sgd_notice("reusing pinned maps in %s (generation %llu): enforcement continued "
+			   "while the daemon was away", d->cfg.pin_dir,
+			   (unsigned long long)sg_dp_generation(d->dp));
+	if (sgd_policy_start(d))
+		return -1;
+	sgd_attach_all(d);
+	if (sgd_loop_init(d))
+		return -1;
+	fd = sgd_events_start(d);
+	if (fd < 0 || sgd_watch_add(d, fd, EPOLLIN, on_events, NULL))
+		return -1;
+	fd = sgd_linkwatch_start(d);
+	if (fd < 0 || sgd_watch_add(d, fd, EPOLLIN, on_link_events, NULL))
+		return -1;
+	/* Interfaces that appeared between the first attach and the watch. */
+	sgd_ensure_attached(d, NULL);
+	if (sgd_control_start(d) || sgd_metrics_start(d))
+		return -1;
+	return 0;
+}
+
+static void stop(struct sgd *d)
+{
+	sgd_metrics_stop(d);
+	sgd_control_stop(d);
+	sgd_linkwatch_stop(d);
+	sgd_events_stop(d);
+	sgd_loop_fini(d);
+	sg_dp_close(d->dp);
+	sg_policy_free(&d->policy);
+	sg_host_config_free(&d->cfg);
+	if (d->lock_fd >= 0)
+		close(d->lock_fd);
+}
+
+int main(int argc, char **argv)
+{
+	struct sgd d = { .epfd = -1, .sigfd = -1, .timerfd = -1, .lock_fd = -1 };
+	int rc = 1;
+
+	pthread_mutex_init(&d.lock, NULL);
+	if (parse_args(argc, argv, &d.opts))
+		return 2;
+	d.load_opts.allow_any_owner = d.opts.allow_any_owner;
+	sgd_log_init(d.opts.use_syslog, d.opts.verbose);
+	if (load_config(&d)) {
+		sg_host_config_free(&d.cfg);
+		return 1;
+	}
+	if (d.opts.check) {
+		rc = sgd_check(&d);
+		sg_host_config_free(&d.cfg);
+		return rc;
+	}
+	if (d.opts.detach) {
+		rc = detach(&d);
+		sg_host_config_free(&d.cfg);
+		return rc;
+	}
+	d.started = time(NULL);
+	if (!start(&d)) {
+		sgd_notify_ready("running");
+		sgd_notice("running: %zu interface(s), control %s, metrics %s", d.cfg.n_ifaces,
+			   d.cfg.control_socket, d.cfg.metrics_listen);
+		rc = sgd_loop_run(&d) ? 1 : 0;
+		sgd_notify_stopping();
+	}
+	stop(&d);
+	return rc;
+}

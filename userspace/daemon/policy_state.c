@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The policy in force: load policy.json and approvals.json, merge, hand to
+ * the data plane as one generation.  A reload validates everything first
+ * and builds aside; any error leaves the running policy exactly as it was
+ * (in the kernel and in memory), is logged and is counted.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "daemon.h"
+#include "log.h"
+#include "notify.h"
+
+/* Loads policy.json and approvals.json into *out (merged). */
+static int load_all(struct sgd *d, struct sg_policy *out, char sha[65], struct sg_diag *diag)
+{
+	struct sg_trusted_entry *approvals = NULL;
+	size_t n = 0;
+	int rc = -1;
+
+	if (sg_policy_load(d->cfg.policy_path, &d->load_opts, out, sha, diag))
+		return -1;
+	if (sg_approvals_load(d->approvals_path, out, &d->load_opts, &approvals, &n, diag))
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if (sg_policy_add_trusted(out, &approvals[i])) {
+			sgd_err("out of memory merging approvals");
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	for (size_t i = 0; i < n; i++)
+		sg_trusted_entry_free(&approvals[i]);
+	free(approvals);
+	if (rc)
+		sg_policy_free(out);
+	return rc;
+}
+
+/* The entries the data plane gets: all, minus approvals shadowed by a
+ * policy.json entry for the same prefix.  Shares strings with p. */
+static int data_plane_view(const struct sg_policy *p, struct sg_policy *view)
+{
+	*view = *p;
+	view->trusted = calloc(p->n_trusted ? p->n_trusted : 1, sizeof(*view->trusted));
+	if (!view->trusted)
+		return -ENOMEM;
+	view->n_trusted = 0;
+	view->cap_trusted = p->n_trusted;
+	for (size_t i = 0; i < p->n_trusted; i++) {
+		const struct sg_trusted_entry *t = &p->trusted[i];
+
+		if (t->origin == SG_ORIGIN_APPROVAL) {
+			bool shadowed = false;
+
+			for (size_t j = 0; j < p->n_trusted && !shadowed; j++)
+				shadowed = p->trusted[j].origin == SG_ORIGIN_POLICY &&
+					   sg_prefix_equal(&p->trusted[j].prefix, &t->prefix);
+			if (shadowed)
+				continue;
+		}
+		view->trusted[view->n_trusted++] = *t;
+	}
+	return 0;
+}
+
+static void warn_shadowed(const struct sg_policy *p)
+{
+	char text[SG_PREFIX_STRLEN];
+
+	for (size_t i = 0; i < p->n_trusted; i++) {
+		const struct sg_trusted_entry *t = &p->trusted[i];
+
+		if (t->origin != SG_ORIGIN_APPROVAL)
+			continue;
+		for (size_t j = 0; j < p->n_trusted; j++) {
+			if (p->trusted[j].origin == SG_ORIGIN_POLICY &&
+			    sg_prefix_equal(&p->trusted[j].prefix, &t->prefix)) {
+				sg_prefix_format(&t->prefix, text, sizeof(text));
+				sgd_warn("approval %s (ticket %s) is shadowed by policy.json's entry "
+					 "for the same prefix; the policy entry applies", text,
+					 t->ticket);
+			}
+		}
+	}
+}
+
+static int apply(struct sgd *d, const struct sg_policy *p, struct sg_err *err)
+{
+	struct sg_policy view;
+	int rc;
+
+	if (data_plane_view(p, &view))
+		return sg_errf(err, -ENOMEM, "out of memory");
+	rc = sg_dp_apply(d->dp, &view, err);
+	free(view.trusted);
+	if (!rc) {
+		pthread_mutex_lock(&d->lock);
+		d->generation = sg_dp_generation(d->dp);
+		pthread_mutex_unlock(&d->lock);
+	}
+	return rc;
+}
+
+int sgd_apply_policy(struct sgd *d, struct sg_err *err)
+{
+	return apply(d, &d->policy, err);
+}
+
+static void diag_to_msg(const struct sg_diag *diag, char *msg, size_t len)
+{
+	size_t off = 0;
+
+	msg[0] = '\0';
+	for (size_t i = 0; i < diag->n && off + 1 < len; i++) {
+		int n = snprintf(msg + off, len - off, "%s%s: %s", off ? "\n" : "",
+				 diag->is_error[i] ? "error" : "warning", diag->lines[i]);
+
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+}
+
+static void log_diag(const struct sg_diag *diag)
+{
+	for (size_t i = 0; i < diag->n; i++)
+		sgd_log(diag->is_error[i] ? LOG_ERR : LOG_WARNING, "%s", diag->lines[i]);
+}
+
+int sgd_policy_start(struct sgd *d)
+{
+	struct sg_diag diag = { 0 };
+	struct sg_err err = { 0 };
+	char sha[65] = "";
+
+	sg_policy_init(&d->policy);
+	if (load_all(d, &d->policy, sha, &diag)) {
+		log_diag(&diag);
+		sgd_err("policy refused; %s", sg_dp_generation(d->dp)
+				? "the pinned policy from the previous run stays in force"
+				: "nothing is enforced yet");
+		sg_diag_free(&diag);
+		return -1;
+	}
+	log_diag(&diag);
+	sg_diag_free(&diag);
+	warn_shadowed(&d->policy);
+	if (apply(d, &d->policy, &err)) {
+		sgd_err("cannot apply policy: %s", err.msg);
+		return -1;
+	}
+	memcpy(d->policy_sha256, sha, sizeof(sha));
+	pthread_mutex_lock(&d->lock);
+	d->last_reload_success = time(NULL);
+	pthread_mutex_unlock(&d->lock);
+	sgd_notice("policy %s applied: generation %llu, %zu trusted entries, sha256 %.12s",
+		   d->cfg.policy_path, (unsigned long long)d->generation, d->policy.n_trusted,
+		   d->policy_sha256);
+	return 0;
+}
+
+static void reload_failed(struct sgd *d, const char *why)
+{
+	pthread_mutex_lock(&d->lock);
+	d->reload_failures++;
+	pthread_mutex_unlock(&d->lock);
+	sgd_err("reload refused, the running policy (generation %llu) stays: %s",
+		(unsigned long long)d->generation, why);
+}
+
+int sgd_reload(struct sgd *d, char *msg, size_t len)
+{
+	struct sg_diag diag = { 0 };
+	struct sg_err err = { 0 };
+	struct sg_policy next;
+	char sha[65] = "";
+
+	sgd_notify_reloading();
+	sg_policy_init(&next);
+	if (load_all(d, &next, sha, &diag)) {
+		diag_to_msg(&diag, msg, len);
+		log_diag(&diag);
+		sg_diag_free(&diag);
+		reload_failed(d, "the new policy is invalid (errors above)");
+		sgd_notify_ready("reload refused; previous policy in force");
+		return -1;
+	}
+	log_diag(&diag);
+	sg_diag_free(&diag);
+	if (apply(d, &next, &err)) {
+		snprintf(msg, len, "error: %s", err.msg);
+		sg_policy_free(&next);
+		reload_failed(d, err.msg);
+		sgd_notify_ready("reload refused; previous policy in force");
+		return -1;
+	}
+	warn_shadowed(&next);
+	sg_policy_free(&d->policy);
+	d->policy = next;
+	memcpy(d->policy_sha256, sha, sizeof(sha));
+	pthread_mutex_lock(&d->lock);
+	d->last_reload_success = time(NULL);
+	pthread_mutex_unlock(&d->lock);
+	snprintf(msg, len, "policy reloaded: generation %llu, %zu trusted entries, sha256 %s",
+		 (unsigned long long)d->generation, d->policy.n_trusted, d->policy_sha256);
+	sgd_notice("%s", msg);
+	sgd_notify_ready("running");
+	return 0;
+}
+
+int sgd_check(struct sgd *d)
+{
+	struct sg_diag diag = { 0 };
+	struct sg_policy p;
+	char sha[65] = "";
+	size_t approvals = 0;
+	int rc;
+
+	sg_policy_init(&p);
+	rc = load_all(d, &p, sha, &diag);
+	sg_diag_print(&diag, stderr);
+	sg_diag_free(&diag);
+	if (rc) {
+		fprintf(stderr, "%s: refused\n", d->cfg.policy_path);
+		return 1;
+	}
+	for (size_t i = 0; i < p.n_trusted; i++)
+		approvals += p.trusted[i].origin == SG_ORIGIN_APPROVAL;
+	printf("%s: ok (%zu trusted entries, %zu of them approvals), %s: ok, sha256 %s\n",
+	       d->cfg.policy_path, p.n_trusted, approvals, d->opts.config_path, sha);
+	sg_policy_free(&p);
+	return 0;
+}
