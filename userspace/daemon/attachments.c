@@ -26,11 +26,13 @@ void sgd_refresh_slot_names(struct sgd *d)
 	struct sg_attachment a[SG_MAX_ATTACH];
 	int n = sg_dp_attachments(d->dp, a, SG_MAX_ATTACH);
 
+	pthread_mutex_lock(&d->lock);
 	memset(d->slots, 0, sizeof(d->slots));
 	for (int i = 0; i < n && i < SG_MAX_ATTACH; i++) {
 		snprintf(d->slots[a[i].slot].ifname, sizeof(d->slots[0].ifname), "%s", a[i].ifname);
 		d->slots[a[i].slot].hook = a[i].hook;
 	}
+	pthread_mutex_unlock(&d->lock);
 }
 
 /* Is (ifname, hook) attached right now? */

@@ -32,6 +32,13 @@ struct sgd_opts {
 	bool verbose;
 };
 
+/* One trusted entry's expiry, as the metrics thread sees it. */
+struct sgd_expiry {
+	char prefix[SG_PREFIX_STRLEN];
+	char ticket[80];
+	int64_t expires;        /* unix seconds */
+};
+
 /* What each counter slot is, for events and metrics. */
 struct sgd_slot_name {
 	char ifname[16];
@@ -68,8 +75,13 @@ struct sgd {
 	struct sgd_control *control;
 	struct sgd_metrics *metrics;
 
-	/* Read by the metrics thread: take `lock`. */
+	/* Read by the metrics thread: take `lock`.  The loop thread writes
+	 * them (and `slots`) under it; it reads its own writes freely. */
 	pthread_mutex_t lock;
+	struct sgd_expiry *expiries;  /* entries with an expiry, data-plane view */
+	size_t n_expiries;
+	size_t n_trusted;             /* entries given to the data plane */
+	size_t n_approvals;
 	uint64_t generation;
 	uint64_t reload_failures;
 	int64_t last_reload_success;  /* unix seconds */
@@ -87,6 +99,9 @@ int sgd_reload(struct sgd *d, char *msg, size_t len);
 int sgd_check(struct sgd *d);
 /* Pushes the in-memory policy to the data plane as a new generation. */
 int sgd_apply_policy(struct sgd *d, struct sg_err *err);
+/* Rebuilds the metrics thread's view of d->policy: call after every
+ * change to d->policy (start, reload, trust add/del, expiry). */
+void sgd_snapshot_policy(struct sgd *d);
 
 /* attachments.c */
 void sgd_attach_all(struct sgd *d);

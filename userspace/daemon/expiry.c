@@ -35,6 +35,7 @@ static void expire_approval(struct sgd *d, size_t i)
 	sgd_audit(d, &a);
 	sgd_notice("approval %s (ticket %s) expired at %s and was removed", text, ticket, when);
 	free(ticket);
+	sgd_snapshot_policy(d);
 }
 
 void sgd_expire_due(struct sgd *d)

@@ -243,6 +243,7 @@ static void stop(struct sgd *d)
 	sgd_loop_fini(d);
 	sg_dp_close(d->dp);
 	sg_policy_free(&d->policy);
+	free(d->expiries);
 	sg_host_config_free(&d->cfg);
 	if (d->lock_fd >= 0)
 		close(d->lock_fd);

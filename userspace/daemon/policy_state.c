@@ -88,6 +88,31 @@ static void warn_shadowed(const struct sg_policy *p)
 	}
 }
 
+void sgd_snapshot_policy(struct sgd *d)
+{
+	struct sgd_expiry *e = calloc(d->policy.n_trusted ? d->policy.n_trusted : 1, sizeof(*e));
+	size_t n = 0, approvals = 0;
+
+	for (size_t i = 0; e && i < d->policy.n_trusted; i++) {
+		const struct sg_trusted_entry *t = &d->policy.trusted[i];
+
+		approvals += t->origin == SG_ORIGIN_APPROVAL;
+		if (!t->expires)
+			continue;
+		sg_prefix_format(&t->prefix, e[n].prefix, sizeof(e[n].prefix));
+		snprintf(e[n].ticket, sizeof(e[n].ticket), "%s", t->ticket ? t->ticket : "");
+		e[n].expires = t->expires;
+		n++;
+	}
+	pthread_mutex_lock(&d->lock);
+	free(d->expiries);
+	d->expiries = e;
+	d->n_expiries = e ? n : 0;
+	d->n_trusted = (size_t)sg_dp_trust_count(d->dp);
+	d->n_approvals = approvals;
+	pthread_mutex_unlock(&d->lock);
+}
+
 static int apply(struct sgd *d, const struct sg_policy *p, struct sg_err *err)
 {
 	struct sg_policy view;
@@ -157,6 +182,7 @@ int sgd_policy_start(struct sgd *d)
 	pthread_mutex_lock(&d->lock);
 	d->last_reload_success = time(NULL);
 	pthread_mutex_unlock(&d->lock);
+	sgd_snapshot_policy(d);
 	sgd_notice("policy %s applied: generation %llu, %zu trusted entries, sha256 %.12s",
 		   d->cfg.policy_path, (unsigned long long)d->generation, d->policy.n_trusted,
 		   d->policy_sha256);
@@ -205,6 +231,7 @@ int sgd_reload(struct sgd *d, char *msg, size_t len)
 	pthread_mutex_lock(&d->lock);
 	d->last_reload_success = time(NULL);
 	pthread_mutex_unlock(&d->lock);
+	sgd_snapshot_policy(d);
 	snprintf(msg, len, "policy reloaded: generation %llu, %zu trusted entries, sha256 %s",
 		 (unsigned long long)d->generation, d->policy.n_trusted, d->policy_sha256);
 	sgd_notice("%s", msg);
