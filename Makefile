@@ -19,7 +19,7 @@ HAVE_SYSTEMD := $(shell pkg-config --exists libsystemd && echo 1)
 CFLAGS       ?= -O2 -g
 CFLAGS       += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 		-DSG_VERSION=\"$(VERSION)\" \
-		-Iinclude -I$(BUILD) -Iuserspace/lib -Itests/lib \
+		-Iinclude -I$(BUILD) -I$(BUILD)/tests/tools -Iuserspace/lib -Itests/lib \
 		$(shell pkg-config --cflags libnl-3.0 libnl-route-3.0)
 LDLIBS_CORE  := -lbpf -lelf -lz -ljansson -lm -lcrypto
 LDLIBS_DAEMON := $(LDLIBS_CORE) $(shell pkg-config --libs libnl-route-3.0 libnl-3.0) \
@@ -46,9 +46,14 @@ TESTLIB_SRCS := $(wildcard tests/lib/*.c)
 TESTLIB_OBJS := $(TESTLIB_SRCS:%.c=$(BUILD)/%.o)
 
 # Every tests/<suite>/*.c with a main() becomes build/tests/<suite>/<name>.
-TEST_PROG_SRCS := $(wildcard tests/bpf/*.c tests/unit/*.c tests/bench/*.c tests/tools/*.c \
-			     tests/load/*.c tests/fuzz/*.c)
+TEST_PROG_SRCS := $(filter-out %.bpf.c,$(wildcard tests/bpf/*.c tests/unit/*.c tests/bench/*.c \
+			     tests/tools/*.c tests/load/*.c tests/fuzz/*.c))
 TEST_PROGS   := $(TEST_PROG_SRCS:%.c=$(BUILD)/%)
+
+# BPF programs of the test tooling (traffic generators), with skeletons
+# named after the file: tests/tools/foo.bpf.c -> build/tests/tools/foo.skel.h.
+TOOL_BPF_SRCS := $(wildcard tests/tools/*.bpf.c)
+TOOL_SKELS   := $(TOOL_BPF_SRCS:tests/tools/%.bpf.c=$(BUILD)/tests/tools/%.skel.h)
 
 PROGS        := $(if $(DAEMON_SRCS),$(BUILD)/smtpgated) $(if $(CTL_SRCS),$(BUILD)/smtpgatectl)
 
@@ -68,8 +73,15 @@ $(BPF_OBJ): bpf/smtpgate.bpf.c $(BPF_HDRS) | $(BUILD)
 $(SKEL): $(BPF_OBJ)
 	$(BPFTOOL) gen skeleton $< name smtpgate > $@.tmp && mv $@.tmp $@
 
-# Every userspace object may include the skeleton or the ABI header.
-$(BUILD)/%.o: %.c $(SKEL) $(wildcard userspace/lib/*.h include/smtpgate/*.h tests/lib/*.h)
+$(BUILD)/tests/tools/%.bpf.o: tests/tools/%.bpf.c include/smtpgate/abi.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/tools/%.skel.h: $(BUILD)/tests/tools/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@.tmp && mv $@.tmp $@
+
+# Every userspace object may include the skeletons or the ABI header.
+$(BUILD)/%.o: %.c $(SKEL) $(TOOL_SKELS) $(wildcard userspace/lib/*.h include/smtpgate/*.h tests/lib/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
