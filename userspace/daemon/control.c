@@ -1,14 +1,627 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* Placeholder until the control server lands (issue: smtpgatectl). */
+/*
+ * The control socket smtpgatectl talks to (docs/control-protocol.md).
+ *
+ * A Unix stream socket served from the event loop, so requests are
+ * serialised with everything else that changes the policy.  Every
+ * connection is non-blocking with its own buffers: one request line of
+ * at most 64 KiB within 5 seconds, then one reply, then close.  The peer
+ * is identified with SO_PEERCRED when the connection is accepted, and a
+ * peer in neither control group is answered "permission_denied" before a
+ * byte of its request is read.
+ *
+ * Filesystem permissions keep everyone else out in the first place: the
+ * directory is 0750 and the socket 0660, both of group admin_group, and a
+ * POSIX ACL gives read_group the same access (read-only users need to
+ * connect too; a socket has only one group).
+ */
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/posix_acl.h>
+#include <linux/posix_acl_xattr.h>
 #include "control.h"
+#include "control_cmd.h"
+#include "log.h"
+#include "loop.h"
+
+#define REQUEST_TIMEOUT_MS 5000
+/* A reader that stops reading its reply is dropped after this long. */
+#define REPLY_TIMEOUT_MS 30000
+/* More connections than this wait in the listen backlog. */
+#define MAX_CONNECTIONS 256
+
+struct conn {
+	struct sgd_control *ctl;
+	int fd;
+	struct sgd_peer peer;
+	char *in;
+	size_t in_len, in_cap;
+	char *out;
+	size_t out_len, out_off;
+	bool replying;          /* the request is answered; writing the reply */
+	bool want_out;          /* watched for EPOLLOUT */
+	int64_t deadline_ms;
+	struct conn *prev, *next;
+};
+
+struct sgd_control {
+	struct sgd *d;
+	int listen_fd;
+	int timer_fd;
+	bool accepting;         /* the listener is watched */
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	dev_t dev;
+	ino_t ino;
+	struct conn *conns;
+	size_t n_conns;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- who is asking ------------------------------------------------- */
+
+static bool group_gid(const char *name, gid_t *gid)
+{
+	struct group *g = name ? getgrnam(name) : NULL;
+
+	if (g)
+		*gid = g->gr_gid;
+	return g != NULL;
+}
+
+/* Primary and supplementary groups of the user, as getgrouplist(3)
+ * reports them. */
+static bool user_in_group(const struct passwd *pw, gid_t want)
+{
+	int n = 64;
+	bool found = false;
+
+	for (int tries = 0; tries < 4; tries++) {
+		gid_t *groups = calloc((size_t)n, sizeof(*groups));
+		int got = n;
+
+		if (!groups)
+			return false;
+		if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &got) >= 0) {
+			for (int i = 0; i < got && !found; i++)
+				found = groups[i] == want;
+			free(groups);
+			return found;
+		}
+		free(groups);
+		n = got > n ? got : n * 4;
+	}
+	return false;
+}
+
+static int peer_identify(struct sgd *d, int fd, struct sgd_peer *p)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct passwd *pw;
+	gid_t gid;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len))
+		return -errno;
+	p->uid = cred.uid;
+	p->gid = cred.gid;
+	p->pid = cred.pid;
+	p->role = SGD_ROLE_NONE;
+	pw = getpwuid(cred.uid);
+	if (pw)
+		snprintf(p->user, sizeof(p->user), "%s", pw->pw_name);
+	else
+		snprintf(p->user, sizeof(p->user), "uid %u", (unsigned)cred.uid);
+	if (cred.uid == 0)
+		p->role = SGD_ROLE_ADMIN;
+	else if (pw && group_gid(d->cfg.admin_group, &gid) && user_in_group(pw, gid))
+		p->role = SGD_ROLE_ADMIN;
+	else if (pw && group_gid(d->cfg.read_group, &gid) && user_in_group(pw, gid))
+		p->role = SGD_ROLE_READ;
+	return 0;
+}
+
+/* ---- connections ----------------------------------------------------- */
+
+static void resume_accepting(struct sgd_control *ctl);
+static void on_conn(struct sgd *d, void *arg, uint32_t events);
+
+static void conn_close(struct conn *c)
+{
+	struct sgd_control *ctl = c->ctl;
+
+	sgd_watch_del(ctl->d, c->fd);
+	close(c->fd);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		ctl->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	ctl->n_conns--;
+	free(c->in);
+	free(c->out);
+	free(c);
+	resume_accepting(ctl);
+}
+
+static int conn_watch(struct conn *c, bool out)
+{
+	if (c->want_out == out)
+		return 0;
+	sgd_watch_del(c->ctl->d, c->fd);
+	c->want_out = out;
+	return sgd_watch_add(c->ctl->d, c->fd, out ? EPOLLOUT : EPOLLIN, on_conn, c);
+}
+
+/* Writes what the socket takes; closes when all is written or the peer
+ * is gone. */
+static void conn_flush(struct conn *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (conn_watch(c, true))
+				conn_close(c);
+			return;
+		}
+		if (w <= 0) {
+			conn_close(c);
+			return;
+		}
+		c->out_off += (size_t)w;
+	}
+	conn_close(c);
+}
+
+/* Sends reply (consumed) and closes. */
+static void conn_reply(struct conn *c, json_t *reply)
+{
+	char *text = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
+
+	json_decref(reply);
+	if (!text)
+		text = strdup("{\"ok\":false,\"error\":\"out of memory\",\"code\":\"failed\"}");
+	if (!text) {
+		conn_close(c);
+		return;
+	}
+	c->out_len = strlen(text);
+	text[c->out_len++] = '\n'; /* json_dumps' NUL becomes the newline */
+	c->out = text;
+	c->out_off = 0;
+	c->replying = true;
+	c->deadline_ms = now_ms() + REPLY_TIMEOUT_MS;
+	free(c->in);
+	c->in = NULL;
+	c->in_len = c->in_cap = 0;
+	conn_flush(c);
+}
+
+static void conn_refuse(struct conn *c, const char *code, const char *why)
+{
+	json_t *args = json_pack("{s:I}", "bytes", (json_int_t)c->in_len);
+
+	conn_reply(c, sgd_control_refuse(c->ctl->d, &c->peer, code, why, args));
+}
+
+static void conn_answer(struct conn *c)
+{
+	json_error_t jerr;
+	json_t *req = json_loadb(c->in, c->in_len, JSON_REJECT_DUPLICATES, &jerr);
+	char why[256];
+
+	if (!req) {
+		snprintf(why, sizeof(why), "the request is not valid JSON: line %d, column %d: %s",
+			 jerr.line, jerr.column, jerr.text);
+		conn_refuse(c, SGD_E_INVALID, why);
+		return;
+	}
+	if (!json_is_object(req)) {
+		json_decref(req);
+		conn_refuse(c, SGD_E_INVALID, "the request must be a JSON object");
+		return;
+	}
+	conn_reply(c, sgd_control_handle(c->ctl->d, &c->peer, req));
+	json_decref(req);
+}
+
+/* Reads what is there; answers once the request line is complete (a
+ * newline, or the end of the stream). */
+static void conn_read(struct conn *c)
+{
+	for (;;) {
+		size_t want = SGD_CTL_MAX_REQUEST + 1 - c->in_len;
+		char *nl;
+		ssize_t n;
+
+		if (c->in_cap < SGD_CTL_MAX_REQUEST + 1) {
+			char *in = realloc(c->in, SGD_CTL_MAX_REQUEST + 1);
+
+			if (!in) {
+				conn_close(c);
+				return;
+			}
+			c->in = in;
+			c->in_cap = SGD_CTL_MAX_REQUEST + 1;
+		}
+		n = recv(c->fd, c->in + c->in_len, want, MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n < 0) {
+			conn_close(c);
+			return;
+		}
+		if (n == 0) {
+			if (c->in_len)
+				conn_answer(c);
+			else
+				conn_close(c);
+			return;
+		}
+		nl = memchr(c->in + c->in_len, '\n', (size_t)n);
+		c->in_len += (size_t)n;
+		if (nl && (size_t)(nl - c->in) < SGD_CTL_MAX_REQUEST) {
+			c->in_len = (size_t)(nl - c->in);
+			conn_answer(c);
+			return;
+		}
+		if (c->in_len > SGD_CTL_MAX_REQUEST || nl) {
+			conn_refuse(c, SGD_E_INVALID, "the request is larger than 65536 bytes");
+			return;
+		}
+	}
+}
+
+static void on_conn(struct sgd *d, void *arg, uint32_t events)
+{
+	struct conn *c = arg;
+
+	(void)d;
+	if (c->replying) {
+		conn_flush(c);
+		return;
+	}
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+		conn_read(c);
+}
+
+static void conn_new(struct sgd_control *ctl, int fd)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	char why[256];
+
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->ctl = ctl;
+	c->fd = fd;
+	c->deadline_ms = now_ms() + REQUEST_TIMEOUT_MS;
+	c->next = ctl->conns;
+	if (ctl->conns)
+		ctl->conns->prev = c;
+	ctl->conns = c;
+	ctl->n_conns++;
+	if (peer_identify(ctl->d, fd, &c->peer)) {
+		conn_close(c);
+		return;
+	}
+	if (c->peer.role == SGD_ROLE_NONE) {
+		snprintf(why, sizeof(why), "permission denied: %s (uid %u) is neither root nor in "
+			 "control.admin_group \"%s\" or control.read_group \"%s\"", c->peer.user,
+			 (unsigned)c->peer.uid, ctl->d->cfg.admin_group, ctl->d->cfg.read_group);
+		sgd_warn("control: %s", why);
+		/* Refused before a byte of the request is read. */
+		conn_refuse(c, SGD_E_DENIED, why);
+		return;
+	}
+	if (sgd_watch_add(ctl->d, fd, EPOLLIN, on_conn, c))
+		conn_close(c);
+}
+
+static void pause_accepting(struct sgd_control *ctl)
+{
+	if (!ctl->accepting)
+		return;
+	sgd_watch_del(ctl->d, ctl->listen_fd);
+	ctl->accepting = false;
+}
+
+static void on_listen(struct sgd *d, void *arg, uint32_t events);
+
+static void resume_accepting(struct sgd_control *ctl)
+{
+	if (ctl->accepting || ctl->listen_fd < 0 || ctl->n_conns >= MAX_CONNECTIONS)
+		return;
+	if (!sgd_watch_add(ctl->d, ctl->listen_fd, EPOLLIN, on_listen, ctl))
+		ctl->accepting = true;
+}
+
+/* Accepts everything waiting: a burst of clients is not left in the
+ * backlog until the next wakeup. */
+static void on_listen(struct sgd *d, void *arg, uint32_t events)
+{
+	struct sgd_control *ctl = arg;
+
+	(void)d;
+	(void)events;
+	while (ctl->n_conns < MAX_CONNECTIONS) {
+		int fd = accept4(ctl->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EMFILE || errno == ENFILE) {
+				sgd_warn("control: out of file descriptors; %zu connections open",
+					 ctl->n_conns);
+				if (ctl->n_conns)
+					pause_accepting(ctl);
+			} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				sgd_warn("control: accept: %s", strerror(errno));
+			}
+			return;
+		}
+		conn_new(ctl, fd);
+	}
+	pause_accepting(ctl);
+}
+
+/* Once a second: connections past their deadline. */
+static void on_timer(struct sgd *d, void *arg, uint32_t events)
+{
+	struct sgd_control *ctl = arg;
+	int64_t now = now_ms();
+	uint64_t ticks;
+	struct conn *c, *next;
+
+	(void)d;
+	(void)events;
+	if (read(ctl->timer_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+		return;
+	for (c = ctl->conns; c; c = next) {
+		next = c->next;
+		if (c->deadline_ms > now)
+			continue;
+		if (c->replying) {
+			conn_close(c);
+		} else {
+			/* The refusal may close c, and only c. */
+			conn_refuse(c, SGD_E_INVALID, "the request was not complete within 5 seconds");
+		}
+	}
+}
+
+/* ---- the socket ------------------------------------------------------ */
+
+#define ACL_ENTRY(tag, perm, id) \
+	{ htole16(tag), htole16((uint16_t)(perm)), htole32((uint32_t)(id)) }
+
+/* A POSIX ACL (system.posix_acl_access) that adds group `gid` with perm
+ * to the owner/group/other bits of mode. */
+static int set_group_acl(const char *path, mode_t mode, gid_t gid, unsigned perm)
+{
+	struct {
+		struct posix_acl_xattr_header h;
+		struct posix_acl_xattr_entry e[5];
+	} __attribute__((packed)) acl = {
+		.h.a_version = htole32(POSIX_ACL_XATTR_VERSION),
+		.e = {
+			ACL_ENTRY(ACL_USER_OBJ, (mode >> 6) & 7, ACL_UNDEFINED_ID),
+			ACL_ENTRY(ACL_GROUP_OBJ, (mode >> 3) & 7, ACL_UNDEFINED_ID),
+			ACL_ENTRY(ACL_GROUP, perm, gid),
+			ACL_ENTRY(ACL_MASK, ((mode >> 3) & 7) | perm, ACL_UNDEFINED_ID),
+			ACL_ENTRY(ACL_OTHER, mode & 7, ACL_UNDEFINED_ID),
+		},
+	};
+
+	return setxattr(path, "system.posix_acl_access", &acl, sizeof(acl), 0) ? -errno : 0;
+}
+
+/* Group admin_group (when it exists) and an ACL for read_group. */
+static void set_access(struct sgd *d, const char *path, mode_t mode, unsigned read_perm)
+{
+	gid_t admin, reader;
+	bool have_admin = group_gid(d->cfg.admin_group, &admin);
+	int rc;
+
+	if (have_admin && chown(path, (uid_t)-1, admin))
+		sgd_warn("control: chgrp %s %s: %s", d->cfg.admin_group, path, strerror(errno));
+	if (!group_gid(d->cfg.read_group, &reader)) {
+		sgd_info("control: no group \"%s\" (control.read_group): only root%s%s%s may use %s",
+			 d->cfg.read_group, have_admin ? " and members of \"" : "",
+			 have_admin ? d->cfg.admin_group : "", have_admin ? "\"" : "", path);
+		return;
+	}
+	if (have_admin && admin == reader)
+		return;
+	rc = set_group_acl(path, mode, reader, read_perm);
+	if (rc)
+		sgd_warn("control: cannot give group \"%s\" access to %s with an ACL (%s): its "
+			 "members cannot connect", d->cfg.read_group, path, strerror(-rc));
+}
+
+static int make_socket_dir(struct sgd *d, const char *sock_path)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", sock_path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	for (char *p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (!mkdir(dir, 0750)) {
+		/* Ours: mkdir's mode went through the umask. */
+		chmod(dir, 0750);
+		set_access(d, dir, 0750, ACL_READ | ACL_EXECUTE);
+	} else if (errno != EEXIST) {
+		return -errno;
+	}
+	return 0;
+}
+
+/* An existing socket at path: refuse if a daemon answers on it, remove
+ * it if it is stale. */
+static int clear_stale(const char *path, const struct sockaddr_un *sa)
+{
+	struct stat st;
+	int fd, rc;
+
+	if (lstat(path, &st))
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode)) {
+		sgd_err("control: %s exists and is not a socket; refusing to replace it", path);
+		return -EEXIST;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	rc = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) ? -errno : 0;
+	close(fd);
+	if (!rc || rc == -EAGAIN) {
+		sgd_err("control: another smtpgated answers on %s; give this one its own "
+			"control.socket", path);
+		return -EADDRINUSE;
+	}
+	if (rc != -ECONNREFUSED) {
+		sgd_err("control: cannot tell whether %s is in use: %s", path, strerror(-rc));
+		return rc;
+	}
+	sgd_info("control: removing the stale socket %s", path);
+	if (unlink(path) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+static int open_socket(struct sgd_control *ctl)
+{
+	struct sgd *d = ctl->d;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	int rc;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", ctl->path);
+	rc = make_socket_dir(d, ctl->path);
+	if (rc) {
+		sgd_err("control: cannot create the directory of %s: %s", ctl->path, strerror(-rc));
+		return rc;
+	}
+	rc = clear_stale(ctl->path, &sa);
+	if (rc)
+		return rc;
+	ctl->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (ctl->listen_fd < 0 || bind(ctl->listen_fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		rc = -errno;
+		sgd_err("control: bind %s: %s", ctl->path, strerror(errno));
+		return rc;
+	}
+	/* Nobody can connect before listen(): the mode, group and ACL are in
+	 * place first. */
+	if (chmod(ctl->path, 0660) || stat(ctl->path, &st)) {
+		rc = -errno;
+		sgd_err("control: chmod %s: %s", ctl->path, strerror(errno));
+		return rc;
+	}
+	ctl->dev = st.st_dev;
+	ctl->ino = st.st_ino;
+	set_access(d, ctl->path, 0660, ACL_READ | ACL_WRITE);
+	if (listen(ctl->listen_fd, SOMAXCONN)) {
+		rc = -errno;
+		sgd_err("control: listen %s: %s", ctl->path, strerror(errno));
+		return rc;
+	}
+	return 0;
+}
 
 int sgd_control_start(struct sgd *d)
 {
-	(void)d;
+	struct itimerspec every_second = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+	struct sgd_control *ctl = calloc(1, sizeof(*ctl));
+
+	if (!ctl)
+		return -1;
+	ctl->d = d;
+	ctl->listen_fd = -1;
+	ctl->timer_fd = -1;
+	d->control = ctl;
+	if (strlen(d->cfg.control_socket) >= sizeof(ctl->path)) {
+		sgd_err("control: socket path %s is longer than %zu bytes", d->cfg.control_socket,
+			sizeof(ctl->path) - 1);
+		return -1;
+	}
+	snprintf(ctl->path, sizeof(ctl->path), "%s", d->cfg.control_socket);
+	if (open_socket(ctl))
+		return -1;
+	ctl->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (ctl->timer_fd < 0 || timerfd_settime(ctl->timer_fd, 0, &every_second, NULL) ||
+	    sgd_watch_add(d, ctl->timer_fd, EPOLLIN, on_timer, ctl)) {
+		sgd_err("control: timer: %s", strerror(errno));
+		return -1;
+	}
+	resume_accepting(ctl);
+	if (!ctl->accepting) {
+		sgd_err("control: cannot watch %s", ctl->path);
+		return -1;
+	}
+	sgd_info("control: listening on %s", ctl->path);
 	return 0;
 }
 
 void sgd_control_stop(struct sgd *d)
 {
-	(void)d;
+	struct sgd_control *ctl = d->control;
+	struct stat st;
+
+	if (!ctl)
+		return;
+	while (ctl->conns)
+		conn_close(ctl->conns);
+	pause_accepting(ctl);
+	if (ctl->listen_fd >= 0) {
+		close(ctl->listen_fd);
+		ctl->listen_fd = -1;
+		/* Only our own socket: not one another daemon bound since. */
+		if (!stat(ctl->path, &st) && st.st_dev == ctl->dev && st.st_ino == ctl->ino)
+			unlink(ctl->path);
+	}
+	if (ctl->timer_fd >= 0) {
+		sgd_watch_del(d, ctl->timer_fd);
+		close(ctl->timer_fd);
+	}
+	free(ctl);
+	d->control = NULL;
 }

@@ -114,6 +114,8 @@ int sgd_events_start(struct sgd *d);
 void sgd_events_poll(struct sgd *d);
 /* Once a second: follow log rotation, report lost events. */
 void sgd_events_tick(struct sgd *d);
+/* Appends one event object (json_t *) to events.jsonl. */
+void sgd_events_write(struct sgd *d, void *json);
 void sgd_events_stop(struct sgd *d);
 
 /* linkwatch.c */
@@ -121,7 +123,8 @@ int sgd_linkwatch_start(struct sgd *d);
 void sgd_linkwatch_read(struct sgd *d);
 void sgd_linkwatch_stop(struct sgd *d);
 
-/* expiry.c: removes approvals whose time has come (run every second). */
+/* expiry.c: removes approvals and bans whose time has come (run every
+ * second). */
 void sgd_expire_due(struct sgd *d);
 
 /* audit.c */

@@ -38,6 +38,35 @@ static void format_time_ms(uint64_t boot_ns, char *buf, size_t len)
 	snprintf(buf + n, len - n, ".%03dZ", (int)((real_ns / 1000000) % 1000));
 }
 
+void sgd_events_write(struct sgd *d, void *json)
+{
+	json_t *o = json;
+	char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	if (!line)
+		return;
+	if (d->events) {
+		fprintf(d->events, "%s\n", line);
+		fflush(d->events);
+	}
+	free(line);
+	pthread_mutex_lock(&d->lock);
+	d->events_written++;
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* An automatic ban is a control-plane change made by the data plane:
+ * it goes to the audit trail too. */
+static void audit_auto_ban(struct sgd *d, const char *src, const char *ifname)
+{
+	struct sgd_audit a = { .uid = -1, .command = "ban.auto", .result = "ok" };
+
+	a.args = json_pack("{s:s, s:s, s:i, s:f}", "addr", src, "interface", ifname,
+			   "violations", (int)d->policy.ban_violations, "duration_sec",
+			   d->policy.ban_duration_sec);
+	sgd_audit(d, &a);
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct sgd *d = ctx;
@@ -46,7 +75,6 @@ static int on_event(void *ctx, void *data, size_t size)
 	char when[40], src[SG_PREFIX_STRLEN], dst[SG_PREFIX_STRLEN];
 	bool ban = e->kind == SG_EVT_BAN_START;
 	json_t *o;
-	char *line;
 
 	if (size < sizeof(*e) || e->verdict >= SG_V_COUNT || e->reason >= SG_R_COUNT)
 		return 0;
@@ -62,22 +90,13 @@ static int on_event(void *ctx, void *data, size_t size)
 		      "reason", sg_reason_names[e->reason], "count", (json_int_t)e->count);
 	if (!o)
 		return 0;
-	line = json_dumps(o, JSON_COMPACT);
+	sgd_events_write(d, o);
 	json_decref(o);
-	if (!line)
-		return 0;
-	if (d->events) {
-		fprintf(d->events, "%s\n", line);
-		fflush(d->events);
-	}
-	free(line);
-	pthread_mutex_lock(&d->lock);
-	d->events_written++;
-	pthread_mutex_unlock(&d->lock);
-	if (ban)
+	if (ban) {
 		sgd_warn("banned %s after repeated rate-limit violations (on %s %s)", src,
 			 slot->ifname, hook_text(slot->hook));
-	else
+		audit_auto_ban(d, src, slot->ifname);
+	} else
 		sgd_info("%s %s -> %s:%u %s/%s x%llu", slot->ifname, src, dst, e->dport,
 			 sg_verdict_names[e->verdict], sg_reason_names[e->reason],
 			 (unsigned long long)e->count);

@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <string.h>
 #include <time.h>
+#include "clock.h"
 #include "daemon.h"
 #include "log.h"
 
@@ -38,8 +39,54 @@ static void expire_approval(struct sgd *d, size_t i)
 	sgd_snapshot_policy(d);
 }
 
+/* Bans end by themselves in the kernel at their deadline; the daemon then
+ * removes the entry and records the end (event, audit, log). */
+struct ended_bans {
+	struct sg_addr addr[64];
+	uint32_t flags[64];
+	int n;
+};
+
+static int collect_ended(const struct sg_addr *a, const struct sg_ban *b, void *ctx)
+{
+	struct ended_bans *e = ctx;
+	uint64_t now = sg_boot_ns();
+
+	if (b->expires_ns && now >= b->expires_ns && e->n < 64) {
+		e->addr[e->n] = *a;
+		e->flags[e->n++] = b->flags;
+	}
+	return e->n < 64 ? 0 : 1;
+}
+
+static void expire_bans(struct sgd *d)
+{
+	struct ended_bans e = { .n = 0 };
+	char text[SG_PREFIX_STRLEN], when[32];
+
+	sg_dp_ban_foreach(d->dp, collect_ended, &e);
+	sg_format_rfc3339((long long)time(NULL), when, sizeof(when));
+	for (int i = 0; i < e.n; i++) {
+		const char *kind = e.flags[i] & SG_BAN_AUTO ? "auto" : "manual";
+		struct sgd_audit a = { .uid = -1, .command = "ban.expire", .result = "ok" };
+		json_t *ev;
+
+		if (sg_dp_ban_del(d->dp, &e.addr[i], NULL))
+			continue; /* removed meanwhile */
+		sg_addr_format(&e.addr[i], text, sizeof(text));
+		a.args = json_pack("{s:s, s:s}", "addr", text, "kind", kind);
+		sgd_audit(d, &a);
+		ev = json_pack("{s:s, s:s, s:s, s:s}", "time", when, "event", "unban", "source",
+			       text, "kind", kind);
+		sgd_events_write(d, ev);
+		json_decref(ev);
+		sgd_notice("ban of %s (%s) ended", text, kind);
+	}
+}
+
 void sgd_expire_due(struct sgd *d)
 {
+	expire_bans(d);
 	long long now = (long long)time(NULL);
 	char text[SG_PREFIX_STRLEN], when[32];
 

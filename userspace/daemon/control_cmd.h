@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * What the parts of the control server share: one request being answered
+ * (who asked, the arguments, the outcome), argument getters that fail the
+ * request with a message naming the argument, and the command handlers.
+ * The protocol itself is docs/control-protocol.md.
+ */
+#ifndef SGD_CONTROL_CMD_H
+#define SGD_CONTROL_CMD_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <sys/types.h>
+#include "daemon.h"
+
+/* A request, a reply line, at most this many bytes. */
+#define SGD_CTL_MAX_REQUEST (64 * 1024)
+
+enum sgd_role {
+	SGD_ROLE_NONE = 0,      /* in neither group: refused before reading */
+	SGD_ROLE_READ = 1,      /* control.read_group */
+	SGD_ROLE_ADMIN = 2,     /* root or control.admin_group */
+};
+
+/* The peer of a connection, from SO_PEERCRED. */
+struct sgd_peer {
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	char user[64];          /* the user name, or "uid N" without one */
+	int role;               /* enum sgd_role */
+};
+
+/* Reply codes (docs/control-protocol.md). */
+#define SGD_E_INVALID   "invalid_argument"
+#define SGD_E_DENIED    "permission_denied"
+#define SGD_E_NOT_FOUND "not_found"
+#define SGD_E_CONFLICT  "conflict"
+#define SGD_E_FAILED    "failed"
+
+struct sgd_req {
+	struct sgd *d;
+	const struct sgd_peer *peer;
+	const char *command;
+	json_t *args;           /* an object (empty when the request had none); borrowed */
+	/* The outcome: result on success; code, error and arg on failure. */
+	json_t *result;
+	const char *code;
+	char *error;            /* "arg: problem", malloc'd */
+	char arg[32];           /* the argument at fault, "" if none */
+	json_t *warnings;       /* array of strings, or NULL */
+};
+
+/* Fails the request: code, the argument at fault (NULL: none) and the
+ * problem.  The message becomes "arg: problem".  Returns -1. */
+int sgd_req_fail(struct sgd_req *r, const char *code, const char *arg, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Sets the result (stolen).  Returns 0, or -1 (failed) if it is NULL. */
+int sgd_req_ok(struct sgd_req *r, json_t *result);
+/* Adds a warning line to the reply. */
+void sgd_req_warn(struct sgd_req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Argument getters.  Each returns 1 (present and valid, *out set), 0
+ * (absent and optional) or -1 (the request has failed with a message
+ * naming the argument). */
+int sgd_arg_text(struct sgd_req *r, const char *key, bool required, size_t max,
+		 const char **out);
+int sgd_arg_int(struct sgd_req *r, const char *key, bool required, long long min,
+		long long max, long long *out);
+int sgd_arg_bool(struct sgd_req *r, const char *key, bool *out);
+int sgd_arg_prefix(struct sgd_req *r, const char *key, struct sg_prefix *out);
+int sgd_arg_addr(struct sgd_req *r, const char *key, struct sg_addr *out);
+int sgd_arg_time(struct sgd_req *r, const char *key, bool required, long long *out);
+
+/* A command: its name on the wire, whether it changes anything (admin
+ * only, audited), its argument keys and its handler (0 or -1). */
+struct sgd_command {
+	const char *name;
+	bool change;
+	const char *const *keys;
+	int (*run)(struct sgd_req *r);
+};
+
+/* Finds a command by name, or NULL. */
+const struct sgd_command *sgd_command_find(const char *name);
+
+/* Answers one request: checks the keys and the peer's right, runs the
+ * command, audits it, and returns the reply object (never NULL unless
+ * out of memory). */
+json_t *sgd_control_handle(struct sgd *d, const struct sgd_peer *peer, json_t *request);
+/* A reply for a request that could not even be parsed; audited when
+ * the peer may change things. */
+json_t *sgd_control_refuse(struct sgd *d, const struct sgd_peer *peer, const char *code,
+			   const char *why, json_t *audit_args);
+
+/* control_trust.c */
+int sgd_cmd_trust_add(struct sgd_req *r);
+int sgd_cmd_trust_del(struct sgd_req *r);
+int sgd_cmd_trust_list(struct sgd_req *r);
+
+/* control_ban.c */
+int sgd_cmd_ban_add(struct sgd_req *r);
+int sgd_cmd_ban_del(struct sgd_req *r);
+int sgd_cmd_ban_list(struct sgd_req *r);
+
+/* control_read.c */
+int sgd_cmd_status(struct sgd_req *r);
+int sgd_cmd_relay_list(struct sgd_req *r);
+int sgd_cmd_stats(struct sgd_req *r);
+int sgd_cmd_audit(struct sgd_req *r);
+int sgd_cmd_reload(struct sgd_req *r);
+
+#endif

@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * status, relay.list, stats, audit (reads) and reload (a change).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "control_cmd.h"
+#include "control_stats.h"
+
+/* ---- status ---------------------------------------------------------- */
+
+static json_t *totals_json(const uint64_t totals[SG_V_COUNT])
+{
+	json_t *o = json_object();
+
+	for (int v = 0; o && v < SG_V_COUNT; v++)
+		json_object_set_new(o, sg_verdict_names[v], json_integer((json_int_t)totals[v]));
+	return o;
+}
+
+int sgd_cmd_status(struct sgd_req *r)
+{
+	struct sgd *d = r->d;
+	uint64_t totals[SG_V_COUNT] = { 0 }, st[SG_STAT_COUNT] = { 0 };
+	json_t *att = sg_stats_attachments(d->dp, false, totals), *o;
+	char when[40];
+	size_t approvals = 0;
+
+	for (size_t i = 0; i < d->policy.n_trusted; i++)
+		approvals += d->policy.trusted[i].origin == SG_ORIGIN_APPROVAL;
+	if (d->last_reload_success)
+		sg_format_rfc3339(d->last_reload_success, when, sizeof(when));
+	sg_dp_read_stats(d->dp, st);
+	o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s,"
+		      " s:i, s:o, s:o}",
+		      "version", SG_VERSION,
+		      "mode", d->policy.mode == SG_MODE_MONITOR ? "monitor" : "enforce",
+		      "generation", (json_int_t)sg_dp_generation(d->dp),
+		      "policy_path", d->cfg.policy_path,
+		      "policy_sha256", d->policy_sha256,
+		      "last_reload_success", d->last_reload_success ? json_string(when)
+								    : json_null(),
+		      "reload_failures", (json_int_t)d->reload_failures,
+		      "trusted_entries", (json_int_t)sg_dp_trust_count(d->dp),
+		      "approvals", (json_int_t)approvals,
+		      "bans_active", (json_int_t)sg_stats_bans_active(d->dp),
+		      "events_lost", (json_int_t)st[SG_STAT_EVENTS_LOST],
+		      "uptime_sec", (json_int_t)(time(NULL) - d->started),
+		      "pin_dir", d->cfg.pin_dir,
+		      "socket", d->cfg.control_socket,
+		      "pid", (int)getpid(),
+		      "attachments", att ? att : json_array(),
+		      "totals", totals_json(totals));
+	return sgd_req_ok(r, o);
+}
+
+/* ---- relay.list ------------------------------------------------------ */
+
+static json_t *ports_json(const uint16_t *ports, size_t n)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr && i < n; i++)
+		json_array_append_new(arr, json_integer(ports[i]));
+	return arr;
+}
+
+static json_t *cap_json(double v)
+{
+	return v > 0 ? json_real(v) : json_null();
+}
+
+int sgd_cmd_relay_list(struct sgd_req *r)
+{
+	const struct sg_policy *p = &r->d->policy;
+	json_t *arr = json_array();
+	char text[SG_PREFIX_STRLEN];
+
+	for (size_t g = 0; arr && g < p->n_groups; g++) {
+		const struct sg_relay_group *grp = &p->groups[g];
+
+		for (size_t i = 0; i < grp->n_relays; i++) {
+			const struct sg_relay *rl = &grp->relays[i];
+
+			sg_addr_format(&rl->addr, text, sizeof(text));
+			/* A relay without ports takes every governed port. */
+			json_array_append_new(arr, json_pack("{s:s, s:s, s:o, s:b, s:o, s:o}",
+				"group", grp->name, "addr", text,
+				"ports", rl->n_ports ? ports_json(rl->ports, rl->n_ports)
+						     : ports_json(p->ports, p->n_ports),
+				"all_governed_ports", !rl->n_ports,
+				"cap_conn_per_sec", cap_json(grp->cap_conn_per_sec),
+				"cap_conn_burst", cap_json(grp->cap_conn_burst)));
+		}
+	}
+	return sgd_req_ok(r, arr);
+}
+
+/* ---- stats ------------------------------------------------------------ */
+
+int sgd_cmd_stats(struct sgd_req *r)
+{
+	long long top = SG_DEFAULT_TOP_SOURCES;
+	bool sources = false;
+
+	if (sgd_arg_bool(r, "sources", &sources) < 0 ||
+	    sgd_arg_int(r, "top", false, 1, SG_MAX_TOP_SOURCES, &top) < 0)
+		return -1;
+	return sgd_req_ok(r, sg_stats_json(r->d->dp, sources, (unsigned)top));
+}
+
+/* ---- audit ------------------------------------------------------------ */
+
+#define AUDIT_DEFAULT_LIMIT 10000
+#define AUDIT_MAX_LIMIT 1000000
+
+/* The newest `limit` records at or after `since`, oldest first.  Lines
+ * that do not parse (a torn last line after a crash) are skipped. */
+int sgd_cmd_audit(struct sgd_req *r)
+{
+	long long since = 0, limit = AUDIT_DEFAULT_LIMIT, t;
+	FILE *f;
+	char *line = NULL;
+	size_t cap = 0;
+	json_t *arr, *tail;
+	size_t n;
+
+	if (sgd_arg_int(r, "since", false, 0, 253402300799LL, &since) < 0 ||
+	    sgd_arg_int(r, "limit", false, 1, AUDIT_MAX_LIMIT, &limit) < 0)
+		return -1;
+	arr = json_array();
+	if (!arr)
+		return sgd_req_fail(r, SGD_E_FAILED, NULL, "out of memory");
+	f = fopen(r->d->audit_path, "re");
+	if (!f && errno != ENOENT) {
+		json_decref(arr);
+		return sgd_req_fail(r, SGD_E_FAILED, NULL, "%s: %s", r->d->audit_path,
+				    strerror(errno));
+	}
+	while (f && getline(&line, &cap, f) > 0) {
+		json_t *rec = json_loads(line, JSON_DISABLE_EOF_CHECK, NULL);
+		const char *when = json_string_value(json_object_get(rec, "time"));
+
+		if (!json_is_object(rec) || !when || sg_parse_rfc3339(when, &t) || t < since) {
+			json_decref(rec);
+			continue;
+		}
+		json_array_append_new(arr, rec);
+	}
+	free(line);
+	if (f)
+		fclose(f);
+	n = json_array_size(arr);
+	if (n <= (size_t)limit)
+		return sgd_req_ok(r, arr);
+	tail = json_array();
+	for (size_t i = n - (size_t)limit; tail && i < n; i++)
+		json_array_append(tail, json_array_get(arr, i));
+	json_decref(arr);
+	return sgd_req_ok(r, tail);
+}
+
+/* ---- reload ----------------------------------------------------------- */
+
+int sgd_cmd_reload(struct sgd_req *r)
+{
+	struct sgd *d = r->d;
+	const size_t len = 64 * 1024;
+	char *msg = calloc(1, len);
+	int rc;
+
+	if (!msg)
+		return sgd_req_fail(r, SGD_E_FAILED, NULL, "out of memory");
+	if (sgd_reload(d, msg, len)) {
+		rc = sgd_req_fail(r, SGD_E_FAILED, NULL, "reload refused, the running policy "
+				  "(generation %llu) stays:\n%s",
+				  (unsigned long long)sg_dp_generation(d->dp), msg);
+	} else {
+		rc = sgd_req_ok(r, json_pack("{s:I, s:s, s:s, s:I}",
+					     "generation", (json_int_t)sg_dp_generation(d->dp),
+					     "policy_sha256", d->policy_sha256,
+					     "message", msg,
+					     "trusted_entries",
+					     (json_int_t)sg_dp_trust_count(d->dp)));
+	}
+	free(msg);
+	return rc;
+}

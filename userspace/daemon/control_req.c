@@ -1,0 +1,400 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * One control request, from its JSON object to the reply object: the
+ * command table, the peer's right to run it, argument checks that name
+ * the argument at fault, and the audit record of every change and every
+ * refused change.  The checks are the policy loader's own (load.h,
+ * addr.h), so an approval made here is valid by exactly the rules of a
+ * policy.json entry.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "control_cmd.h"
+#include "log.h"
+
+int sgd_req_fail(struct sgd_req *r, const char *code, const char *arg, const char *fmt, ...)
+{
+	char *problem = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&problem, fmt, ap) < 0)
+		problem = NULL;
+	va_end(ap);
+	free(r->error);
+	r->error = NULL;
+	if (arg) {
+		if (asprintf(&r->error, "%s: %s", arg, problem ? problem : "invalid") < 0)
+			r->error = NULL;
+		snprintf(r->arg, sizeof(r->arg), "%s", arg);
+	} else {
+		r->error = problem ? strdup(problem) : NULL;
+		r->arg[0] = '\0';
+	}
+	free(problem);
+	r->code = code;
+	json_decref(r->result);
+	r->result = NULL;
+	return -1;
+}
+
+int sgd_req_ok(struct sgd_req *r, json_t *result)
+{
+	if (!result)
+		return sgd_req_fail(r, SGD_E_FAILED, NULL, "out of memory");
+	r->result = result;
+	return 0;
+}
+
+void sgd_req_warn(struct sgd_req *r, const char *fmt, ...)
+{
+	char *line;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&line, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (!r->warnings)
+		r->warnings = json_array();
+	json_array_append_new(r->warnings, json_string(line));
+	free(line);
+}
+
+/* ---- arguments -------------------------------------------------------- */
+
+static const char *type_name(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: return "an object";
+	case JSON_ARRAY: return "an array";
+	case JSON_STRING: return "a string";
+	case JSON_INTEGER: return "an integer";
+	case JSON_REAL: return "a number";
+	case JSON_TRUE:
+	case JSON_FALSE: return "a boolean";
+	default: return "null";
+	}
+}
+
+/* The value of key, or NULL (and -1 through *rc when required). */
+static json_t *arg_get(struct sgd_req *r, const char *key, bool required, int *rc)
+{
+	json_t *v = json_object_get(r->args, key);
+
+	*rc = 0;
+	if (v && !json_is_null(v))
+		return v;
+	if (required)
+		*rc = sgd_req_fail(r, SGD_E_INVALID, key, "is required");
+	return NULL;
+}
+
+int sgd_arg_text(struct sgd_req *r, const char *key, bool required, size_t max,
+		 const char **out)
+{
+	struct sg_err err = { 0 };
+	json_t *v;
+	int rc;
+
+	if (!(v = arg_get(r, key, required, &rc)))
+		return rc;
+	if (!json_is_string(v))
+		return sgd_req_fail(r, SGD_E_INVALID, key, "must be a string, not %s", type_name(v));
+	if (strlen(json_string_value(v)) != json_string_length(v))
+		return sgd_req_fail(r, SGD_E_INVALID, key, "must not contain NUL characters");
+	if (sg_check_text(json_string_value(v), max, &err))
+		return sgd_req_fail(r, SGD_E_INVALID, key, "%s", err.msg);
+	*out = json_string_value(v);
+	return 1;
+}
+
+/* A string argument that must be one line of reasonable length before it
+ * is handed to a parser (and echoed in the message). */
+static int arg_token(struct sgd_req *r, const char *key, bool required, const char **out)
+{
+	return sgd_arg_text(r, key, required, 256, out);
+}
+
+int sgd_arg_int(struct sgd_req *r, const char *key, bool required, long long min,
+		long long max, long long *out)
+{
+	json_t *v;
+	int rc;
+
+	if (!(v = arg_get(r, key, required, &rc)))
+		return rc;
+	if (!json_is_integer(v))
+		return sgd_req_fail(r, SGD_E_INVALID, key, "must be an integer, not %s",
+				    type_name(v));
+	if (json_integer_value(v) < min || json_integer_value(v) > max)
+		return sgd_req_fail(r, SGD_E_INVALID, key, "%lld is out of range (%lld to %lld)",
+				    (long long)json_integer_value(v), min, max);
+	*out = json_integer_value(v);
+	return 1;
+}
+
+int sgd_arg_bool(struct sgd_req *r, const char *key, bool *out)
+{
+	json_t *v;
+	int rc;
+
+	if (!(v = arg_get(r, key, false, &rc)))
+		return rc;
+	if (!json_is_boolean(v))
+		return sgd_req_fail(r, SGD_E_INVALID, key, "must be true or false, not %s",
+				    type_name(v));
+	*out = json_is_true(v);
+	return 1;
+}
+
+int sgd_arg_prefix(struct sgd_req *r, const char *key, struct sg_prefix *out)
+{
+	struct sg_err err = { 0 };
+	const char *s;
+	int rc = arg_token(r, key, true, &s);
+
+	if (rc <= 0)
+		return rc;
+	if (sg_prefix_parse(s, out, &err))
+		return sgd_req_fail(r, SGD_E_INVALID, key, "%s", err.msg);
+	return 1;
+}
+
+int sgd_arg_addr(struct sgd_req *r, const char *key, struct sg_addr *out)
+{
+	struct sg_err err = { 0 };
+	const char *s;
+	int rc = arg_token(r, key, true, &s);
+
+	if (rc <= 0)
+		return rc;
+	if (strchr(s, '/'))
+		return sgd_req_fail(r, SGD_E_INVALID, key, "\"%s\" is a prefix: give one address",
+				    s);
+	if (sg_addr_parse(s, out, &err))
+		return sgd_req_fail(r, SGD_E_INVALID, key, "%s", err.msg);
+	return 1;
+}
+
+int sgd_arg_time(struct sgd_req *r, const char *key, bool required, long long *out)
+{
+	const char *s;
+	int rc = arg_token(r, key, required, &s);
+
+	if (rc <= 0)
+		return rc;
+	if (sg_parse_rfc3339(s, out))
+		return sgd_req_fail(r, SGD_E_INVALID, key, "\"%s\" is not an RFC 3339 time "
+				    "(like 2027-06-30T00:00:00Z)", s);
+	return 1;
+}
+
+/* ---- the commands ----------------------------------------------------- */
+
+static const char *const no_keys[] = { NULL };
+static const char *const trust_add_keys[] = {
+	"prefix", "relays", "ticket", "owner", "rate", "contact", "expires", "note", NULL
+};
+static const char *const trust_del_keys[] = { "prefix", "ticket", NULL };
+static const char *const trust_list_keys[] = { "expiring_within_sec", NULL };
+static const char *const ban_add_keys[] = { "addr", "duration_sec", "reason", "ticket", NULL };
+static const char *const ban_del_keys[] = { "addr", "reason", "ticket", NULL };
+static const char *const stats_keys[] = { "sources", "top", NULL };
+static const char *const audit_keys[] = { "since", "limit", NULL };
+
+static const struct sgd_command commands[] = {
+	{ "status", false, no_keys, sgd_cmd_status },
+	{ "trust.add", true, trust_add_keys, sgd_cmd_trust_add },
+	{ "trust.del", true, trust_del_keys, sgd_cmd_trust_del },
+	{ "trust.list", false, trust_list_keys, sgd_cmd_trust_list },
+	{ "relay.list", false, no_keys, sgd_cmd_relay_list },
+	{ "ban.add", true, ban_add_keys, sgd_cmd_ban_add },
+	{ "ban.del", true, ban_del_keys, sgd_cmd_ban_del },
+	{ "ban.list", false, no_keys, sgd_cmd_ban_list },
+	{ "stats", false, stats_keys, sgd_cmd_stats },
+	{ "reload", true, no_keys, sgd_cmd_reload },
+	{ "audit", false, audit_keys, sgd_cmd_audit },
+};
+
+const struct sgd_command *sgd_command_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+static void known_commands(char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]) && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "",
+					commands[i].name);
+}
+
+static int check_keys(struct sgd_req *r, const char *const *keys)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(r->args, key, v) {
+		bool known = false;
+		char list[256] = "";
+		size_t off = 0;
+
+		for (size_t i = 0; keys[i] && !known; i++)
+			known = !strcmp(keys[i], key);
+		if (known)
+			continue;
+		for (size_t i = 0; keys[i] && off < sizeof(list); i++)
+			off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s",
+						i ? ", " : "", keys[i]);
+		return sgd_req_fail(r, SGD_E_INVALID, NULL, "%.64s: unknown argument of %s (%s)",
+				    key, r->command, off ? list : "it takes none");
+	}
+	return 0;
+}
+
+/* ---- replies and the audit trail ------------------------------------- */
+
+static const char *audit_result(const char *code)
+{
+	if (!code)
+		return "ok";
+	return strcmp(code, SGD_E_FAILED) ? "refused" : "failed";
+}
+
+static json_t *error_reply(const char *code, const char *error, const char *arg)
+{
+	json_t *o = json_pack("{s:b, s:s, s:s}", "ok", 0, "error", error ? error : "out of memory",
+			      "code", code);
+
+	if (o && arg && arg[0])
+		json_object_set_new(o, "arg", json_string(arg));
+	return o;
+}
+
+static void audit(struct sgd *d, const struct sgd_peer *peer, const char *command,
+		  json_t *args, const char *code, const char *error, struct sgd_req *r)
+{
+	json_t *ticket = args ? json_object_get(args, "ticket") : NULL;
+	struct sgd_audit a = {
+		.uid = peer->uid,
+		.user = peer->user,
+		.command = command,
+		.ticket = json_is_string(ticket) ? json_string_value(ticket) : NULL,
+		.result = audit_result(code),
+		.error = error,
+		.args = args ? json_deep_copy(args) : NULL,
+	};
+
+	if (sgd_audit(d, &a) && r && !code)
+		sgd_req_warn(r, "the change is made, but the audit log could not be written "
+			     "(see the daemon's log)");
+}
+
+json_t *sgd_control_refuse(struct sgd *d, const struct sgd_peer *peer, const char *code,
+			   const char *why, json_t *audit_args)
+{
+	/* A peer in neither group never had a request read: record the
+	 * attempt itself.  An admin's unreadable request may have been a
+	 * change: record its refusal. */
+	if (!strcmp(code, SGD_E_DENIED))
+		audit(d, peer, "connect", audit_args, code, why, NULL);
+	else if (peer->role == SGD_ROLE_ADMIN)
+		audit(d, peer, "invalid_request", audit_args, code, why, NULL);
+	json_decref(audit_args);
+	return error_reply(code, why, NULL);
+}
+
+static int parse_request(struct sgd_req *r, json_t *request, const struct sgd_command **cmd)
+{
+	static const char *const top_keys[] = { "command", "args", NULL };
+	json_t *c = json_object_get(request, "command"), *args = json_object_get(request, "args");
+	char known[512];
+	const char *key;
+	json_t *v;
+
+	*cmd = NULL;
+	json_object_foreach(request, key, v) {
+		if (strcmp(key, top_keys[0]) && strcmp(key, top_keys[1]))
+			return sgd_req_fail(r, SGD_E_INVALID, NULL, "%.64s: unknown key of a request "
+					    "(command, args)", key);
+	}
+	if (!json_is_string(c))
+		return sgd_req_fail(r, SGD_E_INVALID, "command", c ? "must be a string" :
+				    "is required");
+	r->command = json_string_value(c);
+	if (!(*cmd = sgd_command_find(r->command))) {
+		known_commands(known, sizeof(known));
+		return sgd_req_fail(r, SGD_E_INVALID, "command", "unknown command \"%.64s\" "
+				    "(known: %s)", r->command, known);
+	}
+	if (args && !json_is_null(args) && !json_is_object(args))
+		return sgd_req_fail(r, SGD_E_INVALID, "args", "must be an object");
+	if (json_is_object(args))
+		json_object_update(r->args, args);
+	return 0;
+}
+
+static const char *peer_groups_text(const struct sgd *d, char *buf, size_t len)
+{
+	snprintf(buf, len, "control.admin_group \"%s\"", d->cfg.admin_group);
+	return buf;
+}
+
+json_t *sgd_control_handle(struct sgd *d, const struct sgd_peer *peer, json_t *request)
+{
+	struct sgd_req r = { .d = d, .peer = peer, .command = "?", .args = json_object() };
+	const struct sgd_command *cmd = NULL;
+	bool audited;
+	char groups[128];
+	json_t *reply;
+	int rc;
+
+	if (!r.args)
+		return NULL;
+	rc = parse_request(&r, request, &cmd);
+	/* A change, or anything unreadable an admin sent (it may have been
+	 * meant as one), is audited; reads are not. */
+	audited = cmd ? cmd->change : peer->role == SGD_ROLE_ADMIN;
+	if (!rc && cmd->change && peer->role != SGD_ROLE_ADMIN)
+		rc = sgd_req_fail(&r, SGD_E_DENIED, NULL, "%s changes the policy: only root and "
+				  "members of %s may; %s (uid %u) may only read", r.command,
+				  peer_groups_text(d, groups, sizeof(groups)), peer->user,
+				  (unsigned)peer->uid);
+	if (!rc)
+		rc = check_keys(&r, cmd->keys);
+	if (!rc)
+		rc = cmd->run(&r);
+	if (!rc && !r.result)
+		rc = sgd_req_fail(&r, SGD_E_FAILED, NULL, "out of memory");
+	if (audited)
+		audit(d, peer, cmd ? cmd->name : "invalid_request", r.args, r.code, r.error, &r);
+	if (rc) {
+		if (cmd && cmd->change)
+			sgd_info("control: %s by %s (uid %u) refused: %s", r.command, peer->user,
+				 (unsigned)peer->uid, r.error ? r.error : "?");
+		reply = error_reply(r.code, r.error, r.arg);
+	} else {
+		reply = json_pack("{s:b, s:O}", "ok", 1, "result", r.result);
+		if (reply && r.warnings)
+			json_object_set(reply, "warnings", r.warnings);
+		if (cmd->change)
+			sgd_notice("control: %s by %s (uid %u): ok", r.command, peer->user,
+				   (unsigned)peer->uid);
+	}
+	json_decref(r.result);
+	json_decref(r.warnings);
+	json_decref(r.args);
+	free(r.error);
+	return reply;
+}
