@@ -84,6 +84,11 @@ static __always_inline void sg_map_v4(struct sg_addr *a, __be32 v4)
 	a->w[3] = v4;
 }
 
+static __always_inline int sg_is_v4mapped(const struct sg_addr *a)
+{
+	return !a->w[0] && !a->w[1] && a->w[2] == bpf_htonl(0x0000ffff);
+}
+
 static __always_inline int sg_judge(struct sg_pkt *p, __u8 known, __u8 problem)
 {
 	p->known = known;
@@ -239,6 +244,11 @@ static __always_inline int sg_parse_ipv6(void *data, void *data_end, __u32 frame
 		return sg_judge(p, SG_KNOWN_SRC, SG_PROB_MALFORMED);
 	if (nh != IPPROTO_TCP)
 		return SG_PARSE_PASS;
+	/* IPv4-mapped addresses (::ffff:a.b.c.d) are how smtpgate writes IPv4
+	 * internally; in a real IPv6 header they are invalid (Linux drops a
+	 * mapped source on input) and would alias IPv4 entries. */
+	if (sg_is_v4mapped(&p->src) || sg_is_v4mapped(&p->dst))
+		return sg_judge(p, SG_KNOWN_SRC, SG_PROB_MALFORMED);
 	return sg_parse_tcp(data, data_end, p, off, ip_end, first_frag);
 }
 

@@ -191,6 +191,16 @@ static const struct pcase cases[] = {
 	  B_FIELD, 0 },
 	{ "v6 Ethernet padding after the packet", P_PLAIN, SYN,
 	  { .v6 = 1, .payload = 6, .ip_len_delta = -6 }, JUDGED, B_FIELD, 1 },
+	/* IPv4-mapped addresses are invalid in an IPv6 header: they would alias
+	 * IPv4 entries (a trusted host, a relay). */
+	{ "v6 IPv4-mapped source of a trusted host", P_PLAIN, SYN,
+	  { .v6 = 1, .src = "::ffff:" TRUST4 }, MALFORMED, B_FIELD, 0 },
+	{ "v6 IPv4-mapped destination of a relay", P_PLAIN, SYN,
+	  { .v6 = 1, .src = TRUST6, .dst = "::ffff:" RELAY4 }, MALFORMED, B_FIELD, 0 },
+	{ "v6 IPv4-mapped source inside the IPv4 scope", P_SCOPED, SYN,
+	  { .v6 = 1, .src = "::ffff:" UNTR4 }, MALFORMED, B_FIELD, 0 },
+	{ "v6 IPv4-mapped source outside the scope", P_SCOPED, SYN,
+	  { .v6 = 1, .src = "::ffff:" OUT4 }, UNGOV },
 	{ "v6 hop-by-hop", P_PLAIN, SYN, { .v6 = 1, EXT(V6_HOP) }, JUDGED, B_FIELD, 1 },
 	{ "v6 hop-by-hop, 24 bytes", P_PLAIN, SYN, { .v6 = 1, EXT(V6_HOP), .ext_len = { 24 } },
 	  JUDGED, B_FIELD, 1 },

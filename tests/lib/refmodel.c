@@ -198,6 +198,13 @@ static void parse_ipv4(const uint8_t *f, size_t len, struct rm_parsed *p)
 	parse_tcp(f, len, l3 + ihl_bytes, total - ihl_bytes, p);
 }
 
+static bool is_v4mapped(const uint8_t *a)
+{
+	static const uint8_t prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	return memcmp(a, prefix, sizeof(prefix)) == 0;
+}
+
 /* §1.9-12 */
 static void parse_ipv6(const uint8_t *f, size_t len, struct rm_parsed *p)
 {
@@ -262,7 +269,12 @@ static void parse_ipv6(const uint8_t *f, size_t len, struct rm_parsed *p)
 		p->pass_early = true;
 		return;
 	}
-	/* 12 */
+	/* 12: IPv4-mapped addresses are a host-internal notation, never valid
+	 * in an IPv6 header (Linux drops a mapped source on input). */
+	if (is_v4mapped(&f[l3 + 8]) || is_v4mapped(&f[l3 + 24])) {
+		finish(p, RM_SRC, RM_MALFORMED);
+		return;
+	}
 	parse_tcp(f, len, off, ip_end - off, p);
 }
 
