@@ -1,7 +1,16 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Accounting for governed packets: per-CPU counters per attachment,
- * verdict and reason; per-source packet counts (LRU); and events.
+ * verdict and reason (exact, per packet); per-source packet counts (LRU);
+ * and events.
+ *
+ * Per-source counts and event aggregation would cost two LRU lookups per
+ * packet (~20 ns).  A per-CPU write-combining cache (sg_wc) takes that
+ * off the flood path: the first packet of a (source, verdict, reason)
+ * goes through the LRUs at once, later ones with the same key only count
+ * in the cache, which is flushed into the LRUs when the key changes or
+ * SG_WC_FLUSH_NS has passed.  New source keys are admitted under a per-
+ * CPU budget, like event keys, so a spoofed flood costs bounded work.
  *
  * Events are sampled and aggregated so that a flood cannot flood
  * userspace: at most one event per (source, reason) per interval, each
@@ -40,41 +49,48 @@ static __always_inline void sg_count(__u32 attach, __u32 verdict, __u32 reason,
 	c->conns += is_conn ? 1 : 0;
 }
 
-static __always_inline void sg_count_source(const struct sg_addr *src, __u32 verdict)
+static __always_inline struct sg_budget *sg_budget_now(__u64 now)
+{
+	__u32 zero = 0;
+	struct sg_budget *b = bpf_map_lookup_elem(&sg_budget, &zero);
+
+	if (b && now - b->window_start_ns >= SG_NS_PER_SEC) {
+		b->window_start_ns = now;
+		b->event_keys = 0;
+		b->source_keys = 0;
+	}
+	return b;
+}
+
+static __always_inline void sg_source_add(const struct sg_config *cfg, const struct sg_addr *src,
+					  __u8 verdict, __u64 count, __u64 now)
 {
 	struct sg_source_stats *s = bpf_map_lookup_elem(&sg_sources, src);
 
 	if (!s) {
 		struct sg_source_stats zero = {};
+		struct sg_budget *b = sg_budget_now(now);
 
+		if (!b || b->source_keys >= cfg->source_budget) {
+			__u32 k = SG_STAT_SOURCES_UNTRACKED;
+			__u64 *v = bpf_map_lookup_elem(&sg_stats, &k);
+
+			if (v)
+				*v += count;
+			return;
+		}
+		b->source_keys++;
 		bpf_map_update_elem(&sg_sources, src, &zero, BPF_NOEXIST);
 		s = bpf_map_lookup_elem(&sg_sources, src);
 		if (!s)
 			return;
 	}
-	s->packets[verdict & (SG_V_COUNT - 1)]++;
+	s->packets[verdict & (SG_V_COUNT - 1)] += count;
 }
 
-/* May this CPU admit one more new event key in the current second? */
-static __always_inline int sg_event_budget_ok(const struct sg_config *cfg, __u64 now)
-{
-	__u32 zero = 0;
-	struct sg_budget *b = bpf_map_lookup_elem(&sg_budget, &zero);
-
-	if (!b)
-		return 0;
-	if (now - b->window_start_ns >= SG_NS_PER_SEC) {
-		b->window_start_ns = now;
-		b->event_keys = 0;
-	}
-	if (b->event_keys >= cfg->event_budget)
-		return 0;
-	b->event_keys++;
-	return 1;
-}
-
-static __always_inline void sg_emit(const struct sg_pkt *p, __u64 now, __u64 count,
-				    __u32 attach, __u8 verdict, __u8 reason, __u8 kind)
+static __always_inline void sg_emit(const struct sg_addr *src, const struct sg_addr *dst,
+				    __u16 dport, __u64 now, __u64 count, __u32 attach, __u8 verdict,
+				    __u8 reason, __u8 kind)
 {
 	struct sg_event *e = bpf_ringbuf_reserve(&sg_events, sizeof(*e), 0);
 
@@ -83,10 +99,10 @@ static __always_inline void sg_emit(const struct sg_pkt *p, __u64 now, __u64 cou
 		return;
 	}
 	e->ts_ns = now;
-	e->src = p->src;
-	e->dst = p->dst;
+	e->src = *src;
+	e->dst = *dst;
 	e->count = count;
-	e->dport = p->dport;
+	e->dport = dport;
 	e->attach = attach;
 	e->verdict = verdict;
 	e->reason = reason;
@@ -95,15 +111,16 @@ static __always_inline void sg_emit(const struct sg_pkt *p, __u64 now, __u64 cou
 	bpf_ringbuf_submit(e, 0);
 }
 
-static __always_inline void sg_event(const struct sg_config *cfg, const struct sg_pkt *p,
-				     __u64 now, __u32 attach, __u8 verdict, __u8 reason)
+/* Adds `count` blocked packets to the (source, reason) aggregate and
+ * emits an event when the key is new or its interval has passed. */
+static __always_inline void sg_event_add(const struct sg_config *cfg, const struct sg_wc *w,
+					 __u64 count, __u64 now)
 {
-	struct sg_event_key key = { .src = p->src, .reason = reason };
+	struct sg_event_key key = { .src = w->src, .reason = w->reason };
 	struct sg_event_agg *agg = bpf_map_lookup_elem(&sg_event_agg, &key);
-	__u64 count;
 
 	if (agg) {
-		__sync_fetch_and_add(&agg->pending, 1);
+		__sync_fetch_and_add(&agg->pending, count);
 		if (now - agg->last_emit_ns < cfg->event_interval_ns)
 			return;
 		agg->last_emit_ns = now;
@@ -112,15 +129,81 @@ static __always_inline void sg_event(const struct sg_config *cfg, const struct s
 			return; /* another CPU emitted this interval's count */
 	} else {
 		struct sg_event_agg fresh = { .last_emit_ns = now };
+		struct sg_budget *b = sg_budget_now(now);
 
-		if (!sg_event_budget_ok(cfg, now)) {
-			sg_stat_inc(SG_STAT_EVENTS_SUPPRESSED);
+		if (!b || b->event_keys >= cfg->event_budget) {
+			__u32 k = SG_STAT_EVENTS_SUPPRESSED;
+			__u64 *v = bpf_map_lookup_elem(&sg_stats, &k);
+
+			if (v)
+				*v += count;
 			return;
 		}
+		b->event_keys++;
 		bpf_map_update_elem(&sg_event_agg, &key, &fresh, BPF_NOEXIST);
-		count = 1;
 	}
-	sg_emit(p, now, count, attach, verdict, reason, SG_EVT_PACKET);
+	sg_emit(&w->src, &w->dst, w->dport, now, count, w->attach, w->verdict, w->reason,
+		SG_EVT_PACKET);
+}
+
+/* Moves what the cache holds into the LRUs. */
+static __always_inline void sg_wc_flush(const struct sg_config *cfg, struct sg_wc *w, __u64 now)
+{
+	if (w->valid && w->pending) {
+		/* All-zero: a frame whose source could not be read. */
+		if (w->src.w[0] | w->src.w[1] | w->src.w[2] | w->src.w[3])
+			sg_source_add(cfg, &w->src, w->verdict, w->pending, now);
+		if (w->verdict != SG_V_PASS)
+			sg_event_add(cfg, w, w->pending, now);
+	}
+	w->pending = 0;
+	w->flushed_ns = now;
+}
+
+static __always_inline int sg_addr_eq(const struct sg_addr *a, const struct sg_addr *b)
+{
+	return a->w[0] == b->w[0] && a->w[1] == b->w[1] && a->w[2] == b->w[2] &&
+	       a->w[3] == b->w[3];
+}
+
+/* Per-source accounting and events for one governed packet.  A global
+ * function (verified once): cfg is looked up again from gen; BPF calls
+ * take five arguments, so verdict and reason come as verdict << 8 | reason. */
+__noinline int sg_account_source(const struct sg_pkt *p, __u64 now, __u32 gen, __u32 attach,
+				 __u32 verdict_reason)
+{
+	__u8 verdict = (__u8)(verdict_reason >> 8), reason = (__u8)verdict_reason;
+	const struct sg_config *cfg;
+	__u32 zero = 0;
+	struct sg_wc *w;
+
+	gen &= SG_GENERATIONS - 1;
+	cfg = bpf_map_lookup_elem(&sg_config, &gen);
+	w = bpf_map_lookup_elem(&sg_wc, &zero);
+	if (!p || !cfg || !w)
+		return 0;
+	if (w->valid && w->verdict == verdict && w->reason == reason && w->attach == attach &&
+	    sg_addr_eq(&w->src, &p->src)) {
+		w->pending++;
+		w->dst = p->dst;
+		w->dport = p->dport;
+		if (now - w->flushed_ns >= SG_WC_FLUSH_NS)
+			sg_wc_flush(cfg, w, now);
+		return 0;
+	}
+	/* Another key: flush the old one, then this packet goes through at
+	 * once (a first blocked packet is reported without delay). */
+	sg_wc_flush(cfg, w, now);
+	w->src = p->src;
+	w->dst = p->dst;
+	w->dport = p->dport;
+	w->attach = attach;
+	w->verdict = verdict;
+	w->reason = reason;
+	w->valid = 1;
+	w->pending = 1;
+	sg_wc_flush(cfg, w, now);
+	return 0;
 }
 
 #endif /* SG_BPF_ACCOUNT_H */

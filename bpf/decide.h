@@ -27,45 +27,117 @@ static __always_inline int sg_set(struct sg_decision *d, __u8 verdict, __u8 reas
 	return 0;
 }
 
-static __always_inline int sg_in_scope(const struct sg_config *cfg, __u32 gen,
-				       const struct sg_addr *src)
+/* key = (len, addr masked to its first len bits). */
+static __always_inline void sg_prefix_key(struct sg_lpm_key *k, const struct sg_addr *a,
+					  __u32 len)
 {
-	struct sg_lpm_key key = { .prefixlen = 128 };
+	k->prefixlen = len;
+#pragma unroll
+	for (int i = 0; i < 4; i++) {
+		__u32 bits = len > (__u32)i * 32 ? len - (__u32)i * 32 : 0;
+		__u32 mask = bits >= 32 ? 0xffffffffu : bits ? bpf_htonl(~0u << (32 - bits)) : 0;
+
+		k->addr.w[i] = a->w[i] & mask;
+	}
+}
+
+/* May key be in generation gen's trusted tables?  0: certainly not. */
+static __always_inline int sg_bloom_maybe(__u32 gen, const struct sg_lpm_key *k)
+{
+	__u32 bit = sg_bloom_bit(k);
+	__u32 idx = (gen & (SG_GENERATIONS - 1)) * SG_BLOOM_WORDS + (bit >> 6);
+	__u64 *w = bpf_map_lookup_elem(&sg_bloom, &idx);
+
+	return !w || ((*w >> (bit & 63)) & 1); /* no word: ask the table */
+}
+
+/* The longest prefix in `table` containing a: one hash probe per length
+ * of `lens` (longest first, n of them); bloom_gen >= 0 skips probes the
+ * generation's Bloom filter rules out. */
+static __always_inline void *sg_longest_prefix(void *table, const __u8 *lens, __u32 n,
+					       const struct sg_addr *a, int bloom_gen)
+{
+	struct sg_lpm_key key;
+	void *hit;
+
+	/* A bounded loop, not unrolled: it probes a map and exits early. */
+	for (__u32 i = 0; i < SG_MAX_PREFIX_LENS && i < n; i++) {
+		sg_prefix_key(&key, a, lens[i] & 0xff);
+		if (bloom_gen >= 0 && !sg_bloom_maybe((__u32)bloom_gen, &key))
+			continue;
+		hit = bpf_map_lookup_elem(table, &key);
+		if (hit)
+			return hit;
+	}
+	return NULL;
+}
+
+static __always_inline const struct sg_config *sg_config_of(__u32 gen)
+{
+	gen &= SG_GENERATIONS - 1;
+	return bpf_map_lookup_elem(&sg_config, &gen);
+}
+
+/* Prefix probing lives in global functions: the verifier checks each
+ * once on its own instead of multiplying its loop into every path. */
+__noinline int sg_scope_contains(const struct sg_addr *src, __u32 gen)
+{
+	const struct sg_config *cfg = sg_config_of(gen);
 	void *scope;
 
-	if (!(cfg->flags & SG_CFG_SCOPE))
+	if (!src || !cfg || !cfg->n_scope_lens)
 		return 1; /* no scope: every source is governed */
 	scope = bpf_map_lookup_elem(&sg_scope, &gen);
 	if (!scope)
 		return 1; /* fail closed: govern */
-	key.addr = *src;
-	return bpf_map_lookup_elem(scope, &key) != NULL;
+	return sg_longest_prefix(scope, cfg->scope_lens, cfg->n_scope_lens, src, -1) != NULL;
 }
 
-static __always_inline int sg_port_governed(const struct sg_config *cfg, __u16 port)
+/* Copies the longest trusted prefix entry containing src into *out. */
+__noinline int sg_trusted_net(const struct sg_addr *src, __u32 gen, struct sg_trusted *out)
 {
-	return (cfg->ports[(port >> 6) & (SG_PORT_WORDS - 1)] >> (port & 63)) & 1;
+	const struct sg_config *cfg = sg_config_of(gen);
+	struct sg_trusted *t;
+	void *table;
+
+	if (!src || !out || !cfg || !cfg->n_net_lens)
+		return 0;
+	table = bpf_map_lookup_elem(&sg_trusted_nets, &gen);
+	if (!table)
+		return 0;
+	t = sg_longest_prefix(table, cfg->net_lens, cfg->n_net_lens, src, (int)gen);
+	if (!t)
+		return 0;
+	*out = *t;
+	return 1;
 }
 
-static __always_inline struct sg_trusted *sg_lookup_trusted(const struct sg_config *cfg,
-							    __u32 gen,
-							    const struct sg_addr *src)
+static __always_inline int sg_in_scope(const struct sg_config *cfg, __u32 gen,
+				       const struct sg_addr *src)
 {
+	return !cfg->n_scope_lens || sg_scope_contains(src, gen);
+}
+
+/* The trusted entry for src: the exact host entry (a pointer into the
+ * map), else a copy of the longest prefix entry in *net. */
+static __always_inline const struct sg_trusted *sg_lookup_trusted(const struct sg_config *cfg,
+								  __u32 gen,
+								  const struct sg_addr *src,
+								  struct sg_trusted *net)
+{
+	struct sg_lpm_key host = { .prefixlen = 128, .addr = *src };
 	struct sg_trusted *t = NULL;
 	void *table;
 
 	/* A host entry is the longest possible match, so the exact hash
-	 * answers first and the trie is only asked when it misses. */
-	table = bpf_map_lookup_elem(&sg_trusted_hosts, &gen);
-	if (table)
-		t = bpf_map_lookup_elem(table, src);
-	if (!t && (cfg->flags & SG_CFG_NETS)) {
-		struct sg_lpm_key key = { .prefixlen = 128, .addr = *src };
-
-		table = bpf_map_lookup_elem(&sg_trusted_nets, &gen);
+	 * answers first and prefixes are only probed when it misses. */
+	if (sg_bloom_maybe(gen, &host)) {
+		table = bpf_map_lookup_elem(&sg_trusted_hosts, &gen);
 		if (table)
-			t = bpf_map_lookup_elem(table, &key);
+			t = bpf_map_lookup_elem(table, src);
 	}
+	if (!t && cfg->n_net_lens && sg_trusted_net(src, gen, net))
+		return net;
 	return t;
 }
 
@@ -117,6 +189,16 @@ static __always_inline int sg_relay_cap_ok(const struct sg_config *cfg, __u64 gr
 	return sg_charge(b, cap, now, 1, 0, NULL) == SG_CHARGE_OK;
 }
 
+static __always_inline struct sg_state *sg_global_state(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&sg_state, &zero);
+}
+
+/* Bans are counted in sg_state so that packets skip the ban lookup while
+ * there are none: the count grows with every new entry (here or in the
+ * daemon) and shrinks only when the daemon deletes one. */
 static __always_inline void sg_ban(const struct sg_config *cfg, const struct sg_addr *src,
 				   __u64 now)
 {
@@ -125,14 +207,32 @@ static __always_inline void sg_ban(const struct sg_config *cfg, const struct sg_
 		.expires_ns = cfg->ban_duration_ns ? now + cfg->ban_duration_ns : 0,
 		.flags = SG_BAN_AUTO,
 	};
+	struct sg_state *st = sg_global_state();
 
-	if (bpf_map_update_elem(&sg_bans, src, &ban, BPF_ANY)) {
+	if (!bpf_map_update_elem(&sg_bans, src, &ban, BPF_NOEXIST)) {
+		if (st)
+			__sync_fetch_and_add(&st->bans, 1);
+		return;
+	}
+	/* An entry is there already (an expired ban, or a race): renew it. */
+	if (bpf_map_update_elem(&sg_bans, src, &ban, BPF_EXIST)) {
 		__u32 k = SG_STAT_BAN_FAILED;
 		__u64 *v = bpf_map_lookup_elem(&sg_stats, &k);
 
 		if (v)
 			*v += 1;
 	}
+}
+
+static __always_inline int sg_banned(const struct sg_addr *src, __u64 now)
+{
+	struct sg_state *st = sg_global_state();
+	struct sg_ban *ban;
+
+	if (st && !st->bans)
+		return 0;
+	ban = bpf_map_lookup_elem(&sg_bans, src);
+	return ban && (!ban->expires_ns || now < ban->expires_ns);
 }
 
 static __always_inline int sg_decide_trusted(const struct sg_config *cfg, __u32 gen,
@@ -206,13 +306,12 @@ static __always_inline int sg_decide(const struct sg_config *cfg, __u32 gen,
 				     const struct sg_pkt *p, __u64 now, struct sg_decision *d)
 {
 	int is_conn = (p->tcp_flags & (SG_TCP_SYN | SG_TCP_ACK)) == SG_TCP_SYN;
-	struct sg_trusted *t;
-	struct sg_ban *ban;
+	const struct sg_trusted *t;
+	struct sg_trusted net;
 
-	ban = bpf_map_lookup_elem(&sg_bans, &p->src);
-	if (ban && (!ban->expires_ns || now < ban->expires_ns))
+	if (sg_banned(&p->src, now))
 		return sg_set(d, SG_V_DROP, SG_R_BANNED);
-	t = sg_lookup_trusted(cfg, gen, &p->src);
+	t = sg_lookup_trusted(cfg, gen, &p->src, &net);
 	if (t)
 		return sg_decide_trusted(cfg, gen, p, now, is_conn, t, d);
 	return sg_decide_unregistered(cfg, gen, p, now, is_conn, d);

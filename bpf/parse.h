@@ -51,8 +51,8 @@ enum sg_problem {
 };
 
 /* Outcome of sg_parse(): SG_PARSE_PASS means "not governed, let it go"
- * (not IP, not TCP, a later fragment); SG_PARSE_JUDGE means look at the
- * sg_pkt fields. */
+ * (not IP, not TCP, a later fragment, a port that is not governed);
+ * SG_PARSE_JUDGE means look at the sg_pkt fields. */
 enum sg_parse_result {
 	SG_PARSE_PASS = 0,
 	SG_PARSE_JUDGE = 1,
@@ -84,6 +84,11 @@ static __always_inline void sg_map_v4(struct sg_addr *a, __be32 v4)
 	a->w[3] = v4;
 }
 
+static __always_inline int sg_port_governed(const struct sg_config *cfg, __u16 port)
+{
+	return (cfg->ports[(port >> 6) & (SG_PORT_WORDS - 1)] >> (port & 63)) & 1;
+}
+
 static __always_inline int sg_is_v4mapped(const struct sg_addr *a)
 {
 	return !a->w[0] && !a->w[1] && a->w[2] == bpf_htonl(0x0000ffff);
@@ -101,7 +106,8 @@ static __always_inline int sg_judge(struct sg_pkt *p, __u8 known, __u8 problem)
  * a short TCP header is judged by its ports (IPv4, RFC 1858) or dropped
  * as a fragment (IPv6, RFC 7112: the first fragment must hold the whole
  * header chain). */
-static __always_inline int sg_parse_tcp(void *data, void *data_end, struct sg_pkt *p,
+static __always_inline int sg_parse_tcp(void *data, void *data_end,
+					const struct sg_config *cfg, struct sg_pkt *p,
 					__u32 l4, __u32 ip_end, int first_frag)
 {
 	struct tcphdr *th = data + l4;
@@ -115,6 +121,10 @@ static __always_inline int sg_parse_tcp(void *data, void *data_end, struct sg_pk
 				first_frag ? SG_PROB_FRAGMENT : SG_PROB_MALFORMED);
 	p->sport = bpf_ntohs(th->source);
 	p->dport = bpf_ntohs(th->dest);
+	/* The earliest point a packet can be let go: most traffic leaves here
+	 * (or before, not being TCP) without any lookup but the config. */
+	if (!sg_port_governed(cfg, p->dport))
+		return SG_PARSE_PASS;
 
 	if ((void *)(th + 1) > data_end || avail < sizeof(*th)) {
 		if (first_frag == 1) {
@@ -145,7 +155,7 @@ static __always_inline int sg_parse_tcp(void *data, void *data_end, struct sg_pk
 }
 
 static __always_inline int sg_parse_ipv4(void *data, void *data_end, __u32 frame_len,
-					 struct sg_pkt *p, __u32 l3)
+					 const struct sg_config *cfg, struct sg_pkt *p, __u32 l3)
 {
 	struct iphdr *ip = data + l3;
 	__u32 ihl, tot, frag;
@@ -174,7 +184,7 @@ static __always_inline int sg_parse_ipv4(void *data, void *data_end, __u32 frame
 		p->ip_bytes = frame_len - l3;
 		return sg_judge(p, SG_KNOWN_SRC, SG_PROB_MALFORMED);
 	}
-	return sg_parse_tcp(data, data_end, p, l3 + ihl, l3 + tot,
+	return sg_parse_tcp(data, data_end, cfg, p, l3 + ihl, l3 + tot,
 			    (frag & SG_IP_MF) ? 1 : 0);
 }
 
@@ -185,7 +195,7 @@ static __always_inline int sg_ipv6_is_ext(__u8 nh)
 }
 
 static __always_inline int sg_parse_ipv6(void *data, void *data_end, __u32 frame_len,
-					 struct sg_pkt *p, __u32 l3)
+					 const struct sg_config *cfg, struct sg_pkt *p, __u32 l3)
 {
 	struct ipv6hdr *ip6 = data + l3;
 	__u32 off, ip_end;
@@ -249,13 +259,14 @@ static __always_inline int sg_parse_ipv6(void *data, void *data_end, __u32 frame
 	 * mapped source on input) and would alias IPv4 entries. */
 	if (sg_is_v4mapped(&p->src) || sg_is_v4mapped(&p->dst))
 		return sg_judge(p, SG_KNOWN_SRC, SG_PROB_MALFORMED);
-	return sg_parse_tcp(data, data_end, p, off, ip_end, first_frag);
+	return sg_parse_tcp(data, data_end, cfg, p, off, ip_end, first_frag);
 }
 
 /* frame_len: the whole frame (may exceed data_end - data for a TC skb
- * whose tail is not linear; truncation is judged against frame_len). */
+ * whose tail is not linear; truncation is judged against frame_len).
+ * cfg: the policy in force, for its governed ports. */
 static __always_inline int sg_parse(void *data, void *data_end, __u32 frame_len,
-				    struct sg_pkt *p)
+				    const struct sg_config *cfg, struct sg_pkt *p)
 {
 	struct ethhdr *eth = data;
 	__u32 off = sizeof(*eth);
@@ -281,9 +292,9 @@ static __always_inline int sg_parse(void *data, void *data_end, __u32 frame_len,
 
 	p->l3_off = off;
 	if (proto == bpf_htons(ETH_P_IP))
-		return sg_parse_ipv4(data, data_end, frame_len, p, off);
+		return sg_parse_ipv4(data, data_end, frame_len, cfg, p, off);
 	if (proto == bpf_htons(ETH_P_IPV6))
-		return sg_parse_ipv6(data, data_end, frame_len, p, off);
+		return sg_parse_ipv6(data, data_end, frame_len, cfg, p, off);
 	return SG_PARSE_PASS;
 }
 

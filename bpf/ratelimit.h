@@ -14,9 +14,10 @@
  *    one: no packet size can be starved and the long-run rate is exact.
  * No division on the fast path: costs are precomputed ns << SG_RATE_SHIFT.
  *
- * The check and the charge of both dimensions happen under the bucket's
- * spin lock, so a source spreading its flows over every CPU still gets
- * exactly its class.
+ * Each dimension is taken with compare-and-swap on its tat, so a source
+ * spreading its flows over every CPU still gets exactly its class, with
+ * no lock.  A new connection takes the connection dimension first, then
+ * bytes; if bytes refuse, the connection's reservation is given back.
  */
 #ifndef SG_BPF_RATELIMIT_H
 #define SG_BPF_RATELIMIT_H
@@ -25,22 +26,37 @@
 #include <bpf/bpf_helpers.h>
 #include "smtpgate/abi.h"
 
+/* Contended compare-and-swaps retry this often, then refuse (fail closed:
+ * only ever under a race storm on one bucket). */
+#define SG_CAS_TRIES 4
+
 enum sg_charge_result {
 	SG_CHARGE_OK = 0,
 	SG_CHARGE_LIMITED = 1,
 	SG_CHARGE_BAN = 2, /* limited, and this was the violation that bans */
 };
 
-/* Returns the new tat, or 0 if the packet does not conform: it needs
- * `need` ns of the burst still free (the whole cost for a connection,
- * 1 ns -- any credit -- for bytes). */
-static __always_inline __u64 sg_gcra(__u64 tat, __u64 now, __u64 cost_ns, __u64 need, __u64 tau)
+/* Takes `cost` ns from the dimension whose tat is at *tat if `need` ns of
+ * the burst tau are free (the whole cost for a connection, 1 ns -- any
+ * credit -- for bytes).  Returns 1 if taken, with the values before and
+ * after in *was and *is (for an exact refund). */
+static __always_inline int sg_take(__u64 *tat, __u64 now, __u64 cost, __u64 need, __u64 tau,
+				   __u64 *was, __u64 *is)
 {
-	if (tat < now)
-		tat = now;
-	if (tat - now + need > tau)
-		return 0;
-	return tat + cost_ns;
+#pragma unroll
+	for (int i = 0; i < SG_CAS_TRIES; i++) {
+		__u64 old = *(volatile __u64 *)tat;
+		__u64 base = old < now ? now : old;
+
+		if (base - now + need > tau)
+			return 0;
+		if (__sync_val_compare_and_swap(tat, old, base + cost) == old) {
+			*was = old;
+			*is = base + cost;
+			return 1;
+		}
+	}
+	return 0;
 }
 
 struct sg_ban_rule {
@@ -48,50 +64,49 @@ struct sg_ban_rule {
 	__u64 window_ns;
 };
 
+/* Counts one violation; returns 1 for the one that reaches the rule's
+ * threshold within its window (exactly one CPU sees that count). */
+static __always_inline int sg_violation(struct sg_bucket *b, const struct sg_ban_rule *ban,
+					__u64 now)
+{
+	__u64 start = *(volatile __u64 *)&b->window_start_ns;
+
+	if (now - start > ban->window_ns &&
+	    __sync_val_compare_and_swap(&b->window_start_ns, start, now) == start)
+		__sync_lock_test_and_set(&b->violations, 0);
+	if (__sync_add_and_fetch(&b->violations, 1) != ban->violations)
+		return 0;
+	__sync_lock_test_and_set(&b->violations, 0);
+	return 1;
+}
+
 static __always_inline int sg_charge(struct sg_bucket *b, const struct sg_rate *r, __u64 now,
 				     int is_conn, __u32 bytes, const struct sg_ban_rule *ban)
 {
-	__u64 conn_cost = is_conn ? r->conn_cost >> SG_RATE_SHIFT : 0;
+	__u64 conn_cost = r->conn_cost >> SG_RATE_SHIFT;
 	__u64 byte_cost = ((__u64)bytes * r->byte_cost) >> SG_RATE_SHIFT;
-	int check_conn = is_conn && r->conn_cost;
-	int check_bytes = r->byte_cost != 0;
-	int result = SG_CHARGE_OK;
-	__u64 conn_tat, byte_tat;
+	__u64 conn_was = 0, conn_is = 0, unused_was, unused_is;
+	int took_conn = 0;
 
-	if (!check_conn && !check_bytes)
-		return SG_CHARGE_OK;
-
-	bpf_spin_lock(&b->lock);
-	conn_tat = b->conn_tat;
-	byte_tat = b->byte_tat;
-	if (check_conn) {
-		conn_tat = sg_gcra(conn_tat, now, conn_cost, conn_cost, r->conn_tau_ns);
-		if (!conn_tat)
-			result = SG_CHARGE_LIMITED;
+	if (is_conn && r->conn_cost) {
+		if (!sg_take(&b->conn_tat, now, conn_cost, conn_cost, r->conn_tau_ns, &conn_was,
+			     &conn_is))
+			goto limited;
+		took_conn = 1;
 	}
-	if (result == SG_CHARGE_OK && check_bytes) {
-		byte_tat = sg_gcra(byte_tat, now, byte_cost, 1, r->byte_tau_ns);
-		if (!byte_tat)
-			result = SG_CHARGE_LIMITED;
+	if (r->byte_cost &&
+	    !sg_take(&b->byte_tat, now, byte_cost, 1, r->byte_tau_ns, &unused_was, &unused_is)) {
+		/* Give the connection back: exactly, unless another CPU took
+		 * after us, then by its cost. */
+		if (took_conn && __sync_val_compare_and_swap(&b->conn_tat, conn_is, conn_was) != conn_is)
+			__sync_fetch_and_sub(&b->conn_tat, conn_cost);
+		goto limited;
 	}
-	if (result == SG_CHARGE_OK) {
-		if (check_conn)
-			b->conn_tat = conn_tat;
-		if (check_bytes)
-			b->byte_tat = byte_tat;
-	} else if (ban && ban->violations) {
-		if (now - b->window_start_ns > ban->window_ns) {
-			b->window_start_ns = now;
-			b->violations = 0;
-		}
-		b->violations++;
-		if (b->violations >= ban->violations) {
-			b->violations = 0;
-			result = SG_CHARGE_BAN;
-		}
-	}
-	bpf_spin_unlock(&b->lock);
-	return result;
+	return SG_CHARGE_OK;
+limited:
+	if (ban && ban->violations && sg_violation(b, ban, now))
+		return SG_CHARGE_BAN;
+	return SG_CHARGE_LIMITED;
 }
 
 #endif /* SG_BPF_RATELIMIT_H */

@@ -15,9 +15,19 @@
 #define SMTPGATE_ABI_H
 
 #include <linux/types.h>
-#include <linux/bpf.h> /* struct bpf_spin_lock */
 
-#define SG_ABI_VERSION 1
+#define SG_ABI_VERSION 2
+
+/* ---- time ---------------------------------------------------------- */
+
+/* The data plane's clock is CLOCK_MONOTONIC at tick resolution
+ * (bpf_ktime_get_coarse_ns(): 1-10 ms steps, ~3 ns to read, where a
+ * precise clock costs ~30 ns on a virtual machine).  Every deadline and
+ * timestamp below (expiry, bans, buckets, events) is on this clock;
+ * userspace writes them from clock_gettime(CLOCK_MONOTONIC).  Rate
+ * classes must allow bursts of at least SG_MIN_BURST_NS of their rate so
+ * that the tick cannot distort them. */
+#define SG_MIN_BURST_NS 20000000ull
 
 /* ---- limits -------------------------------------------------------- */
 
@@ -32,9 +42,12 @@
 #define SG_MAX_EVENT_KEYS   65536  /* event aggregation (LRU) */
 #define SG_THROTTLE_BUCKETS 65536  /* hashed buckets for unregistered sources */
 #define SG_RINGBUF_BYTES    (1u << 20)
+#define SG_MAX_PREFIX_LENS  16     /* distinct lengths among trusted prefixes / scope */
 #define SG_MAX_VLAN_TAGS    2
 #define SG_MAX_IPV6_EXT     8      /* longer extension chains are malformed */
 #define SG_GENERATIONS      2      /* policy tables are double-buffered */
+#define SG_BLOOM_BITS       (1u << 23) /* per generation: 1 MiB, ~1 % false hits at 100k */
+#define SG_BLOOM_WORDS      (SG_BLOOM_BITS / 64)
 #define SG_NO_CLASS         0xffffffffu
 
 /* Token-bucket costs are nanoseconds scaled by 2^SG_RATE_SHIFT so that
@@ -100,8 +113,6 @@ enum sg_unreg_action {
 };
 
 /* sg_config.flags */
-#define SG_CFG_SCOPE     (1u << 0) /* scope LPM is non-empty: consult it */
-#define SG_CFG_NETS      (1u << 1) /* trusted LPM has entries: consult it */
 #define SG_CFG_BAN_AUTO  (1u << 2) /* automatic bans enabled */
 
 /* A rate class as the data plane uses it.  A zero cost means "no limit
@@ -127,6 +138,14 @@ struct sg_config {
 	__u64 ban_window_ns;
 	__u64 ban_duration_ns;
 	__u64 event_interval_ns;    /* at most one event per source+reason per interval */
+	__u32 source_budget;        /* new per-source statistics keys per second per CPU */
+	__u8 n_net_lens;            /* distinct lengths of trusted prefixes (not hosts) */
+	__u8 n_scope_lens;          /* distinct lengths of scope prefixes; 0 = no scope */
+	__u8 pad[2];
+	/* Prefix lengths (over 128 bits), longest first: the prefix tables
+	 * are one hash per length, asked in this order. */
+	__u8 net_lens[SG_MAX_PREFIX_LENS];
+	__u8 scope_lens[SG_MAX_PREFIX_LENS];
 	struct sg_rate classes[SG_MAX_CLASSES];
 	struct sg_rate relay_cap[SG_MAX_GROUPS]; /* conn_* only; zero = no cap */
 	__u64 ports[SG_PORT_WORDS];  /* governed destination ports, a bitmap */
@@ -136,7 +155,8 @@ struct sg_config {
 
 /* Every address is 16 bytes: IPv6 as is, IPv4 as IPv4-mapped IPv6
  * (::ffff:a.b.c.d).  One key shape serves both families, and an IPv4
- * prefix /n is the mapped prefix /(96+n). */
+ * prefix /n is the mapped prefix /(96+n).  Prefix tables are keyed by
+ * sg_lpm_key with the address masked to prefixlen bits. */
 struct sg_addr {
 	union {
 		__u8 b[16];
@@ -149,10 +169,10 @@ struct sg_lpm_key {
 	struct sg_addr addr;
 };
 
-/* Value of the trusted tables (host hash and prefix LPM). */
+/* Value of the trusted tables (host hash and prefix hash). */
 struct sg_trusted {
 	__u64 relay_groups;   /* bit g: may use relay group g */
-	__u64 expires_ns;     /* CLOCK_BOOTTIME deadline; 0 = never */
+	__u64 expires_ns;     /* data-plane clock deadline; 0 = never */
 	__u32 slot;           /* index into sg_buckets: this entry's rate state */
 	__u32 class_idx;      /* rate class, or SG_NO_CLASS for unlimited */
 };
@@ -167,14 +187,15 @@ struct sg_relay_key {
 
 /* Rate state of one trusted entry, one throttle bucket or one relay cap.
  * Generic cell rate algorithm: each *_tat is a theoretical arrival time
- * in CLOCK_BOOTTIME ns.  The lock makes the check-and-charge of both
- * dimensions atomic across CPUs, so rates hold whatever the CPU count. */
+ * on the data-plane clock, advanced by compare-and-swap, so rates hold
+ * across CPUs without a lock (a spin lock disables interrupts, which is
+ * dear on virtual machines). */
 struct sg_bucket {
-	struct bpf_spin_lock lock;
-	__u32 violations;     /* rate-limited packets in the current window */
 	__u64 conn_tat;
 	__u64 byte_tat;
 	__u64 window_start_ns;
+	__u32 violations;     /* rate-limited packets in the current window */
+	__u32 pad;
 };
 
 /* sg_ban.flags */
@@ -182,8 +203,8 @@ struct sg_bucket {
 #define SG_BAN_MANUAL (1u << 1) /* created by an operator */
 
 struct sg_ban {
-	__u64 since_ns;       /* CLOCK_BOOTTIME */
-	__u64 expires_ns;     /* CLOCK_BOOTTIME deadline; 0 = until removed */
+	__u64 since_ns;       /* data-plane clock */
+	__u64 expires_ns;     /* data-plane clock deadline; 0 = until removed */
 	__u32 flags;
 	__u32 pad;
 };
@@ -215,6 +236,7 @@ enum sg_stat {
 	SG_STAT_EVENTS_SUPPRESSED,    /* over the per-CPU event budget */
 	SG_STAT_BAN_FAILED,           /* auto-ban could not be stored (map full) */
 	SG_STAT_RST_FAILED,           /* reject could not build a RST */
+	SG_STAT_SOURCES_UNTRACKED,    /* packets of new sources over the per-CPU budget */
 	SG_STAT_COUNT
 };
 
@@ -224,14 +246,41 @@ static const char *const sg_stat_names[SG_STAT_COUNT] = {
 	[SG_STAT_EVENTS_SUPPRESSED] = "events_suppressed",
 	[SG_STAT_BAN_FAILED] = "ban_failed",
 	[SG_STAT_RST_FAILED] = "rst_failed",
+	[SG_STAT_SOURCES_UNTRACKED] = "sources_untracked",
 };
 #endif
 
-/* Per-CPU budget for expensive first sightings (event keys). */
+/* Per-CPU budget for expensive first sightings (event and source keys). */
 struct sg_budget {
 	__u64 window_start_ns;
 	__u32 event_keys;
-	__u32 pad;
+	__u32 source_keys;
+};
+
+/* sg_state[0]: global, shared with userspace through mmap. */
+struct sg_state {
+	__u64 bans;           /* entries in sg_bans: 0 lets packets skip the lookup */
+};
+
+/* Per-CPU write-combining cache of per-source accounting.  A flood from
+ * one source would otherwise touch two LRU maps per packet; instead the
+ * first packet of a (source, verdict, reason) takes the full path and
+ * the following ones only count here, flushed into sg_sources and the
+ * event aggregation when the key changes or SG_WC_FLUSH_NS has passed.
+ * Readers of sg_sources add `pending` of a matching entry. */
+#define SG_WC_FLUSH_NS 100000000ull
+
+struct sg_wc {
+	struct sg_addr src;
+	struct sg_addr dst;   /* of the latest packet, for the event record */
+	__u64 flushed_ns;
+	__u64 pending;        /* packets counted here, not yet flushed */
+	__u16 dport;
+	__u16 attach;
+	__u8 verdict;
+	__u8 reason;
+	__u8 valid;
+	__u8 pad;
 };
 
 /* ---- events -------------------------------------------------------- */
@@ -253,7 +302,7 @@ enum sg_event_kind {
 };
 
 struct sg_event {
-	__u64 ts_ns;          /* CLOCK_BOOTTIME */
+	__u64 ts_ns;          /* data-plane clock */
 	struct sg_addr src;
 	struct sg_addr dst;
 	__u64 count;          /* packets this event stands for */
@@ -300,10 +349,28 @@ static inline __u32 sg_throttle_hash(const struct sg_addr *a)
 	return (h ^ (h >> 15)) & (SG_THROTTLE_BUCKETS - 1);
 }
 
+/* Trusted keys (hosts as (128, address), prefixes as (length, masked
+ * address)) are also bits of a Bloom filter per generation, so that an
+ * untrusted source usually costs one array read instead of hash misses. */
+static inline __u32 sg_bloom_bit(const struct sg_lpm_key *k)
+{
+	__u32 h = (k->prefixlen + 0x61c88647u) * 0x9e3779b1u;
+
+	h = (h ^ k->addr.w[0]) * 0x85ebca77u;
+	h = (h ^ k->addr.w[1]) * 0xc2b2ae3du;
+	h = (h ^ k->addr.w[2]) * 0x27d4eb2fu;
+	h = (h ^ k->addr.w[3]) * 0x165667b1u;
+	h ^= h >> 16;
+	h *= 0x7feb352du;
+	h ^= h >> 15;
+	return h & (SG_BLOOM_BITS - 1);
+}
+
 #ifndef __bpf__
 _Static_assert(sizeof(struct sg_rate) == 32, "sg_rate layout");
 _Static_assert(sizeof(struct sg_config) ==
-	       56 + 32 * SG_MAX_CLASSES + 32 * SG_MAX_GROUPS + 8 * SG_PORT_WORDS,
+	       64 + 2 * SG_MAX_PREFIX_LENS + 32 * SG_MAX_CLASSES + 32 * SG_MAX_GROUPS +
+		       8 * SG_PORT_WORDS,
 	       "sg_config layout");
 _Static_assert(sizeof(struct sg_addr) == 16, "sg_addr layout");
 _Static_assert(sizeof(struct sg_lpm_key) == 20, "sg_lpm_key layout");
@@ -315,6 +382,8 @@ _Static_assert(sizeof(struct sg_counter) == 24, "sg_counter layout");
 _Static_assert(sizeof(struct sg_event_key) == 20, "sg_event_key layout");
 _Static_assert(sizeof(struct sg_event) == 56, "sg_event layout");
 _Static_assert(sizeof(struct sg_attach_info) == 24, "sg_attach_info layout");
+_Static_assert(sizeof(struct sg_wc) == 56, "sg_wc layout");
+_Static_assert(sizeof(struct sg_budget) == 16, "sg_budget layout");
 _Static_assert((SG_THROTTLE_BUCKETS & (SG_THROTTLE_BUCKETS - 1)) == 0,
 	       "throttle buckets must be a power of two");
 #endif

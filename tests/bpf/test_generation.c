@@ -227,6 +227,7 @@ static void test_single_entries(struct sg_dp *dp)
 	uint32_t slot4 = st_slot(dp, S4);
 	long count = sg_dp_trust_count(dp);
 	struct sg_config *cfg = malloc(sizeof(*cfg));
+	__u64 gen_before;
 	int rc;
 
 	if (!cfg)
@@ -262,16 +263,21 @@ static void test_single_entries(struct sg_dp *dp)
 	trust_put(dp, S4, 1, 0, &err);
 	limited(dp, S4, "trust_put: S4 back on its class is limited by its kept bucket");
 
-	/* The first prefix entry turns the trie lookup on. */
+	/* Prefix entries are probed at the lengths the config lists: the
+	 * first /24 switches to a generation that lists 120 (96 + 24). */
 	st_config(dp, cfg);
-	tap_check(!(cfg->flags & SG_CFG_NETS), "nets: a hosts-only policy has SG_CFG_NETS off",
-		  "flags %#x", cfg->flags);
+	gen_before = cfg->generation;
+	tap_check(cfg->n_net_lens == 0, "nets: a hosts-only policy lists no prefix length",
+		  "n_net_lens %u", cfg->n_net_lens);
 	untrusted(dp, "198.18.2.7", "nets: 198.18.2.7 untrusted before");
 	rc = trust_put(dp, NET, 1, SG_NO_CLASS, &err);
 	st_config(dp, cfg);
-	tap_check(rc == 0 && (cfg->flags & SG_CFG_NETS) && sg_dp_trust_count(dp) == count + 1,
-		  "nets: trust_put of a /24 turns SG_CFG_NETS on", "rc %d flags %#x", rc,
-		  cfg->flags);
+	tap_check(rc == 0 && cfg->n_net_lens == 1 && cfg->net_lens[0] == 120 &&
+			  cfg->generation == gen_before + 1 && sg_dp_trust_count(dp) == count + 1,
+		  "nets: trust_put of a /24 switches to a generation listing length 120",
+		  "rc %d n_net_lens %u lens[0] %u generation %llu", rc, cfg->n_net_lens,
+		  cfg->net_lens[0], (unsigned long long)cfg->generation);
+	limited(dp, S4, "nets: the new generation kept S4's entry and its exhausted bucket");
 	pass(dp, "198.18.2.7", "nets: 198.18.2.7 passes via the /24");
 	untrusted(dp, "198.18.3.7", "nets: 198.18.3.7 outside it is untrusted");
 	trust_put(dp, NET25, 0, SG_NO_CLASS, &err);
@@ -280,6 +286,10 @@ static void test_single_entries(struct sg_dp *dp)
 	pass(dp, "198.18.2.200", "nets: 198.18.2.200 (only in the /24) passes");
 	trust_put(dp, "198.18.2.7", 1, SG_NO_CLASS, &err);
 	pass(dp, "198.18.2.7", "nets: a host entry beats the /25");
+	st_config(dp, cfg);
+	tap_check(cfg->n_net_lens == 2 && cfg->net_lens[0] == 121 && cfg->net_lens[1] == 120,
+		  "nets: lengths are listed longest first", "n %u: %u %u", cfg->n_net_lens,
+		  cfg->net_lens[0], cfg->net_lens[1]);
 	rc = trust_put(dp, NET6, 1, SG_NO_CLASS, &err);
 	tap_check(rc == 0, "nets: trust_put of an IPv6 /48", "%s", err.msg);
 	pass(dp, "2001:db8:2::9", "nets: 2001:db8:2::9 passes via the /48");

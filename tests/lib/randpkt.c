@@ -307,6 +307,26 @@ static struct sg_prefix trusted_prefix(struct rp_rng *r, const struct rm_world *
 	return p;
 }
 
+/* Would a prefix of this length take the policy past the number of
+ * distinct prefix lengths the data plane probes (SG_MAX_PREFIX_LENS)? */
+static bool too_many_lens(const struct rm_world *w, unsigned len)
+{
+	bool seen[129] = { false };
+	unsigned n = 0;
+
+	if (len == 128)
+		return false;
+	for (size_t i = 0; i < w->n_trusted; i++) {
+		unsigned l = w->trusted[i].prefix.len;
+
+		if (l < 128 && !seen[l]) {
+			seen[l] = true;
+			n++;
+		}
+	}
+	return !seen[len] && n >= SG_MAX_PREFIX_LENS;
+}
+
 static void make_trusted(struct rp_rng *r, struct rp_policy *rp, int64_t now_unix)
 {
 	unsigned want = rp_range(r, 5, 40);
@@ -317,7 +337,7 @@ static void make_trusted(struct rp_rng *r, struct rp_policy *rp, int64_t now_uni
 		struct rm_trusted *t = &rp->world.trusted[rp->world.n_trusted];
 
 		e.prefix = trusted_prefix(r, &rp->world);
-		if (have_trusted(&rp->world, &e.prefix))
+		if (have_trusted(&rp->world, &e.prefix) || too_many_lens(&rp->world, e.prefix.len))
 			continue;
 		e.groups = rp_u64(r) & all_groups;
 		if (rp_pct(r, 10))

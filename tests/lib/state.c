@@ -142,13 +142,13 @@ uint32_t st_slot(struct sg_dp *dp, const char *prefix)
 
 void st_bucket_get(struct sg_dp *dp, const char *map, uint32_t key, struct sg_bucket *b)
 {
-	if (bpf_map_lookup_elem_flags(map_fd(dp, map), &key, b, BPF_F_LOCK))
+	if (bpf_map_lookup_elem(map_fd(dp, map), &key, b))
 		tap_bail("read %s[%u]: %s", map, key, strerror(errno));
 }
 
 void st_bucket_put(struct sg_dp *dp, const char *map, uint32_t key, const struct sg_bucket *b)
 {
-	if (bpf_map_update_elem(map_fd(dp, map), &key, b, BPF_F_LOCK))
+	if (bpf_map_update_elem(map_fd(dp, map), &key, b, 0))
 		tap_bail("write %s[%u]: %s", map, key, strerror(errno));
 }
 

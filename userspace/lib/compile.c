@@ -34,6 +34,33 @@ static void compile_class(const struct sg_rate_class *c, struct sg_rate *r)
 	sg_compile_rate(c->bytes_per_sec, c->bytes_burst, &r->byte_cost, &r->byte_tau_ns);
 }
 
+/* Adds len to the descending list lens[*n] unless it is there. */
+static void add_len(__u8 *lens, __u8 *n, unsigned len)
+{
+	unsigned i;
+
+	for (i = 0; i < *n; i++)
+		if (lens[i] == len)
+			return;
+	if (*n >= SG_MAX_PREFIX_LENS)
+		return; /* the loaders refuse more lengths than that */
+	for (i = *n; i > 0 && lens[i - 1] < len; i--)
+		lens[i] = lens[i - 1];
+	lens[i] = (__u8)len;
+	(*n)++;
+}
+
+void sg_compile_prefix_lens(const struct sg_policy *p, struct sg_config *cfg)
+{
+	cfg->n_net_lens = 0;
+	cfg->n_scope_lens = 0;
+	for (size_t i = 0; i < p->n_scope; i++)
+		add_len(cfg->scope_lens, &cfg->n_scope_lens, p->scope[i].len);
+	for (size_t i = 0; i < p->n_trusted; i++)
+		if (!sg_prefix_is_host(&p->trusted[i].prefix))
+			add_len(cfg->net_lens, &cfg->n_net_lens, p->trusted[i].prefix.len);
+}
+
 void sg_compile_config(const struct sg_policy *p, __u64 generation, struct sg_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -41,11 +68,7 @@ void sg_compile_config(const struct sg_policy *p, __u64 generation, struct sg_co
 	cfg->mode = (__u32)p->mode;
 	cfg->unreg_action = (__u32)p->unreg_action;
 	cfg->unreg_class = p->unreg_class;
-	if (p->n_scope)
-		cfg->flags |= SG_CFG_SCOPE;
-	for (size_t i = 0; i < p->n_trusted; i++)
-		if (!sg_prefix_is_host(&p->trusted[i].prefix))
-			cfg->flags |= SG_CFG_NETS;
+	sg_compile_prefix_lens(p, cfg);
 	if (p->ban_enabled && p->ban_violations) {
 		cfg->flags |= SG_CFG_BAN_AUTO;
 		cfg->ban_violations = p->ban_violations;
@@ -54,6 +77,7 @@ void sg_compile_config(const struct sg_policy *p, __u64 generation, struct sg_co
 	}
 	cfg->event_interval_ns = (__u64)llround(p->event_interval_sec * NS_PER_SEC);
 	cfg->event_budget = p->event_budget;
+	cfg->source_budget = p->source_budget;
 	for (size_t i = 0; i < p->n_classes && i < SG_MAX_CLASSES; i++)
 		compile_class(&p->classes[i], &cfg->classes[i]);
 	for (size_t g = 0; g < p->n_groups && g < SG_MAX_GROUPS; g++)

@@ -13,6 +13,9 @@
  * units (burst <= 0: one second's worth).  per_sec <= 0: no limit, both 0. */
 void sg_compile_rate(double per_sec, double burst, __u64 *cost, __u64 *tau_ns);
 
+/* The distinct prefix lengths of scope and trusted prefixes, longest
+ * first (at most SG_MAX_PREFIX_LENS each). */
+void sg_compile_prefix_lens(const struct sg_policy *p, struct sg_config *cfg);
 /* Fills *cfg from the policy; generation is the value to stamp. */
 void sg_compile_config(const struct sg_policy *p, __u64 generation, struct sg_config *cfg);
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <time.h>
@@ -209,6 +210,23 @@ int sg_dp_open(struct sg_dp **out, const char *pin_dir, struct sg_err *err)
 	rc = check_meta(dp, err);
 	if (!rc && pin_dir && !dp->reused)
 		rc = pin_new_maps(dp, err);
+	if (!rc) {
+		/* The ban count is shared with the kernel by atomic updates. */
+		dp->state = mmap(NULL, sizeof(struct sg_state), PROT_READ | PROT_WRITE, MAP_SHARED,
+				 bpf_map__fd(dp->skel->maps.sg_state), 0);
+		if (dp->state == MAP_FAILED) {
+			dp->state = NULL;
+			rc = sg_errf(err, -errno, "mmap sg_state: %s", strerror(errno));
+		}
+	}
+	if (!rc) {
+		dp->bloom = mmap(NULL, SG_BLOOM_MAP_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED,
+				 bpf_map__fd(dp->skel->maps.sg_bloom), 0);
+		if (dp->bloom == MAP_FAILED) {
+			dp->bloom = NULL;
+			rc = sg_errf(err, -errno, "mmap sg_bloom: %s", strerror(errno));
+		}
+	}
 	if (!rc)
 		rc = sg_dp_scan_active(dp, err);
 	if (rc)
@@ -245,6 +263,10 @@ void sg_dp_close(struct sg_dp *dp)
 		sg_dp_release_unpinned(dp);
 	for (int i = 0; i < dp->n_progs; i++)
 		smtpgate__destroy(dp->progs[i].skel);
+	if (dp->state)
+		munmap(dp->state, sizeof(struct sg_state));
+	if (dp->bloom)
+		munmap(dp->bloom, SG_BLOOM_MAP_BYTES);
 	smtpgate__destroy(dp->skel);
 	sg_dp_free_index(dp);
 	free(dp->slot_used);

@@ -20,6 +20,8 @@ struct sg_dp {
 	bool reused;                /* pins existed and were reused */
 	uint64_t *slot_used;        /* bitmap over SG_MAX_TRUSTED: slots in use by the
 				       active generation's trusted entries */
+	struct sg_state *state;     /* sg_state[0], mmap'ed: the ban count */
+	uint64_t *bloom;            /* sg_bloom, mmap'ed: SG_BLOOM_WORDS per generation */
 	void *slot_index;           /* tsearch tree: prefix -> slot, active generation */
 	uint32_t slot_cursor;       /* next slot to try: freed slots are reused last */
 	long n_trusted;             /* entries in the active generation */
@@ -50,6 +52,23 @@ static inline void sg_slot_clear(uint64_t *bm, uint32_t s)
 }
 
 #define SG_SLOT_WORDS (SG_MAX_TRUSTED / 64)
+#define SG_BLOOM_MAP_BYTES ((size_t)SG_GENERATIONS * SG_BLOOM_WORDS * sizeof(uint64_t))
+
+/* Marks prefix p in generation gen's Bloom filter (set before the entry
+ * is inserted, so a packet that finds the entry found the bit first). */
+static inline void sg_bloom_set(struct sg_dp *dp, uint32_t gen, const struct sg_prefix *p)
+{
+	struct sg_lpm_key k = { .prefixlen = p->len, .addr = p->addr };
+	uint32_t bit = sg_bloom_bit(&k);
+
+	__atomic_fetch_or(&dp->bloom[(size_t)(gen & 1) * SG_BLOOM_WORDS + bit / 64],
+			  1ull << (bit % 64), __ATOMIC_RELEASE);
+}
+
+static inline uint64_t *sg_bloom_half(struct sg_dp *dp, uint32_t gen)
+{
+	return dp->bloom + (size_t)(gen & 1) * SG_BLOOM_WORDS;
+}
 
 /* generation.c: rebuild slot_used/n_trusted from the active generation. */
 int sg_dp_scan_active(struct sg_dp *dp, struct sg_err *err);

@@ -63,14 +63,53 @@ int sg_dp_read_stats(struct sg_dp *dp, uint64_t out[SG_STAT_COUNT])
 	return 0;
 }
 
+/* Per-CPU cache entries not yet flushed into sg_sources (see abi.h). */
+struct wc_pending {
+	struct sg_wc *wc;
+	int n;
+};
+
+static void read_pending(struct sg_dp *dp, struct wc_pending *p)
+{
+	__u32 zero = 0;
+
+	p->n = 0;
+	p->wc = calloc((size_t)ncpus(), sizeof(*p->wc));
+	if (p->wc && !bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.sg_wc), &zero, p->wc))
+		p->n = ncpus();
+}
+
+static int addr_eq(const struct sg_addr *a, const struct sg_addr *b)
+{
+	return memcmp(a, b, sizeof(*a)) == 0;
+}
+
+/* Adds the pending counts for source a; marks them consumed. */
+static void add_pending(struct wc_pending *p, const struct sg_addr *a, uint64_t sum[SG_V_COUNT])
+{
+	for (int c = 0; c < p->n; c++) {
+		struct sg_wc *w = &p->wc[c];
+
+		if (w->valid && w->pending && addr_eq(&w->src, a)) {
+			sum[w->verdict & (SG_V_COUNT - 1)] += w->pending;
+			w->pending = 0;
+		}
+	}
+}
+
+/* The cache is read before the LRU: a flush in between may count a few
+ * packets twice for a moment, never lose them; callers exporting
+ * counters keep them monotonic. */
 int sg_dp_source_foreach(struct sg_dp *dp, sg_dp_source_cb cb, void *ctx)
 {
 	int fd = bpf_map__fd(dp->skel->maps.sg_sources), n = ncpus(), rc = 0;
 	struct sg_source_stats *percpu = calloc((size_t)n, sizeof(*percpu));
 	struct sg_addr key, next, *prev = NULL;
+	struct wc_pending pending;
 
 	if (!percpu)
 		return -ENOMEM;
+	read_pending(dp, &pending);
 	while (!rc && !bpf_map_get_next_key(fd, prev, &next)) {
 		uint64_t sum[SG_V_COUNT] = { 0 };
 
@@ -81,23 +120,44 @@ int sg_dp_source_foreach(struct sg_dp *dp, sg_dp_source_cb cb, void *ctx)
 		for (int c = 0; c < n; c++)
 			for (int v = 0; v < SG_V_COUNT; v++)
 				sum[v] += percpu[c].packets[v];
+		add_pending(&pending, &key, sum);
 		rc = cb(&key, sum, ctx);
 	}
+	/* Sources whose only packets are still in a cache. */
+	for (int c = 0; !rc && c < pending.n; c++) {
+		struct sg_wc *w = &pending.wc[c];
+		uint64_t sum[SG_V_COUNT] = { 0 };
+		struct sg_addr src = w->src;
+
+		if (!w->valid || !w->pending ||
+		    !(src.w[0] | src.w[1] | src.w[2] | src.w[3]))
+			continue;
+		add_pending(&pending, &src, sum);
+		rc = cb(&src, sum, ctx);
+	}
+	free(pending.wc);
 	free(percpu);
 	return rc;
 }
 
+/* sg_state.bans counts the entries of sg_bans (packets skip the ban lookup
+ * at 0).  It is shared with the kernel, so it changes only atomically:
+ * up for every new entry, down for every deleted one. */
 int sg_dp_ban_put(struct sg_dp *dp, const struct sg_addr *a, uint64_t duration_ns,
 		  uint32_t flags, struct sg_err *err)
 {
+	int fd = bpf_map__fd(dp->skel->maps.sg_bans);
 	struct sg_ban ban = { .since_ns = sg_boot_ns(), .flags = flags };
 
 	if (duration_ns)
 		ban.expires_ns = ban.since_ns + duration_ns;
-	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.sg_bans), a, &ban, 0))
-		return sg_errf(err, -errno, "ban: %s",
-			       errno == E2BIG ? "ban table full" : strerror(errno));
-	return 0;
+	if (!bpf_map_update_elem(fd, a, &ban, BPF_NOEXIST)) {
+		__atomic_fetch_add(&dp->state->bans, 1, __ATOMIC_SEQ_CST);
+		return 0;
+	}
+	if (errno == EEXIST && !bpf_map_update_elem(fd, a, &ban, BPF_EXIST))
+		return 0;
+	return sg_errf(err, -errno, "ban: %s", errno == E2BIG ? "ban table full" : strerror(errno));
 }
 
 int sg_dp_ban_del(struct sg_dp *dp, const struct sg_addr *a, struct sg_err *err)
@@ -109,6 +169,7 @@ int sg_dp_ban_del(struct sg_dp *dp, const struct sg_addr *a, struct sg_err *err)
 		return sg_errf(err, -errno, "%s: %s", text,
 			       errno == ENOENT ? "not banned" : strerror(errno));
 	}
+	__atomic_fetch_sub(&dp->state->bans, 1, __ATOMIC_SEQ_CST);
 	return 0;
 }
 

@@ -142,11 +142,11 @@ static const struct inner_spec {
 	enum bpf_map_type type;
 	__u32 key_size, value_size, max_entries;
 } inner_specs[T_COUNT] = {
-	[T_SCOPE] = { "sg_scope", "sg_scope_g", BPF_MAP_TYPE_LPM_TRIE,
+	[T_SCOPE] = { "sg_scope", "sg_scope_g", BPF_MAP_TYPE_HASH,
 		      sizeof(struct sg_lpm_key), sizeof(__u8), SG_MAX_SCOPE },
 	[T_HOSTS] = { "sg_trusted_hosts", "sg_hosts_g", BPF_MAP_TYPE_HASH,
 		      sizeof(struct sg_addr), sizeof(struct sg_trusted), SG_MAX_TRUSTED },
-	[T_NETS] = { "sg_trusted_nets", "sg_nets_g", BPF_MAP_TYPE_LPM_TRIE,
+	[T_NETS] = { "sg_trusted_nets", "sg_nets_g", BPF_MAP_TYPE_HASH,
 		     sizeof(struct sg_lpm_key), sizeof(struct sg_trusted), SG_MAX_TRUSTED },
 	[T_RELAYS] = { "sg_relays", "sg_relays_g", BPF_MAP_TYPE_HASH,
 		       sizeof(struct sg_relay_key), sizeof(__u64), SG_MAX_RELAY_KEYS },
@@ -256,7 +256,7 @@ static int put_trusted(int fd, const struct sg_trusted_entry *e, uint32_t slot, 
 }
 
 static int build_trusted(struct sg_dp *dp, struct build *b, const struct sg_policy *p,
-			 struct sg_err *err)
+			 uint32_t gen, struct sg_err *err)
 {
 	char text[SG_PREFIX_STRLEN];
 
@@ -280,6 +280,7 @@ static int build_trusted(struct sg_dp *dp, struct build *b, const struct sg_poli
 			return sg_errf(err, -EEXIST, "trusted prefix %s is listed twice", text);
 		if (rc)
 			return sg_errf(err, rc, "out of memory");
+		sg_bloom_set(dp, gen, &e->prefix);
 		rc = put_trusted(fd, e, (uint32_t)slot, BPF_NOEXIST);
 		if (rc)
 			return sg_errf(err, rc, "trusted %s: %s", text, strerror(-rc));
@@ -318,6 +319,54 @@ static int build_scope_and_relays(struct build *b, const struct sg_policy *p,
 	return 0;
 }
 
+/* Prefix tables are probed once per distinct length: more lengths than
+ * the data plane probes would leave entries unreachable. */
+static int check_prefix_lens(const struct sg_policy *p, struct sg_err *err)
+{
+	bool net[129] = { false }, scope[129] = { false };
+	unsigned n_net = 0, n_scope = 0;
+
+	for (size_t i = 0; i < p->n_trusted; i++) {
+		unsigned len = p->trusted[i].prefix.len;
+
+		if (len < 128 && !net[len]) {
+			net[len] = true;
+			n_net++;
+		}
+	}
+	for (size_t i = 0; i < p->n_scope; i++) {
+		unsigned len = p->scope[i].len;
+
+		if (len <= 128 && !scope[len]) {
+			scope[len] = true;
+			n_scope++;
+		}
+	}
+	if (n_net > SG_MAX_PREFIX_LENS || n_scope > SG_MAX_PREFIX_LENS)
+		return sg_errf(err, -E2BIG, "%u distinct prefix lengths among %s: at most %d",
+			       n_net > SG_MAX_PREFIX_LENS ? n_net : n_scope,
+			       n_net > SG_MAX_PREFIX_LENS ? "trusted prefixes" : "scope prefixes",
+			       SG_MAX_PREFIX_LENS);
+	return 0;
+}
+
+/* Writes config and inner maps into generation slot `next`, then switches
+ * to it: the one write every change of generation ends with. */
+static int install(struct sg_dp *dp, const struct build *b, uint32_t next,
+		   const struct sg_config *cfg, struct sg_err *err)
+{
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.sg_config), &next, cfg, 0))
+		return sg_errf(err, -errno, "write config: %s", strerror(errno));
+	for (int t = 0; t < T_COUNT; t++)
+		if (bpf_map_update_elem(sg_dp_map_fd(dp, inner_specs[t].outer), &next, &b->fd[t], 0))
+			return sg_errf(err, -errno, "install %s: %s", inner_specs[t].name,
+				       strerror(errno));
+	/* The switch. */
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.sg_active), &(__u32){ 0 }, &next, 0))
+		return sg_errf(err, -errno, "switch generation: %s", strerror(errno));
+	return 0;
+}
+
 int sg_dp_apply(struct sg_dp *dp, const struct sg_policy *p, struct sg_err *err)
 {
 	struct build b = { .fd = { -1, -1, -1, -1 } };
@@ -343,27 +392,15 @@ int sg_dp_apply(struct sg_dp *dp, const struct sg_policy *p, struct sg_err *err)
 			goto out;
 		}
 	}
-	if ((rc = build_scope_and_relays(&b, p, err)) || (rc = build_trusted(dp, &b, p, err)))
+	/* The inactive half is quiescent (wait_quiescent above): refill it. */
+	memset(sg_bloom_half(dp, next), 0, SG_BLOOM_WORDS * sizeof(uint64_t));
+	if ((rc = check_prefix_lens(p, err)) || (rc = build_scope_and_relays(&b, p, err)) ||
+	    (rc = build_trusted(dp, &b, p, next, err)))
 		goto out;
 
 	sg_compile_config(p, sg_dp_generation(dp) + 1, cfg);
-	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.sg_config), &next, cfg, 0)) {
-		rc = sg_errf(err, -errno, "write config: %s", strerror(errno));
+	if ((rc = install(dp, &b, next, cfg, err)))
 		goto out;
-	}
-	for (int t = 0; t < T_COUNT; t++) {
-		if (bpf_map_update_elem(sg_dp_map_fd(dp, inner_specs[t].outer), &next, &b.fd[t],
-					0)) {
-			rc = sg_errf(err, -errno, "install %s: %s", inner_specs[t].name,
-				     strerror(errno));
-			goto out;
-		}
-	}
-	/* The switch. */
-	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.sg_active), &(__u32){ 0 }, &next, 0)) {
-		rc = sg_errf(err, -errno, "switch generation: %s", strerror(errno));
-		goto out;
-	}
 	index_free(&dp->slot_index);
 	dp->slot_index = b.index;
 	b.index = NULL;
@@ -394,24 +431,83 @@ static int active_table(struct sg_dp *dp, bool host, uint32_t *gen, struct sg_er
 	return fd;
 }
 
-/* The first prefix entry must turn the trie lookup on.  Rewriting the live
- * config is safe here because the only byte that changes is the one
- * holding SG_CFG_NETS: a concurrent reader sees that byte old or new, and
- * every other byte identical. */
-static int enable_nets(struct sg_dp *dp, uint32_t gen, struct sg_err *err)
+/* Copies every entry of inner map `from` into `to`. */
+static int copy_table(int from, int to, __u32 key_size, __u32 value_size)
 {
-	int fd = bpf_map__fd(dp->skel->maps.sg_config), rc = 0;
+	char key[64], next[64], value[64];
+	void *prev = NULL;
+
+	if (key_size > sizeof(key) || value_size > sizeof(value))
+		return -E2BIG;
+	while (!bpf_map_get_next_key(from, prev, next)) {
+		memcpy(key, next, key_size);
+		prev = key;
+		if (bpf_map_lookup_elem(from, key, value))
+			continue;
+		if (bpf_map_update_elem(to, key, value, BPF_NOEXIST))
+			return -errno;
+	}
+	return 0;
+}
+
+/* The data plane probes prefix tables only at the lengths listed in the
+ * config.  A trust_put of a prefix whose length the running generation
+ * does not list therefore first switches to a copy of the running
+ * generation whose list includes it (the whole generation, built aside
+ * and switched with one write as ever); the entry then goes in by a
+ * single update like any other.  Rare: lengths are few. */
+static int ensure_net_len(struct sg_dp *dp, unsigned len, struct sg_err *err)
+{
+	struct build b = { .fd = { -1, -1, -1, -1 } };
 	struct sg_config *cfg = malloc(sizeof(*cfg));
+	int cfg_fd = bpf_map__fd(dp->skel->maps.sg_config), rc = 0;
+	uint32_t cur, next;
+	__u8 i;
 
 	if (!cfg)
 		return sg_errf(err, -ENOMEM, "out of memory");
-	if (bpf_map_lookup_elem(fd, &gen, cfg))
-		rc = sg_errf(err, -errno, "read config: %s", strerror(errno));
-	else if (!(cfg->flags & SG_CFG_NETS)) {
-		cfg->flags |= SG_CFG_NETS;
-		if (bpf_map_update_elem(fd, &gen, cfg, 0))
-			rc = sg_errf(err, -errno, "write config: %s", strerror(errno));
+	if ((rc = sg_dp_read_active(dp, &cur)) || bpf_map_lookup_elem(cfg_fd, &cur, cfg)) {
+		rc = sg_errf(err, rc ? rc : -errno, "read config: %s", strerror(rc ? -rc : errno));
+		goto out;
 	}
+	for (i = 0; i < cfg->n_net_lens; i++)
+		if (cfg->net_lens[i] == len)
+			goto out; /* listed already */
+	if (cfg->n_net_lens >= SG_MAX_PREFIX_LENS) {
+		rc = sg_errf(err, -ENOSPC, "too many distinct prefix lengths among trusted "
+			     "prefixes (at most %d)", SG_MAX_PREFIX_LENS);
+		goto out;
+	}
+	next = cur ^ 1;
+	wait_quiescent();
+	memcpy(sg_bloom_half(dp, next), sg_bloom_half(dp, cur), SG_BLOOM_WORDS * sizeof(uint64_t));
+	for (int t = 0; t < T_COUNT && !rc; t++) {
+		int from = sg_dp_inner_fd(dp, inner_specs[t].outer, (int)cur);
+
+		b.fd[t] = create_inner(t, err);
+		if (b.fd[t] < 0) {
+			rc = b.fd[t];
+			break;
+		}
+		if (from >= 0) {
+			rc = copy_table(from, b.fd[t], inner_specs[t].key_size,
+					inner_specs[t].value_size);
+			close(from);
+			if (rc)
+				sg_errf(err, rc, "copy %s: %s", inner_specs[t].name, strerror(-rc));
+		}
+	}
+	if (rc)
+		goto out;
+	/* Insert the length, keeping the list longest first. */
+	for (i = cfg->n_net_lens; i > 0 && cfg->net_lens[i - 1] < len; i--)
+		cfg->net_lens[i] = cfg->net_lens[i - 1];
+	cfg->net_lens[i] = (__u8)len;
+	cfg->n_net_lens++;
+	cfg->generation++;
+	rc = install(dp, &b, next, cfg, err);
+out:
+	build_free(&b);
 	free(cfg);
 	return rc;
 }
@@ -425,6 +521,10 @@ int sg_dp_trust_put(struct sg_dp *dp, const struct sg_trusted_entry *t, struct s
 	int fd, rc;
 
 	sg_prefix_format(&t->prefix, text, sizeof(text));
+	if (!sg_dp_generation(dp))
+		return sg_errf(err, -ENOENT, "no policy applied yet");
+	if (!host && (rc = ensure_net_len(dp, t->prefix.len, err)))
+		return rc;
 	fd = active_table(dp, host, &gen, err);
 	if (fd < 0)
 		return fd;
@@ -440,8 +540,6 @@ int sg_dp_trust_put(struct sg_dp *dp, const struct sg_trusted_entry *t, struct s
 		rc = sg_errf(err, -ENOSPC, "trusted table full (%d entries)", SG_MAX_TRUSTED);
 		goto out;
 	}
-	if (!host && (rc = enable_nets(dp, gen, err)))
-		goto out;
 	if ((rc = reset_bucket(dp, (uint32_t)slot))) {
 		sg_errf(err, rc, "reset bucket: %s", strerror(-rc));
 		goto out;
@@ -450,6 +548,7 @@ int sg_dp_trust_put(struct sg_dp *dp, const struct sg_trusted_entry *t, struct s
 		sg_errf(err, rc, "out of memory");
 		goto out;
 	}
+	sg_bloom_set(dp, gen, &t->prefix);
 	rc = put_trusted(fd, t, (uint32_t)slot, BPF_NOEXIST);
 	if (rc) {
 		index_del(&dp->slot_index, &t->prefix);
@@ -505,8 +604,6 @@ int sg_dp_trust_get(struct sg_dp *dp, const struct sg_prefix *prefix, struct sg_
 	fd = active_table(dp, host, &gen, NULL);
 	if (fd < 0)
 		return fd;
-	/* For the trie, a lookup at the entry's own length returns the
-	 * longest match no longer than it: the entry itself. */
 	if (host)
 		rc = bpf_map_lookup_elem(fd, &prefix->addr, out) ? -errno : 0;
 	else {

@@ -78,6 +78,7 @@ struct sg_policy {
 	double ban_duration_sec; /* 0 = until removed */
 	double event_interval_sec;
 	uint32_t event_budget;  /* new event keys per second per CPU */
+	uint32_t source_budget; /* new per-source statistics keys per second per CPU */
 	struct sg_trusted_entry *trusted;
 	size_t n_trusted;
 	size_t cap_trusted;
@@ -85,6 +86,7 @@ struct sg_policy {
 
 #define SG_DEFAULT_EVENT_INTERVAL_SEC 1.0
 #define SG_DEFAULT_EVENT_BUDGET 1000
+#define SG_DEFAULT_SOURCE_BUDGET 20000
 
 /* A policy with SPEC's defaults: enforce, port 25, no scope, drop. */
 void sg_policy_init(struct sg_policy *p);
