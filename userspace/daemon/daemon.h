@@ -35,7 +35,7 @@ struct sgd_opts {
 /* One trusted entry's expiry, as the metrics thread sees it. */
 struct sgd_expiry {
 	char prefix[SG_PREFIX_STRLEN];
-	char ticket[80];
+	char ticket[SG_TICKET_MAX * 4 + 1]; /* 64 characters of UTF-8 */
 	int64_t expires;        /* unix seconds */
 };
 

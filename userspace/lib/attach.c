@@ -146,11 +146,13 @@ static int link_pin_path(struct sg_dp *dp, const char *ifname, char *buf, size_t
 
 static void remember_link(struct sg_dp *dp, uint32_t slot, int fd)
 {
+	pthread_mutex_lock(&dp->links_lock);
 	for (int i = 0; i < dp->n_links; i++) {
 		if (dp->links[i].slot == slot) {
 			if (dp->links[i].fd != fd)
 				close(dp->links[i].fd);
 			dp->links[i].fd = fd;
+			pthread_mutex_unlock(&dp->links_lock);
 			return;
 		}
 	}
@@ -158,31 +160,38 @@ static void remember_link(struct sg_dp *dp, uint32_t slot, int fd)
 		dp->links[dp->n_links].slot = slot;
 		dp->links[dp->n_links++].fd = fd;
 	}
+	pthread_mutex_unlock(&dp->links_lock);
 }
 
 static int forget_link(struct sg_dp *dp, uint32_t slot)
 {
+	int fd = -1;
+
+	pthread_mutex_lock(&dp->links_lock);
 	for (int i = 0; i < dp->n_links; i++) {
 		if (dp->links[i].slot == slot) {
-			int fd = dp->links[i].fd;
-
+			fd = dp->links[i].fd;
 			dp->links[i] = dp->links[--dp->n_links];
-			return fd;
+			break;
 		}
 	}
-	return -1;
+	pthread_mutex_unlock(&dp->links_lock);
+	return fd;
 }
 
 /* The XDP link for slot: ours from this process, else the pinned one. */
 static int existing_xdp_link(struct sg_dp *dp, uint32_t slot, const char *ifname)
 {
 	char path[4096];
+	int fd = -1;
 
-	for (int i = 0; i < dp->n_links; i++)
+	pthread_mutex_lock(&dp->links_lock);
+	for (int i = 0; i < dp->n_links && fd < 0; i++)
 		if (dp->links[i].slot == slot)
-			return dup(dp->links[i].fd);
-	if (!dp->pin_dir || link_pin_path(dp, ifname, path, sizeof(path)))
-		return -1;
+			fd = dup(dp->links[i].fd);
+	pthread_mutex_unlock(&dp->links_lock);
+	if (fd >= 0 || !dp->pin_dir || link_pin_path(dp, ifname, path, sizeof(path)))
+		return fd;
 	return bpf_obj_get(path);
 }
 
@@ -484,7 +493,9 @@ void sg_dp_release_unpinned(struct sg_dp *dp)
 {
 	if (!dp->pin_dir)
 		sg_dp_destroy(dp, NULL);
+	pthread_mutex_lock(&dp->links_lock);
 	for (int i = 0; i < dp->n_links; i++)
 		close(dp->links[i].fd);
 	dp->n_links = 0;
+	pthread_mutex_unlock(&dp->links_lock);
 }

@@ -179,6 +179,7 @@ int sg_dp_open(struct sg_dp **out, const char *pin_dir, struct sg_err *err)
 	dp = calloc(1, sizeof(*dp));
 	if (!dp)
 		return sg_errf(err, -ENOMEM, "out of memory");
+	pthread_mutex_init(&dp->links_lock, NULL);
 	dp->slot_used = calloc(SG_SLOT_WORDS, sizeof(uint64_t));
 	if (!dp->slot_used || (pin_dir && !(dp->pin_dir = strdup(pin_dir)))) {
 		rc = sg_errf(err, -ENOMEM, "out of memory");
@@ -271,6 +272,7 @@ void sg_dp_close(struct sg_dp *dp)
 	sg_dp_free_index(dp);
 	free(dp->slot_used);
 	free(dp->pin_dir);
+	pthread_mutex_destroy(&dp->links_lock);
 	free(dp);
 }
 

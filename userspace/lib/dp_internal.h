@@ -3,6 +3,7 @@
 #ifndef SG_DP_INTERNAL_H
 #define SG_DP_INTERNAL_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include "dataplane.h"
 #include "smtpgate.skel.h"
@@ -28,7 +29,10 @@ struct sg_dp {
 	struct sg_dp_prog progs[SG_MAX_ATTACH * 3];
 	int n_progs;
 	/* XDP link fds of this process's attachments.  With a pin dir the
-	 * pin keeps the link alive; without one, closing dp detaches. */
+	 * pin keeps the link alive; without one, closing dp detaches.  The
+	 * daemon reads attachments from its metrics threads while its loop
+	 * thread re-attaches: links_lock guards the table. */
+	pthread_mutex_t links_lock;
 	struct {
 		uint32_t slot;
 		int fd;
