@@ -708,6 +708,53 @@ static void test_classes_invalid(void **state)
 		"error: policy.json: rate_classes.c: must be an object, not 5");
 }
 
+/* The data plane's clock ticks every 1-10 ms: a burst must cover 20 ms. */
+static void test_burst_too_short(void **state)
+{
+	(void)state;
+	REFUSED("{'rate_classes': {'c': {'conn_per_sec': 1000, 'conn_burst': 10}}}",
+		"error: policy.json: rate_classes.c.conn_burst: 10 is less than 20 ms' worth of "
+		"conn_per_sec (at least 20)");
+	REFUSED("{'rate_classes': {'c': {'bytes_per_sec': 1000000, 'bytes_burst': 1000}}}",
+		"error: policy.json: rate_classes.c.bytes_burst: 1000 is less than 20 ms' worth "
+		"of bytes_per_sec (at least 20000)");
+}
+
+/* Prefix tables are probed once per distinct length: 16 at most (hosts,
+ * in their own table, do not count). */
+static void test_prefix_lens_limit(void **state)
+{
+	char *json = malloc(8192);
+	size_t off;
+	struct sg_policy p;
+
+	(void)state;
+	off = (size_t)sprintf(json, "{'relays': {'g': [{'addr': '198.18.0.25'}]}, 'trusted': [");
+	for (int len = 8; len <= 24; len++) /* 17 lengths */
+		off += (size_t)sprintf(json + off, "%s{'addr': '10.0.0.0/%d', 'relays': ['g'], "
+				       "'ticket': 'T', 'owner': 'o'}", len > 8 ? "," : "", len);
+	off += (size_t)sprintf(json + off, ",{'addr': '10.9.9.9', 'relays': ['g'], "
+			       "'ticket': 'T', 'owner': 'o'}]}");
+	REFUSED(json, "error: policy.json: trusted: uses 17 distinct prefix lengths, at most 16 "
+		"(each length costs the data plane one probe per packet)");
+	/* 16 lengths and a host: fine. */
+	off = (size_t)sprintf(json, "{'relays': {'g': [{'addr': '198.18.0.25'}]}, 'trusted': [");
+	for (int len = 9; len <= 24; len++)
+		off += (size_t)sprintf(json + off, "%s{'addr': '10.0.0.0/%d', 'relays': ['g'], "
+				       "'ticket': 'T', 'owner': 'o'}", len > 9 ? "," : "", len);
+	sprintf(json + off, ",{'addr': '10.9.9.9', 'relays': ['g'], 'ticket': 'T', 'owner': 'o'}]}");
+	LOADED(json, &p);
+	assert_int_equal(p.n_trusted, 17);
+	sg_policy_free(&p);
+	off = (size_t)sprintf(json, "{'scope': [");
+	for (int len = 8; len <= 24; len++)
+		off += (size_t)sprintf(json + off, "%s'10.0.0.0/%d'", len > 8 ? "," : "", len);
+	sprintf(json + off, "]}");
+	REFUSED(json, "error: policy.json: scope: uses 17 distinct prefix lengths, at most 16 "
+		"(each length costs the data plane one probe per packet)");
+	free(json);
+}
+
 static void test_classes_limit(void **state)
 {
 	char *json = malloc(65 * 32 + 64);
@@ -1178,6 +1225,8 @@ int main(void)
 		cmocka_unit_test(test_relay_keys_limit),
 		cmocka_unit_test(test_classes_invalid),
 		cmocka_unit_test(test_classes_limit),
+		cmocka_unit_test(test_burst_too_short),
+		cmocka_unit_test(test_prefix_lens_limit),
 		cmocka_unit_test(test_unregistered_invalid),
 		cmocka_unit_test(test_ban_invalid),
 		cmocka_unit_test(test_relay_cap_invalid),

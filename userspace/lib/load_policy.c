@@ -92,6 +92,28 @@ static void parse_ports(struct sg_policy_parse *pp)
 	pp->ports_ok = c->d->n_errors == before;
 }
 
+/* The data plane probes a prefix table once per distinct length (hosts
+ * have their own exact table): it takes at most SG_MAX_PREFIX_LENS. */
+static void check_prefix_lens(struct sg_jctx *c, const char *key,
+			      const struct sg_prefix_at *at, size_t n, bool hosts_apart)
+{
+	bool seen[129] = { false };
+	unsigned distinct = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned len = at[i].prefix.len;
+
+		if (len > 128 || (hosts_apart && len == 128) || seen[len])
+			continue;
+		seen[len] = true;
+		distinct++;
+	}
+	if (distinct > SG_MAX_PREFIX_LENS)
+		sg_j_error_at(c, key, "uses %u distinct prefix lengths, at most %d (each length "
+			      "costs the data plane one probe per packet)", distinct,
+			      SG_MAX_PREFIX_LENS);
+}
+
 static void parse_scope(struct sg_policy_parse *pp)
 {
 	struct sg_jctx *c = &pp->c;
@@ -134,6 +156,7 @@ static void parse_scope(struct sg_policy_parse *pp)
 	}
 	sg_j_pop(c, s0);
 	sg_j_prefix_duplicates(c, "scope", NULL, at, n_at);
+	check_prefix_lens(c, "scope", at, n_at, false);
 	free(at);
 }
 
@@ -261,6 +284,7 @@ static void parse_trusted(struct sg_policy_parse *pp)
 	}
 	sg_j_pop(c, s0);
 	sg_j_prefix_duplicates(c, "trusted", "addr", at, n_at);
+	check_prefix_lens(c, "trusted", at, n_at, true);
 	free(at);
 }
 

@@ -29,6 +29,8 @@ static int get_rate(struct sg_jctx *c, json_t *obj, const char *key, bool requir
 	return rc;
 }
 
+#define MIN_BURST_SECONDS ((double)SG_MIN_BURST_NS / 1e9)
+
 /* A burst for rate (present only if rate_rc says so); default one
  * second's worth, at least 1. */
 static void get_burst(struct sg_jctx *c, json_t *obj, const char *key, const char *rate_key,
@@ -42,6 +44,11 @@ static void get_burst(struct sg_jctx *c, json_t *obj, const char *key, const cha
 	else if (rc > 0 && rate_rc > 0 && burst > rate * MAX_BURST_SECONDS)
 		sg_j_error_at(c, key, "%g is more than a day's worth of %s (at most %g)", burst,
 			      rate_key, rate * MAX_BURST_SECONDS);
+	else if (rc > 0 && rate_rc > 0 && burst < rate * MIN_BURST_SECONDS)
+		/* The data plane's clock advances in ticks of 1-10 ms: a burst
+		 * shorter than a few ticks would cap the rate at burst/tick. */
+		sg_j_error_at(c, key, "%g is less than 20 ms' worth of %s (at least %g)", burst,
+			      rate_key, rate * MIN_BURST_SECONDS);
 	else if (rc > 0)
 		*out = burst;
 	else if (rc == 0 && rate_rc > 0)
