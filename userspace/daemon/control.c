@@ -42,6 +42,8 @@
 #define REPLY_TIMEOUT_MS 30000
 /* More connections than this wait in the listen backlog. */
 #define MAX_CONNECTIONS 256
+/* After an early refusal, how long the peer's unread bytes are drained. */
+#define DRAIN_MS 2000
 
 struct conn {
 	struct sgd_control *ctl;
@@ -52,7 +54,9 @@ struct conn {
 	char *out;
 	size_t out_len, out_off;
 	bool replying;          /* the request is answered; writing the reply */
-	bool want_out;          /* watched for EPOLLOUT */
+	bool drain;             /* answered early: drain the rest once replied */
+	bool draining;          /* replied; discarding input until EOF */
+	uint32_t watching;      /* EPOLLIN, EPOLLOUT or 0 */
 	int64_t deadline_ms;
 	struct conn *prev, *next;
 };
@@ -164,13 +168,47 @@ static void conn_close(struct conn *c)
 	resume_accepting(ctl);
 }
 
-static int conn_watch(struct conn *c, bool out)
+static int conn_watch(struct conn *c, uint32_t events)
 {
-	if (c->want_out == out)
+	if (c->watching == events)
 		return 0;
-	sgd_watch_del(c->ctl->d, c->fd);
-	c->want_out = out;
-	return sgd_watch_add(c->ctl->d, c->fd, out ? EPOLLOUT : EPOLLIN, on_conn, c);
+	if (c->watching)
+		sgd_watch_del(c->ctl->d, c->fd);
+	c->watching = 0;
+	if (sgd_watch_add(c->ctl->d, c->fd, events, on_conn, c))
+		return -1;
+	c->watching = events;
+	return 0;
+}
+
+/* A peer refused before its request was read may still be writing it:
+ * closing with its bytes unread would make its write fail (EPIPE) and
+ * could cost it the reply.  So the reply is followed by a half-close and
+ * the rest of its input is read and thrown away, never looked at, until
+ * it closes or DRAIN_MS pass. */
+static void conn_start_drain(struct conn *c)
+{
+	shutdown(c->fd, SHUT_WR);
+	c->draining = true;
+	c->deadline_ms = now_ms() + DRAIN_MS;
+	if (conn_watch(c, EPOLLIN))
+		conn_close(c);
+}
+
+static void conn_drain(struct conn *c)
+{
+	char scratch[16384];
+
+	for (;;) {
+		ssize_t n = recv(c->fd, scratch, sizeof(scratch), MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		conn_close(c); /* EOF or error */
+		return;
+	}
 }
 
 /* Writes what the socket takes; closes when all is written or the peer
@@ -184,7 +222,7 @@ static void conn_flush(struct conn *c)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (conn_watch(c, true))
+			if (conn_watch(c, EPOLLOUT))
 				conn_close(c);
 			return;
 		}
@@ -194,7 +232,10 @@ static void conn_flush(struct conn *c)
 		}
 		c->out_off += (size_t)w;
 	}
-	conn_close(c);
+	if (c->drain)
+		conn_start_drain(c);
+	else
+		conn_close(c);
 }
 
 /* Sends reply (consumed) and closes. */
@@ -226,6 +267,13 @@ static void conn_refuse(struct conn *c, const char *code, const char *why)
 	json_t *args = json_pack("{s:I}", "bytes", (json_int_t)c->in_len);
 
 	conn_reply(c, sgd_control_refuse(c->ctl->d, &c->peer, code, why, args));
+}
+
+/* A refusal while the peer may still be sending. */
+static void conn_refuse_early(struct conn *c, const char *code, const char *why)
+{
+	c->drain = true;
+	conn_refuse(c, code, why);
 }
 
 static void conn_answer(struct conn *c)
@@ -292,7 +340,7 @@ static void conn_read(struct conn *c)
 			return;
 		}
 		if (c->in_len > SGD_CTL_MAX_REQUEST || nl) {
-			conn_refuse(c, SGD_E_INVALID, "the request is larger than 65536 bytes");
+			conn_refuse_early(c, SGD_E_INVALID, "the request is larger than 65536 bytes");
 			return;
 		}
 	}
@@ -303,6 +351,10 @@ static void on_conn(struct sgd *d, void *arg, uint32_t events)
 	struct conn *c = arg;
 
 	(void)d;
+	if (c->draining) {
+		conn_drain(c);
+		return;
+	}
 	if (c->replying) {
 		conn_flush(c);
 		return;
@@ -338,10 +390,10 @@ static void conn_new(struct sgd_control *ctl, int fd)
 			 (unsigned)c->peer.uid, ctl->d->cfg.admin_group, ctl->d->cfg.read_group);
 		sgd_warn("control: %s", why);
 		/* Refused before a byte of the request is read. */
-		conn_refuse(c, SGD_E_DENIED, why);
+		conn_refuse_early(c, SGD_E_DENIED, why);
 		return;
 	}
-	if (sgd_watch_add(ctl->d, fd, EPOLLIN, on_conn, c))
+	if (conn_watch(c, EPOLLIN))
 		conn_close(c);
 }
 
@@ -408,7 +460,7 @@ static void on_timer(struct sgd *d, void *arg, uint32_t events)
 		next = c->next;
 		if (c->deadline_ms > now)
 			continue;
-		if (c->replying) {
+		if (c->replying || c->draining) {
 			conn_close(c);
 		} else {
 			/* The refusal may close c, and only c. */

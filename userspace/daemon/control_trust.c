@@ -34,17 +34,6 @@ static json_t *time_or_null(long long t)
 	return json_string(when);
 }
 
-static bool is_shadowed(const struct sg_policy *p, const struct sg_trusted_entry *t)
-{
-	if (t->origin != SG_ORIGIN_APPROVAL)
-		return false;
-	for (size_t i = 0; i < p->n_trusted; i++)
-		if (p->trusted[i].origin == SG_ORIGIN_POLICY &&
-		    sg_prefix_equal(&p->trusted[i].prefix, &t->prefix))
-			return true;
-	return false;
-}
-
 static json_t *entry_json(const struct sg_policy *p, const struct sg_trusted_entry *t,
 			  long long now)
 {
@@ -70,7 +59,7 @@ static json_t *entry_json(const struct sg_policy *p, const struct sg_trusted_ent
 		      "created", time_or_null(t->created),
 		      "created_by", text_or_null(t->created_by),
 		      "expired", t->expires && t->expires <= now,
-		      "shadowed", is_shadowed(p, t));
+		      "shadowed", sgd_is_shadowed(p, t));
 	return e;
 }
 
@@ -315,7 +304,7 @@ int sgd_cmd_trust_del(struct sgd_req *r)
 				    sg_policy_find_trusted(&d->policy, &prefix) >= 0
 				    ? " (it is an entry of policy.json: change it there)"
 				    : " (smtpgatectl trust list shows them)");
-	shadowed = is_shadowed(&d->policy, &d->policy.trusted[i]);
+	shadowed = sgd_is_shadowed(&d->policy, &d->policy.trusted[i]);
 	result = entry_json(&d->policy, &d->policy.trusted[i], (long long)time(NULL));
 	sg_policy_init(&saved);
 	if (!result || sg_policy_add_trusted(&saved, &d->policy.trusted[i])) {

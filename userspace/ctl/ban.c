@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* smtpgatectl ban add|del|list: manual bans, and the automatic ones. */
+#include <stdio.h>
+#include "ctl.h"
+#include "load.h"
+
+static void print_ban_line(const char *verb, json_t *b)
+{
+	printf("%s %s (%s, since %s, %s%s)\n", verb, ctl_str(json_object_get(b, "addr"), "?"),
+	       ctl_str(json_object_get(b, "kind"), "?"), ctl_str(json_object_get(b, "since"), "?"),
+	       json_is_string(json_object_get(b, "expires")) ? "until " : "until removed",
+	       ctl_str(json_object_get(b, "expires"), ""));
+}
+
+/* ban add and ban del share the shape: ADDR plus optional text. */
+static int ban_change(struct ctl *c, const char *command, bool add)
+{
+	static const struct option add_longs[] = {
+		{ "duration", required_argument, NULL, 'd' },
+		{ "reason", required_argument, NULL, 'r' },
+		{ "ticket", required_argument, NULL, 't' },
+		CTL_COMMON_OPTIONS
+	};
+	static const struct option del_longs[] = {
+		{ "reason", required_argument, NULL, 'r' },
+		{ "ticket", required_argument, NULL, 't' },
+		CTL_COMMON_OPTIONS
+	};
+	json_t *args = json_object(), *result;
+	const char *addr, *duration = NULL;
+	long long secs;
+	int o, rc;
+
+	while ((o = ctl_getopt(c, add ? add_longs : del_longs)) >= 0) {
+		if (o == 'd')
+			duration = optarg;
+		else if (o == 'r')
+			json_object_set_new(args, "reason", json_string(optarg));
+		else if (o == 't')
+			json_object_set_new(args, "ticket", json_string(optarg));
+	}
+	if (CTL_GETOPT_DONE(o) || !(addr = ctl_positional(c, "ADDR", &rc))) {
+		json_decref(args);
+		return CTL_GETOPT_DONE(o) ? CTL_GETOPT_EXIT(o) : rc;
+	}
+	if (duration && sg_parse_duration(duration, &secs)) {
+		json_decref(args);
+		return ctl_usage(c, "--duration: \"%s\" is not a duration (like 30m, 12h, 7d)",
+				 duration);
+	}
+	if (duration)
+		json_object_set_new(args, "duration_sec", json_integer(secs));
+	json_object_set_new(args, "addr", json_string(addr));
+	rc = ctl_call(c, command, args, &result);
+	if (rc)
+		return rc;
+	if (c->json)
+		ctl_print_json(result);
+	else
+		print_ban_line(add ? "banned" : "lifted the ban of", result);
+	json_decref(result);
+	return CTL_OK;
+}
+
+static int ban_add(struct ctl *c)
+{
+	return ban_change(c, "ban.add", true);
+}
+
+static int ban_del(struct ctl *c)
+{
+	return ban_change(c, "ban.del", false);
+}
+
+static void print_bans(json_t *arr)
+{
+	static const char *const headers[] = { "ADDR", "KIND", "SINCE", "EXPIRES", "ACTIVE" };
+	struct ctl_table *t;
+	size_t i;
+	json_t *b;
+
+	if (!json_array_size(arr)) {
+		printf("no bans\n");
+		return;
+	}
+	t = ctl_table_new(5, headers);
+	json_array_foreach(arr, i, b) {
+		const char *row[5] = {
+			ctl_str(json_object_get(b, "addr"), "?"),
+			ctl_str(json_object_get(b, "kind"), "?"),
+			ctl_str(json_object_get(b, "since"), "?"),
+			ctl_str(json_object_get(b, "expires"), "never"),
+			json_is_true(json_object_get(b, "active")) ? "yes" : "no",
+		};
+
+		ctl_table_row(t, row);
+	}
+	ctl_table_print(t, stdout);
+	ctl_table_free(t);
+}
+
+static int ban_list(struct ctl *c)
+{
+	static const struct option longs[] = { CTL_COMMON_OPTIONS };
+	json_t *result;
+	int o, rc;
+
+	while ((o = ctl_getopt(c, longs)) >= 0)
+		;
+	if (CTL_GETOPT_DONE(o))
+		return CTL_GETOPT_EXIT(o);
+	if ((rc = ctl_no_positional(c)) || (rc = ctl_call(c, "ban.list", NULL, &result)))
+		return rc;
+	if (c->json)
+		ctl_print_json(result);
+	else
+		print_bans(result);
+	json_decref(result);
+	return CTL_OK;
+}
+
+int ctl_cmd_ban(struct ctl *c)
+{
+	static const struct ctl_verb verbs[] = {
+		{ "add", ban_add }, { "del", ban_del }, { "list", ban_list },
+	};
+
+	return ctl_dispatch(c, verbs, sizeof(verbs) / sizeof(verbs[0]));
+}

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * smtpgatectl: what its parts share.  main.c parses the global options
+ * and picks the command; client.c talks to smtpgated and turns replies
+ * into exit codes; output.c prints tables and JSON; one file per object
+ * (trust, relay, ban, stats, status, audit, check) does the rest.
+ */
+#ifndef SGCTL_CTL_H
+#define SGCTL_CTL_H
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+/* Exit codes (SPEC: smtpgatectl). */
+#define CTL_OK          0
+#define CTL_FAILED      1       /* refused or failed */
+#define CTL_USAGE       2       /* bad usage or invalid argument: nothing changed */
+#define CTL_UNREACHABLE 3       /* smtpgated cannot be reached */
+
+/* Seconds to wait for a reply (a reload of a large policy is slow). */
+#define CTL_REPLY_TIMEOUT_SEC 60
+
+struct ctl {
+	const char *socket_opt;   /* --socket */
+	const char *config_opt;   /* --config */
+	char *socket;             /* resolved, malloc'd */
+	bool json;                /* --json */
+	const char *what;         /* "trust add": for messages */
+	char what_buf[64];
+	int argc;                 /* the command's arguments, argv[0] = its name */
+	char **argv;
+};
+
+/* ---- main.c ---- */
+
+/* The long options every command takes (--json, --help, --socket,
+ * --config) appended to a command's own; getopt values below 0x100 are
+ * the command's. */
+#define CTL_OPT_JSON   0x101
+#define CTL_OPT_HELP   'h'
+#define CTL_OPT_SOCKET 0x102
+#define CTL_OPT_CONFIG 0x103
+#define CTL_COMMON_OPTIONS \
+	{ "json", no_argument, NULL, CTL_OPT_JSON }, \
+	{ "help", no_argument, NULL, CTL_OPT_HELP }, \
+	{ "socket", required_argument, NULL, CTL_OPT_SOCKET }, \
+	{ "config", required_argument, NULL, CTL_OPT_CONFIG }, \
+	{ 0 }
+
+/* Runs getopt_long over the command's arguments.  Returns the next
+ * option of the command's own (>= 0), -1 at the end, or a negative exit
+ * code - 100 when the command is done (--help printed, or bad usage
+ * reported). */
+int ctl_getopt(struct ctl *c, const struct option *longs);
+#define CTL_GETOPT_DONE(rc) ((rc) <= -100)
+#define CTL_GETOPT_EXIT(rc) (-(rc) - 100)
+/* Object commands ("trust add"): runs the verb argv[1] names, with
+ * c->what and argv set for it. */
+struct ctl_verb {
+	const char *name;
+	int (*run)(struct ctl *c);
+};
+int ctl_dispatch(struct ctl *c, const struct ctl_verb *verbs, size_t n);
+/* The one positional argument a command takes (after getopt), or NULL
+ * after reporting a usage error (the exit code in *rc). */
+const char *ctl_positional(struct ctl *c, const char *name, int *rc);
+/* No positional argument: 0, or a usage error's exit code. */
+int ctl_no_positional(struct ctl *c);
+/* Prints the help of the command c->what. */
+void ctl_help(FILE *f, const char *what);
+
+/* ---- client.c ---- */
+
+/* Sends {command, args} (args stolen, may be NULL) to smtpgated.
+ * Returns CTL_OK with *result set (the caller's), or an exit code after
+ * printing why (stderr, and a JSON error document on stdout with
+ * --json).  Warnings in the reply go to stderr. */
+int ctl_call(struct ctl *c, const char *command, json_t *args, json_t **result);
+/* Reports an error of this command: "smtpgatectl: WHAT: message" on
+ * stderr (and a JSON error document with --json).  Returns code. */
+int ctl_fail(struct ctl *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A usage error: the message, a pointer to --help; returns CTL_USAGE. */
+int ctl_usage(struct ctl *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The socket path: --socket, else control.socket of --config or of
+ * /etc/smtpgate/smtpgate.json when readable, else the default.  NULL
+ * (after reporting) if --config was given and cannot be used. */
+const char *ctl_socket_path(struct ctl *c);
+
+/* ---- output.c ---- */
+
+struct ctl_table;
+/* headers: ncols column titles, or NULL for a table without a header. */
+struct ctl_table *ctl_table_new(int ncols, const char *const *headers);
+/* Adds a row of ncols cells (copied; NULL prints as "-"). */
+void ctl_table_row(struct ctl_table *t, const char *const *cells);
+/* Prints with columns aligned, two spaces apart; numeric columns (set
+ * with ctl_table_right) right-aligned. */
+void ctl_table_print(struct ctl_table *t, FILE *f);
+void ctl_table_free(struct ctl_table *t);
+void ctl_table_right(struct ctl_table *t, int col);
+/* Prints a JSON document (indented) and a newline on stdout. */
+void ctl_print_json(json_t *doc);
+/* Text for a cell: the string, or dflt for null/missing. */
+const char *ctl_str(json_t *v, const char *dflt);
+/* An integer field as text into buf. */
+const char *ctl_int(json_t *v, char *buf, size_t len);
+/* A string array as "a,b". */
+const char *ctl_join(json_t *arr, char *buf, size_t len);
+/* "3d 4h", "12m 5s": a number of seconds for people. */
+const char *ctl_duration_text(long long sec, char *buf, size_t len);
+
+/* Time arguments: RFC 3339, or [+|-]DURATION relative to now (sign:
+ * +1 for "in the future", -1 for "ago").  0 or -1. */
+int ctl_parse_when(const char *s, int sign, long long *unix_sec);
+
+/* ---- commands ---- */
+
+int ctl_cmd_status(struct ctl *c);
+int ctl_cmd_reload(struct ctl *c);
+int ctl_cmd_trust(struct ctl *c);
+int ctl_cmd_relay(struct ctl *c);
+int ctl_cmd_ban(struct ctl *c);
+int ctl_cmd_stats(struct ctl *c);
+int ctl_cmd_audit(struct ctl *c);
+int ctl_cmd_check(struct ctl *c);
+
+#endif

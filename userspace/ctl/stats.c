@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * smtpgatectl stats: counters per attachment, verdict and reason, the top
+ * sources, and the data plane's own statistics.  Through smtpgated, or
+ * with --pin-dir straight from the pinned maps, so an operator can still
+ * see what the kernel does while the daemon is down.  Both build the
+ * same document (control_stats.h).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <bpf/libbpf.h>
+#include "config.h"
+#include "ctl.h"
+#include "../daemon/control_stats.h"
+
+/* libbpf's warnings only, and marked as its own. */
+static int quiet_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level != LIBBPF_WARN)
+		return 0;
+	fputs("smtpgatectl: libbpf: ", stderr);
+	return vfprintf(stderr, fmt, ap);
+}
+
+static int stats_from_pins(struct ctl *c, const char *dir, bool sources, unsigned top,
+			   json_t **out)
+{
+	struct sg_err err = { 0 };
+	struct sg_dp *dp;
+
+	libbpf_set_print(quiet_libbpf);
+	if (sg_dp_open_pinned(&dp, dir, &err))
+		return ctl_fail(c, CTL_FAILED, "--pin-dir %s: %s", dir, err.msg);
+	*out = sg_stats_json(dp, sources, top);
+	sg_dp_close(dp);
+	if (!*out)
+		return ctl_fail(c, CTL_FAILED, "--pin-dir %s: cannot read the counters", dir);
+	return CTL_OK;
+}
+
+static void print_counters(json_t *atts)
+{
+	static const char *const headers[] = {
+		"INTERFACE", "HOOK", "VERDICT", "REASON", "PACKETS", "BYTES", "CONNECTIONS"
+	};
+	struct ctl_table *t = ctl_table_new(7, headers);
+	size_t i, j, rows = 0;
+	json_t *a, *k;
+
+	for (int col = 4; col < 7; col++)
+		ctl_table_right(t, col);
+	json_array_foreach(atts, i, a) {
+		json_array_foreach(json_object_get(a, "counters"), j, k) {
+			char p[32], b[32], n[32];
+			const char *row[7] = {
+				ctl_str(json_object_get(a, "interface"), "?"),
+				ctl_str(json_object_get(a, "hook"), "?"),
+				ctl_str(json_object_get(k, "verdict"), "?"),
+				ctl_str(json_object_get(k, "reason"), "?"),
+				ctl_int(json_object_get(k, "packets"), p, sizeof(p)),
+				ctl_int(json_object_get(k, "bytes"), b, sizeof(b)),
+				ctl_int(json_object_get(k, "connections"), n, sizeof(n)),
+			};
+
+			ctl_table_row(t, row);
+			rows++;
+		}
+	}
+	if (rows)
+		ctl_table_print(t, stdout);
+	else
+		printf("no governed packets counted yet\n");
+	ctl_table_free(t);
+}
+
+static void print_sources(json_t *srcs)
+{
+	static const char *const headers[] = {
+		"SOURCE", "TOTAL", "PASS", "DROP", "REJECT", "MONITOR"
+	};
+	static const char *const keys[] = { "pass", "drop", "reject", "monitor" };
+	struct ctl_table *t;
+	size_t i;
+	json_t *s;
+
+	if (!json_array_size(srcs)) {
+		printf("no sources counted\n");
+		return;
+	}
+	t = ctl_table_new(6, headers);
+	for (int col = 1; col < 6; col++)
+		ctl_table_right(t, col);
+	json_array_foreach(srcs, i, s) {
+		char n[5][32];
+		const char *row[6] = {
+			ctl_str(json_object_get(s, "source"), "?"),
+			ctl_int(json_object_get(s, "total"), n[0], sizeof(n[0])),
+		};
+
+		for (int v = 0; v < 4; v++)
+			row[2 + v] = ctl_int(json_object_get(json_object_get(s, "packets"), keys[v]),
+					     n[1 + v], sizeof(n[1 + v]));
+		ctl_table_row(t, row);
+	}
+	ctl_table_print(t, stdout);
+	ctl_table_free(t);
+}
+
+static void print_stats(json_t *st, const char *pin_dir)
+{
+	json_t *dp = json_object_get(st, "data_plane");
+	char g[32], n[32], b[32], l[32];
+
+	if (pin_dir)
+		printf("read from the pinned maps in %s (smtpgated not asked)\n\n", pin_dir);
+	print_counters(json_object_get(st, "attachments"));
+	printf("\ndata plane: generation %s, %s trusted entries, %s bans active, %s events lost\n",
+	       ctl_int(json_object_get(dp, "generation"), g, sizeof(g)),
+	       ctl_int(json_object_get(dp, "trusted_entries"), n, sizeof(n)),
+	       ctl_int(json_object_get(dp, "bans_active"), b, sizeof(b)),
+	       ctl_int(json_object_get(dp, "events_lost"), l, sizeof(l)));
+	if (json_object_get(st, "sources")) {
+		printf("\n");
+		print_sources(json_object_get(st, "sources"));
+	}
+}
+
+int ctl_cmd_stats(struct ctl *c)
+{
+	static const struct option longs[] = {
+		{ "sources", no_argument, NULL, 's' },
+		{ "top", required_argument, NULL, 't' },
+		{ "pin-dir", required_argument, NULL, 'p' },
+		CTL_COMMON_OPTIONS
+	};
+	const char *pin_dir = NULL, *top_text = NULL;
+	bool sources = false;
+	json_t *args, *result;
+	long top = SG_DEFAULT_TOP_SOURCES;
+	char *end;
+	int o, rc;
+
+	while ((o = ctl_getopt(c, longs)) >= 0) {
+		if (o == 's')
+			sources = true;
+		else if (o == 't')
+			top_text = optarg;
+		else if (o == 'p')
+			pin_dir = optarg;
+	}
+	if (CTL_GETOPT_DONE(o))
+		return CTL_GETOPT_EXIT(o);
+	if ((rc = ctl_no_positional(c)))
+		return rc;
+	if (top_text) {
+		top = strtol(top_text, &end, 10);
+		if (!*top_text || *end || top < 1 || top > SG_MAX_TOP_SOURCES)
+			return ctl_usage(c, "--top: \"%s\" is not a number from 1 to %d", top_text,
+					 SG_MAX_TOP_SOURCES);
+		sources = true;
+	}
+	if (pin_dir) {
+		rc = stats_from_pins(c, pin_dir, sources, (unsigned)top, &result);
+	} else {
+		args = json_pack("{s:b}", "sources", sources);
+		if (top_text)
+			json_object_set_new(args, "top", json_integer(top));
+		rc = ctl_call(c, "stats", args, &result);
+	}
+	if (rc)
+		return rc;
+	if (c->json)
+		ctl_print_json(result);
+	else
+		print_stats(result, pin_dir);
+	json_decref(result);
+	return CTL_OK;
+}
