@@ -81,7 +81,7 @@ $(BUILD)/tests/tools/%.skel.h: $(BUILD)/tests/tools/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@.tmp && mv $@.tmp $@
 
 # Every userspace object may include the skeletons or the ABI header.
-$(BUILD)/%.o: %.c $(SKEL) $(TOOL_SKELS) $(wildcard userspace/lib/*.h include/smtpgate/*.h tests/lib/*.h)
+$(BUILD)/%.o: %.c $(SKEL) $(TOOL_SKELS) $(wildcard userspace/*/*.h include/smtpgate/*.h tests/lib/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 

@@ -99,6 +99,9 @@ int sgd_reload(struct sgd *d, char *msg, size_t len);
 int sgd_check(struct sgd *d);
 /* Pushes the in-memory policy to the data plane as a new generation. */
 int sgd_apply_policy(struct sgd *d, struct sg_err *err);
+/* Is t an approval for a prefix that policy.json also lists?  Then the
+ * policy entry is the one in the data plane and the approval is shadowed. */
+bool sgd_is_shadowed(const struct sg_policy *p, const struct sg_trusted_entry *t);
 /* Rebuilds the metrics thread's view of d->policy: call after every
  * change to d->policy (start, reload, trust add/del, expiry). */
 void sgd_snapshot_policy(struct sgd *d);
@@ -114,6 +117,8 @@ int sgd_events_start(struct sgd *d);
 void sgd_events_poll(struct sgd *d);
 /* Once a second: follow log rotation, report lost events. */
 void sgd_events_tick(struct sgd *d);
+/* RFC 3339 UTC with milliseconds of a data-plane instant (as events use). */
+void sgd_format_time_ms(uint64_t dp_ns, char *buf, size_t len);
 /* Appends one event object (json_t *) to events.jsonl. */
 void sgd_events_write(struct sgd *d, void *json);
 void sgd_events_stop(struct sgd *d);

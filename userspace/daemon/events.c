@@ -26,7 +26,7 @@ static const char *hook_text(int hook)
 	}
 }
 
-static void format_time_ms(uint64_t boot_ns, char *buf, size_t len)
+void sgd_format_time_ms(uint64_t boot_ns, char *buf, size_t len)
 {
 	int64_t real_ns = sg_real_ns() - (int64_t)(sg_boot_ns() - boot_ns);
 	time_t sec = (time_t)(real_ns / 1000000000);
@@ -79,7 +79,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (size < sizeof(*e) || e->verdict >= SG_V_COUNT || e->reason >= SG_R_COUNT)
 		return 0;
 	slot = &d->slots[e->attach % SG_MAX_ATTACH];
-	format_time_ms(e->ts_ns, when, sizeof(when));
+	sgd_format_time_ms(e->ts_ns, when, sizeof(when));
 	sg_addr_format(&e->src, src, sizeof(src));
 	sg_addr_format(&e->dst, dst, sizeof(dst));
 	o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:I}",

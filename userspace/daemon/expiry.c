@@ -8,6 +8,7 @@
  * once.
  */
 #include <jansson.h>
+#include <stdbool.h>
 #include <string.h>
 #include <time.h>
 #include "clock.h"
@@ -24,7 +25,8 @@ static void expire_approval(struct sgd *d, size_t i)
 	sg_prefix_format(&t->prefix, text, sizeof(text));
 	sg_format_rfc3339(t->expires, when, sizeof(when));
 	ticket = strdup(t->ticket ? t->ticket : "");
-	if (sg_dp_trust_del(d->dp, &t->prefix, &err))
+	/* A shadowed approval's kernel entry is the policy's: it stays. */
+	if (!sgd_is_shadowed(&d->policy, t) && sg_dp_trust_del(d->dp, &t->prefix, &err))
 		sgd_warn("expire %s: %s", text, err.msg);
 	sg_policy_remove_trusted(&d->policy, i);
 	if (sg_approvals_save(d->approvals_path, &d->policy, &err)) {
@@ -62,10 +64,10 @@ static int collect_ended(const struct sg_addr *a, const struct sg_ban *b, void *
 static void expire_bans(struct sgd *d)
 {
 	struct ended_bans e = { .n = 0 };
-	char text[SG_PREFIX_STRLEN], when[32];
+	char text[SG_PREFIX_STRLEN], when[40];
 
 	sg_dp_ban_foreach(d->dp, collect_ended, &e);
-	sg_format_rfc3339((long long)time(NULL), when, sizeof(when));
+	sgd_format_time_ms(sg_boot_ns(), when, sizeof(when));
 	for (int i = 0; i < e.n; i++) {
 		const char *kind = e.flags[i] & SG_BAN_AUTO ? "auto" : "manual";
 		struct sgd_audit a = { .uid = -1, .command = "ban.expire", .result = "ok" };

@@ -149,12 +149,38 @@ static int take_lock(struct sgd *d)
 	return 0;
 }
 
+/* Detaching under a running daemon would be undone by it (it re-attaches
+ * what it finds missing), leaving enforcement half on: refuse. */
+static int refuse_if_running(struct sgd *d)
+{
+	char path[PATH_MAX], pid[32] = "?";
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/smtpgated.lock", d->cfg.state_dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0; /* never ran with this state dir */
+	if (!flock(fd, LOCK_EX | LOCK_NB)) {
+		close(fd);
+		return 0;
+	}
+	if (read(fd, pid, sizeof(pid) - 1) > 0)
+		pid[strcspn(pid, "\n")] = '\0';
+	close(fd);
+	fprintf(stderr, "smtpgated: smtpgated (pid %s) is running with state dir %s: stop it "
+		"first (systemctl stop smtpgated), then detach; nothing was changed\n", pid,
+		d->cfg.state_dir);
+	return -1;
+}
+
 static int detach(struct sgd *d)
 {
 	struct sg_err err = { 0 };
 	struct stat st;
 	int rc = 0;
 
+	if (refuse_if_running(d))
+		return 1;
 	if (stat(d->cfg.pin_dir, &st)) {
 		printf("smtpgated: nothing pinned at %s\n", d->cfg.pin_dir);
 	} else {

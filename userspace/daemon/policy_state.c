@@ -40,6 +40,17 @@ out:
 	return rc;
 }
 
+bool sgd_is_shadowed(const struct sg_policy *p, const struct sg_trusted_entry *t)
+{
+	if (t->origin != SG_ORIGIN_APPROVAL)
+		return false;
+	for (size_t i = 0; i < p->n_trusted; i++)
+		if (p->trusted[i].origin == SG_ORIGIN_POLICY &&
+		    sg_prefix_equal(&p->trusted[i].prefix, &t->prefix))
+			return true;
+	return false;
+}
+
 /* The entries the data plane gets: all, minus approvals shadowed by a
  * policy.json entry for the same prefix.  Shares strings with p. */
 static int data_plane_view(const struct sg_policy *p, struct sg_policy *view)
@@ -50,20 +61,9 @@ static int data_plane_view(const struct sg_policy *p, struct sg_policy *view)
 		return -ENOMEM;
 	view->n_trusted = 0;
 	view->cap_trusted = p->n_trusted;
-	for (size_t i = 0; i < p->n_trusted; i++) {
-		const struct sg_trusted_entry *t = &p->trusted[i];
-
-		if (t->origin == SG_ORIGIN_APPROVAL) {
-			bool shadowed = false;
-
-			for (size_t j = 0; j < p->n_trusted && !shadowed; j++)
-				shadowed = p->trusted[j].origin == SG_ORIGIN_POLICY &&
-					   sg_prefix_equal(&p->trusted[j].prefix, &t->prefix);
-			if (shadowed)
-				continue;
-		}
-		view->trusted[view->n_trusted++] = *t;
-	}
+	for (size_t i = 0; i < p->n_trusted; i++)
+		if (!sgd_is_shadowed(p, &p->trusted[i]))
+			view->trusted[view->n_trusted++] = p->trusted[i];
 	return 0;
 }
 
@@ -74,17 +74,11 @@ static void warn_shadowed(const struct sg_policy *p)
 	for (size_t i = 0; i < p->n_trusted; i++) {
 		const struct sg_trusted_entry *t = &p->trusted[i];
 
-		if (t->origin != SG_ORIGIN_APPROVAL)
+		if (!sgd_is_shadowed(p, t))
 			continue;
-		for (size_t j = 0; j < p->n_trusted; j++) {
-			if (p->trusted[j].origin == SG_ORIGIN_POLICY &&
-			    sg_prefix_equal(&p->trusted[j].prefix, &t->prefix)) {
-				sg_prefix_format(&t->prefix, text, sizeof(text));
-				sgd_warn("approval %s (ticket %s) is shadowed by policy.json's entry "
-					 "for the same prefix; the policy entry applies", text,
-					 t->ticket);
-			}
-		}
+		sg_prefix_format(&t->prefix, text, sizeof(text));
+		sgd_warn("approval %s (ticket %s) is shadowed by policy.json's entry for the same "
+			 "prefix; the policy entry applies", text, t->ticket);
 	}
 }
 
