@@ -331,6 +331,21 @@ enum sg_hook {
 	SG_HOOK_TC_EGRESS = 3,
 };
 
+#ifndef __bpf__
+/* Names are what configs, metrics, JSON and logs use. */
+static const char *const sg_hook_names[] = {
+	[SG_HOOK_NONE] = "none",
+	[SG_HOOK_XDP] = "xdp",
+	[SG_HOOK_TC_INGRESS] = "tc-ingress",
+	[SG_HOOK_TC_EGRESS] = "tc-egress",
+};
+
+static inline const char *sg_hook_name(int hook)
+{
+	return hook > SG_HOOK_NONE && hook <= SG_HOOK_TC_EGRESS ? sg_hook_names[hook] : "none";
+}
+#endif
+
 struct sg_attach_info {
 	char ifname[16];
 	__u32 hook;           /* enum sg_hook */

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "unit.h"
 #include "clock.h"
 #include "harness.h"
 #include "randpkt.h"
@@ -208,21 +209,6 @@ static void run_frame(int fd, int hook, const uint8_t *frame, size_t len, struct
 	b->out_len = o.data_size_out;
 }
 
-static void appendf(char *buf, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void appendf(char *buf, size_t cap, const char *fmt, ...)
-{
-	size_t n = strlen(buf);
-	va_list ap;
-
-	if (n + 1 >= cap)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf + n, cap - n, fmt, ap);
-	va_end(ap);
-}
-
 /* NULL if the program did what the model says; else what differs. */
 static const char *compare(const struct rm_answer *m, const struct rp_packet *pkt, int hook,
 			   const struct bpf_answer *b)
@@ -239,22 +225,22 @@ static const char *compare(const struct rm_answer *m, const struct rp_packet *pk
 
 	why[0] = 0;
 	if (b->ret != h_hook_ret(hook, m->action))
-		appendf(why, sizeof(why), "returned %d, want %d; ", b->ret,
+		ut_appendf(why, sizeof(why), "returned %d, want %d; ", b->ret,
 			h_hook_ret(hook, m->action));
 	bad = h_delta_error((struct sg_counter(*)[SG_R_COUNT])b->before,
 			    (struct sg_counter(*)[SG_R_COUNT])b->after, &e);
 	if (bad)
-		appendf(why, sizeof(why), "counters: %s", bad);
+		ut_appendf(why, sizeof(why), "counters: %s", bad);
 	if (m->action == RM_RST && b->ret == h_hook_ret(hook, RM_RST)) {
 		bad = rm_check_rst(pkt->frame, pkt->len, &m->pkt, b->out, b->out_len);
 		if (!bad && !pkt->mutated && !pkt->spec.l4_len_override && !pkt->spec.ip_len_delta &&
 		    !pkt->spec.doff_override)
 			bad = pkt_check_rst(b->out, b->out_len, &pkt->spec);
 		if (bad)
-			appendf(why, sizeof(why), "RST: %s; ", bad);
+			ut_appendf(why, sizeof(why), "RST: %s; ", bad);
 	} else if (m->action != RM_RST &&
 		   (b->out_len != pkt->len || memcmp(b->out, pkt->frame, pkt->len))) {
-		appendf(why, sizeof(why), "frame changed (%u bytes out of %zu); ", b->out_len,
+		ut_appendf(why, sizeof(why), "frame changed (%u bytes out of %zu); ", b->out_len,
 			pkt->len);
 	}
 	return why[0] ? why : NULL;
@@ -271,7 +257,7 @@ static void describe_moves(const struct bpf_answer *b, char *buf, size_t cap)
 			uint64_t dc = b->after[v][r].conns - b->before[v][r].conns;
 
 			if (dp || db || dc)
-				appendf(buf, cap, "%s/%s +%" PRIu64 " pkt +%" PRIu64 " B +%" PRIu64
+				ut_appendf(buf, cap, "%s/%s +%" PRIu64 " pkt +%" PRIu64 " B +%" PRIu64
 					" conn; ", sg_verdict_names[v], sg_reason_names[r], dp, db, dc);
 		}
 	}

@@ -6,6 +6,7 @@
 #include <linux/pkt_cls.h>
 #include <string.h>
 #include <bpf/bpf.h>
+#include "unit.h"
 #include "clock.h"
 #include "harness.h"
 #include "tap.h"
@@ -155,21 +156,6 @@ void h_snapshot(struct sg_dp *dp, h_snap_t out)
 		tap_bail("read counters");
 }
 
-static void appendf(char *buf, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void appendf(char *buf, size_t cap, const char *fmt, ...)
-{
-	size_t n = strlen(buf);
-	va_list ap;
-
-	if (n + 1 >= cap)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf + n, cap - n, fmt, ap);
-	va_end(ap);
-}
-
 const char *h_delta_error(h_snap_t before, h_snap_t after, const struct h_expect *e)
 {
 	static char why[1024];
@@ -185,14 +171,14 @@ const char *h_delta_error(h_snap_t before, h_snap_t after, const struct h_expect
 			if (dp == (hit ? 1u : 0u) && db == (hit ? e->bytes : 0) &&
 			    dc == (hit ? e->conns : 0))
 				continue;
-			appendf(why, sizeof(why), "%s/%s moved packets %llu bytes %llu conns %llu",
+			ut_appendf(why, sizeof(why), "%s/%s moved packets %llu bytes %llu conns %llu",
 				sg_verdict_names[v], sg_reason_names[r], (unsigned long long)dp,
 				(unsigned long long)db, (unsigned long long)dc);
 			if (hit)
-				appendf(why, sizeof(why), " (want 1 %llu %llu)",
+				ut_appendf(why, sizeof(why), " (want 1 %llu %llu)",
 					(unsigned long long)e->bytes,
 					(unsigned long long)e->conns);
-			appendf(why, sizeof(why), "; ");
+			ut_appendf(why, sizeof(why), "; ");
 		}
 	}
 	return why[0] ? why : NULL;
@@ -230,19 +216,19 @@ bool h_check_frame(struct sg_dp *dp, int hook, const uint8_t *frame, size_t len,
 		return tap_check(false, name, "%s", why);
 	}
 	if (r.ret != want)
-		appendf(why, sizeof(why), "returned %d, want %d; ", r.ret, want);
+		ut_appendf(why, sizeof(why), "returned %d, want %d; ", r.ret, want);
 	bad = h_delta_error(before, after, e);
 	if (bad)
-		appendf(why, sizeof(why), "counters: %s", bad);
+		ut_appendf(why, sizeof(why), "counters: %s", bad);
 	if (e->action == H_RST && r.ret == want) {
 		bad = rst_spec ? pkt_check_rst(r.out, r.out_len, rst_spec) : "no SYN spec to check";
 		if (bad)
-			appendf(why, sizeof(why), "RST: %s; ", bad);
+			ut_appendf(why, sizeof(why), "RST: %s; ", bad);
 	} else if (e->action != H_RST && (r.out_len != len || memcmp(r.out, frame, len))) {
-		appendf(why, sizeof(why), "frame changed (%u bytes out of %zu); ", r.out_len, len);
+		ut_appendf(why, sizeof(why), "frame changed (%u bytes out of %zu); ", r.out_len, len);
 	}
 	if (why[0])
-		appendf(why, sizeof(why), " [expected %s]", expect_text(e));
+		ut_appendf(why, sizeof(why), " [expected %s]", expect_text(e));
 	return tap_check(!why[0], name, "%s", why);
 }
 

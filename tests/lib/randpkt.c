@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "unit.h"
 #include "randpkt.h"
 
 #define RP_RELAY_POOL 4
@@ -498,21 +499,6 @@ void rp_policy_print(const struct rp_policy *rp, FILE *out)
 
 /* ---- packets -------------------------------------------------------- */
 
-static void appendf(char *buf, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void appendf(char *buf, size_t cap, const char *fmt, ...)
-{
-	size_t n = strlen(buf);
-	va_list ap;
-
-	if (n + 1 >= cap)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf + n, cap - n, fmt, ap);
-	va_end(ap);
-}
-
 /* One of the trusted entries of the family, or NULL. */
 static const struct sg_prefix *pick_trusted(struct rp_rng *r, const struct rm_world *w, bool v4)
 {
@@ -646,10 +632,10 @@ static void pick_v6_ext(struct rp_rng *r, struct pkt_spec *s, char *how, size_t 
 		s->n_ext++;
 	}
 	if (s->n_ext) {
-		appendf(how, cap, " ext[");
+		ut_appendf(how, cap, " ext[");
 		for (int i = 0; i < s->n_ext; i++)
-			appendf(how, cap, "%s%u:%d", i ? "," : "", s->ext[i], s->ext_len[i]);
-		appendf(how, cap, "]");
+			ut_appendf(how, cap, "%s%u:%d", i ? "," : "", s->ext[i], s->ext_len[i]);
+		ut_appendf(how, cap, "]");
 	}
 }
 
@@ -688,15 +674,15 @@ static void pick_spec(struct rp_rng *r, const struct rm_world *w, struct rp_pack
 	snprintf(pkt->how, sizeof(pkt->how), "%s %s -> %s:%u flags %#x seq %u", s->v6 ? "v6" : "v4",
 		 s->src, s->dst, s->dport, s->flags, s->seq);
 	if (s->proto)
-		appendf(pkt->how, sizeof(pkt->how), " proto %u", s->proto);
+		ut_appendf(pkt->how, sizeof(pkt->how), " proto %u", s->proto);
 	if (s->n_vlan)
-		appendf(pkt->how, sizeof(pkt->how), " vlan %d", s->n_vlan);
+		ut_appendf(pkt->how, sizeof(pkt->how), " vlan %d", s->n_vlan);
 	if (s->ip_opt_len)
-		appendf(pkt->how, sizeof(pkt->how), " ipopt %d", s->ip_opt_len);
+		ut_appendf(pkt->how, sizeof(pkt->how), " ipopt %d", s->ip_opt_len);
 	if (s->v6)
 		pick_v6_ext(r, s, pkt->how, sizeof(pkt->how));
 	if (s->frag)
-		appendf(pkt->how, sizeof(pkt->how), " frag off %u mf %d", s->frag_off, s->mf);
+		ut_appendf(pkt->how, sizeof(pkt->how), " frag off %u mf %d", s->frag_off, s->mf);
 	if (rp_pct(r, 30))
 		s->tcp_opt_len = 4 * (int)rp_range(r, 1, 10);
 	s->payload = rp_pct(r, 50) ? 0 : (int)rp_range(r, 1, rp_pct(r, 20) ? 1000 : 200);
@@ -718,19 +704,19 @@ static void pick_spec(struct rp_rng *r, const struct rm_world *w, struct rp_pack
 		s->ihl_override = (int)rp_below(r, 16);
 	if (rp_pct(r, 4))
 		s->doff_override = (int)rp_below(r, 16);
-	appendf(pkt->how, sizeof(pkt->how), " topt %d payload %d", s->tcp_opt_len, s->payload);
+	ut_appendf(pkt->how, sizeof(pkt->how), " topt %d payload %d", s->tcp_opt_len, s->payload);
 	if (s->l4_len_override)
-		appendf(pkt->how, sizeof(pkt->how), " l4cut %d", s->l4_len_override);
+		ut_appendf(pkt->how, sizeof(pkt->how), " l4cut %d", s->l4_len_override);
 	if (s->ip_len_delta)
-		appendf(pkt->how, sizeof(pkt->how), " iplen%+d", s->ip_len_delta);
+		ut_appendf(pkt->how, sizeof(pkt->how), " iplen%+d", s->ip_len_delta);
 	if (s->ip_version_override)
-		appendf(pkt->how, sizeof(pkt->how), " ver %d", s->ip_version_override);
+		ut_appendf(pkt->how, sizeof(pkt->how), " ver %d", s->ip_version_override);
 	if (s->ihl_override)
-		appendf(pkt->how, sizeof(pkt->how), " ihl %d", s->ihl_override);
+		ut_appendf(pkt->how, sizeof(pkt->how), " ihl %d", s->ihl_override);
 	if (s->doff_override)
-		appendf(pkt->how, sizeof(pkt->how), " doff %d", s->doff_override);
+		ut_appendf(pkt->how, sizeof(pkt->how), " doff %d", s->doff_override);
 	if (mapped)
-		appendf(pkt->how, sizeof(pkt->how), " (v4-mapped src)");
+		ut_appendf(pkt->how, sizeof(pkt->how), " (v4-mapped src)");
 }
 
 /* Offsets of the IP and L4 headers in the frame spec builds. */
@@ -756,7 +742,7 @@ static void put_byte(struct rp_packet *pkt, size_t off, uint8_t v, const char *w
 	if (off >= pkt->len)
 		return;
 	pkt->frame[off] = v;
-	appendf(pkt->how, sizeof(pkt->how), " | %s[%zu]=%#x", what, off, v);
+	ut_appendf(pkt->how, sizeof(pkt->how), " | %s[%zu]=%#x", what, off, v);
 }
 
 /* Overwrites one of the fields that say how long something is. */
@@ -819,7 +805,7 @@ static void mutate(struct rp_rng *r, struct rp_packet *pkt)
 			break;
 		case 2: /* truncate */
 			pkt->len = rp_range(r, 14, (uint32_t)pkt->len);
-			appendf(pkt->how, sizeof(pkt->how), " | cut to %zu", pkt->len);
+			ut_appendf(pkt->how, sizeof(pkt->how), " | cut to %zu", pkt->len);
 			break;
 		default:
 			mutate_length_field(r, pkt);

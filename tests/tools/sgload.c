@@ -182,16 +182,6 @@ static int parse_hook(const char *s)
 	return -1;
 }
 
-static const char *hook_text(int hook)
-{
-	switch (hook) {
-	case SG_HOOK_XDP: return "xdp";
-	case SG_HOOK_TC_INGRESS: return "tc-ingress";
-	case SG_HOOK_TC_EGRESS: return "tc-egress";
-	default: return "?";
-	}
-}
-
 /* "IF:HOOK[:MODE]" into its parts (buf is scratch space). */
 static int parse_attach(const char *text, char *buf, size_t len, const char **ifname,
 			int *hook, int *mode)
@@ -491,7 +481,7 @@ static int cmd_apply(const struct opts *o)
 	}
 	n = rc ? 0 : sg_dp_attachments(dp, att, SG_MAX_ATTACH);
 	for (int i = 0; i < n && i < SG_MAX_ATTACH; i++)
-		printf("sgload: %s %s%s%s slot %u\n", att[i].ifname, hook_text(att[i].hook),
+		printf("sgload: %s %s%s%s slot %u\n", att[i].ifname, sg_hook_name(att[i].hook),
 		       att[i].xdp_flags & XDP_FLAGS_DRV_MODE ? " native" :
 		       att[i].xdp_flags & XDP_FLAGS_SKB_MODE ? " generic" : "",
 		       att[i].attached ? "" : " (not attached)", att[i].slot);
@@ -536,7 +526,7 @@ static int cmd_counters(const struct opts *o)
 		break;
 	}
 	if (!found)
-		fprintf(stderr, "sgload: %s %s is not attached in %s\n", ifname, hook_text(hook),
+		fprintf(stderr, "sgload: %s %s is not attached in %s\n", ifname, sg_hook_name(hook),
 			o->pin_dir);
 	sg_dp_close(dp);
 	return rc;

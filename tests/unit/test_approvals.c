@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "load.h"
+#include "unit.h"
 
 #define NOW 1767225600LL        /* 2026-01-01T00:00:00Z */
 
@@ -35,17 +36,13 @@ static const char *const policy_json =
 static int make_tmpdir(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/sgt-approvals.XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
+	return ut_make_tmpdir(tmpdir, sizeof(tmpdir), "approvals");
 }
 
 static int remove_tmpdir(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return ut_remove_tmpdir(tmpdir);
 }
 
 /* A fresh directory tmpdir/name; *file becomes DIR/approvals.json. */
@@ -79,19 +76,10 @@ static void add_approval(struct sg_policy *p, const char *prefix, uint64_t group
 
 static char *read_text(const char *path)
 {
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
+	char *text = ut_read_text(path);
 
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = calloc(1, (size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), n);
-	fclose(f);
-	return buf;
+	assert_non_null(text);
+	return text;
 }
 
 static void write_text(const char *path, const char *text, mode_t mode)
@@ -124,25 +112,6 @@ static int count_entries(const char *dir, char *names, size_t len)
 	return n;
 }
 
-static void check_diag(const struct sg_diag *d, const char *const *want)
-{
-	size_t n = 0;
-
-	while (want[n])
-		n++;
-	if (d->n != n)
-		for (size_t i = 0; i < d->n; i++)
-			print_message("# got: %s\n", d->lines[i]);
-	assert_int_equal(d->n, n);
-	for (size_t i = 0; i < n; i++) {
-		char line[2048];
-
-		snprintf(line, sizeof(line), "%s: %s", d->is_error[i] ? "error" : "warning",
-			 d->lines[i]);
-		assert_string_equal(line, want[i]);
-	}
-}
-
 /* Loads the approvals file text against p; diagnostics must be want. */
 static int load_text(const char *text, const struct sg_policy *p, size_t *n,
 		     const char *const *want)
@@ -156,7 +125,7 @@ static int load_text(const char *text, const struct sg_policy *p, size_t *n,
 	write_text(path, text, 0600);
 	*n = 0;
 	rc = sg_approvals_load(path, p, &opts, &out, n, &d);
-	check_diag(&d, want);
+	ut_check_diag(&d, want);
 	for (size_t i = 0; i < *n; i++)
 		sg_trusted_entry_free(&out[i]);
 	free(out);

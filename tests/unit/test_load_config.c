@@ -20,6 +20,7 @@
 #include <cmocka.h>
 #include "dataplane.h"
 #include "load.h"
+#include "unit.h"
 
 static const struct sg_load_opts opts = { .allow_any_owner = true };
 static char tmpdir[64];
@@ -27,17 +28,13 @@ static char tmpdir[64];
 static int make_tmpdir(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/sgt-config.XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
+	return ut_make_tmpdir(tmpdir, sizeof(tmpdir), "config");
 }
 
 static int remove_tmpdir(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return ut_remove_tmpdir(tmpdir);
 }
 
 /* tmpdir/smtpgate.json with json (single quotes become double). */
@@ -62,27 +59,6 @@ static const char *write_config(const char *json, mode_t mode)
 	return path;
 }
 
-static void check_diag(const struct sg_diag *d, const char *const *want)
-{
-	size_t n = 0;
-
-	while (want[n])
-		n++;
-	if (d->n != n) {
-		for (size_t i = 0; i < d->n; i++)
-			print_message("# got: %s: %s\n", d->is_error[i] ? "error" : "warning",
-				      d->lines[i]);
-	}
-	assert_int_equal(d->n, n);
-	for (size_t i = 0; i < n; i++) {
-		char line[2048];
-
-		snprintf(line, sizeof(line), "%s: %s", d->is_error[i] ? "error" : "warning",
-			 d->lines[i]);
-		assert_string_equal(line, want[i]);
-	}
-}
-
 /* Loads json into *c (initialised here); diagnostics must be want. */
 static int load(const char *json, struct sg_host_config *c, const char *const *want)
 {
@@ -91,7 +67,7 @@ static int load(const char *json, struct sg_host_config *c, const char *const *w
 
 	sg_host_config_init(c);
 	rc = sg_config_load(write_config(json, 0644), &opts, c, &d);
-	check_diag(&d, want);
+	ut_check_diag(&d, want);
 	sg_diag_free(&d);
 	return rc;
 }
@@ -110,19 +86,10 @@ static void expect_refused(const char *json, const char *const *want)
 
 static char *read_text(const char *path)
 {
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
+	char *text = ut_read_text(path);
 
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = calloc(1, (size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), n);
-	fclose(f);
-	return buf;
+	assert_non_null(text);
+	return text;
 }
 
 /* ---- valid files and defaults ----------------------------------------- */

@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "load.h"
+#include "unit.h"
 
 #define NOW 1767225600LL         /* 2026-01-01T00:00:00Z */
 #define EXPIRES_2027 1814313600LL /* 2027-06-30T00:00:00Z */
@@ -38,30 +39,6 @@ static char *dequote(const char *json)
 	return s;
 }
 
-/* The diagnostics must be exactly want ("error: ..." / "warning: ..."). */
-static void check_diag(const struct sg_diag *d, const char *const *want)
-{
-	size_t n = 0;
-
-	while (want[n])
-		n++;
-	if (d->n != n) {
-		for (size_t i = 0; i < d->n; i++)
-			print_message("# got: %s: %s\n", d->is_error[i] ? "error" : "warning",
-				      d->lines[i]);
-		for (size_t i = 0; i < n; i++)
-			print_message("# want: %s\n", want[i]);
-	}
-	assert_int_equal(d->n, n);
-	for (size_t i = 0; i < n; i++) {
-		char line[2048];
-
-		snprintf(line, sizeof(line), "%s: %s", d->is_error[i] ? "error" : "warning",
-			 d->lines[i]);
-		assert_string_equal(line, want[i]);
-	}
-}
-
 static int parse(const char *json, struct sg_policy *p, struct sg_diag *d)
 {
 	char *s = dequote(json);
@@ -77,7 +54,7 @@ static void expect_refused(const char *json, const char *const *want)
 	struct sg_policy p;
 	int rc = parse(json, &p, &d);
 
-	check_diag(&d, want);
+	ut_check_diag(&d, want);
 	assert_int_equal(rc, -1);
 	assert_int_equal(d.n_errors > 0, 1);
 	/* Nothing handed out. */
@@ -91,7 +68,7 @@ static void expect_loaded(const char *json, struct sg_policy *p, const char *con
 	struct sg_diag d = { 0 };
 	int rc = parse(json, p, &d);
 
-	check_diag(&d, want);
+	ut_check_diag(&d, want);
 	assert_int_equal(rc, 0);
 	assert_int_equal(d.n_errors, 0);
 	sg_diag_free(&d);
@@ -134,17 +111,13 @@ static char tmpdir[64];
 static int make_tmpdir(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/sgt-policy.XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
+	return ut_make_tmpdir(tmpdir, sizeof(tmpdir), "policy");
 }
 
 static int remove_tmpdir(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return ut_remove_tmpdir(tmpdir);
 }
 
 /* tmpdir/name with content, mode; returns the path (static buffer). */
@@ -171,7 +144,7 @@ static int load(const char *path, const struct sg_load_opts *o, const char *cons
 	char sha[65];
 	int rc = sg_policy_load(path, o, &p, sha, &d);
 
-	check_diag(&d, want);
+	ut_check_diag(&d, want);
 	if (!rc)
 		sg_policy_free(&p);
 	sg_diag_free(&d);
@@ -307,7 +280,7 @@ static void test_invalid_example(void **state)
 	(void)state;
 	assert_int_equal(sg_policy_parse("invalid.policy.json", text, strlen(text), &opts, &p, &d),
 			 -1);
-	check_diag(&d, (const char *const[]){
+	ut_check_diag(&d, (const char *const[]){
 		"error: invalid.policy.json: mode: \"enforcing\" is not one of enforce, monitor",
 		"error: invalid.policy.json: ports[1]: 25 is listed twice (ports[0] and ports[1])",
 		"error: invalid.policy.json: rate_classes.default.conn_burst: set without "

@@ -101,22 +101,7 @@ static void print_bans(json_t *arr)
 
 static int ban_list(struct ctl *c)
 {
-	static const struct option longs[] = { CTL_COMMON_OPTIONS };
-	json_t *result;
-	int o, rc;
-
-	while ((o = ctl_getopt(c, longs)) >= 0)
-		;
-	if (CTL_GETOPT_DONE(o))
-		return CTL_GETOPT_EXIT(o);
-	if ((rc = ctl_no_positional(c)) || (rc = ctl_call(c, "ban.list", NULL, &result)))
-		return rc;
-	if (c->json)
-		ctl_print_json(result);
-	else
-		print_bans(result);
-	json_decref(result);
-	return CTL_OK;
+	return ctl_run_simple(c, "ban.list", print_bans);
 }
 
 int ctl_cmd_ban(struct ctl *c)

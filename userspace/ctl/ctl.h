@@ -102,6 +102,9 @@ void ctl_table_free(struct ctl_table *t);
 void ctl_table_right(struct ctl_table *t, int col);
 /* Prints a JSON document (indented) and a newline on stdout. */
 void ctl_print_json(json_t *doc);
+/* A command that takes only the common options: sends `command` with no
+ * arguments and prints the result as JSON (--json) or with print. */
+int ctl_run_simple(struct ctl *c, const char *command, void (*print)(json_t *result));
 /* Text for a cell: the string, or dflt for null/missing. */
 const char *ctl_str(json_t *v, const char *dflt);
 /* An integer field as text into buf. */

@@ -218,6 +218,26 @@ int ctl_no_positional(struct ctl *c)
 	return CTL_OK;
 }
 
+int ctl_run_simple(struct ctl *c, const char *command, void (*print)(json_t *result))
+{
+	static const struct option longs[] = { CTL_COMMON_OPTIONS };
+	json_t *result;
+	int o, rc;
+
+	while ((o = ctl_getopt(c, longs)) >= 0)
+		;
+	if (CTL_GETOPT_DONE(o))
+		return CTL_GETOPT_EXIT(o);
+	if ((rc = ctl_no_positional(c)) || (rc = ctl_call(c, command, NULL, &result)))
+		return rc;
+	if (c->json)
+		ctl_print_json(result);
+	else
+		print(result);
+	json_decref(result);
+	return CTL_OK;
+}
+
 struct command {
 	const char *name;
 	int (*run)(struct ctl *c);

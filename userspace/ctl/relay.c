@@ -35,22 +35,7 @@ static void print_relays(json_t *arr)
 
 static int relay_list(struct ctl *c)
 {
-	static const struct option longs[] = { CTL_COMMON_OPTIONS };
-	json_t *result;
-	int o, rc;
-
-	while ((o = ctl_getopt(c, longs)) >= 0)
-		;
-	if (CTL_GETOPT_DONE(o))
-		return CTL_GETOPT_EXIT(o);
-	if ((rc = ctl_no_positional(c)) || (rc = ctl_call(c, "relay.list", NULL, &result)))
-		return rc;
-	if (c->json)
-		ctl_print_json(result);
-	else
-		print_relays(result);
-	json_decref(result);
-	return CTL_OK;
+	return ctl_run_simple(c, "relay.list", print_relays);
 }
 
 int ctl_cmd_relay(struct ctl *c)

@@ -79,40 +79,15 @@ static void print_status(json_t *s)
 
 int ctl_cmd_status(struct ctl *c)
 {
-	static const struct option longs[] = { CTL_COMMON_OPTIONS };
-	json_t *result;
-	int o, rc;
+	return ctl_run_simple(c, "status", print_status);
+}
 
-	while ((o = ctl_getopt(c, longs)) >= 0)
-		;
-	if (CTL_GETOPT_DONE(o))
-		return CTL_GETOPT_EXIT(o);
-	if ((rc = ctl_no_positional(c)) || (rc = ctl_call(c, "status", NULL, &result)))
-		return rc;
-	if (c->json)
-		ctl_print_json(result);
-	else
-		print_status(result);
-	json_decref(result);
-	return CTL_OK;
+static void print_reload(json_t *result)
+{
+	printf("%s\n", ctl_str(json_object_get(result, "message"), "reloaded"));
 }
 
 int ctl_cmd_reload(struct ctl *c)
 {
-	static const struct option longs[] = { CTL_COMMON_OPTIONS };
-	json_t *result;
-	int o, rc;
-
-	while ((o = ctl_getopt(c, longs)) >= 0)
-		;
-	if (CTL_GETOPT_DONE(o))
-		return CTL_GETOPT_EXIT(o);
-	if ((rc = ctl_no_positional(c)) || (rc = ctl_call(c, "reload", NULL, &result)))
-		return rc;
-	if (c->json)
-		ctl_print_json(result);
-	else
-		printf("%s\n", ctl_str(json_object_get(result, "message"), "reloaded"));
-	json_decref(result);
-	return CTL_OK;
+	return ctl_run_simple(c, "reload", print_reload);
 }

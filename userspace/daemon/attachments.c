@@ -11,16 +11,6 @@
 #include "daemon.h"
 #include "log.h"
 
-static const char *hook_text(int hook)
-{
-	switch (hook) {
-	case SG_HOOK_XDP: return "xdp";
-	case SG_HOOK_TC_INGRESS: return "tc-ingress";
-	case SG_HOOK_TC_EGRESS: return "tc-egress";
-	default: return "none";
-	}
-}
-
 void sgd_refresh_slot_names(struct sgd *d)
 {
 	struct sg_attachment a[SG_MAX_ATTACH];
@@ -54,14 +44,14 @@ static void attach_one(struct sgd *d, const struct sg_iface_cfg *c, bool quiet_i
 	if (!if_nametoindex(c->name)) {
 		if (!quiet_if_absent)
 			sgd_warn("%s: no such interface yet; %s will be attached when it appears",
-				 c->name, hook_text(c->hook));
+				 c->name, sg_hook_name(c->hook));
 		return;
 	}
 	if (sg_dp_attach(d->dp, c->name, c->hook, c->xdp_mode, &err)) {
 		sgd_err("%s: %s", c->name, err.msg);
 		return;
 	}
-	sgd_notice("%s: %s attached", c->name, hook_text(c->hook));
+	sgd_notice("%s: %s attached", c->name, sg_hook_name(c->hook));
 }
 
 void sgd_attach_all(struct sgd *d)

@@ -19,16 +19,6 @@
 #include "clock.h"
 #include "dataplane.h"
 
-static inline const char *sg_stats_hook_name(int hook)
-{
-	switch (hook) {
-	case SG_HOOK_XDP: return "xdp";
-	case SG_HOOK_TC_INGRESS: return "tc-ingress";
-	case SG_HOOK_TC_EGRESS: return "tc-egress";
-	default: return "none";
-	}
-}
-
 static inline json_t *sg_stats_xdp_mode(const struct sg_attachment *a)
 {
 	if (a->hook != SG_HOOK_XDP)
@@ -86,7 +76,7 @@ static inline json_t *sg_stats_attachments(struct sg_dp *dp, bool counters,
 	n = sg_dp_attachments(dp, a, SG_MAX_ATTACH);
 	for (int i = 0; i < n && i < SG_MAX_ATTACH; i++) {
 		json_t *o = json_pack("{s:s, s:s, s:o, s:b}", "interface", a[i].ifname,
-				      "hook", sg_stats_hook_name(a[i].hook),
+				      "hook", sg_hook_name(a[i].hook),
 				      "mode", sg_stats_xdp_mode(&a[i]), "attached", a[i].attached);
 		json_t *c = sg_stats_counters(dp, a[i].slot, totals ? totals : scratch);
 

@@ -16,16 +16,6 @@
 #include "daemon.h"
 #include "log.h"
 
-static const char *hook_text(int hook)
-{
-	switch (hook) {
-	case SG_HOOK_XDP: return "xdp";
-	case SG_HOOK_TC_INGRESS: return "tc-ingress";
-	case SG_HOOK_TC_EGRESS: return "tc-egress";
-	default: return "unknown";
-	}
-}
-
 void sgd_format_time_ms(uint64_t boot_ns, char *buf, size_t len)
 {
 	int64_t real_ns = sg_real_ns() - (int64_t)(sg_boot_ns() - boot_ns);
@@ -86,7 +76,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		      "time", when, "event", ban ? "ban" : "blocked", "source", src,
 		      "destination", dst, "port", (int)e->dport,
 		      "interface", slot->ifname[0] ? slot->ifname : "?", "hook",
-		      hook_text(slot->hook), "verdict", sg_verdict_names[e->verdict],
+		      sg_hook_name(slot->hook), "verdict", sg_verdict_names[e->verdict],
 		      "reason", sg_reason_names[e->reason], "count", (json_int_t)e->count);
 	if (!o)
 		return 0;
@@ -94,7 +84,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	json_decref(o);
 	if (ban) {
 		sgd_warn("banned %s after repeated rate-limit violations (on %s %s)", src,
-			 slot->ifname, hook_text(slot->hook));
+			 slot->ifname, sg_hook_name(slot->hook));
 		audit_auto_ban(d, src, slot->ifname);
 	} else
 		sgd_info("%s %s -> %s:%u %s/%s x%llu", slot->ifname, src, dst, e->dport,

@@ -29,16 +29,6 @@
 #define SG_TC_HANDLE   0x5347 /* "SG" */
 #define SG_TC_PRIORITY 1      /* before other filters on the hook */
 
-static const char *hook_name(int hook)
-{
-	switch (hook) {
-	case SG_HOOK_XDP: return "xdp";
-	case SG_HOOK_TC_INGRESS: return "tc-ingress";
-	case SG_HOOK_TC_EGRESS: return "tc-egress";
-	default: return "none";
-	}
-}
-
 static struct bpf_program *hook_prog(struct smtpgate *s, int hook)
 {
 	switch (hook) {
@@ -87,7 +77,7 @@ struct sg_dp_prog *sg_dp_get_prog(struct sg_dp *dp, int hook, uint32_t slot,
 	rc = smtpgate__load(s);
 	if (rc) {
 		sg_errf(err, rc, "load %s program: %s (the kernel log above says why)",
-			hook_name(hook), strerror(-rc));
+			sg_hook_name(hook), strerror(-rc));
 		smtpgate__destroy(s);
 		return NULL;
 	}
@@ -312,7 +302,7 @@ static int attach_tc(int ifindex, int hook, const char *ifname, int prog_fd,
 	o.prog_id = 0;
 	rc = bpf_tc_attach(&h, &o);
 	if (rc)
-		return sg_errf(err, rc, "%s: attach %s: %s", ifname, hook_name(hook),
+		return sg_errf(err, rc, "%s: attach %s: %s", ifname, sg_hook_name(hook),
 			       strerror(-rc));
 	return 0;
 }
@@ -393,7 +383,7 @@ static int detach_slot(struct sg_dp *dp, uint32_t slot, const struct sg_attach_i
 
 		if (r && r != -ENOENT)
 			rc = sg_errf(err, r, "%s: detach %s: %s", info->ifname,
-				     hook_name((int)info->hook), strerror(-r));
+				     sg_hook_name((int)info->hook), strerror(-r));
 	}
 	if (!rc)
 		info_put(dp, slot, &none);
@@ -406,7 +396,7 @@ int sg_dp_detach(struct sg_dp *dp, const char *ifname, int hook, struct sg_err *
 	long slot = find_slot(dp, ifname, hook, false);
 
 	if (slot < 0 || info_get(dp, (uint32_t)slot, &info))
-		return sg_errf(err, -ENOENT, "%s %s is not attached", ifname, hook_name(hook));
+		return sg_errf(err, -ENOENT, "%s %s is not attached", ifname, sg_hook_name(hook));
 	return detach_slot(dp, (uint32_t)slot, &info, err);
 }
 

@@ -618,16 +618,6 @@ static void family(FILE *out, const char *name, const char *type, const char *he
 	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static const char *hook_name(int hook)
-{
-	switch (hook) {
-	case SG_HOOK_XDP: return "xdp";
-	case SG_HOOK_TC_INGRESS: return "tc-ingress";
-	case SG_HOOK_TC_EGRESS: return "tc-egress";
-	default: return "none";
-	}
-}
-
 /* Can the data plane ever count (verdict, reason)?  These series are
  * printed even at zero, so an alert sees the first increment. */
 static bool combination_occurs(int v, int r)
@@ -658,7 +648,7 @@ static uint64_t field_of(const struct sg_counter *c, enum counter_field f)
 static void attachment_labels(const struct sg_mt_attachment *a, char *buf, size_t len)
 {
 	struct sink k = { .buf = buf, .len = len };
-	const char *hook = hook_name(a->hook);
+	const char *hook = sg_hook_name(a->hook);
 
 	buf[0] = '\0';
 	put(&k, "interface=\"", 11);
@@ -782,7 +772,7 @@ static void render_attached(const struct sg_mt_snapshot *s, FILE *out)
 
 		fputs("smtpgate_attached{interface=\"", out);
 		sg_mt_escape(out, a->ifname);
-		fprintf(out, "\",hook=\"%s\",mode=\"%s\"} %d\n", hook_name(a->hook), a->mode,
+		fprintf(out, "\",hook=\"%s\",mode=\"%s\"} %d\n", sg_hook_name(a->hook), a->mode,
 			a->attached ? 1 : 0);
 	}
 }
