@@ -57,7 +57,11 @@ TOOL_SKELS   := $(TOOL_BPF_SRCS:tests/tools/%.bpf.c=$(BUILD)/tests/tools/%.skel.
 
 PROGS        := $(if $(DAEMON_SRCS),$(BUILD)/smtpgated) $(if $(CTL_SRCS),$(BUILD)/smtpgatectl)
 
-.PHONY: all deps test bench demo clean check-bpf
+# Keep objects made through pattern chains (make would delete them as
+# intermediates): the build dir stays inspectable and links stay cheap.
+.SECONDARY:
+
+.PHONY: all deps test bench demo clean
 all: $(BPF_OBJ) $(SKEL) $(LIB) $(PROGS) $(TEST_PROGS)
 
 deps:

@@ -262,6 +262,79 @@ static __always_inline int sg_parse_ipv6(void *data, void *data_end, __u32 frame
 	return sg_parse_tcp(data, data_end, cfg, p, off, ip_end, first_frag);
 }
 
+/* A pre-parse for the fast path: 1 if the frame is certainly not governed
+ * (not IP, not TCP, or TCP to a port that is not governed, with headers
+ * that the full parser would accept up to the ports).  Anything unusual
+ * (fragments, extension headers, truncation, a third tag, IPv4-mapped
+ * addresses) returns 0 and goes to sg_parse(), which decides.  It reads
+ * only what it needs and writes nothing, so ordinary traffic skips the
+ * full parse and its record. */
+static __always_inline int sg_surely_ungoverned(void *data, void *data_end, __u32 frame_len,
+						const struct sg_config *cfg)
+{
+	struct ethhdr *eth = data;
+	__u32 off = sizeof(*eth);
+	__u16 proto;
+
+	if ((void *)(eth + 1) > data_end)
+		return 0;
+	proto = eth->h_proto;
+#pragma unroll
+	for (int i = 0; i < SG_MAX_VLAN_TAGS; i++) {
+		__be16 *tag = data + off;
+
+		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD))
+			break;
+		if ((void *)(tag + 2) > data_end)
+			return 0;
+		proto = tag[1];
+		off += 4;
+	}
+	if (proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = data + off;
+		__u32 ihl, tot;
+		__be16 *ports;
+
+		if ((void *)(ip + 1) > data_end)
+			return 0;
+		ihl = ip->ihl * 4;
+		if (ip->version != 4 || ihl < sizeof(*ip))
+			return 0;
+		if (ip->protocol != IPPROTO_TCP)
+			return 1;
+		if (ip->frag_off & bpf_htons(SG_IP_MF | SG_IP_OFFSET))
+			return 0;
+		tot = bpf_ntohs(ip->tot_len);
+		if (tot < ihl + 4 || off + tot > frame_len)
+			return 0;
+		ports = data + off + ihl;
+		if ((void *)(ports + 2) > data_end)
+			return 0;
+		return !sg_port_governed(cfg, bpf_ntohs(ports[1]));
+	}
+	if (proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = data + off;
+		__be16 *ports = (void *)(ip6 + 1);
+
+		if ((void *)(ip6 + 1) > data_end || ip6->version != 6)
+			return 0;
+		if (ip6->nexthdr != IPPROTO_TCP)
+			return !sg_ipv6_is_ext(ip6->nexthdr);
+		if (bpf_ntohs(ip6->payload_len) < 4 ||
+		    off + sizeof(*ip6) + bpf_ntohs(ip6->payload_len) > frame_len ||
+		    (void *)(ports + 2) > data_end)
+			return 0;
+		/* An IPv4-mapped address is malformed whatever the port. */
+		if (sg_is_v4mapped((const struct sg_addr *)&ip6->saddr) ||
+		    sg_is_v4mapped((const struct sg_addr *)&ip6->daddr))
+			return 0;
+		return !sg_port_governed(cfg, bpf_ntohs(ports[1]));
+	}
+	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD))
+		return 0;
+	return 1;
+}
+
 /* frame_len: the whole frame (may exceed data_end - data for a TC skb
  * whose tail is not linear; truncation is judged against frame_len).
  * cfg: the policy in force, for its governed ports. */

@@ -93,7 +93,6 @@ __noinline int sg_govern(struct sg_pkt *p, struct sg_rst *rst)
 static __always_inline int sg_process(void *data, void *data_end, __u32 frame_len,
 				      struct sg_rst *rst)
 {
-	struct sg_pkt p = {};
 	const struct sg_config *cfg;
 	__u32 zero = 0, gen, *active;
 
@@ -104,9 +103,15 @@ static __always_inline int sg_process(void *data, void *data_end, __u32 frame_le
 	cfg = bpf_map_lookup_elem(&sg_config, &gen);
 	if (!cfg || !cfg->generation)
 		return SG_ACT_PASS; /* no policy installed yet */
-	if (sg_parse(data, data_end, frame_len, cfg, &p) == SG_PARSE_PASS)
+	if (sg_surely_ungoverned(data, data_end, frame_len, cfg))
 		return SG_ACT_PASS;
-	return sg_govern(&p, rst);
+	{
+		struct sg_pkt p = {};
+
+		if (sg_parse(data, data_end, frame_len, cfg, &p) == SG_PARSE_PASS)
+			return SG_ACT_PASS;
+		return sg_govern(&p, rst);
+	}
 }
 
 SEC("xdp")
