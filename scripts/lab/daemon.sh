@@ -26,7 +26,8 @@
 #             lab_daemon_start, lab_daemon_stop, lab_daemon_kill9,
 #             lab_daemon_hup, lab_daemon_signal, lab_daemon_running,
 #             lab_daemon_pid, lab_daemon_cmd (e.g. --check),
-#             lab_daemon_detach, lab_daemon_ctl (smtpgatectl on its socket)
+#             lab_daemon_detach, lab_daemon_ctl (smtpgatectl on its socket),
+#             lab_daemon_adopt (a daemon of an earlier run, for teardown)
 #   its log   lab_daemon_log, lab_daemon_mark, lab_daemon_log_since,
 #             lab_daemon_wait_log
 #   the lab   lab_gw_build (the standard gateway topology), LAB_GW
@@ -223,6 +224,7 @@ lab_daemon_policy() {
 
 # lab_daemon_paths NAME
 # Sets (and prints, KEY=VALUE) NAME's paths:
+#   LAB_DAEMON_DIR (its scratch dir: config, policy, logs, state, ...)
 #   LAB_DAEMON_CONFIG  LAB_DAEMON_POLICY  LAB_DAEMON_PIN_DIR
 #   LAB_DAEMON_STATE_DIR  LAB_DAEMON_LOG_DIR  LAB_DAEMON_SOCKET
 #   LAB_DAEMON_LOGFILE (its stdout/stderr)  LAB_DAEMON_PID ("" if not running)
@@ -231,6 +233,7 @@ lab_daemon_paths() {
 	local name="$1"
 
 	lab_daemon_known "$name"
+	LAB_DAEMON_DIR="${LAB_D_DIR[$name]}"
 	LAB_DAEMON_CONFIG="${LAB_D_DIR[$name]}/smtpgate.json"
 	LAB_DAEMON_POLICY="${LAB_D_POLICY[$name]}"
 	LAB_DAEMON_PIN_DIR="${LAB_D_PIN[$name]}"
@@ -239,12 +242,12 @@ lab_daemon_paths() {
 	LAB_DAEMON_SOCKET="${LAB_D_SOCK[$name]}"
 	LAB_DAEMON_LOGFILE="${LAB_D_DIR[$name]}/smtpgated.log"
 	LAB_DAEMON_PID="$(lab_d_get "$name" pid)"
-	export LAB_DAEMON_CONFIG LAB_DAEMON_POLICY LAB_DAEMON_PIN_DIR LAB_DAEMON_STATE_DIR \
+	export LAB_DAEMON_DIR LAB_DAEMON_CONFIG LAB_DAEMON_POLICY LAB_DAEMON_PIN_DIR LAB_DAEMON_STATE_DIR \
 		LAB_DAEMON_LOG_DIR LAB_DAEMON_SOCKET LAB_DAEMON_LOGFILE LAB_DAEMON_PID
 	printf '%s\n' "config=$LAB_DAEMON_CONFIG" "policy=$LAB_DAEMON_POLICY" \
 		"pin_dir=$LAB_DAEMON_PIN_DIR" "state_dir=$LAB_DAEMON_STATE_DIR" \
 		"log_dir=$LAB_DAEMON_LOG_DIR" "socket=$LAB_DAEMON_SOCKET" \
-		"logfile=$LAB_DAEMON_LOGFILE" "pid=$LAB_DAEMON_PID"
+		"logfile=$LAB_DAEMON_LOGFILE" "pid=$LAB_DAEMON_PID" "dir=$LAB_DAEMON_DIR"
 }
 
 # ---- the daemon's log ------------------------------------------------
@@ -288,30 +291,17 @@ lab_daemon_log_since() {
 # the start of the current run); prints the first such line.  Returns 1
 # on timeout.
 lab_daemon_wait_log() {
-	local name="$1" re="$2" timeout="${3:-5}" mark="${4:-}" deadline line
+	local name="$1" re="$2" timeout="${3:-5}" mark="${4:-}"
 
 	lab_daemon_known "$name"
 	[ -n "$mark" ] || mark=$(lab_d_get "$name" off)
-	deadline=$(($(lab_now_ms) + $(lab_daemon_ms "$timeout")))
-	while :; do
-		line=$(lab_daemon_log_since "$name" "$mark" | grep -E -m1 -- "$re")
-		if [ -n "$line" ]; then
-			echo "$line"
-			return 0
-		fi
-		[ "$(lab_now_ms)" -lt "$deadline" ] || return 1
-		sleep 0.05
-	done
+	lab_poll "$timeout" lab_daemon_grep_since "$name" "$mark" "$re"
 }
 
-# Milliseconds of a (possibly fractional) number of seconds.
-lab_daemon_ms() {
-	local s="$1" int frac
-
-	int="${s%%.*}"
-	frac="${s#"$int"}"
-	frac="${frac#.}000"
-	echo $((10#${int:-0} * 1000 + 10#${frac:0:3}))
+# lab_daemon_grep_since NAME MARK REGEX: NAME's log lines after MARK
+# that match the extended REGEX.
+lab_daemon_grep_since() {
+	lab_daemon_log_since "$1" "$2" | grep -E -- "$3"
 }
 
 # ---- running ---------------------------------------------------------
@@ -368,7 +358,7 @@ lab_daemon_start() {
 	pid=$!
 	lab_d_set "$name" pid "$pid"
 	lab_log "daemon $name: pid $pid in $ns"
-	deadline=$(($(lab_now_ms) + $(lab_daemon_ms "$LAB_DAEMON_TIMEOUT")))
+	deadline=$(($(lab_now_ms) + $(lab_ms "$LAB_DAEMON_TIMEOUT")))
 	while :; do
 		if lab_daemon_log_since "$name" "$(lab_d_get "$name" off)" | grep -q "notice: running:"; then
 			return 0
@@ -396,7 +386,7 @@ lab_daemon_reap() {
 	local name="$1" timeout="$2" pid deadline
 
 	pid="$(lab_d_get "$name" pid)"
-	deadline=$(($(lab_now_ms) + $(lab_daemon_ms "$timeout")))
+	deadline=$(($(lab_now_ms) + $(lab_ms "$timeout")))
 	while lab_daemon_alive "$pid"; do
 		[ "$(lab_now_ms)" -lt "$deadline" ] || return 1
 		sleep 0.05
@@ -521,6 +511,31 @@ lab_daemon_teardown() {
 		timeout -k 1 10 nsenter --net="/run/netns/$ns" -- "$SMTPGATED" \
 			--config "${LAB_D_DIR[$name]}/smtpgate.json" --test-mode --detach
 	done
+}
+
+# lab_daemon_adopt NAME
+# Registers the daemon NAME of an earlier run whose scratch dir is this
+# run's ($LAB_DIR/daemon-NAME: scripts/lab.sh --teardown sets LAB_DIR to
+# the kept lab's), reading its paths from its smtpgate.json, so that
+# teardown stops it (if it still runs), detaches it and removes its pins.
+lab_daemon_adopt() {
+	local name="$1" dir cfg
+
+	dir="$LAB_DIR/daemon-$name"
+	cfg="$dir/smtpgate.json"
+	[ -f "$cfg" ] || lab_die "lab_daemon_adopt: no $cfg"
+	command -v jq >/dev/null || lab_die "lab_daemon_adopt needs jq"
+	LAB_D_DIR[$name]="$dir"
+	LAB_D_PIN[$name]=$(jq -r .paths.pin_dir "$cfg")
+	LAB_D_STATE[$name]=$(jq -r .paths.state_dir "$cfg")
+	LAB_D_LOGDIR[$name]=$(jq -r .paths.log_dir "$cfg")
+	LAB_D_SOCK[$name]=$(jq -r .control.socket "$cfg")
+	LAB_D_POLICY[$name]=$(jq -r .policy "$cfg")
+	case "${LAB_D_PIN[$name]}" in
+	/sys/fs/bpf/?*) LAB_PIN_DIRS+=("${LAB_D_PIN[$name]}") ;;
+	esac
+	LAB_DAEMON_NAMES+=("$name")
+	lab_daemon_hook_teardown
 }
 
 lab_daemon_hook_teardown() {

@@ -66,6 +66,37 @@ lab_now_ms() {
 	echo $((t / 1000))
 }
 
+# lab_ms SECONDS: milliseconds of a (possibly fractional) number of seconds.
+lab_ms() {
+	local s="$1" int frac
+
+	int="${s%%.*}"
+	frac="${s#"$int"}"
+	frac="${frac#.}000"
+	echo $((10#${int:-0} * 1000 + 10#${frac:0:3}))
+}
+
+# lab_poll TIMEOUT_S CMD [ARGS...]
+# Runs CMD every 50 ms until it prints something, then prints its first
+# line.  TIMEOUT_S may be fractional; 0 looks once.  Returns 1 if CMD
+# printed nothing by the deadline.  (The one polling loop of the lab:
+# waiting for a log line, a message in a mailbox, an event.)
+lab_poll() {
+	local deadline out
+
+	deadline=$(($(lab_now_ms) + $(lab_ms "$1")))
+	shift
+	while :; do
+		out=$("$@" 2>/dev/null | head -1)
+		if [ -n "$out" ]; then
+			echo "$out"
+			return 0
+		fi
+		[ "$(lab_now_ms)" -lt "$deadline" ] || return 1
+		sleep 0.05
+	done
+}
+
 # ---- lifecycle ------------------------------------------------------
 
 # lab_init [PREFIX]

@@ -1,13 +1,14 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # the CTL_* variables are for the suites
 #
 # Helpers for the smtpgatectl suites (tests/e2e/test_ctl_*.sh): a lab with
-# a gateway, and an smtpgated of the test's own in it: its own config,
-# policy, state, log and pin dirs and control socket, unique per run, all
+# a gateway, and an smtpgated of the test's own in it, run through the
+# lab's daemon library (scripts/lab/daemon.sh): its own config, policy,
+# state, log and pin dirs and control socket, unique per run, all
 # removed at exit (lab trap).  Sources tests/e2e/lib.sh (TAP, lab).
 #
 #   . "$(dirname "$0")/ctl_lib.sh"
-#   ctl_init 60                 # e2e_init + binaries + scratch dirs
+#   ctl_init 60                 # e2e_init + binaries + the daemon's paths
 #   ctl_topology                # app --- gw (XDP on srv0) --- relay:25
 #   ctl_write_config            # config + policy ($CTL_POLICY_JSON)
 #   ctl_start                   # daemon in gw, waits until it answers
@@ -19,10 +20,13 @@
 #   relay eth0 198.18.0.25/24  listens on 25  default via 198.18.0.1
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=scripts/lab/daemon.sh
+. "$E2E_REPO/scripts/lab/daemon.sh"
 
-SGD="$BUILD/smtpgated"
-CTL="$BUILD/smtpgatectl"
-CTL_DIR=""       # scratch root: etc/ state/ log/ run/
+SGD="$SMTPGATED"
+CTL="$SMTPGATECTL"
+CTL_NAME=ctl     # the daemon's name in daemon.sh
+CTL_DIR=""       # its scratch dir (config, policy, state/, log/, run/); free for the test's files too
 CTL_CONFIG=""
 CTL_POLICY=""
 CTL_SOCK=""
@@ -61,21 +65,26 @@ ctl_init() {
 		[ -x "$b" ] || tap_bail "$b is missing (make BUILD=${BUILD##*/})"
 	done
 	command -v jq >/dev/null || tap_bail "jq is missing"
-	# Other users (the permission suite) must reach the socket's
-	# directory: the scratch dir is traversable, not listable.
-	chmod 0711 "$LAB_DIR"
-	CTL_DIR="$LAB_DIR/ctl"
-	mkdir -p "$CTL_DIR/etc" && chmod 0755 "$CTL_DIR" "$CTL_DIR/etc" ||
-		tap_bail "cannot make $CTL_DIR"
-	CTL_CONFIG="$CTL_DIR/etc/smtpgate.json"
-	CTL_POLICY="$CTL_DIR/etc/policy.json"
-	CTL_STATE="$CTL_DIR/state"
-	CTL_LOG="$CTL_DIR/log"
-	CTL_SOCK="$CTL_DIR/run/control.sock"
-	CTL_PIN=$(lab_pin_dir ctl)
 	# Group names nobody has: the permission suite makes real ones.
 	CTL_ADMIN_GROUP="${CTL_ADMIN_GROUP:-${LAB_PREFIX}a}"
 	CTL_READ_GROUP="${CTL_READ_GROUP:-${LAB_PREFIX}r}"
+	# daemon.sh makes the scratch dirs traversable, not listable: other
+	# users (the permission suite) reach the socket.
+	ctl_config
+	lab_daemon_paths "$CTL_NAME" >/dev/null
+	CTL_DIR="$LAB_DAEMON_DIR"
+	CTL_CONFIG="$LAB_DAEMON_CONFIG"
+	CTL_POLICY="$LAB_DAEMON_POLICY"
+	CTL_STATE="$LAB_DAEMON_STATE_DIR"
+	CTL_LOG="$LAB_DAEMON_LOG_DIR"
+	CTL_SOCK="$LAB_DAEMON_SOCKET"
+	CTL_PIN="$LAB_DAEMON_PIN_DIR"
+}
+
+# The host config: XDP on srv0, no metrics, our groups.
+ctl_config() {
+	lab_daemon_config "$CTL_NAME" if=srv0:xdp:auto metrics=off \
+		"admin_group=$CTL_ADMIN_GROUP" "read_group=$CTL_READ_GROUP"
 }
 
 # ctl_topology: app --- gw --- relay, as drawn above.
@@ -121,18 +130,8 @@ ctl_try() {
 
 # ctl_write_config [POLICY_JSON]: host config and policy for our daemon.
 ctl_write_config() {
-	printf '%s\n' "${1:-$CTL_POLICY_JSON}" >"$CTL_POLICY"
-	cat >"$CTL_CONFIG" <<-EOF
-	{
-	  "policy": "$CTL_POLICY",
-	  "interfaces": [{"name": "srv0", "hook": "xdp", "xdp_mode": "auto"}],
-	  "metrics": {"listen": "off"},
-	  "control": {"socket": "$CTL_SOCK", "admin_group": "$CTL_ADMIN_GROUP",
-	              "read_group": "$CTL_READ_GROUP"},
-	  "paths": {"pin_dir": "$CTL_PIN", "state_dir": "$CTL_STATE", "log_dir": "$CTL_LOG"}
-	}
-	EOF
-	chmod 0644 "$CTL_POLICY" "$CTL_CONFIG"
+	lab_daemon_policy "$CTL_NAME" - <<<"${1:-$CTL_POLICY_JSON}"
+	ctl_config
 }
 
 # ctl CMD...: smtpgatectl on our daemon's socket.
@@ -141,44 +140,49 @@ ctl() {
 }
 
 # ctl_start [VAR=VALUE...]: starts smtpgated in gw (with the environment
-# given) and waits (10 s at most) until it answers `status`.  Sets SGD_PID.
+# given) and waits (10 s at most) until it runs and answers `status`.
+# Sets SGD_PID.
 ctl_start() {
-	local i
+	local i rc=0
 
-	lab_bg gw env "$@" "$SGD" --config "$CTL_CONFIG" --test-mode >/dev/null
-	SGD_PID="$LAB_LAST_PGID"
-	for ((i = 0; i < 200; i++)); do
-		ctl status >/dev/null 2>&1 && return 0
-		kill -0 "$SGD_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	tap_diag "smtpgated did not come up; its log:" "$(tail -20 "$LAB_DIR/bg.log")"
+	LAB_DAEMON_WRAPPER=()
+	[ $# -gt 0 ] && LAB_DAEMON_WRAPPER=(env "$@")
+	lab_daemon_start gw "$CTL_NAME" || rc=1
+	LAB_DAEMON_WRAPPER=()
+	SGD_PID=$(lab_daemon_pid "$CTL_NAME")
+	if [ "$rc" = 0 ]; then
+		# "running:" is logged once the socket listens; a bounded check.
+		for ((i = 0; i < 100; i++)); do
+			ctl status >/dev/null 2>&1 && return 0
+			lab_daemon_running "$CTL_NAME" || break
+			sleep 0.05
+		done
+	fi
+	tap_diag "smtpgated did not come up; its log:" "$(lab_daemon_log "$CTL_NAME" --run | tail -20)"
 	return 1
 }
 
-# ctl_wait_exit SECONDS: waits for our daemon to exit; prints its status.
-# (stderr is silenced: bash reports a killed background job there.)
+# ctl_wait_exit SECONDS: waits for our daemon to exit; prints its status
+# (or "running" if it did not exit in time).  Works in $(...) too: the
+# status is the one bash already collected for its child.
 ctl_wait_exit() {
-	local i
-
-	for ((i = 0; i < $1 * 20; i++)); do
-		kill -0 "$SGD_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	wait "$SGD_PID"
-	echo $?
+	if ! lab_daemon_reap "$CTL_NAME" "$1"; then
+		echo running
+		return 1
+	fi
+	echo "$LAB_DAEMON_RC"
 } 2>/dev/null
 
-# ctl_stop: SIGTERM, as systemd stops it.
+# ctl_stop: SIGTERM, as systemd stops it (SIGKILL after 5 s).
 ctl_stop() {
-	kill -TERM "$SGD_PID" 2>/dev/null
-	ctl_wait_exit 5 >/dev/null
+	lab_daemon_stop "$CTL_NAME" 5 >/dev/null 2>&1
+	return 0
 }
 
 # ctl_kill9: no goodbye.
 ctl_kill9() {
-	kill -KILL "$SGD_PID" 2>/dev/null
-	ctl_wait_exit 5 >/dev/null
+	lab_daemon_kill9 "$CTL_NAME" >/dev/null 2>&1
+	return 0
 }
 
 # ctl_audit_count JQ_FILTER: audit.jsonl records matching a jq select().

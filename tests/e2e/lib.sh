@@ -24,6 +24,8 @@ SGLOAD="$BUILD/tests/tools/sgload"
 
 # shellcheck source=scripts/lab/netns.sh
 . "$E2E_REPO/scripts/lab/netns.sh"
+# shellcheck source=scripts/lab/counters.sh
+. "$E2E_REPO/scripts/lab/counters.sh"
 
 TAP_N=0
 TAP_FAILED=0
@@ -137,34 +139,6 @@ e2e_init() {
 # ("verdict reason packets bytes conns" lines, non-zero only).
 sg_counters() {
 	lab_exec "$1" "$SGLOAD" --pin-dir "$2" --counters "$3"
-}
-
-# sg_field COUNTERS VERDICT REASON FIELD: FIELD (packets, bytes or
-# conns) of (VERDICT, REASON) in one sg_counters output; 0 if absent.
-sg_field() {
-	local v r p b c
-
-	while read -r v r p b c; do
-		[ "$v" = "$2" ] || continue
-		[ "$r" = "$3" ] || continue
-		case "$4" in
-		packets) echo "$p" ;;
-		bytes) echo "$b" ;;
-		*) echo "$c" ;;
-		esac
-		return
-	done <<<"$1"
-	echo 0
-}
-
-# sg_delta BEFORE AFTER VERDICT REASON FIELD
-# How much FIELD of (VERDICT, REASON) grew between two sg_counters outputs.
-sg_delta() {
-	local a b
-
-	b=$(sg_field "$1" "$3" "$4" "$5")
-	a=$(sg_field "$2" "$3" "$4" "$5")
-	echo $((a - b))
 }
 
 # sg_moved BEFORE AFTER [EXCEPT_VERDICT EXCEPT_REASON]

@@ -10,7 +10,8 @@
 #   relay eth0 198.18.0.25, listens on 25
 #
 # The daemon runs in gw with its own config, state, log and pin dir
-# (--test-mode); everything is scraped from inside gw with curl.
+# (--test-mode), started and stopped through the lab's daemon library
+# (scripts/lab/daemon.sh); everything is scraped from inside gw with curl.
 #   1. the scrape passes `promtool check metrics`, every SPEC metric has
 #      HELP and TYPE, labelled series start at 0 for exactly the
 #      combinations that can occur, label values are escaped;
@@ -32,9 +33,12 @@
 set -uo pipefail
 
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/lab/daemon.sh
+. "$E2E_REPO/scripts/lab/daemon.sh"
 
-SGD="$BUILD/smtpgated"
-SGCTL="$BUILD/smtpgatectl"
+SGD="$SMTPGATED"
+SGCTL="$SMTPGATECTL"
+NAME=metrics    # the daemon's name in daemon.sh
 MON="$E2E_REPO/docs/monitoring"
 URL4="http://198.18.1.1:9725"
 URL6="http://[2001:db8:1::1]:9725"
@@ -67,7 +71,6 @@ SRV='interface="srv0",hook="xdp"'
 
 DAEMON=""       # pid of the running smtpgated
 STOPPED=""      # exit status of the last stop_daemon
-RUNS=0          # daemons started so far (each logs one "running:" line)
 
 for tool in curl promtool jq socat ss; do
 	command -v "$tool" >/dev/null || {
@@ -84,13 +87,13 @@ done
 
 e2e_init 100
 
-D="$LAB_DIR/sgd"
-PIN=$(lab_pin_dir pins)
-LAB_PIN_DIRS+=("$PIN")
-CFG="$D/smtpgate.json"
-SOCK="$D/control.sock"
+# The daemon's dir: config, policy.json (written by write_policy), state,
+# log, socket; the test's own files go there too.
+lab_daemon_config "$NAME"
+lab_daemon_paths "$NAME" >/dev/null
+D="$LAB_DAEMON_DIR"
+SOCK="$LAB_DAEMON_SOCKET"
 TEXTFILE="$D/textfile/smtpgate.prom"
-DLOG="$D/smtpgated.log"
 mkdir -p "$D/textfile"
 
 # ---- the lab ------------------------------------------------------------
@@ -117,7 +120,7 @@ build_lab() {
 
 write_policy() {
 	# The ticket holds a quote and a backslash: label escaping.
-	cat >"$D/policy.json" <<-'EOF'
+	lab_daemon_policy "$NAME" - <<-'EOF'
 	{
 	  "ports": [25],
 	  "scope": ["198.18.1.0/24"],
@@ -131,63 +134,38 @@ write_policy() {
 	EOF
 }
 
-# write_config LISTEN
+# write_config LISTEN: srv0 (XDP) and a configured interface that does
+# not exist, its name needing escapes (up"0\x); top 5 sources; the textfile.
 write_config() {
-	cat >"$CFG" <<-EOF
-	{
-	  "policy": "$D/policy.json",
-	  "interfaces": [{"name": "srv0", "hook": "xdp", "xdp_mode": "auto"},
-	                 {"name": "up\"0\\\\x", "hook": "tc-egress"}],
-	  "metrics": {"listen": "$1", "top_sources": 5, "textfile": "$TEXTFILE"},
-	  "control": {"socket": "$SOCK"},
-	  "paths": {"pin_dir": "$PIN", "state_dir": "$D/state", "log_dir": "$D/log"}
-	}
-	EOF
+	lab_daemon_config "$NAME" if=srv0:xdp:auto 'if=up"0\x:tc-egress' "metrics=$1" \
+		top_sources=5 "textfile=$TEXTFILE"
 }
 
 # start_daemon LISTEN: starts smtpgated and waits until it runs.
 start_daemon() {
-	local i n
-
 	write_config "$1"
-	lab_bg gw bash -c "exec '$SGD' --config '$CFG' --test-mode >>'$DLOG' 2>&1" >/dev/null
-	DAEMON=$LAB_LAST_PGID
-	RUNS=$((RUNS + 1))
-	for ((i = 0; i < 100; i++)); do
-		n=$(grep -c 'notice: running:' "$DLOG" 2>/dev/null)
-		[ "${n:-0}" -ge "$RUNS" ] && return 0
-		daemon_alive || break
-		sleep 0.1
-	done
-	tap_diag "$(tail -20 "$DLOG" 2>/dev/null)"
-	return 1
+	if ! lab_daemon_start gw "$NAME" 2>/dev/null; then
+		tap_diag "$(lab_daemon_log "$NAME" --run | tail -20)"
+		return 1
+	fi
+	DAEMON=$(lab_daemon_pid "$NAME")
 }
 
 daemon_alive() {
-	local state
-
-	state=$(awk '{ print $3 }' "/proc/$DAEMON/stat" 2>/dev/null)
-	[ -n "$state" ] && [ "$state" != Z ]
+	lab_daemon_running "$NAME"
 }
 
-# stop_daemon: SIGTERM; sets STOPPED to the exit status (or "hung").
-# Not in $(...): only this shell can wait for its child.
+# stop_daemon: SIGTERM; sets STOPPED to the exit status (or "hung" if it
+# had to be killed after 5 s).  Not in $(...): only this shell can wait
+# for its child.
 stop_daemon() {
-	local i
-
-	kill -TERM "$DAEMON" 2>/dev/null
-	for ((i = 0; i < 100; i++)); do
-		daemon_alive || break
-		sleep 0.05
-	done
-	if daemon_alive; then
-		kill -KILL "$DAEMON"
-		wait "$DAEMON" 2>/dev/null
-		STOPPED=hung
+	if ! daemon_alive; then
+		STOPPED="not running"
 		return
 	fi
-	wait "$DAEMON" 2>/dev/null
-	STOPPED=$?
+	lab_daemon_stop "$NAME" 5 2>/dev/null
+	STOPPED=$LAB_DAEMON_RC
+	[ "$STOPPED" = 124 ] && STOPPED=hung
 }
 
 # ---- scraping -----------------------------------------------------------
