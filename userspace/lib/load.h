@@ -107,6 +107,9 @@ int sg_check_text(const char *s, size_t max, struct sg_err *err);
 /* Relay group and rate class names: [A-Za-z0-9_.-]{1,63}. */
 bool sg_valid_name(const char *s);
 
+/* Every character of s is one of [A-Za-z0-9_.-] (names, Unix groups). */
+bool sg_name_chars_ok(const char *s);
+
 /* The class a trusted entry gets when it names none: "default" if the
  * policy has a class of that name, else SG_NO_CLASS (unlimited). */
 uint32_t sg_default_class(const struct sg_policy *p);

@@ -88,17 +88,20 @@ long long sg_now(const struct sg_load_opts *o)
 	return o && o->now_unix ? o->now_unix : (long long)time(NULL);
 }
 
-bool sg_valid_name(const char *s)
+bool sg_name_chars_ok(const char *s)
 {
-	size_t n = strlen(s);
-
-	if (n < 1 || n >= SG_NAME_MAX)
-		return false;
 	for (; *s; s++)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
 		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '.' || *s == '-'))
 			return false;
 	return true;
+}
+
+bool sg_valid_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 1 && n < SG_NAME_MAX && sg_name_chars_ok(s);
 }
 
 uint32_t sg_default_class(const struct sg_policy *p)

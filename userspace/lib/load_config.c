@@ -63,13 +63,7 @@ static bool valid_group(const char *s)
 {
 	size_t n = strlen(s);
 
-	if (!n || n > 32 || s[0] == '-')
-		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '.' || *s == '-'))
-			return false;
-	return true;
+	return n && n <= 32 && s[0] != '-' && sg_name_chars_ok(s);
 }
 
 static void parse_iface(struct config_parse *cp, json_t *v, struct sg_iface_cfg *ifc)
