@@ -44,7 +44,11 @@
 # run: this VM drifts between runs.
 #
 #   tests/bench/bench_live.sh [--rounds N] [--seconds S] [--entries N] [--cpu N]
-#                             [--quick] [--verbose]
+#                             [--quick] [--verbose] [--only REGEX]
+#
+# --only REGEX keeps the measurements whose "variant flood" matches the
+# extended REGEX (e.g. --only 'sg-xdp|xdp-filter' or --only 'pass443$'),
+# for a quick look at a few rows; ratios need their reference rows.
 #
 # Needs root, the build ($BUILD, default build) and xdp-tools/nftables.
 # Only one instance runs at a time (a lock): xdp-filter keeps global
@@ -66,6 +70,7 @@ SECONDS_PER_RUN=5
 ENTRIES=100000
 CPU=""
 VERBOSE=0
+ONLY=""
 
 RELAY=198.18.0.25
 UNTRUSTED=198.18.2.2
@@ -98,6 +103,7 @@ parse_args() {
 		--cpu) CPU="$2"; shift 2 ;;
 		--quick) ROUNDS=1 SECONDS_PER_RUN=2; shift ;;
 		--verbose) VERBOSE=1; shift ;;
+		--only) ONLY="$2"; shift 2 ;;
 		-h | --help) usage; exit 0 ;;
 		*)
 			# tests/bench/run.sh passes its arguments to every
@@ -114,6 +120,14 @@ parse_args() {
 		exit 2
 	fi
 	[ -n "$CPU" ] || CPU=$(($(nproc) - 1))
+	if [ -n "$ONLY" ]; then
+		local m kept=()
+		for m in "${PLAN[@]}"; do
+			[[ "$m" =~ $ONLY ]] && kept+=("$m")
+		done
+		[ ${#kept[@]} -gt 0 ] || { echo "bench_live: --only $ONLY matches no measurement" >&2; exit 2; }
+		PLAN=("${kept[@]}")
+	fi
 }
 
 # ---- set-up ------------------------------------------------------------
