@@ -5,7 +5,7 @@
 #   make deps     install the Debian packages the build and tests need
 #   make test     run every test suite (root); last line "N passed, N failed"
 #   make bench    run the benchmarks (not tests)
-#   make demo     run the lab demo
+#   make demo     run the lab demo (DEMO_ARGS="--keep" etc. go to scripts/lab.sh)
 
 VERSION      := 0.1.0
 BUILD        := build
@@ -116,7 +116,7 @@ bench:
 demo:
 	scripts/install-deps.sh
 	$(MAKE) all
-	scripts/lab.sh --demo
+	BUILD=$(BUILD) scripts/lab.sh --demo $(DEMO_ARGS)
 
 clean:
 	rm -rf $(BUILD)
