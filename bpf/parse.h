@@ -279,6 +279,9 @@ static __always_inline int sg_surely_ungoverned(void *data, void *data_end, __u3
 	if ((void *)(eth + 1) > data_end)
 		return 0;
 	proto = eth->h_proto;
+	/* The same tag walk as sg_parse()'s, written out: a shared helper
+	 * taking off/proto by pointer puts them on the stack, and the
+	 * combined stack of sg_xdp's calls then exceeds the 512-byte limit. */
 #pragma unroll
 	for (int i = 0; i < SG_MAX_VLAN_TAGS; i++) {
 		__be16 *tag = data + off;
