@@ -25,6 +25,7 @@
 
 #include "maps.h"
 #include "parse.h"
+#include "clock.h"
 
 #define SG_NS_PER_SEC 1000000000ull
 
@@ -167,30 +168,37 @@ static __always_inline int sg_addr_eq(const struct sg_addr *a, const struct sg_a
 }
 
 /* Per-source accounting and events for one governed packet.  A global
- * function (verified once): cfg is looked up again from gen; BPF calls
- * take five arguments, so verdict and reason come as verdict << 8 | reason. */
-__noinline int sg_account_source(const struct sg_pkt *p, __u64 now, __u32 gen, __u32 attach,
-				 __u32 verdict_reason)
+ * function (verified once).  now: the clock if the decision read it,
+ * else 0.  BPF calls take five arguments, so verdict and reason come as
+ * verdict << 8 | reason. */
+__noinline int sg_account_source(const struct sg_pkt *p, __u64 now, const struct sg_config *cfg,
+				 __u32 attach, __u32 verdict_reason)
 {
 	__u8 verdict = (__u8)(verdict_reason >> 8), reason = (__u8)verdict_reason;
-	const struct sg_config *cfg;
 	__u32 zero = 0;
 	struct sg_wc *w;
 
-	gen &= SG_GENERATIONS - 1;
-	cfg = bpf_map_lookup_elem(&sg_config, &gen);
 	w = bpf_map_lookup_elem(&sg_wc, &zero);
 	if (!p || !cfg || !w)
 		return 0;
 	if (w->valid && w->verdict == verdict && w->reason == reason && w->attach == attach &&
 	    sg_addr_eq(&w->src, &p->src)) {
+		/* jiffies (inlined by the JIT: one load) gate the clock: the
+		 * coarse clock only moves on a tick, so it is read at most
+		 * once per tick per CPU on this path. */
+		__u64 tick = bpf_jiffies64();
+
 		w->pending++;
 		w->dst = p->dst;
 		w->dport = p->dport;
-		if (now - w->flushed_ns >= SG_WC_FLUSH_NS)
-			sg_wc_flush(cfg, w, now);
+		if (tick != w->tick) {
+			w->tick = tick;
+			if (sg_clock(&now) - w->flushed_ns >= SG_WC_FLUSH_NS)
+				sg_wc_flush(cfg, w, now);
+		}
 		return 0;
 	}
+	sg_clock(&now);
 	/* Another key: flush the old one, then this packet goes through at
 	 * once (a first blocked packet is reported without delay). */
 	sg_wc_flush(cfg, w, now);

@@ -12,6 +12,7 @@
 #include "maps.h"
 #include "parse.h"
 #include "ratelimit.h"
+#include "clock.h"
 
 struct sg_decision {
 	__u8 verdict;     /* enum sg_verdict (before monitor mode is applied) */
@@ -224,7 +225,7 @@ static __always_inline void sg_ban(const struct sg_config *cfg, const struct sg_
 	}
 }
 
-static __always_inline int sg_banned(const struct sg_addr *src, __u64 now)
+static __always_inline int sg_banned(const struct sg_addr *src, __u64 *now)
 {
 	struct sg_state *st = sg_global_state();
 	struct sg_ban *ban;
@@ -232,14 +233,15 @@ static __always_inline int sg_banned(const struct sg_addr *src, __u64 now)
 	if (st && !st->bans)
 		return 0;
 	ban = bpf_map_lookup_elem(&sg_bans, src);
-	return ban && (!ban->expires_ns || now < ban->expires_ns);
+	return ban && (!ban->expires_ns || sg_clock(now) < ban->expires_ns);
 }
 
 static __always_inline int sg_decide_trusted(const struct sg_config *cfg, __u32 gen,
-					     const struct sg_pkt *p, __u64 now, int is_conn,
+					     const struct sg_pkt *p, __u64 *clock, int is_conn,
 					     const struct sg_trusted *t, struct sg_decision *d)
 {
 	struct sg_ban_rule rule = { 0 };
+	__u64 now = sg_clock(clock);
 	struct sg_bucket *b;
 	__u32 slot = t->slot;
 	__u64 groups;
@@ -274,11 +276,11 @@ static __always_inline int sg_decide_trusted(const struct sg_config *cfg, __u32 
 }
 
 static __always_inline int sg_decide_unregistered(const struct sg_config *cfg, __u32 gen,
-						  const struct sg_pkt *p, __u64 now,
+						  const struct sg_pkt *p, __u64 *clock,
 						  int is_conn, struct sg_decision *d)
 {
 	struct sg_bucket *b;
-	__u64 groups;
+	__u64 groups, now;
 	__u32 h;
 
 	if (cfg->unreg_action == SG_UNREG_REJECT)
@@ -292,6 +294,7 @@ static __always_inline int sg_decide_unregistered(const struct sg_config *cfg, _
 	groups = sg_relay_groups(gen, p);
 	if (!groups)
 		return sg_set(d, SG_V_DROP, SG_R_UNAPPROVED_RELAY);
+	now = sg_clock(clock);
 	h = sg_throttle_hash(&p->src);
 	b = bpf_map_lookup_elem(&sg_throttle, &h);
 	if (!b || sg_charge(b, &cfg->classes[cfg->unreg_class & (SG_MAX_CLASSES - 1)], now,
@@ -302,8 +305,9 @@ static __always_inline int sg_decide_unregistered(const struct sg_config *cfg, _
 	return sg_set(d, SG_V_PASS, SG_R_THROTTLE_ALLOWANCE);
 }
 
+/* *now: the clock if already read, else 0; read here only if needed. */
 static __always_inline int sg_decide(const struct sg_config *cfg, __u32 gen,
-				     const struct sg_pkt *p, __u64 now, struct sg_decision *d)
+				     const struct sg_pkt *p, __u64 *now, struct sg_decision *d)
 {
 	int is_conn = (p->tcp_flags & (SG_TCP_SYN | SG_TCP_ACK)) == SG_TCP_SYN;
 	const struct sg_trusted *t;

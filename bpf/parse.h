@@ -262,22 +262,55 @@ static __always_inline int sg_parse_ipv6(void *data, void *data_end, __u32 frame
 	return sg_parse_tcp(data, data_end, cfg, p, off, ip_end, first_frag);
 }
 
-/* A pre-parse for the fast path: 1 if the frame is certainly not governed
- * (not IP, not TCP, or TCP to a port that is not governed, with headers
- * that the full parser would accept up to the ports).  Anything unusual
- * (fragments, extension headers, truncation, a third tag, IPv4-mapped
- * addresses) returns 0 and goes to sg_parse(), which decides.  It reads
- * only what it needs and writes nothing, so ordinary traffic skips the
- * full parse and its record. */
-static __always_inline int sg_surely_ungoverned(void *data, void *data_end, __u32 frame_len,
-						const struct sg_config *cfg)
+/* Outcome of sg_preparse(). */
+enum sg_preparse_result {
+	SG_PRE_PASS = 0,  /* certainly not governed: let it go */
+	SG_PRE_FULL = 1,  /* unusual: run sg_parse() on a zeroed record */
+	SG_PRE_READY = 2, /* plain IPv4/TCP on a governed port: *p is complete */
+};
+
+/* Fills the whole record for a plain IPv4/TCP frame (no fragment, the
+ * full TCP header present and consistent), exactly as sg_parse() would,
+ * without zeroing it first. */
+static __always_inline int sg_ready_ipv4(struct sg_pkt *p, const struct iphdr *ip,
+					 const struct tcphdr *th, __u32 l3, __u32 ihl, __u32 tot,
+					 __u32 doff)
+{
+	sg_map_v4(&p->src, ip->saddr);
+	sg_map_v4(&p->dst, ip->daddr);
+	p->l3_off = l3;
+	p->l4_off = l3 + ihl;
+	p->ip_bytes = tot;
+	p->payload_len = tot - ihl - doff;
+	p->seq = th->seq;
+	p->sport = bpf_ntohs(th->source);
+	p->dport = bpf_ntohs(th->dest);
+	p->tcp_flags = ((const __u8 *)th)[13];
+	p->is_v6 = 0;
+	p->known = SG_KNOWN_PORTS;
+	p->problem = SG_PROB_NONE;
+	p->first_frag = 0;
+	p->pad[0] = p->pad[1] = p->pad[2] = 0;
+	return SG_PRE_READY;
+}
+
+/* A pre-parse for the fast paths, reading fields at the offsets the
+ * headers give.  Ordinary traffic leaves as SG_PRE_PASS (not IP, not
+ * TCP, or TCP to a port that is not governed, with headers that the full
+ * parser would accept up to the ports) without the full parse or its
+ * record; the common governed frame, plain IPv4/TCP, comes back ready to
+ * judge.  Anything unusual (fragments, IPv6, truncation, a third tag,
+ * IPv4-mapped addresses) is SG_PRE_FULL: sg_parse() decides.  *p is
+ * written only for SG_PRE_READY. */
+static __always_inline int sg_preparse(void *data, void *data_end, __u32 frame_len,
+				       const struct sg_config *cfg, struct sg_pkt *p)
 {
 	struct ethhdr *eth = data;
 	__u32 off = sizeof(*eth);
 	__u16 proto;
 
 	if ((void *)(eth + 1) > data_end)
-		return 0;
+		return SG_PRE_FULL;
 	proto = eth->h_proto;
 	/* The same tag walk as sg_parse()'s, written out: a shared helper
 	 * taking off/proto by pointer puts them on the stack, and the
@@ -289,53 +322,60 @@ static __always_inline int sg_surely_ungoverned(void *data, void *data_end, __u3
 		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD))
 			break;
 		if ((void *)(tag + 2) > data_end)
-			return 0;
+			return SG_PRE_FULL;
 		proto = tag[1];
 		off += 4;
 	}
 	if (proto == bpf_htons(ETH_P_IP)) {
 		struct iphdr *ip = data + off;
-		__u32 ihl, tot;
-		__be16 *ports;
+		struct tcphdr *th;
+		__u32 ihl, tot, doff;
 
 		if ((void *)(ip + 1) > data_end)
-			return 0;
+			return SG_PRE_FULL;
 		ihl = ip->ihl * 4;
 		if (ip->version != 4 || ihl < sizeof(*ip))
-			return 0;
+			return SG_PRE_FULL;
 		if (ip->protocol != IPPROTO_TCP)
-			return 1;
+			return SG_PRE_PASS;
 		if (ip->frag_off & bpf_htons(SG_IP_MF | SG_IP_OFFSET))
-			return 0;
+			return SG_PRE_FULL;
 		tot = bpf_ntohs(ip->tot_len);
 		if (tot < ihl + 4 || off + tot > frame_len)
-			return 0;
-		ports = data + off + ihl;
-		if ((void *)(ports + 2) > data_end)
-			return 0;
-		return !sg_port_governed(cfg, bpf_ntohs(ports[1]));
+			return SG_PRE_FULL;
+		th = data + off + ihl;
+		if ((void *)th + 4 > data_end)
+			return SG_PRE_FULL;
+		if (!sg_port_governed(cfg, bpf_ntohs(th->dest)))
+			return SG_PRE_PASS;
+		if ((void *)(th + 1) > data_end || tot < ihl + sizeof(*th))
+			return SG_PRE_FULL;
+		doff = th->doff * 4;
+		if (doff < sizeof(*th) || doff > tot - ihl)
+			return SG_PRE_FULL;
+		return sg_ready_ipv4(p, ip, th, off, ihl, tot, doff);
 	}
 	if (proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = data + off;
 		__be16 *ports = (void *)(ip6 + 1);
 
 		if ((void *)(ip6 + 1) > data_end || ip6->version != 6)
-			return 0;
+			return SG_PRE_FULL;
 		if (ip6->nexthdr != IPPROTO_TCP)
-			return !sg_ipv6_is_ext(ip6->nexthdr);
+			return sg_ipv6_is_ext(ip6->nexthdr) ? SG_PRE_FULL : SG_PRE_PASS;
 		if (bpf_ntohs(ip6->payload_len) < 4 ||
 		    off + sizeof(*ip6) + bpf_ntohs(ip6->payload_len) > frame_len ||
 		    (void *)(ports + 2) > data_end)
-			return 0;
+			return SG_PRE_FULL;
 		/* An IPv4-mapped address is malformed whatever the port. */
 		if (sg_is_v4mapped((const struct sg_addr *)&ip6->saddr) ||
 		    sg_is_v4mapped((const struct sg_addr *)&ip6->daddr))
-			return 0;
-		return !sg_port_governed(cfg, bpf_ntohs(ports[1]));
+			return SG_PRE_FULL;
+		return sg_port_governed(cfg, bpf_ntohs(ports[1])) ? SG_PRE_FULL : SG_PRE_PASS;
 	}
 	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD))
-		return 0;
-	return 1;
+		return SG_PRE_FULL;
+	return SG_PRE_PASS;
 }
 
 /* frame_len: the whole frame (may exceed data_end - data for a TC skb

@@ -31,45 +31,37 @@ enum sg_action {
 /* Everything after the port check, for a packet that may be governed:
  * scope, decision, accounting.  A global function, so the verifier checks
  * it once on its own instead of once per parser path (seconds -> ms).
- * Returns what the hook should do; on SG_ACT_RST, *rst says how. */
-__noinline int sg_govern(struct sg_pkt *p, struct sg_rst *rst)
+ * cfg is generation gen's policy, as the caller found it.  Returns what
+ * the hook should do; on SG_ACT_RST, *rst says how. */
+__noinline int sg_govern(struct sg_pkt *p, struct sg_rst *rst, const struct sg_config *cfg,
+			 __u32 gen)
 {
 	struct sg_decision d = {};
-	const struct sg_config *cfg;
-	__u32 zero = 0, gen, *active;
 	__u32 attach = sg_attach_slot;
+	__u64 now = 0; /* read only if the decision needs a time */
 	int is_conn;
-	__u64 now;
 
-	if (!p || !rst)
+	if (!p || !rst || !cfg)
 		return SG_ACT_PASS;
-	active = bpf_map_lookup_elem(&sg_active, &zero);
-	if (!active)
-		return SG_ACT_PASS;
-	gen = *active & (SG_GENERATIONS - 1);
-	cfg = bpf_map_lookup_elem(&sg_config, &gen);
-	if (!cfg)
-		return SG_ACT_PASS;
+	gen &= SG_GENERATIONS - 1;
 	if (p->known != SG_KNOWN_NOTHING && !sg_in_scope(cfg, gen, &p->src))
 		return SG_ACT_PASS;
 
-	/* Governed from here on: every path below is counted.  The coarse
-	 * clock: ~3 ns, where a precise one costs ~30 ns on a VM. */
-	now = bpf_ktime_get_coarse_ns();
+	/* Governed from here on: every path below is counted. */
 	is_conn = (p->tcp_flags & (SG_TCP_SYN | SG_TCP_ACK)) == SG_TCP_SYN;
 	if (p->problem == SG_PROB_FRAGMENT)
 		sg_set(&d, SG_V_DROP, SG_R_FRAGMENT);
 	else if (p->problem == SG_PROB_MALFORMED || p->known != SG_KNOWN_PORTS)
 		sg_set(&d, SG_V_DROP, SG_R_MALFORMED);
 	else
-		sg_decide(cfg, gen, p, now, &d);
+		sg_decide(cfg, gen, p, &now, &d);
 
 	if (d.verdict != SG_V_PASS && cfg->mode == SG_MODE_MONITOR)
 		d.verdict = SG_V_MONITOR;
 
 	sg_count(attach, d.verdict, d.reason, p->ip_bytes, is_conn);
-	sg_account_source(p, now, gen, attach, (__u32)d.verdict << 8 | d.reason);
-	if (d.banned_now)
+	sg_account_source(p, now, cfg, attach, (__u32)d.verdict << 8 | d.reason);
+	if (d.banned_now) /* the decision read the clock to charge the bucket */
 		sg_emit(&p->src, &p->dst, p->dport, now, 1, attach, d.verdict, SG_R_BANNED,
 			SG_EVT_BAN_START);
 
@@ -103,14 +95,18 @@ static __always_inline int sg_process(void *data, void *data_end, __u32 frame_le
 	cfg = bpf_map_lookup_elem(&sg_config, &gen);
 	if (!cfg || !cfg->generation)
 		return SG_ACT_PASS; /* no policy installed yet */
-	if (sg_surely_ungoverned(data, data_end, frame_len, cfg))
-		return SG_ACT_PASS;
 	{
-		struct sg_pkt p = {};
+		struct sg_pkt p;
+		int pre = sg_preparse(data, data_end, frame_len, cfg, &p);
 
-		if (sg_parse(data, data_end, frame_len, cfg, &p) == SG_PARSE_PASS)
+		if (pre == SG_PRE_PASS)
 			return SG_ACT_PASS;
-		return sg_govern(&p, rst);
+		if (pre == SG_PRE_FULL) {
+			__builtin_memset(&p, 0, sizeof(p));
+			if (sg_parse(data, data_end, frame_len, cfg, &p) == SG_PARSE_PASS)
+				return SG_ACT_PASS;
+		}
+		return sg_govern(&p, rst, cfg, gen);
 	}
 }
 

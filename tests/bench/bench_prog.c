@@ -59,6 +59,7 @@ static struct {
 	int cpu;
 	int entries;
 	const char *xdp_filter;
+	const char *only;
 	int verbose;
 } opt = {
 	.rounds = 11,
@@ -74,12 +75,14 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: bench_prog [--rounds N] [--repeat N] [--cpu N] [--entries N]\n"
-		"                  [--xdp-filter OBJ] [--verbose]\n"
+		"                  [--xdp-filter OBJ] [--only TEXT] [--verbose]\n"
 		"  --rounds N      rounds; each runs every variant once (default 11, 5..%d)\n"
 		"  --repeat N      test runs per variant per round (default 1000000)\n"
 		"  --cpu N         CPU to pin to (default: the last one allowed)\n"
 		"  --entries N     trusted entries in the large configurations (default 100000)\n"
 		"  --xdp-filter F  xdp-filter object dropping by TCP port (default %s)\n"
+		"  --only TEXT     only the variants whose name contains TEXT (the floor\n"
+		"                  always runs: ratios need it); e.g. for perf on one path\n"
 		"  --verbose       also print every round's numbers\n",
 		MAX_ROUNDS, opt.xdp_filter);
 }
@@ -92,19 +95,21 @@ static void parse_args(int argc, char **argv)
 		{ "cpu", required_argument, NULL, 'c' },
 		{ "entries", required_argument, NULL, 'e' },
 		{ "xdp-filter", required_argument, NULL, 'x' },
+		{ "only", required_argument, NULL, 'o' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "r:n:c:e:x:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:n:c:e:x:o:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'r': opt.rounds = atoi(optarg); break;
 		case 'n': opt.repeat = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'c': opt.cpu = atoi(optarg); break;
 		case 'e': opt.entries = atoi(optarg); break;
 		case 'x': opt.xdp_filter = optarg; break;
+		case 'o': opt.only = optarg; break;
 		case 'v': opt.verbose = 1; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
@@ -209,6 +214,9 @@ static struct variant *add_variant(const char *name, int fd, int frame, int expe
 
 	if (n_variants == MAX_VARIANTS)
 		die("too many variants");
+	/* Variant 0 is the floor, which every ratio needs. */
+	if (n_variants > 0 && opt.only && !strstr(name, opt.only))
+		return NULL;
 	v = &variants[n_variants++];
 	snprintf(v->name, sizeof(v->name), "%s", name);
 	v->prog_fd = fd;
