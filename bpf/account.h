@@ -63,8 +63,10 @@ static __always_inline struct sg_budget *sg_budget_now(__u64 now)
 	return b;
 }
 
-static __always_inline void sg_source_add(const struct sg_config *cfg, const struct sg_addr *src,
-					  __u8 verdict, __u64 count, __u64 now)
+/* Adds count packets to src's statistics.  Returns 1 if src has an
+ * entry (now), 0 if it is over the new-source budget and untracked. */
+static __always_inline int sg_source_add(const struct sg_config *cfg, const struct sg_addr *src,
+					 __u8 verdict, __u64 count, __u64 now)
 {
 	struct sg_source_stats *s = bpf_map_lookup_elem(&sg_sources, src);
 
@@ -78,15 +80,16 @@ static __always_inline void sg_source_add(const struct sg_config *cfg, const str
 
 			if (v)
 				*v += count;
-			return;
+			return 0;
 		}
 		b->source_keys++;
 		bpf_map_update_elem(&sg_sources, src, &zero, BPF_NOEXIST);
 		s = bpf_map_lookup_elem(&sg_sources, src);
 		if (!s)
-			return;
+			return 0;
 	}
 	s->packets[verdict & (SG_V_COUNT - 1)] += count;
+	return 1;
 }
 
 static __always_inline void sg_emit(const struct sg_addr *src, const struct sg_addr *dst,
@@ -147,15 +150,29 @@ static __always_inline void sg_event_add(const struct sg_config *cfg, const stru
 		SG_EVT_PACKET);
 }
 
-/* Moves what the cache holds into the LRUs. */
+/* Moves what the cache holds into the LRUs.  Events go with statistics:
+ * a source over the new-source budget (in a spoofed flood, nearly every
+ * one) has its events suppressed too, so such a packet costs one hash
+ * probe, not two. */
 static __always_inline void sg_wc_flush(const struct sg_config *cfg, struct sg_wc *w, __u64 now)
 {
 	if (w->valid && w->pending) {
+		int tracked = 1;
+
 		/* All-zero: a frame whose source could not be read. */
 		if (w->src.w[0] | w->src.w[1] | w->src.w[2] | w->src.w[3])
-			sg_source_add(cfg, &w->src, w->verdict, w->pending, now);
-		if (w->verdict != SG_V_PASS)
-			sg_event_add(cfg, w, w->pending, now);
+			tracked = sg_source_add(cfg, &w->src, w->verdict, w->pending, now);
+		if (w->verdict != SG_V_PASS) {
+			if (tracked) {
+				sg_event_add(cfg, w, w->pending, now);
+			} else {
+				__u32 k = SG_STAT_EVENTS_SUPPRESSED;
+				__u64 *v = bpf_map_lookup_elem(&sg_stats, &k);
+
+				if (v)
+					*v += w->pending;
+			}
+		}
 	}
 	w->pending = 0;
 	w->flushed_ns = now;
@@ -171,7 +188,7 @@ static __always_inline int sg_addr_eq(const struct sg_addr *a, const struct sg_a
  * function (verified once).  now: the clock if the decision read it,
  * else 0.  BPF calls take five arguments, so verdict and reason come as
  * verdict << 8 | reason. */
-__noinline int sg_account_source(const struct sg_pkt *p, __u64 now, const struct sg_config *cfg,
+static __always_inline int sg_account_source(const struct sg_pkt *p, __u64 now, const struct sg_config *cfg,
 				 __u32 attach, __u32 verdict_reason)
 {
 	__u8 verdict = (__u8)(verdict_reason >> 8), reason = (__u8)verdict_reason;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * The event ring buffer (sg_events): aggregation per (source, reason)
- * and interval, the per-CPU budget for new keys, which verdicts report,
+ * and interval, the per-CPU budgets for new keys (events, and sources:
+ * an untracked source reports no events), which verdicts report,
  * and the automatic-ban event, with every field of struct sg_event
  * asserted.  The test stays on CPU 0 so that the per-CPU budget it
  * resets is the one its packets use.
@@ -325,6 +326,44 @@ static void test_budget(struct sg_dp *dp, struct collector *c, struct sg_policy 
 		   after);
 }
 
+/* Events go with statistics: a source over the new-source budget is not
+ * tracked, and its events are suppressed with it (one hash probe per
+ * packet of a spoofed flood instead of two), even with event budget left. */
+static void test_source_budget(struct sg_dp *dp, struct collector *c, struct sg_policy *p)
+{
+	uint64_t supp0 = st_stat(dp, SG_STAT_EVENTS_SUPPRESSED);
+	uint64_t untr0 = st_stat(dp, SG_STAT_SOURCES_UNTRACKED);
+	struct pkt_spec s;
+	char src[32], why[160] = "";
+	int dropped = 0, ok = 1;
+
+	p->event_budget = 1000;
+	p->source_budget = 3;
+	h_apply(dp, p);
+	st_budget_set(dp, sg_boot_ns(), 0);
+	for (int i = 1; i <= 10; i++) {
+		snprintf(src, sizeof(src), "198.18.11.%d", i);
+		s = syn(src);
+		dropped += st_xdp(dp, &s) == XDP_DROP;
+	}
+	drain(c);
+	for (int i = 0; i < c->n && i < 3 && ok; i++) {
+		snprintf(src, sizeof(src), "198.18.11.%d", i + 1);
+		ok = event_is(&c->ev[i], SG_EVT_PACKET, src, RELAY, 25, SG_V_DROP,
+			      SG_R_UNTRUSTED_SOURCE, 1, 0, why, sizeof(why));
+	}
+	tap_check(dropped == 10 && c->n == 3 && ok,
+		  "source budget 3: 10 new sources -> events for the 3 tracked ones only",
+		  "%d dropped, %d events: %s", dropped, c->n, why);
+	tap_check(st_stat(dp, SG_STAT_SOURCES_UNTRACKED) - untr0 == 7 &&
+			  st_stat(dp, SG_STAT_EVENTS_SUPPRESSED) - supp0 == 7,
+		  "source budget 3: the other 7 are sources_untracked and events_suppressed",
+		  "untracked +%llu, suppressed +%llu",
+		  (unsigned long long)(st_stat(dp, SG_STAT_SOURCES_UNTRACKED) - untr0),
+		  (unsigned long long)(st_stat(dp, SG_STAT_EVENTS_SUPPRESSED) - supp0));
+	p->source_budget = 20000;
+}
+
 int main(void)
 {
 	static const char *const relays[] = { RELAY, RELAY6, NULL };
@@ -363,6 +402,7 @@ int main(void)
 	st_budget_set(dp, sg_boot_ns(), 0);
 	test_ban_event(dp, c);
 	test_budget(dp, c, &p);
+	test_source_budget(dp, c, &p);
 
 	ring_buffer__free(c->rb);
 	free(c);
