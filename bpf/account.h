@@ -178,12 +178,6 @@ static __always_inline void sg_wc_flush(const struct sg_config *cfg, struct sg_w
 	w->flushed_ns = now;
 }
 
-static __always_inline int sg_addr_eq(const struct sg_addr *a, const struct sg_addr *b)
-{
-	return a->w[0] == b->w[0] && a->w[1] == b->w[1] && a->w[2] == b->w[2] &&
-	       a->w[3] == b->w[3];
-}
-
 /* Per-source accounting and events for one governed packet.  A global
  * function (verified once).  now: the clock if the decision read it,
  * else 0.  BPF calls take five arguments, so verdict and reason come as

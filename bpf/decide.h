@@ -142,17 +142,34 @@ static __always_inline const struct sg_trusted *sg_lookup_trusted(const struct s
 	return t;
 }
 
-static __always_inline __u64 sg_relay_groups(__u32 gen, const struct sg_pkt *p)
+/* The relay groups (dst, dport) belongs to in generation gen, through
+ * the per-CPU memo of the last answer (see struct sg_relay_memo). */
+static __always_inline __u64 sg_relay_groups(const struct sg_config *cfg, __u32 gen,
+					     const struct sg_pkt *p)
 {
 	struct sg_relay_key key = { .addr = p->dst, .port = p->dport };
-	__u64 *mask;
+	struct sg_relay_memo *memo;
+	__u64 *mask, groups = 0;
+	__u32 zero = 0;
 	void *table;
 
+	memo = bpf_map_lookup_elem(&sg_relay_memo, &zero);
+	if (memo && memo->generation == cfg->generation && memo->port == p->dport &&
+	    sg_addr_eq(&memo->addr, &p->dst))
+		return memo->groups;
 	table = bpf_map_lookup_elem(&sg_relays, &gen);
 	if (!table)
-		return 0;
+		return 0; /* not remembered: the table may appear */
 	mask = bpf_map_lookup_elem(table, &key);
-	return mask ? *mask : 0;
+	if (mask)
+		groups = *mask;
+	if (memo) {
+		memo->generation = cfg->generation;
+		memo->addr = p->dst;
+		memo->port = p->dport;
+		memo->groups = groups;
+	}
+	return groups;
 }
 
 /* Index of the lowest set bit of a non-zero mask (clang 14 cannot lower
@@ -249,7 +266,7 @@ static __always_inline int sg_decide_trusted(const struct sg_config *cfg, __u32 
 
 	if (t->expires_ns && now >= t->expires_ns)
 		return sg_set(d, SG_V_DROP, SG_R_EXPIRED);
-	groups = sg_relay_groups(gen, p) & t->relay_groups;
+	groups = sg_relay_groups(cfg, gen, p) & t->relay_groups;
 	if (!groups)
 		return sg_set(d, SG_V_DROP, SG_R_UNAPPROVED_RELAY);
 	if (t->class_idx < SG_MAX_CLASSES) {
@@ -291,7 +308,7 @@ static __always_inline int sg_decide_unregistered(const struct sg_config *cfg, _
 	/* Throttle: a small allowance, to approved relays only.  Sources
 	 * share hashed buckets: bounded memory whatever a spoofed flood
 	 * does, and a collision only ever makes the allowance stricter. */
-	groups = sg_relay_groups(gen, p);
+	groups = sg_relay_groups(cfg, gen, p);
 	if (!groups)
 		return sg_set(d, SG_V_DROP, SG_R_UNAPPROVED_RELAY);
 	now = sg_clock(clock);

@@ -120,6 +120,13 @@ struct {
 	__array(values, struct sg_relays_inner);
 } sg_relays SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_relay_memo);
+} sg_relay_memo SEC(".maps");
+
 /* Bloom filter of the trusted keys, SG_BLOOM_WORDS words per generation;
  * mapped by userspace, which fills a generation's half before switching. */
 struct {

@@ -89,6 +89,12 @@ static __always_inline int sg_port_governed(const struct sg_config *cfg, __u16 p
 	return (cfg->ports[(port >> 6) & (SG_PORT_WORDS - 1)] >> (port & 63)) & 1;
 }
 
+static __always_inline int sg_addr_eq(const struct sg_addr *a, const struct sg_addr *b)
+{
+	return a->w[0] == b->w[0] && a->w[1] == b->w[1] && a->w[2] == b->w[2] &&
+	       a->w[3] == b->w[3];
+}
+
 static __always_inline int sg_is_v4mapped(const struct sg_addr *a)
 {
 	return !a->w[0] && !a->w[1] && a->w[2] == bpf_htonl(0x0000ffff);

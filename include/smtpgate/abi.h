@@ -184,6 +184,19 @@ struct sg_relay_key {
 	__u8 pad[2];
 };
 
+/* Per-CPU memo of the last relay lookup (sg_relay_memo[0]).  A
+ * generation's relay table never changes (the next generation gets a new
+ * one), so (generation, address, port) -> groups can be remembered, and a
+ * gateway talks to a handful of relays: the memo spares most governed
+ * packets a hash lookup.  generation 0 (no policy) never matches. */
+struct sg_relay_memo {
+	__u64 generation;     /* sg_config.generation the answer is from */
+	struct sg_addr addr;
+	__u64 groups;         /* relay group mask, 0 if not a relay */
+	__u16 port;
+	__u8 pad[6];
+};
+
 /* ---- state --------------------------------------------------------- */
 
 /* Rate state of one trusted entry, one throttle bucket or one relay cap.
@@ -397,6 +410,7 @@ _Static_assert(sizeof(struct sg_addr) == 16, "sg_addr layout");
 _Static_assert(sizeof(struct sg_lpm_key) == 20, "sg_lpm_key layout");
 _Static_assert(sizeof(struct sg_trusted) == 24, "sg_trusted layout");
 _Static_assert(sizeof(struct sg_relay_key) == 20, "sg_relay_key layout");
+_Static_assert(sizeof(struct sg_relay_memo) == 40, "sg_relay_memo layout");
 _Static_assert(sizeof(struct sg_bucket) == 32, "sg_bucket layout");
 _Static_assert(sizeof(struct sg_ban) == 24, "sg_ban layout");
 _Static_assert(sizeof(struct sg_counter) == 24, "sg_counter layout");

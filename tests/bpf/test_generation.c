@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * The loader library (dataplane.h): policy generations, single trusted
- * entries, slots and their buckets across reloads, failed applies, and
+ * entries, slots and their buckets across reloads, failed applies, the
+ * relay memo across reloads, and
  * pinning (reuse, ABI check, bpffs check, destroy).
  *
  * The pinned part uses a pin dir unique to this process under
@@ -23,6 +24,7 @@
 
 #define RELAY "198.18.0.25"
 #define RELAY6 "2001:db8::25"
+#define RELAY_B "198.18.0.26"
 #define S1    "198.18.1.1"
 #define S2    "198.18.1.2"
 #define S3    "198.18.1.3"
@@ -436,6 +438,58 @@ static void test_pinning(void)
 	sg_dp_close(dp);
 }
 
+/* S1 trusted, allowed to the group holding relays (port 25; 587 is
+ * governed too but no relay's port). */
+static void apply_relays(struct sg_dp *dp, const char *const *relays)
+{
+	static const char *const none[] = { NULL };
+	static const uint16_t port25[] = { 25 };
+	struct sg_policy p;
+	struct sg_err err = { 0 };
+
+	sg_policy_init(&p);
+	sg_policy_add_port(&p, 25);
+	sg_policy_add_port(&p, 587);
+	h_group(&p, "relays", none);
+	for (; *relays; relays++)
+		h_relay_ports(&p, 0, *relays, port25, 1);
+	h_trust(&p, S1, 1, SG_NO_CLASS, 0);
+	if (sg_dp_apply(dp, &p, &err))
+		tap_bail("apply: %s", err.msg);
+	sg_policy_free(&p);
+}
+
+/* The per-CPU relay memo answers for one generation only: the packet
+ * right after a reload that moves the relay must see the new table.  On
+ * one CPU, so that every packet meets the memo the previous one left. */
+static void test_relay_memo(struct sg_dp *dp)
+{
+	static const char *const only_a[] = { RELAY, NULL };
+	static const char *const only_b[] = { RELAY_B, NULL };
+	struct pkt_spec to_a = st_pkt(S1, RELAY, TCPF_SYN, 0);
+	struct pkt_spec to_b = st_pkt(S1, RELAY_B, TCPF_SYN, 0);
+	struct pkt_spec to_a587 = to_a;
+
+	to_a587.dport = 587;
+	if (st_pin_cpu(0))
+		tap_bail("pin to CPU 0: %s", strerror(errno));
+	apply_relays(dp, only_a);
+	st_expect(dp, &to_a, SG_V_PASS, SG_R_TRUSTED, "relay memo: relay A passes");
+	st_expect(dp, &to_a, SG_V_PASS, SG_R_TRUSTED, "relay memo: relay A passes again");
+	st_expect(dp, &to_a587, SG_V_DROP, SG_R_UNAPPROVED_RELAY,
+		  "relay memo: A on port 587 right after A:25 is not a relay");
+	st_expect(dp, &to_a, SG_V_PASS, SG_R_TRUSTED, "relay memo: and A:25 still is");
+	apply_relays(dp, only_b);
+	st_expect(dp, &to_a, SG_V_DROP, SG_R_UNAPPROVED_RELAY,
+		  "relay memo: after a reload that moves the relay, A is refused at once");
+	st_expect(dp, &to_b, SG_V_PASS, SG_R_TRUSTED, "relay memo: relay B passes");
+	st_expect(dp, &to_b, SG_V_PASS, SG_R_TRUSTED, "relay memo: relay B passes again");
+	apply_relays(dp, only_a);
+	st_expect(dp, &to_b, SG_V_DROP, SG_R_UNAPPROVED_RELAY,
+		  "relay memo: moved back, B is refused at once");
+	st_expect(dp, &to_a, SG_V_PASS, SG_R_TRUSTED, "relay memo: and A passes");
+}
+
 int main(void)
 {
 	struct sg_dp *dp;
@@ -452,6 +506,7 @@ int main(void)
 	test_generations(dp);
 	test_single_entries(dp);
 	test_failed_apply(dp);
+	test_relay_memo(dp);
 	sg_dp_close(dp);
 	test_pinning();
 	return tap_done();
