@@ -42,10 +42,11 @@ static __always_inline void sg_prefix_key(struct sg_lpm_key *k, const struct sg_
 	}
 }
 
-/* May key be in generation gen's trusted tables?  0: certainly not. */
-static __always_inline int sg_bloom_maybe(__u32 gen, const struct sg_lpm_key *k)
+/* May (prefixlen, a) be a key of generation gen's trusted tables?
+ * 0: certainly not. */
+static __always_inline int sg_bloom_maybe(__u32 gen, __u32 prefixlen, const struct sg_addr *a)
 {
-	__u32 bit = sg_bloom_bit(k);
+	__u32 bit = sg_bloom_bit_of(prefixlen, a);
 	__u32 idx = (gen & (SG_GENERATIONS - 1)) * SG_BLOOM_WORDS + (bit >> 6);
 	__u64 *w = bpf_map_lookup_elem(&sg_bloom, &idx);
 
@@ -64,7 +65,7 @@ static __always_inline void *sg_longest_prefix(void *table, const __u8 *lens, __
 	/* A bounded loop, not unrolled: it probes a map and exits early. */
 	for (__u32 i = 0; i < SG_MAX_PREFIX_LENS && i < n; i++) {
 		sg_prefix_key(&key, a, lens[i] & 0xff);
-		if (bloom_gen >= 0 && !sg_bloom_maybe((__u32)bloom_gen, &key))
+		if (bloom_gen >= 0 && !sg_bloom_maybe((__u32)bloom_gen, key.prefixlen, &key.addr))
 			continue;
 		hit = bpf_map_lookup_elem(table, &key);
 		if (hit)
@@ -120,26 +121,30 @@ static __always_inline int sg_in_scope(const struct sg_config *cfg, __u32 gen,
 }
 
 /* The trusted entry for src: the exact host entry (a pointer into the
- * map), else a copy of the longest prefix entry in *net. */
+ * map), else a copy of the longest prefix entry in this CPU's
+ * sg_net_scratch (a global function cannot hand out a map value, and a
+ * copy on the stack would not fit the call chain's 512 bytes). */
 static __always_inline const struct sg_trusted *sg_lookup_trusted(const struct sg_config *cfg,
 								  __u32 gen,
-								  const struct sg_addr *src,
-								  struct sg_trusted *net)
+								  const struct sg_addr *src)
 {
-	struct sg_lpm_key host = { .prefixlen = 128, .addr = *src };
-	struct sg_trusted *t = NULL;
+	struct sg_trusted *t = NULL, *net;
+	__u32 zero = 0;
 	void *table;
 
 	/* A host entry is the longest possible match, so the exact hash
 	 * answers first and prefixes are only probed when it misses. */
-	if (sg_bloom_maybe(gen, &host)) {
+	if (sg_bloom_maybe(gen, 128, src)) {
 		table = bpf_map_lookup_elem(&sg_trusted_hosts, &gen);
 		if (table)
 			t = bpf_map_lookup_elem(table, src);
 	}
-	if (!t && cfg->n_net_lens && sg_trusted_net(src, gen, net))
+	if (t || !cfg->n_net_lens)
+		return t;
+	net = bpf_map_lookup_elem(&sg_net_scratch, &zero);
+	if (net && sg_trusted_net(src, gen, net))
 		return net;
-	return t;
+	return NULL;
 }
 
 /* The relay groups (dst, dport) belongs to in generation gen, through
@@ -328,11 +333,10 @@ static __always_inline int sg_decide(const struct sg_config *cfg, __u32 gen,
 {
 	int is_conn = (p->tcp_flags & (SG_TCP_SYN | SG_TCP_ACK)) == SG_TCP_SYN;
 	const struct sg_trusted *t;
-	struct sg_trusted net;
 
 	if (sg_banned(&p->src, now))
 		return sg_set(d, SG_V_DROP, SG_R_BANNED);
-	t = sg_lookup_trusted(cfg, gen, &p->src, &net);
+	t = sg_lookup_trusted(cfg, gen, &p->src);
 	if (t)
 		return sg_decide_trusted(cfg, gen, p, now, is_conn, t, d);
 	return sg_decide_unregistered(cfg, gen, p, now, is_conn, d);

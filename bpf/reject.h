@@ -15,31 +15,12 @@
 #include "parse.h"
 
 /* What survives of the SYN once the frame is cut short. */
-struct sg_rst {
-	struct sg_addr src;   /* of the SYN: becomes the RST's destination */
-	struct sg_addr dst;
-	__be32 ack;
-	__u16 sport;          /* host byte order */
-	__u16 dport;
-	__u32 l3_off;
-	__u32 is_v6;
-};
-
-static __always_inline __u32 sg_rst_frame_len(const struct sg_rst *r)
+/* The RST's frame length: L2 as received (tags kept), a fresh IP header
+ * without options or extension headers, a bare TCP header. */
+static __always_inline __u32 sg_rst_frame_len(const struct sg_pkt *p)
 {
-	return r->l3_off + (r->is_v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr)) +
+	return p->l3_off + (p->is_v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr)) +
 	       sizeof(struct tcphdr);
-}
-
-static __always_inline void sg_rst_from_syn(const struct sg_pkt *p, struct sg_rst *r)
-{
-	r->src = p->src;
-	r->dst = p->dst;
-	r->ack = bpf_htonl(bpf_ntohl(p->seq) + 1 + p->payload_len);
-	r->sport = p->sport;
-	r->dport = p->dport;
-	r->l3_off = p->l3_off;
-	r->is_v6 = p->is_v6;
 }
 
 static __always_inline __u32 sg_csum_add16(__u32 sum, const void *buf, __u32 words)
@@ -59,8 +40,9 @@ static __always_inline __u16 sg_csum_fold(__u32 sum)
 	return (__u16)~sum;
 }
 
-/* Returns 0 when the frame [data, data_end) now holds a valid RST. */
-static __always_inline int sg_write_rst(void *data, void *data_end, const struct sg_rst *r)
+/* Returns 0 when the frame [data, data_end) now holds a valid RST
+ * answering the SYN that p describes (p was read before the frame was cut). */
+static __always_inline int sg_write_rst(void *data, void *data_end, const struct sg_pkt *r)
 {
 	struct ethhdr *eth = data;
 	struct tcphdr th = {};
@@ -76,7 +58,7 @@ static __always_inline int sg_write_rst(void *data, void *data_end, const struct
 	th.source = bpf_htons(r->dport);
 	th.dest = bpf_htons(r->sport);
 	th.seq = 0;
-	th.ack_seq = r->ack;
+	th.ack_seq = bpf_htonl(bpf_ntohl(r->seq) + 1 + r->payload_len);
 	th.doff = sizeof(th) / 4;
 	th.rst = 1;
 	th.ack = 1;

@@ -29,20 +29,17 @@ enum sg_action {
 };
 
 /* Everything after the port check, for a packet that may be governed:
- * scope, decision, accounting.  A global function, so the verifier checks
- * it once on its own instead of once per parser path (seconds -> ms).
- * cfg is generation gen's policy, as the caller found it.  Returns what
- * the hook should do; on SG_ACT_RST, *rst says how. */
-__noinline int sg_govern(struct sg_pkt *p, struct sg_rst *rst, const struct sg_config *cfg,
-			 __u32 gen)
+ * scope, decision, accounting.  cfg is generation gen's policy, as the
+ * caller found it.  Returns what the hook should do; on SG_ACT_RST, p
+ * says what to answer. */
+static __always_inline int sg_govern_inline(const struct sg_pkt *p, const struct sg_config *cfg,
+					    __u32 gen)
 {
 	struct sg_decision d = {};
 	__u32 attach = sg_attach_slot;
 	__u64 now = 0; /* read only if the decision needs a time */
 	int is_conn;
 
-	if (!p || !rst || !cfg)
-		return SG_ACT_PASS;
 	gen &= SG_GENERATIONS - 1;
 	if (p->known != SG_KNOWN_NOTHING && !sg_in_scope(cfg, gen, &p->src))
 		return SG_ACT_PASS;
@@ -73,20 +70,33 @@ __noinline int sg_govern(struct sg_pkt *p, struct sg_rst *rst, const struct sg_c
 		 * fast, and a fragmented SYN is too odd to echo. */
 		if (!is_conn || p->first_frag)
 			return SG_ACT_DROP;
-		sg_rst_from_syn(p, rst);
 		return SG_ACT_RST;
 	default:
 		return SG_ACT_PASS; /* pass, and monitor */
 	}
 }
 
+/* The same as a global function, for the frames of the full parser: the
+ * verifier checks it once on its own instead of once per parser path
+ * (seconds -> ms).  The plain IPv4/TCP frame of sg_preparse() is a single
+ * path, so it gets sg_govern_inline() itself: no call, and its record's
+ * fields can stay in registers. */
+__noinline int sg_govern(const struct sg_pkt *p, const struct sg_config *cfg, __u32 gen)
+{
+	if (!p || !cfg)
+		return SG_ACT_PASS;
+	return sg_govern_inline(p, cfg, gen);
+}
+
 /* The policy, then the parse with its early port check, inline in each
- * entry point so that ordinary traffic never pays for a call. */
+ * entry point so that ordinary traffic never pays for a call.  *p is the
+ * hook's, so that it outlives this for a reject's RST. */
 static __always_inline int sg_process(void *data, void *data_end, __u32 frame_len,
-				      struct sg_rst *rst)
+				      struct sg_pkt *p)
 {
 	const struct sg_config *cfg;
 	__u32 zero = 0, gen, *active;
+	int pre;
 
 	active = bpf_map_lookup_elem(&sg_active, &zero);
 	if (!active)
@@ -95,19 +105,15 @@ static __always_inline int sg_process(void *data, void *data_end, __u32 frame_le
 	cfg = bpf_map_lookup_elem(&sg_config, &gen);
 	if (!cfg || !cfg->generation)
 		return SG_ACT_PASS; /* no policy installed yet */
-	{
-		struct sg_pkt p;
-		int pre = sg_preparse(data, data_end, frame_len, cfg, &p);
-
-		if (pre == SG_PRE_PASS)
-			return SG_ACT_PASS;
-		if (pre == SG_PRE_FULL) {
-			__builtin_memset(&p, 0, sizeof(p));
-			if (sg_parse(data, data_end, frame_len, cfg, &p) == SG_PARSE_PASS)
-				return SG_ACT_PASS;
-		}
-		return sg_govern(&p, rst, cfg, gen);
-	}
+	pre = sg_preparse(data, data_end, frame_len, cfg, p);
+	if (pre == SG_PRE_PASS)
+		return SG_ACT_PASS;
+	if (pre == SG_PRE_READY)
+		return sg_govern_inline(p, cfg, gen);
+	__builtin_memset(p, 0, sizeof(*p));
+	if (sg_parse(data, data_end, frame_len, cfg, p) == SG_PARSE_PASS)
+		return SG_ACT_PASS;
+	return sg_govern(p, cfg, gen);
 }
 
 SEC("xdp")
@@ -116,20 +122,20 @@ int sg_xdp(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u32 frame_len = data_end - data;
-	struct sg_rst rst;
+	struct sg_pkt p;
 	int act;
 
-	act = sg_process(data, data_end, frame_len, &rst);
+	act = sg_process(data, data_end, frame_len, &p);
 	if (act == SG_ACT_PASS)
 		return XDP_PASS;
 	if (act == SG_ACT_DROP)
 		return XDP_DROP;
 
-	if (bpf_xdp_adjust_tail(ctx, (int)(sg_rst_frame_len(&rst) - frame_len)))
+	if (bpf_xdp_adjust_tail(ctx, (int)(sg_rst_frame_len(&p) - frame_len)))
 		goto rst_failed;
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
-	if (sg_write_rst(data, data_end, &rst))
+	if (sg_write_rst(data, data_end, &p))
 		goto rst_failed;
 	return XDP_TX;
 rst_failed:
@@ -145,7 +151,7 @@ static __always_inline int sg_tc(struct __sk_buff *skb, int egress)
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
 	__u32 want = skb->len < SG_TC_PULL_LEN ? skb->len : SG_TC_PULL_LEN;
-	struct sg_rst rst;
+	struct sg_pkt p;
 	int act;
 
 	if (data_end - data < want) {
@@ -155,17 +161,17 @@ static __always_inline int sg_tc(struct __sk_buff *skb, int egress)
 		data = (void *)(long)skb->data;
 		data_end = (void *)(long)skb->data_end;
 	}
-	act = sg_process(data, data_end, skb->len, &rst);
+	act = sg_process(data, data_end, skb->len, &p);
 	if (act == SG_ACT_PASS)
 		return TC_ACT_OK;
 	if (act == SG_ACT_DROP)
 		return TC_ACT_SHOT;
 
-	if (bpf_skb_change_tail(skb, sg_rst_frame_len(&rst), 0))
+	if (bpf_skb_change_tail(skb, sg_rst_frame_len(&p), 0))
 		goto rst_failed;
 	data = (void *)(long)skb->data;
 	data_end = (void *)(long)skb->data_end;
-	if (sg_write_rst(data, data_end, &rst))
+	if (sg_write_rst(data, data_end, &p))
 		goto rst_failed;
 	/* Send the RST back where the SYN came from: out of the same
 	 * interface when we saw it arrive (ingress), up into the local stack

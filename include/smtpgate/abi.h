@@ -388,16 +388,21 @@ static inline __u32 sg_throttle_hash(const struct sg_addr *a)
  * where a word-by-word chain of dependent multiplies (ABI 2) cost about
  * 3 ns on every governed packet.  One more multiply mixes the sum, whose
  * top bits (which depend on every input bit) pick the filter's bit. */
-static inline __u32 sg_bloom_bit(const struct sg_lpm_key *k)
+static inline __u32 sg_bloom_bit_of(__u32 prefixlen, const struct sg_addr *a)
 {
-	__u64 lo = (__u64)k->addr.w[0] << 32 | k->addr.w[1];
-	__u64 hi = (__u64)k->addr.w[2] << 32 | k->addr.w[3];
+	__u64 lo = (__u64)a->w[0] << 32 | a->w[1];
+	__u64 hi = (__u64)a->w[2] << 32 | a->w[3];
 	__u64 h = lo * 0x9e3779b97f4a7c15ull + hi * 0xc2b2ae3d27d4eb4full +
-		  (__u64)(k->prefixlen + 1) * 0x165667b19e3779f9ull;
+		  (__u64)(prefixlen + 1) * 0x165667b19e3779f9ull;
 
 	h ^= h >> 29;
 	h *= 0xbf58476d1ce4e5b9ull;
 	return (__u32)(h >> (64 - SG_BLOOM_LOG2));
+}
+
+static inline __u32 sg_bloom_bit(const struct sg_lpm_key *k)
+{
+	return sg_bloom_bit_of(k->prefixlen, &k->addr);
 }
 
 #ifndef __bpf__
