@@ -121,15 +121,14 @@ static __always_inline int sg_in_scope(const struct sg_config *cfg, __u32 gen,
 }
 
 /* The trusted entry for src: the exact host entry (a pointer into the
- * map), else a copy of the longest prefix entry in this CPU's
- * sg_net_scratch (a global function cannot hand out a map value, and a
- * copy on the stack would not fit the call chain's 512 bytes). */
+ * map), else a copy of the longest prefix entry in *net (a global
+ * function cannot hand out a map value). */
 static __always_inline const struct sg_trusted *sg_lookup_trusted(const struct sg_config *cfg,
 								  __u32 gen,
-								  const struct sg_addr *src)
+								  const struct sg_addr *src,
+								  struct sg_trusted *net)
 {
-	struct sg_trusted *t = NULL, *net;
-	__u32 zero = 0;
+	struct sg_trusted *t = NULL;
 	void *table;
 
 	/* A host entry is the longest possible match, so the exact hash
@@ -139,12 +138,9 @@ static __always_inline const struct sg_trusted *sg_lookup_trusted(const struct s
 		if (table)
 			t = bpf_map_lookup_elem(table, src);
 	}
-	if (t || !cfg->n_net_lens)
-		return t;
-	net = bpf_map_lookup_elem(&sg_net_scratch, &zero);
-	if (net && sg_trusted_net(src, gen, net))
+	if (!t && cfg->n_net_lens && sg_trusted_net(src, gen, net))
 		return net;
-	return NULL;
+	return t;
 }
 
 /* The relay groups (dst, dport) belongs to in generation gen, through
@@ -333,10 +329,11 @@ static __always_inline int sg_decide(const struct sg_config *cfg, __u32 gen,
 {
 	int is_conn = (p->tcp_flags & (SG_TCP_SYN | SG_TCP_ACK)) == SG_TCP_SYN;
 	const struct sg_trusted *t;
+	struct sg_trusted net;
 
 	if (sg_banned(&p->src, now))
 		return sg_set(d, SG_V_DROP, SG_R_BANNED);
-	t = sg_lookup_trusted(cfg, gen, &p->src);
+	t = sg_lookup_trusted(cfg, gen, &p->src, &net);
 	if (t)
 		return sg_decide_trusted(cfg, gen, p, now, is_conn, t, d);
 	return sg_decide_unregistered(cfg, gen, p, now, is_conn, d);

@@ -127,15 +127,6 @@ struct {
 	__type(value, struct sg_relay_memo);
 } sg_relay_memo SEC(".maps");
 
-/* Where sg_trusted_net() copies the prefix entry it found (per CPU: a
- * packet is judged on one CPU without interruption). */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct sg_trusted);
-} sg_net_scratch SEC(".maps");
-
 /* Bloom filter of the trusted keys, SG_BLOOM_WORDS words per generation;
  * mapped by userspace, which fills a generation's half before switching. */
 struct {

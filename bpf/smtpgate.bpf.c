@@ -32,8 +32,8 @@ enum sg_action {
  * scope, decision, accounting.  cfg is generation gen's policy, as the
  * caller found it.  Returns what the hook should do; on SG_ACT_RST, p
  * says what to answer. */
-static __always_inline int sg_govern_inline(const struct sg_pkt *p, const struct sg_config *cfg,
-					    __u32 gen)
+static __always_inline int sg_govern(const struct sg_pkt *p, const struct sg_config *cfg,
+				     __u32 gen)
 {
 	struct sg_decision d = {};
 	__u32 attach = sg_attach_slot;
@@ -76,27 +76,48 @@ static __always_inline int sg_govern_inline(const struct sg_pkt *p, const struct
 	}
 }
 
-/* The same as a global function, for the frames of the full parser: the
- * verifier checks it once on its own instead of once per parser path
- * (seconds -> ms).  The plain IPv4/TCP frame of sg_preparse() is a single
- * path, so it gets sg_govern_inline() itself: no call, and its record's
- * fields can stay in registers. */
-__noinline int sg_govern(const struct sg_pkt *p, const struct sg_config *cfg, __u32 gen)
+/* The full parser, for the frames the pre-parse leaves to it (IPv6,
+ * VLAN tags, fragments, options, anything odd), as global functions: the
+ * verifier checks each once however many paths it has, and the policy
+ * after it (inlined in the entry point) once for all of them instead of
+ * once per parser path.  A global function cannot take packet pointers,
+ * so each hook's version takes its context.  Returns SG_PARSE_*. */
+__noinline int sg_parse_xdp(struct xdp_md *ctx, const struct sg_config *cfg, struct sg_pkt *p)
 {
-	if (!p || !cfg)
-		return SG_ACT_PASS;
-	return sg_govern_inline(p, cfg, gen);
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+
+	if (!cfg || !p)
+		return SG_PARSE_PASS;
+	__builtin_memset(p, 0, sizeof(*p));
+	return sg_parse(data, data_end, data_end - data, cfg, p);
+}
+
+/* For TC: the entry point has made the headers linear (bpf_skb_pull_data);
+ * truncation is judged against the whole skb's length. */
+__noinline int sg_parse_tc(struct __sk_buff *skb, const struct sg_config *cfg, struct sg_pkt *p)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+
+	if (!cfg || !p)
+		return SG_PARSE_PASS;
+	__builtin_memset(p, 0, sizeof(*p));
+	return sg_parse(data, data_end, skb->len, cfg, p);
 }
 
 /* The policy, then the parse with its early port check, inline in each
- * entry point so that ordinary traffic never pays for a call.  *p is the
- * hook's, so that it outlives this for a reject's RST. */
-static __always_inline int sg_process(void *data, void *data_end, __u32 frame_len,
-				      struct sg_pkt *p)
+ * entry point so that ordinary traffic never pays for a call, and the
+ * common governed frame (plain IPv4/TCP, which the pre-parse fills in)
+ * none either.  ctx is the hook's context (an xdp_md if is_xdp, else an
+ * __sk_buff).  *p is the hook's, so that it outlives this for a reject's
+ * RST. */
+static __always_inline int sg_process(void *ctx, int is_xdp, void *data, void *data_end,
+				      __u32 frame_len, struct sg_pkt *p)
 {
 	const struct sg_config *cfg;
 	__u32 zero = 0, gen, *active;
-	int pre;
+	int pre, parsed;
 
 	active = bpf_map_lookup_elem(&sg_active, &zero);
 	if (!active)
@@ -108,11 +129,11 @@ static __always_inline int sg_process(void *data, void *data_end, __u32 frame_le
 	pre = sg_preparse(data, data_end, frame_len, cfg, p);
 	if (pre == SG_PRE_PASS)
 		return SG_ACT_PASS;
-	if (pre == SG_PRE_READY)
-		return sg_govern_inline(p, cfg, gen);
-	__builtin_memset(p, 0, sizeof(*p));
-	if (sg_parse(data, data_end, frame_len, cfg, p) == SG_PARSE_PASS)
-		return SG_ACT_PASS;
+	if (pre == SG_PRE_FULL) {
+		parsed = is_xdp ? sg_parse_xdp(ctx, cfg, p) : sg_parse_tc(ctx, cfg, p);
+		if (parsed == SG_PARSE_PASS)
+			return SG_ACT_PASS;
+	}
 	return sg_govern(p, cfg, gen);
 }
 
@@ -125,7 +146,7 @@ int sg_xdp(struct xdp_md *ctx)
 	struct sg_pkt p;
 	int act;
 
-	act = sg_process(data, data_end, frame_len, &p);
+	act = sg_process(ctx, 1, data, data_end, frame_len, &p);
 	if (act == SG_ACT_PASS)
 		return XDP_PASS;
 	if (act == SG_ACT_DROP)
@@ -161,7 +182,7 @@ static __always_inline int sg_tc(struct __sk_buff *skb, int egress)
 		data = (void *)(long)skb->data;
 		data_end = (void *)(long)skb->data_end;
 	}
-	act = sg_process(data, data_end, skb->len, &p);
+	act = sg_process(skb, 0, data, data_end, skb->len, &p);
 	if (act == SG_ACT_PASS)
 		return TC_ACT_OK;
 	if (act == SG_ACT_DROP)
