@@ -123,10 +123,10 @@ static __always_inline int sg_in_scope(const struct sg_config *cfg, __u32 gen,
 /* The trusted entry for src: the exact host entry (a pointer into the
  * map), else a copy of the longest prefix entry in *net (a global
  * function cannot hand out a map value). */
-static __always_inline const struct sg_trusted *sg_lookup_trusted(const struct sg_config *cfg,
-								  __u32 gen,
-								  const struct sg_addr *src,
-								  struct sg_trusted *net)
+static __always_inline const struct sg_trusted *sg_lookup_tables(const struct sg_config *cfg,
+								 __u32 gen,
+								 const struct sg_addr *src,
+								 struct sg_trusted *net)
 {
 	struct sg_trusted *t = NULL;
 	void *table;
@@ -140,6 +140,38 @@ static __always_inline const struct sg_trusted *sg_lookup_trusted(const struct s
 	}
 	if (!t && cfg->n_net_lens && sg_trusted_net(src, gen, net))
 		return net;
+	return t;
+}
+
+/* sg_lookup_tables() through this CPU's memo of the last answer (see
+ * struct sg_trusted_memo).  The version is read before the tables, so a
+ * change that lands during the lookup leaves a memo that is already out
+ * of date, never a stale one that looks current. */
+static __always_inline const struct sg_trusted *sg_lookup_trusted(const struct sg_config *cfg,
+								  __u32 gen,
+								  const struct sg_state *st,
+								  const struct sg_addr *src,
+								  struct sg_trusted *net)
+{
+	struct sg_trusted_memo *memo;
+	const struct sg_trusted *t;
+	__u32 zero = 0;
+	__u64 version;
+
+	memo = bpf_map_lookup_elem(&sg_trusted_memo, &zero);
+	if (!memo || !st)
+		return sg_lookup_tables(cfg, gen, src, net);
+	version = *(volatile const __u64 *)&st->trusted_version;
+	if (memo->generation == cfg->generation && memo->version == version &&
+	    sg_addr_eq(&memo->src, src))
+		return memo->found ? &memo->entry : NULL;
+	t = sg_lookup_tables(cfg, gen, src, net);
+	memo->generation = cfg->generation;
+	memo->version = version;
+	memo->src = *src;
+	memo->found = t != NULL;
+	if (t)
+		memo->entry = *t;
 	return t;
 }
 
@@ -243,9 +275,9 @@ static __always_inline void sg_ban(const struct sg_config *cfg, const struct sg_
 	}
 }
 
-static __always_inline int sg_banned(const struct sg_addr *src, __u64 *now)
+static __always_inline int sg_banned(const struct sg_state *st, const struct sg_addr *src,
+				     __u64 *now)
 {
-	struct sg_state *st = sg_global_state();
 	struct sg_ban *ban;
 
 	if (st && !st->bans)
@@ -328,12 +360,13 @@ static __always_inline int sg_decide(const struct sg_config *cfg, __u32 gen,
 				     const struct sg_pkt *p, __u64 *now, struct sg_decision *d)
 {
 	int is_conn = (p->tcp_flags & (SG_TCP_SYN | SG_TCP_ACK)) == SG_TCP_SYN;
+	struct sg_state *st = sg_global_state();
 	const struct sg_trusted *t;
 	struct sg_trusted net;
 
-	if (sg_banned(&p->src, now))
+	if (sg_banned(st, &p->src, now))
 		return sg_set(d, SG_V_DROP, SG_R_BANNED);
-	t = sg_lookup_trusted(cfg, gen, &p->src, &net);
+	t = sg_lookup_trusted(cfg, gen, st, &p->src, &net);
 	if (t)
 		return sg_decide_trusted(cfg, gen, p, now, is_conn, t, d);
 	return sg_decide_unregistered(cfg, gen, p, now, is_conn, d);

@@ -127,6 +127,14 @@ struct {
 	__type(value, struct sg_relay_memo);
 } sg_relay_memo SEC(".maps");
 
+/* The last trusted lookup per CPU: see struct sg_trusted_memo. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_trusted_memo);
+} sg_trusted_memo SEC(".maps");
+
 /* Bloom filter of the trusted keys, SG_BLOOM_WORDS words per generation;
  * mapped by userspace, which fills a generation's half before switching. */
 struct {

@@ -274,6 +274,23 @@ struct sg_budget {
 /* sg_state[0]: global, shared with userspace through mmap. */
 struct sg_state {
 	__u64 bans;           /* entries in sg_bans: 0 lets packets skip the lookup */
+	__u64 trusted_version; /* +1 after every change to a trusted table in place */
+};
+
+/* Per-CPU memo of the last trusted lookup (sg_trusted_memo[0]): the
+ * answer for src (an entry, or none) in generation `generation` at
+ * sg_state.trusted_version `version`.  Userspace bumps the version after
+ * changing a trusted table in place (approve, revoke) and a reload makes
+ * a new generation, so a matching memo is the answer the tables would
+ * give now.  A flood from one source, trusted or not, skips the Bloom
+ * filter and the hash lookups. */
+struct sg_trusted_memo {
+	__u64 generation;     /* sg_config.generation; 0 never matches */
+	__u64 version;
+	struct sg_addr src;
+	struct sg_trusted entry;
+	__u32 found;
+	__u32 pad;
 };
 
 /* Per-CPU write-combining cache of per-source accounting.  A flood from
@@ -416,6 +433,8 @@ _Static_assert(sizeof(struct sg_lpm_key) == 20, "sg_lpm_key layout");
 _Static_assert(sizeof(struct sg_trusted) == 24, "sg_trusted layout");
 _Static_assert(sizeof(struct sg_relay_key) == 20, "sg_relay_key layout");
 _Static_assert(sizeof(struct sg_relay_memo) == 40, "sg_relay_memo layout");
+_Static_assert(sizeof(struct sg_trusted_memo) == 64, "sg_trusted_memo layout");
+_Static_assert(sizeof(struct sg_state) == 16, "sg_state layout");
 _Static_assert(sizeof(struct sg_bucket) == 32, "sg_bucket layout");
 _Static_assert(sizeof(struct sg_ban) == 24, "sg_ban layout");
 _Static_assert(sizeof(struct sg_counter) == 24, "sg_counter layout");

@@ -2,7 +2,7 @@
 /*
  * The loader library (dataplane.h): policy generations, single trusted
  * entries, slots and their buckets across reloads, failed applies, the
- * relay memo across reloads, and
+ * per-CPU memos (trusted lookup, relay) across changes and reloads, and
  * pinning (reuse, ABI check, bpffs check, destroy).
  *
  * The pinned part uses a pin dir unique to this process under
@@ -460,8 +460,7 @@ static void apply_relays(struct sg_dp *dp, const char *const *relays)
 }
 
 /* The per-CPU relay memo answers for one generation only: the packet
- * right after a reload that moves the relay must see the new table.  On
- * one CPU, so that every packet meets the memo the previous one left. */
+ * right after a reload that moves the relay must see the new table. */
 static void test_relay_memo(struct sg_dp *dp)
 {
 	static const char *const only_a[] = { RELAY, NULL };
@@ -471,8 +470,6 @@ static void test_relay_memo(struct sg_dp *dp)
 	struct pkt_spec to_a587 = to_a;
 
 	to_a587.dport = 587;
-	if (st_pin_cpu(0))
-		tap_bail("pin to CPU 0: %s", strerror(errno));
 	apply_relays(dp, only_a);
 	st_expect(dp, &to_a, SG_V_PASS, SG_R_TRUSTED, "relay memo: relay A passes");
 	st_expect(dp, &to_a, SG_V_PASS, SG_R_TRUSTED, "relay memo: relay A passes again");
@@ -502,6 +499,11 @@ int main(void)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 
+	/* One CPU, so that every packet meets the per-CPU memos (trusted
+	 * lookup, relay) the previous one left: each change below must be
+	 * seen by the very next packet through them. */
+	if (st_pin_cpu(0))
+		tap_bail("pin to CPU 0: %s", strerror(errno));
 	dp = h_open();
 	test_generations(dp);
 	test_single_entries(dp);

@@ -512,6 +512,14 @@ out:
 	return rc;
 }
 
+/* Tells the data plane's per-CPU trusted memo (struct sg_trusted_memo)
+ * that a trusted table of the active generation changed in place: after
+ * the change, so that no packet can remember the old answer as current. */
+static void trusted_changed(struct sg_dp *dp)
+{
+	__atomic_fetch_add(&dp->state->trusted_version, 1, __ATOMIC_SEQ_CST);
+}
+
 int sg_dp_trust_put(struct sg_dp *dp, const struct sg_trusted_entry *t, struct sg_err *err)
 {
 	bool host = sg_prefix_is_host(&t->prefix);
@@ -533,6 +541,8 @@ int sg_dp_trust_put(struct sg_dp *dp, const struct sg_trusted_entry *t, struct s
 		rc = put_trusted(fd, t, (uint32_t)slot, BPF_EXIST);
 		if (rc)
 			sg_errf(err, rc, "trusted %s: %s", text, strerror(-rc));
+		else
+			trusted_changed(dp);
 		goto out;
 	}
 	slot = alloc_slot(dp, dp->slot_used, NULL);
@@ -556,6 +566,7 @@ int sg_dp_trust_put(struct sg_dp *dp, const struct sg_trusted_entry *t, struct s
 			rc == -E2BIG || rc == -ENOSPC ? "trusted table full" : strerror(-rc));
 		goto out;
 	}
+	trusted_changed(dp);
 	sg_slot_set(dp->slot_used, (uint32_t)slot);
 	dp->n_trusted++;
 out:
@@ -587,6 +598,7 @@ int sg_dp_trust_del(struct sg_dp *dp, const struct sg_prefix *prefix, struct sg_
 	close(fd);
 	if (rc)
 		return sg_errf(err, rc, "untrust %s: %s", text, strerror(-rc));
+	trusted_changed(dp);
 	index_del(&dp->slot_index, prefix);
 	sg_slot_clear(dp->slot_used, (uint32_t)slot);
 	dp->n_trusted--;
