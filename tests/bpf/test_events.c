@@ -271,32 +271,60 @@ static void test_ban_event(struct sg_dp *dp, struct collector *c)
 		   after);
 }
 
+/* A SYN from each of NET.1 .. NET.n (NET: three octets); returns how
+ * many were dropped. */
+static int syn_from_each(struct sg_dp *dp, const char *net, int n)
+{
+	struct pkt_spec s;
+	char src[32];
+	int dropped = 0;
+
+	for (int i = 1; i <= n; i++) {
+		snprintf(src, sizeof(src), "%s.%d", net, i);
+		s = syn(src);
+		dropped += st_xdp(dp, &s) == XDP_DROP;
+	}
+	return dropped;
+}
+
+/* 1 if the collected events are exactly one drop/untrusted_source packet
+ * event (count 1) for each of NET.1 .. NET.n, in order; else 0 with why. */
+static int events_for_first(const struct collector *c, const char *net, int n, char *why,
+			    size_t len)
+{
+	char src[32];
+
+	if (c->n != n) {
+		snprintf(why, len, "%d events, want %d", c->n, n);
+		return 0;
+	}
+	for (int i = 0; i < n; i++) {
+		snprintf(src, sizeof(src), "%s.%d", net, i + 1);
+		if (!event_is(&c->ev[i], SG_EVT_PACKET, src, RELAY, 25, SG_V_DROP,
+			      SG_R_UNTRUSTED_SOURCE, 1, 0, why, len))
+			return 0;
+	}
+	return 1;
+}
+
 static void test_budget(struct sg_dp *dp, struct collector *c, struct sg_policy *p)
 {
 	uint64_t supp0 = st_stat(dp, SG_STAT_EVENTS_SUPPRESSED), before, after;
 	struct sg_event_key key = { .src = st_addr(UNREG), .reason = SG_R_UNTRUSTED_SOURCE };
 	struct sg_event_agg agg = { .pending = 7 };
 	struct pkt_spec known;
-	char src[32], why[160] = "";
-	int dropped = 0, ok = 1;
+	char why[160] = "";
+	int dropped, ok;
 
 	p->event_budget = 5;
 	h_apply(dp, p);
 	st_budget_set(dp, sg_boot_ns(), 0);
-	for (int i = 1; i <= 20; i++) {
-		snprintf(src, sizeof(src), "198.18.10.%d", i);
-		known = syn(src);
-		dropped += st_xdp(dp, &known) == XDP_DROP;
-	}
+	dropped = syn_from_each(dp, "198.18.10", 20);
 	drain(c);
-	for (int i = 0; i < c->n && i < 5 && ok; i++) {
-		snprintf(src, sizeof(src), "198.18.10.%d", i + 1);
-		ok = event_is(&c->ev[i], SG_EVT_PACKET, src, RELAY, 25, SG_V_DROP,
-			      SG_R_UNTRUSTED_SOURCE, 1, 0, why, sizeof(why));
-	}
-	tap_check(dropped == 20 && c->n == 5 && ok,
+	ok = events_for_first(c, "198.18.10", 5, why, sizeof(why));
+	tap_check(dropped == 20 && ok,
 		  "budget 5: 20 new sources -> 5 events, for the first 5 sources",
-		  "%d dropped, %d events: %s", dropped, c->n, why);
+		  "%d dropped: %s", dropped, why);
 	tap_check(st_stat(dp, SG_STAT_EVENTS_SUPPRESSED) - supp0 == 15,
 		  "budget 5: events_suppressed counts the other 15", "suppressed +%llu",
 		  (unsigned long long)(st_stat(dp, SG_STAT_EVENTS_SUPPRESSED) - supp0));
@@ -333,28 +361,19 @@ static void test_source_budget(struct sg_dp *dp, struct collector *c, struct sg_
 {
 	uint64_t supp0 = st_stat(dp, SG_STAT_EVENTS_SUPPRESSED);
 	uint64_t untr0 = st_stat(dp, SG_STAT_SOURCES_UNTRACKED);
-	struct pkt_spec s;
-	char src[32], why[160] = "";
-	int dropped = 0, ok = 1;
+	char why[160] = "";
+	int dropped, ok;
 
 	p->event_budget = 1000;
 	p->source_budget = 3;
 	h_apply(dp, p);
 	st_budget_set(dp, sg_boot_ns(), 0);
-	for (int i = 1; i <= 10; i++) {
-		snprintf(src, sizeof(src), "198.18.11.%d", i);
-		s = syn(src);
-		dropped += st_xdp(dp, &s) == XDP_DROP;
-	}
+	dropped = syn_from_each(dp, "198.18.11", 10);
 	drain(c);
-	for (int i = 0; i < c->n && i < 3 && ok; i++) {
-		snprintf(src, sizeof(src), "198.18.11.%d", i + 1);
-		ok = event_is(&c->ev[i], SG_EVT_PACKET, src, RELAY, 25, SG_V_DROP,
-			      SG_R_UNTRUSTED_SOURCE, 1, 0, why, sizeof(why));
-	}
-	tap_check(dropped == 10 && c->n == 3 && ok,
+	ok = events_for_first(c, "198.18.11", 3, why, sizeof(why));
+	tap_check(dropped == 10 && ok,
 		  "source budget 3: 10 new sources -> events for the 3 tracked ones only",
-		  "%d dropped, %d events: %s", dropped, c->n, why);
+		  "%d dropped: %s", dropped, why);
 	tap_check(st_stat(dp, SG_STAT_SOURCES_UNTRACKED) - untr0 == 7 &&
 			  st_stat(dp, SG_STAT_EVENTS_SUPPRESSED) - supp0 == 7,
 		  "source budget 3: the other 7 are sources_untracked and events_suppressed",
