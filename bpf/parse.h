@@ -268,6 +268,26 @@ static __always_inline int sg_parse_ipv6(void *data, void *data_end, __u32 frame
 	return sg_parse_tcp(data, data_end, cfg, p, off, ip_end, first_frag);
 }
 
+/* Walks up to SG_MAX_VLAN_TAGS 802.1Q / 802.1ad tags from *off (just
+ * after the Ethernet header), whose EtherType is *proto: on return they
+ * are the offset and EtherType of what follows the tags (a third tag is
+ * left for the caller to see).  0, or -1 if a tag is cut short. */
+static __always_inline int sg_skip_vlans(void *data, void *data_end, __u32 *off, __u16 *proto)
+{
+#pragma unroll
+	for (int i = 0; i < SG_MAX_VLAN_TAGS; i++) {
+		__be16 *tag = data + *off;
+
+		if (*proto != bpf_htons(ETH_P_8021Q) && *proto != bpf_htons(ETH_P_8021AD))
+			break;
+		if ((void *)(tag + 2) > data_end)
+			return -1;
+		*proto = tag[1];
+		*off += 4;
+	}
+	return 0;
+}
+
 /* Outcome of sg_preparse(). */
 enum sg_preparse_result {
 	SG_PRE_PASS = 0,  /* certainly not governed: let it go */
@@ -318,20 +338,9 @@ static __always_inline int sg_preparse(void *data, void *data_end, __u32 frame_l
 	if ((void *)(eth + 1) > data_end)
 		return SG_PRE_FULL;
 	proto = eth->h_proto;
-	/* The same tag walk as sg_parse()'s, written out: a shared helper
-	 * taking off/proto by pointer puts them on the stack, and the
-	 * combined stack of sg_xdp's calls then exceeds the 512-byte limit. */
-#pragma unroll
-	for (int i = 0; i < SG_MAX_VLAN_TAGS; i++) {
-		__be16 *tag = data + off;
-
-		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD))
-			break;
-		if ((void *)(tag + 2) > data_end)
-			return SG_PRE_FULL;
-		proto = tag[1];
-		off += 4;
-	}
+	/* Untagged IPv4, the common case, skips the tag walk's compares. */
+	if (proto != bpf_htons(ETH_P_IP) && sg_skip_vlans(data, data_end, &off, &proto))
+		return SG_PRE_FULL;
 	if (proto == bpf_htons(ETH_P_IP)) {
 		struct iphdr *ip = data + off;
 		struct tcphdr *th;
@@ -397,18 +406,8 @@ static __always_inline int sg_parse(void *data, void *data_end, __u32 frame_len,
 	if ((void *)(eth + 1) > data_end)
 		return sg_judge(p, SG_KNOWN_NOTHING, SG_PROB_MALFORMED);
 	proto = eth->h_proto;
-
-#pragma unroll
-	for (int i = 0; i < SG_MAX_VLAN_TAGS; i++) {
-		__be16 *tag = data + off;
-
-		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD))
-			break;
-		if ((void *)(tag + 2) > data_end)
-			return sg_judge(p, SG_KNOWN_NOTHING, SG_PROB_MALFORMED);
-		proto = tag[1];
-		off += 4;
-	}
+	if (sg_skip_vlans(data, data_end, &off, &proto))
+		return sg_judge(p, SG_KNOWN_NOTHING, SG_PROB_MALFORMED);
 	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD))
 		return sg_judge(p, SG_KNOWN_NOTHING, SG_PROB_MALFORMED);
 

@@ -124,11 +124,13 @@ static __always_inline int sg_process(void *ctx, int is_xdp, void *data, void *d
 		return SG_ACT_PASS;
 	gen = *active & (SG_GENERATIONS - 1);
 	cfg = bpf_map_lookup_elem(&sg_config, &gen);
-	if (!cfg || !cfg->generation)
-		return SG_ACT_PASS; /* no policy installed yet */
-	pre = sg_preparse(data, data_end, frame_len, cfg, p);
-	if (pre == SG_PRE_PASS)
+	if (!cfg)
 		return SG_ACT_PASS;
+	/* Before any policy the config is zeroed, so no port is governed:
+	 * ordinary traffic leaves here and only what is left needs to ask. */
+	pre = sg_preparse(data, data_end, frame_len, cfg, p);
+	if (pre == SG_PRE_PASS || !cfg->generation)
+		return SG_ACT_PASS; /* not governed, or no policy installed yet */
 	if (pre == SG_PRE_FULL) {
 		parsed = is_xdp ? sg_parse_xdp(ctx, cfg, p) : sg_parse_tc(ctx, cfg, p);
 		if (parsed == SG_PARSE_PASS)
