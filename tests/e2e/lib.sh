@@ -133,6 +133,20 @@ e2e_init() {
 	lab_on_exit "kill -TERM -- -$pid"
 }
 
+# e2e_daemon_lab [TOOL ...]: the set-up every daemon test starts with:
+# e2e_init with a 90 s deadline, smtpgated and each TOOL present (else
+# bail, saying what to install), the gateway lab built.
+e2e_daemon_lab() {
+	local tool
+
+	e2e_init 90
+	[ -x "$SMTPGATED" ] || tap_bail "$SMTPGATED is missing (make BUILD=${BUILD##*/})"
+	for tool in "$@"; do
+		command -v "$tool" >/dev/null || tap_bail "$tool is missing (apt-get install $tool)"
+	done
+	lab_gw_build || tap_bail "building the lab failed"
+}
+
 # ---- counters through sgload ----------------------------------------
 
 # sg_counters NS PIN_DIR IF:HOOK: prints the attachment's counters

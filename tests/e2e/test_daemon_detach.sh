@@ -131,9 +131,7 @@ main() {
 	local t0
 
 	t0=$(lab_now_ms)
-	e2e_init 90
-	[ -x "$SMTPGATED" ] || tap_bail "$SMTPGATED is missing (make BUILD=${BUILD##*/})"
-	lab_gw_build || tap_bail "building the lab failed"
+	e2e_daemon_lab
 	lab_gw_policy trust=app1 >"$LAB_DIR/policy.json"
 	lab_daemon_config "$NAME" if=srv0:xdp if=up0:tc-egress policy="$LAB_DIR/policy.json"
 	lab_daemon_paths "$NAME" >/dev/null

@@ -193,11 +193,7 @@ main() {
 	local t0 t1
 
 	t0=$(lab_now_ms)
-	e2e_init 90
-	[ -x "$SMTPGATED" ] || tap_bail "$SMTPGATED is missing (make BUILD=${BUILD##*/})"
-	command -v jq >/dev/null || tap_bail "jq is missing"
-	command -v python3 >/dev/null || tap_bail "python3 is missing"
-	lab_gw_build || tap_bail "building the lab failed"
+	e2e_daemon_lab jq python3
 	lab_daemon_config "$NAME" if=srv0:xdp policy=- <<-EOF
 	{
 	  "ports": [25],

@@ -146,9 +146,7 @@ main() {
 	local t0 t1
 
 	t0=$(lab_now_ms)
-	e2e_init 90
-	[ -x "$SMTPGATED" ] || tap_bail "$SMTPGATED is missing (make BUILD=${BUILD##*/})"
-	lab_gw_build || tap_bail "building the lab failed"
+	e2e_daemon_lab
 	GW=$(lab_nsname gw)
 	LAN=$(lab_nsname lan)
 	MAC=$(ip -n "$GW" -o link show srv0 | grep -o 'link/ether [0-9a-f:]*' | cut -d' ' -f2)

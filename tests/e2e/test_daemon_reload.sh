@@ -68,10 +68,7 @@ main() {
 	local t0 line rc real
 
 	t0=$(lab_now_ms)
-	e2e_init 90
-	[ -x "$SMTPGATED" ] || tap_bail "$SMTPGATED is missing (make BUILD=${BUILD##*/})"
-	command -v jq >/dev/null || tap_bail "jq is missing"
-	lab_gw_build || tap_bail "building the lab failed"
+	e2e_daemon_lab jq
 	POLICY_A="$LAB_DIR/policy-a.json"
 	POLICY_B="$LAB_DIR/policy-b.json"
 	lab_gw_policy trust=app1 >"$POLICY_A"

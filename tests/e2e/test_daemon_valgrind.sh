@@ -61,10 +61,7 @@ main() {
 	local t0 t1 vlog line rc supp
 
 	t0=$(lab_now_ms)
-	e2e_init 90
-	[ -x "$SMTPGATED" ] || tap_bail "$SMTPGATED is missing (make BUILD=${BUILD##*/})"
-	command -v valgrind >/dev/null || tap_bail "valgrind is missing (apt-get install valgrind)"
-	lab_gw_build || tap_bail "building the lab failed"
+	e2e_daemon_lab valgrind
 	lab_gw_policy trust=app1 >"$LAB_DIR/policy-a.json"
 	lab_gw_policy trust=app1,app2 >"$LAB_DIR/policy-b.json"
 	lab_daemon_config "$NAME" if=srv0:xdp if=up0:tc-egress policy="$LAB_DIR/policy-a.json"
