@@ -228,8 +228,8 @@ static __always_inline int sg_relay_cap_ok(const struct sg_config *cfg, __u64 gr
 	struct sg_bucket *b;
 	__u32 g;
 
-	if (!is_conn || !groups)
-		return 1;
+	if (!is_conn || !groups || !(cfg->flags & SG_CFG_RELAY_CAPS))
+		return 1; /* the usual policy has no caps: skip finding the group */
 	g = sg_lowest_bit(groups) & (SG_MAX_GROUPS - 1);
 	cap = &cfg->relay_cap[g];
 	if (!cap->conn_cost)

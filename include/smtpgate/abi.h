@@ -114,7 +114,8 @@ enum sg_unreg_action {
 };
 
 /* sg_config.flags */
-#define SG_CFG_BAN_AUTO  (1u << 2) /* automatic bans enabled */
+#define SG_CFG_BAN_AUTO   (1u << 2) /* automatic bans enabled */
+#define SG_CFG_RELAY_CAPS (1u << 3) /* some relay group has a cap */
 
 /* A rate class as the data plane uses it.  A zero cost means "no limit
  * on this dimension".  cost = ns per unit << SG_RATE_SHIFT; tau = how far

@@ -80,9 +80,12 @@ void sg_compile_config(const struct sg_policy *p, __u64 generation, struct sg_co
 	cfg->source_budget = p->source_budget;
 	for (size_t i = 0; i < p->n_classes && i < SG_MAX_CLASSES; i++)
 		compile_class(&p->classes[i], &cfg->classes[i]);
-	for (size_t g = 0; g < p->n_groups && g < SG_MAX_GROUPS; g++)
+	for (size_t g = 0; g < p->n_groups && g < SG_MAX_GROUPS; g++) {
 		sg_compile_rate(p->groups[g].cap_conn_per_sec, p->groups[g].cap_conn_burst,
 				&cfg->relay_cap[g].conn_cost, &cfg->relay_cap[g].conn_tau_ns);
+		if (cfg->relay_cap[g].conn_cost)
+			cfg->flags |= SG_CFG_RELAY_CAPS;
+	}
 	for (size_t i = 0; i < p->n_ports; i++)
 		cfg->ports[p->ports[i] >> 6] |= 1ull << (p->ports[i] & 63);
 }
