@@ -178,20 +178,18 @@ static __always_inline void sg_wc_flush(const struct sg_config *cfg, struct sg_w
 	w->flushed_ns = now;
 }
 
-/* Per-source accounting and events for one governed packet.  A global
- * function (verified once).  now: the clock if the decision read it,
- * else 0.  BPF calls take five arguments, so verdict and reason come as
- * verdict << 8 | reason. */
-static __always_inline int sg_account_source(const struct sg_pkt *p, __u64 now, const struct sg_config *cfg,
-				 __u32 attach, __u32 verdict_reason)
+/* Per-source accounting and events for one governed packet.  now: the
+ * clock if the decision read it, else 0. */
+static __always_inline void sg_account_source(const struct sg_pkt *p, __u64 now,
+					      const struct sg_config *cfg, __u32 attach,
+					      __u8 verdict, __u8 reason)
 {
-	__u8 verdict = (__u8)(verdict_reason >> 8), reason = (__u8)verdict_reason;
 	__u32 zero = 0;
 	struct sg_wc *w;
 
 	w = bpf_map_lookup_elem(&sg_wc, &zero);
-	if (!p || !cfg || !w)
-		return 0;
+	if (!w)
+		return;
 	if (w->valid && w->verdict == verdict && w->reason == reason && w->attach == attach &&
 	    sg_addr_eq(&w->src, &p->src)) {
 		/* jiffies (inlined by the JIT: one load) gate the clock: the
@@ -207,7 +205,7 @@ static __always_inline int sg_account_source(const struct sg_pkt *p, __u64 now, 
 			if (sg_clock(&now) - w->flushed_ns >= SG_WC_FLUSH_NS)
 				sg_wc_flush(cfg, w, now);
 		}
-		return 0;
+		return;
 	}
 	sg_clock(&now);
 	/* Another key: flush the old one, then this packet goes through at
@@ -222,7 +220,6 @@ static __always_inline int sg_account_source(const struct sg_pkt *p, __u64 now, 
 	w->valid = 1;
 	w->pending = 1;
 	sg_wc_flush(cfg, w, now);
-	return 0;
 }
 
 #endif /* SG_BPF_ACCOUNT_H */
