@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
 # The demo's story (scripts/lab.sh --demo) as assertions, on the same
-# site built by the same building blocks (site_* of scripts/lab.sh, which
-# uses scripts/lab/{netns,daemon,mail}.sh): real Postfix on the relay,
+# site built by the same building blocks (site_* of scripts/lab/site.sh,
+# which uses scripts/lab/{netns,daemon,mail}.sh): real Postfix on the relay,
 # smtp-sink on the outside host, swaks on the app servers, smtpgated with
 # XDP on the gateway's srv0.  IPv4 and IPv6.
 #
