@@ -359,7 +359,7 @@ static __always_inline int sg_decide_unregistered(const struct sg_config *cfg, _
 static __always_inline int sg_decide(const struct sg_config *cfg, __u32 gen,
 				     const struct sg_pkt *p, __u64 *now, struct sg_decision *d)
 {
-	int is_conn = (p->tcp_flags & (SG_TCP_SYN | SG_TCP_ACK)) == SG_TCP_SYN;
+	int is_conn = sg_is_conn(p);
 	struct sg_state *st = sg_global_state();
 	const struct sg_trusted *t;
 	struct sg_trusted net;

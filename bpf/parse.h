@@ -89,6 +89,13 @@ static __always_inline int sg_port_governed(const struct sg_config *cfg, __u16 p
 	return (cfg->ports[(port >> 6) & (SG_PORT_WORDS - 1)] >> (port & 63)) & 1;
 }
 
+/* A new connection: a SYN without ACK (what the connection buckets and
+ * counters count, and the only segment a reject answers). */
+static __always_inline int sg_is_conn(const struct sg_pkt *p)
+{
+	return (p->tcp_flags & (SG_TCP_SYN | SG_TCP_ACK)) == SG_TCP_SYN;
+}
+
 static __always_inline int sg_addr_eq(const struct sg_addr *a, const struct sg_addr *b)
 {
 	return a->w[0] == b->w[0] && a->w[1] == b->w[1] && a->w[2] == b->w[2] &&

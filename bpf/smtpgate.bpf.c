@@ -45,7 +45,7 @@ static __always_inline int sg_govern(const struct sg_pkt *p, const struct sg_con
 		return SG_ACT_PASS;
 
 	/* Governed from here on: every path below is counted. */
-	is_conn = (p->tcp_flags & (SG_TCP_SYN | SG_TCP_ACK)) == SG_TCP_SYN;
+	is_conn = sg_is_conn(p);
 	if (p->problem == SG_PROB_FRAGMENT)
 		sg_set(&d, SG_V_DROP, SG_R_FRAGMENT);
 	else if (p->problem == SG_PROB_MALFORMED || p->known != SG_KNOWN_PORTS)
