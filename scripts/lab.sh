@@ -37,11 +37,9 @@
 
 LAB_SH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 LAB_SH_REPO="$(cd "$LAB_SH_DIR/.." && pwd)"
-BUILD="${BUILD:-build}"
-case "$BUILD" in
-/*) ;;
-*) BUILD="$LAB_SH_REPO/$BUILD" ;;
-esac
+# shellcheck source=scripts/lab/netns.sh
+. "$LAB_SH_DIR/lab/netns.sh"
+BUILD="$(lab_build_dir "$LAB_SH_REPO")"
 SGLOAD="${SGLOAD:-$BUILD/tests/tools/sgload}"
 
 # shellcheck source=scripts/lab/daemon.sh

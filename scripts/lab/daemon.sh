@@ -59,11 +59,7 @@ if ! declare -F lab_init >/dev/null; then
 fi
 
 LAB_DAEMON_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-LAB_DAEMON_BUILD="${BUILD:-build}"
-case "$LAB_DAEMON_BUILD" in
-/*) ;;
-*) LAB_DAEMON_BUILD="$LAB_DAEMON_REPO/$LAB_DAEMON_BUILD" ;;
-esac
+LAB_DAEMON_BUILD="$(lab_build_dir "$LAB_DAEMON_REPO")"
 SMTPGATED="${SMTPGATED:-$LAB_DAEMON_BUILD/smtpgated}"
 SMTPGATECTL="${SMTPGATECTL:-$LAB_DAEMON_BUILD/smtpgatectl}"
 

@@ -133,6 +133,15 @@ lab_on_exit() {
 	LAB_CLEANUP=("$1" "${LAB_CLEANUP[@]}")
 }
 
+# lab_build_dir REPO: the build directory, $BUILD (default "build") as an
+# absolute path; a relative one is taken from REPO, as make's BUILD= is.
+lab_build_dir() {
+	case "${BUILD:-build}" in
+	/*) echo "${BUILD:-build}" ;;
+	*) echo "$1/${BUILD:-build}" ;;
+	esac
+}
+
 # lab_pin_dir NAME
 # Prints a bpffs directory path unique to this run
 # (/sys/fs/bpf/<prefix>-NAME), removed with everything in it at teardown

@@ -56,11 +56,9 @@
 set -uo pipefail
 
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
-BUILD="${BUILD:-build}"
-case "$BUILD" in
-/*) ;;
-*) BUILD="$REPO/$BUILD" ;;
-esac
+# shellcheck source=scripts/lab/netns.sh
+. "$REPO/scripts/lab/netns.sh"
+BUILD="$(lab_build_dir "$REPO")"
 XDPGEN="$BUILD/tests/tools/xdpgen"
 SGPOLICY="$BUILD/tests/tools/sgpolicy"
 DROPPORT="$BUILD/tests/tools/dropport.bpf.o"
@@ -406,8 +404,6 @@ main() {
 	exec 9>/run/lock/smtpgate-bench-live.lock
 	flock -w 1200 9 || { echo "bench_live: another bench_live holds the lock" >&2; exit 1; }
 
-	# shellcheck source=scripts/lab/netns.sh
-	. "$REPO/scripts/lab/netns.sh"
 	lab_init "sgbl$$"
 	PIN=$(lab_pin_dir bench)
 	lab_on_exit "lab_exec gw xdp-filter unload $RX"

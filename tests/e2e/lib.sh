@@ -15,15 +15,11 @@
 # TAP lines are "ok N - name" / "not ok N - name", diagnostics "# ...".
 
 E2E_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-BUILD="${BUILD:-build}"
-case "$BUILD" in
-/*) ;;
-*) BUILD="$E2E_REPO/$BUILD" ;;
-esac
-SGLOAD="$BUILD/tests/tools/sgload"
-
 # shellcheck source=scripts/lab/netns.sh
 . "$E2E_REPO/scripts/lab/netns.sh"
+BUILD="$(lab_build_dir "$E2E_REPO")"
+SGLOAD="$BUILD/tests/tools/sgload"
+
 # shellcheck source=scripts/lab/counters.sh
 . "$E2E_REPO/scripts/lab/counters.sh"
 
