@@ -139,6 +139,15 @@ ctl() {
 	"$CTL" --socket "$CTL_SOCK" "$@"
 }
 
+# ctl_up DEADLINE_S: what most ctl tests start with: the lab, the
+# topology, the daemon's config, and the daemon running (or bail).
+ctl_up() {
+	ctl_init "$1"
+	ctl_topology
+	ctl_write_config
+	ctl_start || tap_bail "smtpgated does not start"
+}
+
 # ctl_start [VAR=VALUE...]: starts smtpgated in gw (with the environment
 # given) and waits (10 s at most) until it runs and answers `status`.
 # Sets SGD_PID.

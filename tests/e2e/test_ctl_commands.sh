@@ -12,10 +12,7 @@ set -uo pipefail
 
 . "$(dirname "$0")/ctl_lib.sh"
 
-ctl_init 120
-ctl_topology
-ctl_write_config
-ctl_start || tap_bail "smtpgated does not start"
+ctl_up 120
 
 # A client that connects and says nothing must be answered after 5 s;
 # it waits in the background while the rest runs.

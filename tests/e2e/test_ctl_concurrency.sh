@@ -18,10 +18,7 @@ PER_WORKER=50
 # taken 56 s.  The bound catches a hang or a serialisation gone quadratic.
 STORM_LIMIT_S=90
 
-ctl_init 150
-ctl_topology
-ctl_write_config
-ctl_start || tap_bail "smtpgated does not start"
+ctl_up 150
 RES="$CTL_DIR/storm"
 mkdir -p "$RES"
 

@@ -13,10 +13,7 @@ set -uo pipefail
 
 . "$(dirname "$0")/ctl_lib.sh"
 
-ctl_init 60
-ctl_topology
-ctl_write_config
-ctl_start || tap_bail "smtpgated does not start"
+ctl_up 60
 APPROVALS="$CTL_STATE/approvals.json"
 
 # Trusted entries in the kernel, read from the pins (daemon up or down).

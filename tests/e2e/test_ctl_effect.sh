@@ -12,10 +12,7 @@ set -uo pipefail
 
 . "$(dirname "$0")/ctl_lib.sh"
 
-ctl_init 60
-ctl_topology
-ctl_write_config
-ctl_start || tap_bail "smtpgated does not start"
+ctl_up 60
 
 # pass/trusted connections and drops by reason, from the daemon.
 counter() {

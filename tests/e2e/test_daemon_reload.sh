@@ -64,8 +64,21 @@ refused() {
 		"app2 ${LAB_GW[outside_4]} 25 timeout"
 }
 
+# reloads LABEL POLICY WANT: POLICY is good: --check accepts it and a
+# SIGHUP reload logs "policy reloaded: WANT".
+reloads() {
+	local label="$1" policy="$2" want="$3" line rc
+
+	lab_daemon_policy "$NAME" "$policy"
+	check_cmd "$label" 0 ""
+	line=$(lab_daemon_hup "$NAME")
+	rc=$?
+	check_eq "$label: SIGHUP reloads it" "$rc" 0 || tap_diag "$line"
+	check_match "$label: $want" "$line" "policy reloaded: $want"
+}
+
 main() {
-	local t0 line rc real
+	local t0 real
 
 	t0=$(lab_now_ms)
 	e2e_daemon_lab jq
@@ -87,13 +100,7 @@ main() {
 		"app1 ${LAB_GW[relay_4]} 25 connected:220 relay"
 
 	# A good change.
-	lab_daemon_policy "$NAME" "$POLICY_B"
-	check_cmd "policy B (app1, app2)" 0 ""
-	line=$(lab_daemon_hup "$NAME")
-	rc=$?
-	check_eq "policy B: SIGHUP reloads it" "$rc" 0 || tap_diag "$line"
-	check_match "policy B: generation 2, 4 trusted entries" "$line" \
-		"policy reloaded: generation 2, 4 trusted entries"
+	reloads "policy B (app1, app2)" "$POLICY_B" "generation 2, 4 trusted entries"
 	lab_tcp_expect 1 "policy B" \
 		"app2 ${LAB_GW[relay_4]} 25 connected:220 relay" \
 		"app2 ${LAB_GW[relay_6]} 25 connected:220 relay" \
@@ -123,13 +130,8 @@ main() {
 	refused "symlink as policy file" "error: $LAB_DAEMON_POLICY: is a symbolic link; refusing to follow it"
 
 	# And a good one again.
-	lab_daemon_policy "$NAME" "$POLICY_A"
-	check_cmd "policy A again" 0 ""
-	line=$(lab_daemon_hup "$NAME")
-	rc=$?
-	check_eq "policy A again: SIGHUP reloads it" "$rc" 0 || tap_diag "$line"
-	check_match "policy A again: generation 3 (refusals used none)" "$line" \
-		"policy reloaded: generation 3, 2 trusted entries"
+	# Generation 3: the refusals used none.
+	reloads "policy A again" "$POLICY_A" "generation 3, 2 trusted entries"
 	lab_tcp_expect 1 "policy A again" \
 		"app2 ${LAB_GW[relay_4]} 25 timeout" "app2 ${LAB_GW[relay_6]} 25 timeout" \
 		"app1 ${LAB_GW[relay_4]} 25 connected:220 relay"
