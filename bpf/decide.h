@@ -76,8 +76,7 @@ static __always_inline void *sg_longest_prefix(void *table, const __u8 *lens, __
 
 static __always_inline const struct sg_config *sg_config_of(__u32 gen)
 {
-	gen &= SG_GENERATIONS - 1;
-	return bpf_map_lookup_elem(&sg_config, &gen);
+	return &sg_live.config[gen & (SG_GENERATIONS - 1)];
 }
 
 /* Prefix probing lives in global functions: the verifier checks each
@@ -242,12 +241,10 @@ static __always_inline int sg_relay_cap_ok(const struct sg_config *cfg, __u64 gr
 
 static __always_inline struct sg_state *sg_global_state(void)
 {
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&sg_state, &zero);
+	return &sg_live.state;
 }
 
-/* Bans are counted in sg_state so that packets skip the ban lookup while
+/* Bans are counted in sg_live.state so that packets skip the ban lookup while
  * there are none: the count grows with every new entry (here or in the
  * daemon) and shrinks only when the daemon deletes one. */
 static __always_inline void sg_ban(const struct sg_config *cfg, const struct sg_addr *src,

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Map definitions.  Policy tables come in SG_GENERATIONS copies: the
- * loader builds the inactive copy aside and switches sg_active with one
- * write, so a packet sees one whole policy, never a mix.  Tables whose
+ * loader builds the inactive copy aside and switches sg_live.active with
+ * one write, so a packet sees one whole policy, never a mix.  Tables whose
  * size follows the policy are map-in-map (the loader creates fresh inner
  * maps per generation); fixed-size tables are arrays indexed by
  * generation.
@@ -29,19 +29,9 @@ struct {
 	__type(value, struct sg_meta);
 } sg_meta SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} sg_active SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, SG_GENERATIONS);
-	__type(key, __u32);
-	__type(value, struct sg_config);
-} sg_config SEC(".maps");
+/* The generation in force, both configs and the global state: one global
+ * variable, read at a fixed address (see struct sg_live). */
+struct sg_live sg_live SEC(SG_LIVE_SECTION) = {};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -146,15 +136,6 @@ struct {
 } sg_bloom SEC(".maps");
 
 /* ---- state that outlives a generation ---- */
-
-/* Mapped by the daemon, which updates the ban count atomically. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__type(key, __u32);
-	__type(value, struct sg_state);
-} sg_state SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

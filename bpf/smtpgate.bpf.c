@@ -116,16 +116,12 @@ static __always_inline int sg_process(void *ctx, int is_xdp, void *data, void *d
 				      __u32 frame_len, struct sg_pkt *p)
 {
 	const struct sg_config *cfg;
-	__u32 zero = 0, gen, *active;
+	__u32 gen;
 	int pre, parsed;
 
-	active = bpf_map_lookup_elem(&sg_active, &zero);
-	if (!active)
-		return SG_ACT_PASS;
-	gen = *active & (SG_GENERATIONS - 1);
-	cfg = bpf_map_lookup_elem(&sg_config, &gen);
-	if (!cfg)
-		return SG_ACT_PASS;
+	/* Read once: the whole packet is judged by this generation. */
+	gen = *(volatile __u32 *)&sg_live.active & (SG_GENERATIONS - 1);
+	cfg = &sg_live.config[gen];
 	/* Before any policy the config is zeroed, so no port is governed:
 	 * ordinary traffic leaves here and only what is left needs to ask. */
 	pre = sg_preparse(data, data_end, frame_len, cfg, p);

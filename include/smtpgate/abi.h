@@ -16,7 +16,7 @@
 
 #include <linux/types.h>
 
-#define SG_ABI_VERSION 3
+#define SG_ABI_VERSION 4
 
 /* ---- time ---------------------------------------------------------- */
 
@@ -272,7 +272,7 @@ struct sg_budget {
 	__u32 source_keys;
 };
 
-/* sg_state[0]: global, shared with userspace through mmap. */
+/* Global state shared with userspace (sg_live.state). */
 struct sg_state {
 	__u64 bans;           /* entries in sg_bans: 0 lets packets skip the lookup */
 	__u64 trusted_version; /* +1 after every change to a trusted table in place */
@@ -293,6 +293,23 @@ struct sg_trusted_memo {
 	__u32 found;
 	__u32 pad;
 };
+
+/* What every packet reads first: the generation in force, both
+ * generations' configs and the global state.  It is one global variable
+ * of the BPF object (section SG_LIVE_SECTION, pinned as "sg_live"), not a
+ * map entry: the programs read it at an address fixed when they are
+ * loaded, with no map lookup, and userspace maps it.  The loader writes
+ * the inactive config, then `active` with one store (release), so a
+ * packet that reads `active` once sees one whole policy. */
+struct sg_live {
+	__u32 active;         /* index of the generation in force: config[active] */
+	__u32 pad;
+	struct sg_state state;
+	struct sg_config config[SG_GENERATIONS];
+};
+
+#define SG_LIVE_SECTION ".data.sg_live" /* also the map's name */
+#define SG_LIVE_PIN     "sg_live"
 
 /* Per-CPU write-combining cache of per-source accounting.  A flood from
  * one source would otherwise touch two LRU maps per packet; instead the
@@ -436,6 +453,8 @@ _Static_assert(sizeof(struct sg_relay_key) == 20, "sg_relay_key layout");
 _Static_assert(sizeof(struct sg_relay_memo) == 40, "sg_relay_memo layout");
 _Static_assert(sizeof(struct sg_trusted_memo) == 64, "sg_trusted_memo layout");
 _Static_assert(sizeof(struct sg_state) == 16, "sg_state layout");
+_Static_assert(sizeof(struct sg_live) == 24 + SG_GENERATIONS * sizeof(struct sg_config),
+	       "sg_live layout");
 _Static_assert(sizeof(struct sg_bucket) == 32, "sg_bucket layout");
 _Static_assert(sizeof(struct sg_ban) == 24, "sg_ban layout");
 _Static_assert(sizeof(struct sg_counter) == 24, "sg_counter layout");

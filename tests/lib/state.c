@@ -214,10 +214,7 @@ void st_budget_set(struct sg_dp *dp, uint64_t start_ns, uint32_t keys)
 
 void st_config(struct sg_dp *dp, struct sg_config *cfg)
 {
-	__u32 gen = (__u32)sg_dp_active_index(dp);
-
-	if (bpf_map_lookup_elem(map_fd(dp, "sg_config"), &gen, cfg))
-		tap_bail("read sg_config[%u]: %s", gen, strerror(errno));
+	sg_dp_active_config(dp, cfg);
 }
 
 uint64_t st_stat(struct sg_dp *dp, int stat)

@@ -65,7 +65,7 @@ struct sg_dp_prog *sg_dp_get_prog(struct sg_dp *dp, int hook, uint32_t slot,
 	bpf_object__for_each_program(prog, s->obj)
 		bpf_program__set_autoload(prog, prog == hook_prog(s, hook));
 	bpf_object__for_each_map(m, s->obj) {
-		if (bpf_map__is_internal(m))
+		if (!sg_dp_map_shared(m))
 			continue;
 		rc = bpf_map__reuse_fd(m, sg_dp_map_fd(dp, bpf_map__name(m)));
 		if (rc) {
@@ -439,9 +439,9 @@ static int unpin_all(struct sg_dp *dp, struct sg_err *err)
 	char path[4096];
 
 	bpf_object__for_each_map(m, dp->skel->obj) {
-		if (bpf_map__is_internal(m))
+		if (!sg_dp_map_shared(m))
 			continue;
-		sg_dp_pin_path(dp, path, sizeof(path), bpf_map__name(m));
+		sg_dp_pin_path(dp, path, sizeof(path), sg_dp_pin_name(m));
 		if (unlink(path) && errno != ENOENT)
 			return sg_errf(err, -errno, "unpin %s: %s", path, strerror(errno));
 	}

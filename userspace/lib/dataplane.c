@@ -31,6 +31,16 @@ int sg_dp_pin_path(const struct sg_dp *dp, char *buf, size_t len, const char *na
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
+bool sg_dp_map_shared(const struct bpf_map *m)
+{
+	return !bpf_map__is_internal(m) || !strcmp(bpf_map__name(m), SG_LIVE_SECTION);
+}
+
+const char *sg_dp_pin_name(const struct bpf_map *m)
+{
+	return strcmp(bpf_map__name(m), SG_LIVE_SECTION) ? bpf_map__name(m) : SG_LIVE_PIN;
+}
+
 static int check_bpffs(const char *dir, struct sg_err *err)
 {
 	struct statfs st;
@@ -94,9 +104,9 @@ static int reuse_pins(struct sg_dp *dp, struct sg_err *err)
 	int fd, found = 0, missing = 0;
 
 	bpf_object__for_each_map(m, dp->skel->obj) {
-		if (bpf_map__is_internal(m))
+		if (!sg_dp_map_shared(m))
 			continue;
-		sg_dp_pin_path(dp, path, sizeof(path), bpf_map__name(m));
+		sg_dp_pin_path(dp, path, sizeof(path), sg_dp_pin_name(m));
 		if (access(path, F_OK)) {
 			missing++;
 			continue;
@@ -112,9 +122,9 @@ static int reuse_pins(struct sg_dp *dp, struct sg_err *err)
 			       "--detach with the version that made them removes them)",
 			       dp->pin_dir, found, missing);
 	bpf_object__for_each_map(m, dp->skel->obj) {
-		if (bpf_map__is_internal(m))
+		if (!sg_dp_map_shared(m))
 			continue;
-		sg_dp_pin_path(dp, path, sizeof(path), bpf_map__name(m));
+		sg_dp_pin_path(dp, path, sizeof(path), sg_dp_pin_name(m));
 		fd = bpf_obj_get(path);
 		if (fd < 0)
 			return sg_errf(err, -errno, "%s: %s", path, strerror(errno));
@@ -159,9 +169,9 @@ static int pin_new_maps(struct sg_dp *dp, struct sg_err *err)
 	char path[4096];
 
 	bpf_object__for_each_map(m, dp->skel->obj) {
-		if (bpf_map__is_internal(m))
+		if (!sg_dp_map_shared(m))
 			continue;
-		sg_dp_pin_path(dp, path, sizeof(path), bpf_map__name(m));
+		sg_dp_pin_path(dp, path, sizeof(path), sg_dp_pin_name(m));
 		if (bpf_obj_pin(bpf_map__fd(m), path))
 			return sg_errf(err, -errno, "pin %s: %s", path, strerror(errno));
 		chmod(path, 0600);
@@ -212,13 +222,13 @@ int sg_dp_open(struct sg_dp **out, const char *pin_dir, struct sg_err *err)
 	if (!rc && pin_dir && !dp->reused)
 		rc = pin_new_maps(dp, err);
 	if (!rc) {
-		/* The ban count is shared with the kernel by atomic updates. */
-		dp->state = mmap(NULL, sizeof(struct sg_state), PROT_READ | PROT_WRITE, MAP_SHARED,
-				 bpf_map__fd(dp->skel->maps.sg_state), 0);
-		if (dp->state == MAP_FAILED) {
-			dp->state = NULL;
-			rc = sg_errf(err, -errno, "mmap sg_state: %s", strerror(errno));
-		}
+		/* Mapped by the skeleton's load: the ban count is shared with
+		 * the kernel by atomic updates, the policy switch by a store. */
+		if (dp->skel->data_sg_live)
+			dp->live = &dp->skel->data_sg_live->sg_live;
+		else
+			rc = sg_errf(err, -ENOTSUP, "%s is not mapped (kernel without "
+				     "BPF_F_MMAPABLE?)", SG_LIVE_SECTION);
 	}
 	if (!rc) {
 		dp->bloom = mmap(NULL, SG_BLOOM_MAP_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -264,8 +274,6 @@ void sg_dp_close(struct sg_dp *dp)
 		sg_dp_release_unpinned(dp);
 	for (int i = 0; i < dp->n_progs; i++)
 		smtpgate__destroy(dp->progs[i].skel);
-	if (dp->state)
-		munmap(dp->state, sizeof(struct sg_state));
 	if (dp->bloom)
 		munmap(dp->bloom, SG_BLOOM_MAP_BYTES);
 	smtpgate__destroy(dp->skel);
@@ -283,21 +291,19 @@ int sg_dp_map_fd(struct sg_dp *dp, const char *name)
 	return m ? bpf_map__fd(m) : -1;
 }
 
-int sg_dp_read_active(struct sg_dp *dp, uint32_t *gen)
+uint32_t sg_dp_active(const struct sg_dp *dp)
 {
-	__u32 zero = 0;
-
-	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.sg_active), &zero, gen))
-		return -errno;
-	*gen &= SG_GENERATIONS - 1;
-	return 0;
+	return __atomic_load_n(&dp->live->active, __ATOMIC_ACQUIRE) & (SG_GENERATIONS - 1);
 }
 
 int sg_dp_active_index(struct sg_dp *dp)
 {
-	uint32_t gen;
+	return (int)sg_dp_active(dp);
+}
 
-	return sg_dp_read_active(dp, &gen) ? -1 : (int)gen;
+void sg_dp_active_config(const struct sg_dp *dp, struct sg_config *out)
+{
+	*out = dp->live->config[sg_dp_active(dp)];
 }
 
 int sg_dp_inner_fd(struct sg_dp *dp, const char *outer_name, int gen)
@@ -312,17 +318,5 @@ int sg_dp_inner_fd(struct sg_dp *dp, const char *outer_name, int gen)
 
 uint64_t sg_dp_generation(const struct sg_dp *dp)
 {
-	struct sg_config *cfg;
-	uint32_t gen;
-	uint64_t g = 0;
-
-	if (sg_dp_read_active((struct sg_dp *)dp, &gen))
-		return 0;
-	cfg = malloc(sizeof(*cfg));
-	if (!cfg)
-		return 0;
-	if (!bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.sg_config), &gen, cfg))
-		g = cfg->generation;
-	free(cfg);
-	return g;
+	return dp->live->config[sg_dp_active(dp)].generation;
 }

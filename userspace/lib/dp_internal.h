@@ -21,7 +21,8 @@ struct sg_dp {
 	bool reused;                /* pins existed and were reused */
 	uint64_t *slot_used;        /* bitmap over SG_MAX_TRUSTED: slots in use by the
 				       active generation's trusted entries */
-	struct sg_state *state;     /* sg_state[0], mmap'ed: the ban count */
+	struct sg_live *live;       /* the global sg_live, mapped by the skeleton: the
+				       active index, both configs, the ban count */
 	uint64_t *bloom;            /* sg_bloom, mmap'ed: SG_BLOOM_WORDS per generation */
 	void *slot_index;           /* tsearch tree: prefix -> slot, active generation */
 	uint32_t slot_cursor;       /* next slot to try: freed slots are reused last */
@@ -83,7 +84,12 @@ struct sg_dp_prog *sg_dp_get_prog(struct sg_dp *dp, int hook, uint32_t slot,
 /* attach.c: close link fds; without a pin dir, detach everything too. */
 void sg_dp_release_unpinned(struct sg_dp *dp);
 /* dataplane.c */
-int sg_dp_read_active(struct sg_dp *dp, uint32_t *gen);
+uint32_t sg_dp_active(const struct sg_dp *dp); /* index of the generation in force */
 int sg_dp_pin_path(const struct sg_dp *dp, char *buf, size_t len, const char *name);
+/* Maps shared by every instance of the object (and pinned): all but the
+ * per-instance internal ones (.rodata, which holds the attachment slot). */
+bool sg_dp_map_shared(const struct bpf_map *m);
+/* The name m is pinned under. */
+const char *sg_dp_pin_name(const struct bpf_map *m);
 
 #endif

@@ -140,7 +140,7 @@ int sg_dp_source_foreach(struct sg_dp *dp, sg_dp_source_cb cb, void *ctx)
 	return rc;
 }
 
-/* sg_state.bans counts the entries of sg_bans (packets skip the ban lookup
+/* sg_live.state.bans counts the entries of sg_bans (packets skip the ban lookup
  * at 0).  It is shared with the kernel, so it changes only atomically:
  * up for every new entry, down for every deleted one. */
 int sg_dp_ban_put(struct sg_dp *dp, const struct sg_addr *a, uint64_t duration_ns,
@@ -152,7 +152,7 @@ int sg_dp_ban_put(struct sg_dp *dp, const struct sg_addr *a, uint64_t duration_n
 	if (duration_ns)
 		ban.expires_ns = ban.since_ns + duration_ns;
 	if (!bpf_map_update_elem(fd, a, &ban, BPF_NOEXIST)) {
-		__atomic_fetch_add(&dp->state->bans, 1, __ATOMIC_SEQ_CST);
+		__atomic_fetch_add(&dp->live->state.bans, 1, __ATOMIC_SEQ_CST);
 		return 0;
 	}
 	if (errno == EEXIST && !bpf_map_update_elem(fd, a, &ban, BPF_EXIST))
@@ -169,7 +169,7 @@ int sg_dp_ban_del(struct sg_dp *dp, const struct sg_addr *a, struct sg_err *err)
 		return sg_errf(err, -errno, "%s: %s", text,
 			       errno == ENOENT ? "not banned" : strerror(errno));
 	}
-	__atomic_fetch_sub(&dp->state->bans, 1, __ATOMIC_SEQ_CST);
+	__atomic_fetch_sub(&dp->live->state.bans, 1, __ATOMIC_SEQ_CST);
 	return 0;
 }
 

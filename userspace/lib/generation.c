@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * Policy generations.  sg_dp_apply() builds fresh inner maps and the
- * config for the inactive generation, then switches sg_active with one
- * write: a packet reads sg_active once and sees one whole policy.
+ * config for the inactive generation, then switches sg_live.active with
+ * one write: a packet reads it once and sees one whole policy.
  *
  * Each trusted entry owns a slot in sg_buckets (its rate state).  An
  * entry keeps its slot across reloads for as long as its prefix stays, so
@@ -207,8 +207,7 @@ int sg_dp_scan_active(struct sg_dp *dp, struct sg_err *err)
 	index_free(&dp->slot_index);
 	memset(dp->slot_used, 0, SG_SLOT_WORDS * sizeof(uint64_t));
 	dp->n_trusted = 0;
-	if (sg_dp_read_active(dp, &gen))
-		return sg_errf(err, -errno, "read sg_active: %s", strerror(errno));
+	gen = sg_dp_active(dp);
 	fd = sg_dp_inner_fd(dp, "sg_trusted_hosts", (int)gen);
 	if (fd >= 0) {
 		rc = scan_table(dp, fd, false, err);
@@ -355,15 +354,14 @@ static int check_prefix_lens(const struct sg_policy *p, struct sg_err *err)
 static int install(struct sg_dp *dp, const struct build *b, uint32_t next,
 		   const struct sg_config *cfg, struct sg_err *err)
 {
-	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.sg_config), &next, cfg, 0))
-		return sg_errf(err, -errno, "write config: %s", strerror(errno));
+	memcpy(&dp->live->config[next & (SG_GENERATIONS - 1)], cfg, sizeof(*cfg));
 	for (int t = 0; t < T_COUNT; t++)
 		if (bpf_map_update_elem(sg_dp_map_fd(dp, inner_specs[t].outer), &next, &b->fd[t], 0))
 			return sg_errf(err, -errno, "install %s: %s", inner_specs[t].name,
 				       strerror(errno));
-	/* The switch. */
-	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.sg_active), &(__u32){ 0 }, &next, 0))
-		return sg_errf(err, -errno, "switch generation: %s", strerror(errno));
+	/* The switch: a release store, so that a packet that reads the new
+	 * index sees the config and tables written above. */
+	__atomic_store_n(&dp->live->active, next & (SG_GENERATIONS - 1), __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -374,8 +372,7 @@ int sg_dp_apply(struct sg_dp *dp, const struct sg_policy *p, struct sg_err *err)
 	uint32_t cur, next;
 	int rc;
 
-	if ((rc = sg_dp_read_active(dp, &cur)))
-		return sg_errf(err, rc, "read sg_active: %s", strerror(-rc));
+	cur = sg_dp_active(dp);
 	next = cur ^ 1;
 	wait_quiescent();
 
@@ -423,7 +420,8 @@ static int active_table(struct sg_dp *dp, bool host, uint32_t *gen, struct sg_er
 {
 	int fd;
 
-	if (sg_dp_read_active(dp, gen) || !sg_dp_generation(dp))
+	*gen = sg_dp_active(dp);
+	if (!sg_dp_generation(dp))
 		return sg_errf(err, -ENOENT, "no policy applied yet");
 	fd = sg_dp_inner_fd(dp, host ? "sg_trusted_hosts" : "sg_trusted_nets", (int)*gen);
 	if (fd < 0)
@@ -460,16 +458,14 @@ static int ensure_net_len(struct sg_dp *dp, unsigned len, struct sg_err *err)
 {
 	struct build b = { .fd = { -1, -1, -1, -1 } };
 	struct sg_config *cfg = malloc(sizeof(*cfg));
-	int cfg_fd = bpf_map__fd(dp->skel->maps.sg_config), rc = 0;
 	uint32_t cur, next;
+	int rc = 0;
 	__u8 i;
 
 	if (!cfg)
 		return sg_errf(err, -ENOMEM, "out of memory");
-	if ((rc = sg_dp_read_active(dp, &cur)) || bpf_map_lookup_elem(cfg_fd, &cur, cfg)) {
-		rc = sg_errf(err, rc ? rc : -errno, "read config: %s", strerror(rc ? -rc : errno));
-		goto out;
-	}
+	cur = sg_dp_active(dp);
+	*cfg = dp->live->config[cur];
 	for (i = 0; i < cfg->n_net_lens; i++)
 		if (cfg->net_lens[i] == len)
 			goto out; /* listed already */
@@ -517,7 +513,7 @@ out:
  * the change, so that no packet can remember the old answer as current. */
 static void trusted_changed(struct sg_dp *dp)
 {
-	__atomic_fetch_add(&dp->state->trusted_version, 1, __ATOMIC_SEQ_CST);
+	__atomic_fetch_add(&dp->live->state.trusted_version, 1, __ATOMIC_SEQ_CST);
 }
 
 int sg_dp_trust_put(struct sg_dp *dp, const struct sg_trusted_entry *t, struct sg_err *err)

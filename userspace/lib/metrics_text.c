@@ -359,18 +359,13 @@ static int collect_bans(struct sg_dp *dp, struct sg_mt_snapshot *s)
 
 static int collect_policy(struct sg_dp *dp, struct sg_mt_snapshot *s)
 {
-	int fd = sg_dp_map_fd(dp, "sg_config"), idx = sg_dp_active_index(dp);
-	struct sg_config *cfg;
-	__u32 key;
+	struct sg_config *cfg = malloc(sizeof(*cfg));
 
 	s->mode = -1;
-	if (fd < 0 || idx < 0)
-		return 0;
-	cfg = malloc(sizeof(*cfg));
 	if (!cfg)
 		return -ENOMEM;
-	key = (__u32)idx;
-	if (!bpf_map_lookup_elem(fd, &key, cfg) && cfg->generation) {
+	sg_dp_active_config(dp, cfg);
+	if (cfg->generation) {
 		s->generation = cfg->generation;
 		s->mode = (int)cfg->mode;
 	}
