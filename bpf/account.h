@@ -50,12 +50,12 @@ static __always_inline void sg_count(__u32 attach, __u32 verdict, __u32 reason,
 	c->conns += is_conn ? 1 : 0;
 }
 
-static __always_inline struct sg_budget *sg_budget_now(__u64 now)
+/* This CPU's budget of new keys, renewed every second. */
+static __always_inline struct sg_budget *sg_budget_now(struct sg_cpu *c, __u64 now)
 {
-	__u32 zero = 0;
-	struct sg_budget *b = bpf_map_lookup_elem(&sg_budget, &zero);
+	struct sg_budget *b = &c->budget;
 
-	if (b && now - b->window_start_ns >= SG_NS_PER_SEC) {
+	if (now - b->window_start_ns >= SG_NS_PER_SEC) {
 		b->window_start_ns = now;
 		b->event_keys = 0;
 		b->source_keys = 0;
@@ -65,16 +65,17 @@ static __always_inline struct sg_budget *sg_budget_now(__u64 now)
 
 /* Adds count packets to src's statistics.  Returns 1 if src has an
  * entry (now), 0 if it is over the new-source budget and untracked. */
-static __always_inline int sg_source_add(const struct sg_config *cfg, const struct sg_addr *src,
-					 __u8 verdict, __u64 count, __u64 now)
+static __always_inline int sg_source_add(const struct sg_config *cfg, struct sg_cpu *c,
+					 const struct sg_addr *src, __u8 verdict, __u64 count,
+					 __u64 now)
 {
 	struct sg_source_stats *s = bpf_map_lookup_elem(&sg_sources, src);
 
 	if (!s) {
 		struct sg_source_stats zero = {};
-		struct sg_budget *b = sg_budget_now(now);
+		struct sg_budget *b = sg_budget_now(c, now);
 
-		if (!b || b->source_keys >= cfg->source_budget) {
+		if (b->source_keys >= cfg->source_budget) {
 			__u32 k = SG_STAT_SOURCES_UNTRACKED;
 			__u64 *v = bpf_map_lookup_elem(&sg_stats, &k);
 
@@ -117,9 +118,10 @@ static __always_inline void sg_emit(const struct sg_addr *src, const struct sg_a
 
 /* Adds `count` blocked packets to the (source, reason) aggregate and
  * emits an event when the key is new or its interval has passed. */
-static __always_inline void sg_event_add(const struct sg_config *cfg, const struct sg_wc *w,
+static __always_inline void sg_event_add(const struct sg_config *cfg, struct sg_cpu *c,
 					 __u64 count, __u64 now)
 {
+	const struct sg_wc *w = &c->wc;
 	struct sg_event_key key = { .src = w->src, .reason = w->reason };
 	struct sg_event_agg *agg = bpf_map_lookup_elem(&sg_event_agg, &key);
 
@@ -133,9 +135,9 @@ static __always_inline void sg_event_add(const struct sg_config *cfg, const stru
 			return; /* another CPU emitted this interval's count */
 	} else {
 		struct sg_event_agg fresh = { .last_emit_ns = now };
-		struct sg_budget *b = sg_budget_now(now);
+		struct sg_budget *b = sg_budget_now(c, now);
 
-		if (!b || b->event_keys >= cfg->event_budget) {
+		if (b->event_keys >= cfg->event_budget) {
 			__u32 k = SG_STAT_EVENTS_SUPPRESSED;
 			__u64 *v = bpf_map_lookup_elem(&sg_stats, &k);
 
@@ -154,17 +156,19 @@ static __always_inline void sg_event_add(const struct sg_config *cfg, const stru
  * a source over the new-source budget (in a spoofed flood, nearly every
  * one) has its events suppressed too, so such a packet costs one hash
  * probe, not two. */
-static __always_inline void sg_wc_flush(const struct sg_config *cfg, struct sg_wc *w, __u64 now)
+static __always_inline void sg_wc_flush(const struct sg_config *cfg, struct sg_cpu *c, __u64 now)
 {
+	struct sg_wc *w = &c->wc;
+
 	if (w->valid && w->pending) {
 		int tracked = 1;
 
 		/* All-zero: a frame whose source could not be read. */
 		if (w->src.w[0] | w->src.w[1] | w->src.w[2] | w->src.w[3])
-			tracked = sg_source_add(cfg, &w->src, w->verdict, w->pending, now);
+			tracked = sg_source_add(cfg, c, &w->src, w->verdict, w->pending, now);
 		if (w->verdict != SG_V_PASS) {
 			if (tracked) {
-				sg_event_add(cfg, w, w->pending, now);
+				sg_event_add(cfg, c, w->pending, now);
 			} else {
 				__u32 k = SG_STAT_EVENTS_SUPPRESSED;
 				__u64 *v = bpf_map_lookup_elem(&sg_stats, &k);
@@ -178,18 +182,15 @@ static __always_inline void sg_wc_flush(const struct sg_config *cfg, struct sg_w
 	w->flushed_ns = now;
 }
 
-/* Per-source accounting and events for one governed packet.  now: the
- * clock if the decision read it, else 0. */
+/* Per-source accounting and events for one governed packet, through
+ * CPU c's write-combining cache.  now: the clock if the decision read it,
+ * else 0. */
 static __always_inline void sg_account_source(const struct sg_pkt *p, __u64 now,
-					      const struct sg_config *cfg, __u32 attach,
-					      __u8 verdict, __u8 reason)
+					      const struct sg_config *cfg, struct sg_cpu *c,
+					      __u32 attach, __u8 verdict, __u8 reason)
 {
-	__u32 zero = 0;
-	struct sg_wc *w;
+	struct sg_wc *w = &c->wc;
 
-	w = bpf_map_lookup_elem(&sg_wc, &zero);
-	if (!w)
-		return;
 	if (w->valid && w->verdict == verdict && w->reason == reason && w->attach == attach &&
 	    sg_addr_eq(&w->src, &p->src)) {
 		/* jiffies (inlined by the JIT: one load) gate the clock: the
@@ -203,14 +204,14 @@ static __always_inline void sg_account_source(const struct sg_pkt *p, __u64 now,
 		if (tick != w->tick) {
 			w->tick = tick;
 			if (sg_clock(&now) - w->flushed_ns >= SG_WC_FLUSH_NS)
-				sg_wc_flush(cfg, w, now);
+				sg_wc_flush(cfg, c, now);
 		}
 		return;
 	}
 	sg_clock(&now);
 	/* Another key: flush the old one, then this packet goes through at
 	 * once (a first blocked packet is reported without delay). */
-	sg_wc_flush(cfg, w, now);
+	sg_wc_flush(cfg, c, now);
 	w->src = p->src;
 	w->dst = p->dst;
 	w->dport = p->dport;
@@ -219,7 +220,7 @@ static __always_inline void sg_account_source(const struct sg_pkt *p, __u64 now,
 	w->reason = reason;
 	w->valid = 1;
 	w->pending = 1;
-	sg_wc_flush(cfg, w, now);
+	sg_wc_flush(cfg, c, now);
 }
 
 #endif /* SG_BPF_ACCOUNT_H */

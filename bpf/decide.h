@@ -143,22 +143,20 @@ static __always_inline const struct sg_trusted *sg_lookup_tables(const struct sg
 }
 
 /* sg_lookup_tables() through this CPU's memo of the last answer (see
- * struct sg_trusted_memo).  The version is read before the tables, so a
- * change that lands during the lookup leaves a memo that is already out
- * of date, never a stale one that looks current. */
+ * struct sg_trusted_memo; NULL: none).  The version is read before the
+ * tables, so a change that lands during the lookup leaves a memo that is
+ * already out of date, never a stale one that looks current. */
 static __always_inline const struct sg_trusted *sg_lookup_trusted(const struct sg_config *cfg,
 								  __u32 gen,
 								  const struct sg_state *st,
+								  struct sg_trusted_memo *memo,
 								  const struct sg_addr *src,
 								  struct sg_trusted *net)
 {
-	struct sg_trusted_memo *memo;
 	const struct sg_trusted *t;
-	__u32 zero = 0;
 	__u64 version;
 
-	memo = bpf_map_lookup_elem(&sg_trusted_memo, &zero);
-	if (!memo || !st)
+	if (!memo)
 		return sg_lookup_tables(cfg, gen, src, net);
 	version = *(volatile const __u64 *)&st->trusted_version;
 	if (memo->generation == cfg->generation && memo->version == version &&
@@ -175,17 +173,15 @@ static __always_inline const struct sg_trusted *sg_lookup_trusted(const struct s
 }
 
 /* The relay groups (dst, dport) belongs to in generation gen, through
- * the per-CPU memo of the last answer (see struct sg_relay_memo). */
+ * this CPU's memo of the last answer (see struct sg_relay_memo; NULL:
+ * none). */
 static __always_inline __u64 sg_relay_groups(const struct sg_config *cfg, __u32 gen,
-					     const struct sg_pkt *p)
+					     const struct sg_pkt *p, struct sg_relay_memo *memo)
 {
 	struct sg_relay_key key = { .addr = p->dst, .port = p->dport };
-	struct sg_relay_memo *memo;
 	__u64 *mask, groups = 0;
-	__u32 zero = 0;
 	void *table;
 
-	memo = bpf_map_lookup_elem(&sg_relay_memo, &zero);
 	if (memo && memo->generation == cfg->generation && memo->port == p->dport &&
 	    sg_addr_eq(&memo->addr, &p->dst))
 		return memo->groups;
@@ -285,7 +281,8 @@ static __always_inline int sg_banned(const struct sg_state *st, const struct sg_
 
 static __always_inline int sg_decide_trusted(const struct sg_config *cfg, __u32 gen,
 					     const struct sg_pkt *p, __u64 *clock, int is_conn,
-					     const struct sg_trusted *t, struct sg_decision *d)
+					     const struct sg_trusted *t, struct sg_relay_memo *memo,
+					     struct sg_decision *d)
 {
 	struct sg_ban_rule rule = { 0 };
 	__u64 now = sg_clock(clock);
@@ -296,7 +293,7 @@ static __always_inline int sg_decide_trusted(const struct sg_config *cfg, __u32 
 
 	if (t->expires_ns && now >= t->expires_ns)
 		return sg_set(d, SG_V_DROP, SG_R_EXPIRED);
-	groups = sg_relay_groups(cfg, gen, p) & t->relay_groups;
+	groups = sg_relay_groups(cfg, gen, p, memo) & t->relay_groups;
 	if (!groups)
 		return sg_set(d, SG_V_DROP, SG_R_UNAPPROVED_RELAY);
 	if (t->class_idx < SG_MAX_CLASSES) {
@@ -324,7 +321,8 @@ static __always_inline int sg_decide_trusted(const struct sg_config *cfg, __u32 
 
 static __always_inline int sg_decide_unregistered(const struct sg_config *cfg, __u32 gen,
 						  const struct sg_pkt *p, __u64 *clock,
-						  int is_conn, struct sg_decision *d)
+						  int is_conn, struct sg_relay_memo *memo,
+						  struct sg_decision *d)
 {
 	struct sg_bucket *b;
 	__u64 groups, now;
@@ -338,7 +336,7 @@ static __always_inline int sg_decide_unregistered(const struct sg_config *cfg, _
 	/* Throttle: a small allowance, to approved relays only.  Sources
 	 * share hashed buckets: bounded memory whatever a spoofed flood
 	 * does, and a collision only ever makes the allowance stricter. */
-	groups = sg_relay_groups(cfg, gen, p);
+	groups = sg_relay_groups(cfg, gen, p, memo);
 	if (!groups)
 		return sg_set(d, SG_V_DROP, SG_R_UNAPPROVED_RELAY);
 	now = sg_clock(clock);
@@ -352,9 +350,11 @@ static __always_inline int sg_decide_unregistered(const struct sg_config *cfg, _
 	return sg_set(d, SG_V_PASS, SG_R_THROTTLE_ALLOWANCE);
 }
 
-/* *now: the clock if already read, else 0; read here only if needed. */
+/* *now: the clock if already read, else 0; read here only if needed.
+ * c: this CPU's memos, or NULL. */
 static __always_inline int sg_decide(const struct sg_config *cfg, __u32 gen,
-				     const struct sg_pkt *p, __u64 *now, struct sg_decision *d)
+				     const struct sg_pkt *p, struct sg_cpu *c, __u64 *now,
+				     struct sg_decision *d)
 {
 	int is_conn = sg_is_conn(p);
 	struct sg_state *st = sg_global_state();
@@ -363,10 +363,10 @@ static __always_inline int sg_decide(const struct sg_config *cfg, __u32 gen,
 
 	if (sg_banned(st, &p->src, now))
 		return sg_set(d, SG_V_DROP, SG_R_BANNED);
-	t = sg_lookup_trusted(cfg, gen, st, &p->src, &net);
+	t = sg_lookup_trusted(cfg, gen, st, c ? &c->trusted : NULL, &p->src, &net);
 	if (t)
-		return sg_decide_trusted(cfg, gen, p, now, is_conn, t, d);
-	return sg_decide_unregistered(cfg, gen, p, now, is_conn, d);
+		return sg_decide_trusted(cfg, gen, p, now, is_conn, t, c ? &c->relay : NULL, d);
+	return sg_decide_unregistered(cfg, gen, p, now, is_conn, c ? &c->relay : NULL, d);
 }
 
 #endif /* SG_BPF_DECIDE_H */

@@ -110,21 +110,6 @@ struct {
 	__array(values, struct sg_relays_inner);
 } sg_relays SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct sg_relay_memo);
-} sg_relay_memo SEC(".maps");
-
-/* The last trusted lookup per CPU: see struct sg_trusted_memo. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct sg_trusted_memo);
-} sg_trusted_memo SEC(".maps");
-
 /* Bloom filter of the trusted keys, SG_BLOOM_WORDS words per generation;
  * mapped by userspace, which fills a generation's half before switching. */
 struct {
@@ -190,19 +175,14 @@ struct {
 	__type(value, __u64);
 } sg_stats SEC(".maps");
 
+/* The memos, the write-combining cache and the new-key budget of each
+ * CPU: see struct sg_cpu. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct sg_budget);
-} sg_budget SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct sg_wc);
-} sg_wc SEC(".maps");
+	__type(value, struct sg_cpu);
+} sg_cpu SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

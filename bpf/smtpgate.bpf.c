@@ -36,8 +36,9 @@ static __always_inline int sg_govern(const struct sg_pkt *p, const struct sg_con
 				     __u32 gen)
 {
 	struct sg_decision d = {};
-	__u32 attach = sg_attach_slot;
+	__u32 attach = sg_attach_slot, zero = 0;
 	__u64 now = 0; /* read only if the decision needs a time */
+	struct sg_cpu *c;
 	int is_conn;
 
 	gen &= SG_GENERATIONS - 1;
@@ -45,19 +46,21 @@ static __always_inline int sg_govern(const struct sg_pkt *p, const struct sg_con
 		return SG_ACT_PASS;
 
 	/* Governed from here on: every path below is counted. */
+	c = bpf_map_lookup_elem(&sg_cpu, &zero);
 	is_conn = sg_is_conn(p);
 	if (p->problem == SG_PROB_FRAGMENT)
 		sg_set(&d, SG_V_DROP, SG_R_FRAGMENT);
 	else if (p->problem == SG_PROB_MALFORMED || p->known != SG_KNOWN_PORTS)
 		sg_set(&d, SG_V_DROP, SG_R_MALFORMED);
 	else
-		sg_decide(cfg, gen, p, &now, &d);
+		sg_decide(cfg, gen, p, c, &now, &d);
 
 	if (d.verdict != SG_V_PASS && cfg->mode == SG_MODE_MONITOR)
 		d.verdict = SG_V_MONITOR;
 
 	sg_count(attach, d.verdict, d.reason, p->ip_bytes, is_conn);
-	sg_account_source(p, now, cfg, attach, d.verdict, d.reason);
+	if (c)
+		sg_account_source(p, now, cfg, c, attach, d.verdict, d.reason);
 	if (d.banned_now) /* the decision read the clock to charge the bucket */
 		sg_emit(&p->src, &p->dst, p->dport, now, 1, attach, d.verdict, SG_R_BANNED,
 			SG_EVT_BAN_START);

@@ -185,7 +185,7 @@ struct sg_relay_key {
 	__u8 pad[2];
 };
 
-/* Per-CPU memo of the last relay lookup (sg_relay_memo[0]).  A
+/* Per-CPU memo of the last relay lookup (sg_cpu.relay).  A
  * generation's relay table never changes (the next generation gets a new
  * one), so (generation, address, port) -> groups can be remembered, and a
  * gateway talks to a handful of relays: the memo spares most governed
@@ -278,7 +278,7 @@ struct sg_state {
 	__u64 trusted_version; /* +1 after every change to a trusted table in place */
 };
 
-/* Per-CPU memo of the last trusted lookup (sg_trusted_memo[0]): the
+/* Per-CPU memo of the last trusted lookup (sg_cpu.trusted): the
  * answer for src (an entry, or none) in generation `generation` at
  * sg_state.trusted_version `version`.  Userspace bumps the version after
  * changing a trusted table in place (approve, revoke) and a reload makes
@@ -331,6 +331,16 @@ struct sg_wc {
 	__u8 reason;
 	__u8 valid;
 	__u8 pad;
+};
+
+/* A CPU's scratch state, sg_cpu[0] (per-CPU): everything a governed
+ * packet may read or write for its CPU only, in one value so that the
+ * packet pays one map lookup for all of it. */
+struct sg_cpu {
+	struct sg_trusted_memo trusted;
+	struct sg_relay_memo relay;
+	struct sg_wc wc;
+	struct sg_budget budget;
 };
 
 /* ---- events -------------------------------------------------------- */
@@ -463,6 +473,7 @@ _Static_assert(sizeof(struct sg_event) == 56, "sg_event layout");
 _Static_assert(sizeof(struct sg_attach_info) == 24, "sg_attach_info layout");
 _Static_assert(sizeof(struct sg_wc) == 64, "sg_wc layout");
 _Static_assert(sizeof(struct sg_budget) == 16, "sg_budget layout");
+_Static_assert(sizeof(struct sg_cpu) == 184, "sg_cpu layout");
 _Static_assert((SG_THROTTLE_BUCKETS & (SG_THROTTLE_BUCKETS - 1)) == 0,
 	       "throttle buckets must be a power of two");
 #endif

@@ -197,18 +197,21 @@ int st_ban_count(struct sg_dp *dp)
 
 void st_budget_set(struct sg_dp *dp, uint64_t start_ns, uint32_t keys)
 {
-	int n = ncpus();
-	struct sg_budget *v = calloc((size_t)n, sizeof(*v));
+	int n = ncpus(), fd = map_fd(dp, "sg_cpu");
+	struct sg_cpu *v = calloc((size_t)n, sizeof(*v));
 	__u32 zero = 0;
 
 	if (!v)
 		tap_bail("out of memory");
+	if (bpf_map_lookup_elem(fd, &zero, v))
+		tap_bail("read sg_cpu: %s", strerror(errno));
 	for (int c = 0; c < n; c++) {
-		v[c].window_start_ns = start_ns;
-		v[c].event_keys = keys;
+		v[c].budget.window_start_ns = start_ns;
+		v[c].budget.event_keys = keys;
+		v[c].budget.source_keys = 0;
 	}
-	if (bpf_map_update_elem(map_fd(dp, "sg_budget"), &zero, v, 0))
-		tap_bail("reset sg_budget: %s", strerror(errno));
+	if (bpf_map_update_elem(fd, &zero, v, 0))
+		tap_bail("set sg_cpu budgets: %s", strerror(errno));
 	free(v);
 }
 

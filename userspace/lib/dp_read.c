@@ -71,12 +71,17 @@ struct wc_pending {
 
 static void read_pending(struct sg_dp *dp, struct wc_pending *p)
 {
+	struct sg_cpu *cpu = calloc((size_t)ncpus(), sizeof(*cpu));
 	__u32 zero = 0;
 
 	p->n = 0;
 	p->wc = calloc((size_t)ncpus(), sizeof(*p->wc));
-	if (p->wc && !bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.sg_wc), &zero, p->wc))
+	if (p->wc && cpu && !bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.sg_cpu), &zero, cpu)) {
 		p->n = ncpus();
+		for (int c = 0; c < p->n; c++)
+			p->wc[c] = cpu[c].wc;
+	}
+	free(cpu);
 }
 
 static int addr_eq(const struct sg_addr *a, const struct sg_addr *b)
