@@ -129,6 +129,17 @@ struct sg_rate {
 
 #define SG_PORT_WORDS (65536 / 64)
 
+/* The index of port (host byte order) in sg_config.ports: its bytes in
+ * network order, read back as a __u16 on this host. */
+static inline __u16 sg_port_wire(__u16 port)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return (__u16)((port >> 8) | (port << 8));
+#else
+	return port;
+#endif
+}
+
 struct sg_config {
 	__u64 generation;           /* increments on every switch */
 	__u32 mode;                 /* enum sg_mode */
@@ -150,7 +161,10 @@ struct sg_config {
 	__u8 scope_lens[SG_MAX_PREFIX_LENS];
 	struct sg_rate classes[SG_MAX_CLASSES];
 	struct sg_rate relay_cap[SG_MAX_GROUPS]; /* conn_* only; zero = no cap */
-	__u64 ports[SG_PORT_WORDS];  /* governed destination ports, a bitmap */
+	/* Governed destination ports, a bitmap indexed by the port as it is
+	 * on the wire (network byte order read as a __u16: sg_port_wire()),
+	 * so that the data plane tests the header field without a swap. */
+	__u64 ports[SG_PORT_WORDS];
 };
 
 /* ---- addresses ----------------------------------------------------- */

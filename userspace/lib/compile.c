@@ -86,8 +86,11 @@ void sg_compile_config(const struct sg_policy *p, __u64 generation, struct sg_co
 		if (cfg->relay_cap[g].conn_cost)
 			cfg->flags |= SG_CFG_RELAY_CAPS;
 	}
-	for (size_t i = 0; i < p->n_ports; i++)
-		cfg->ports[p->ports[i] >> 6] |= 1ull << (p->ports[i] & 63);
+	for (size_t i = 0; i < p->n_ports; i++) {
+		uint16_t wire = sg_port_wire(p->ports[i]);
+
+		cfg->ports[wire >> 6] |= 1ull << (wire & 63);
+	}
 }
 
 static int relay_key_cmp(const void *a, const void *b)
