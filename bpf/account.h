@@ -199,7 +199,7 @@ static __always_inline void sg_account_source(const struct sg_pkt *p, __u64 now,
 		__u64 tick = bpf_jiffies64();
 
 		w->pending++;
-		w->dst = p->dst;
+		sg_addr_copy(&w->dst, &p->dst);
 		w->dport = p->dport;
 		if (tick != w->tick) {
 			w->tick = tick;
@@ -212,8 +212,8 @@ static __always_inline void sg_account_source(const struct sg_pkt *p, __u64 now,
 	/* Another key: flush the old one, then this packet goes through at
 	 * once (a first blocked packet is reported without delay). */
 	sg_wc_flush(cfg, c, now);
-	w->src = p->src;
-	w->dst = p->dst;
+	sg_addr_copy(&w->src, &p->src);
+	sg_addr_copy(&w->dst, &p->dst);
 	w->dport = p->dport;
 	w->attach = attach;
 	w->verdict = verdict;

@@ -165,7 +165,7 @@ static __always_inline const struct sg_trusted *sg_lookup_trusted(const struct s
 	t = sg_lookup_tables(cfg, gen, src, net);
 	memo->generation = cfg->generation;
 	memo->version = version;
-	memo->src = *src;
+	sg_addr_copy(&memo->src, src);
 	memo->found = t != NULL;
 	if (t)
 		memo->entry = *t;
@@ -193,7 +193,7 @@ static __always_inline __u64 sg_relay_groups(const struct sg_config *cfg, __u32 
 		groups = *mask;
 	if (memo) {
 		memo->generation = cfg->generation;
-		memo->addr = p->dst;
+		sg_addr_copy(&memo->addr, &p->dst);
 		memo->port = p->dport;
 		memo->groups = groups;
 	}

@@ -74,14 +74,20 @@ struct sg_pkt {
 	__u8 problem;       /* enum sg_problem */
 	__u8 first_frag;    /* 0, or 1 (IPv4) / 2 (IPv6) for a first fragment */
 	__u8 pad[3];
-};
+} __attribute__((aligned(8))); /* src and dst: see sg_addr_eq() */
 
+/* ::ffff:v4, written as two 64-bit words (a is 8-byte aligned): what is
+ * later read as two words is best stored as two. */
 static __always_inline void sg_map_v4(struct sg_addr *a, __be32 v4)
 {
-	a->w[0] = 0;
-	a->w[1] = 0;
-	a->w[2] = bpf_htonl(0x0000ffff);
-	a->w[3] = v4;
+	__u64 *w = (__u64 *)a;
+
+	w[0] = 0;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	w[1] = ((__u64)v4 << 32) | 0xffff0000u;
+#else
+	w[1] = 0x0000ffff00000000ull | v4;
+#endif
 }
 
 /* wire: the destination port as the header holds it (network order). */
@@ -99,10 +105,25 @@ static __always_inline int sg_is_conn(const struct sg_pkt *p)
 	return (p->tcp_flags & (SG_TCP_SYN | SG_TCP_ACK)) == SG_TCP_SYN;
 }
 
+/* Addresses compared and copied as two 64-bit words, half the loads and
+ * compares of four 32-bit ones.  struct sg_addr is only 4-byte aligned
+ * (its layout is the maps' key layout), so these are for the addresses
+ * known to be 8-byte aligned: the packet record's (struct sg_pkt) and
+ * those in struct sg_cpu (abi.h asserts their offsets). */
 static __always_inline int sg_addr_eq(const struct sg_addr *a, const struct sg_addr *b)
 {
-	return a->w[0] == b->w[0] && a->w[1] == b->w[1] && a->w[2] == b->w[2] &&
-	       a->w[3] == b->w[3];
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+
+	return x[0] == y[0] && x[1] == y[1];
+}
+
+static __always_inline void sg_addr_copy(struct sg_addr *to, const struct sg_addr *from)
+{
+	__u64 *t = (__u64 *)to;
+	const __u64 *f = (const __u64 *)from;
+
+	t[0] = f[0];
+	t[1] = f[1];
 }
 
 static __always_inline int sg_is_v4mapped(const struct sg_addr *a)

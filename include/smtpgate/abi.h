@@ -488,6 +488,12 @@ _Static_assert(sizeof(struct sg_attach_info) == 24, "sg_attach_info layout");
 _Static_assert(sizeof(struct sg_wc) == 64, "sg_wc layout");
 _Static_assert(sizeof(struct sg_budget) == 16, "sg_budget layout");
 _Static_assert(sizeof(struct sg_cpu) == 184, "sg_cpu layout");
+/* The data plane compares and copies these as 64-bit words. */
+_Static_assert(__builtin_offsetof(struct sg_cpu, trusted.src) % 8 == 0 &&
+		       __builtin_offsetof(struct sg_cpu, relay.addr) % 8 == 0 &&
+		       __builtin_offsetof(struct sg_cpu, wc.src) % 8 == 0 &&
+		       __builtin_offsetof(struct sg_cpu, wc.dst) % 8 == 0,
+	       "sg_cpu addresses 8-byte aligned");
 _Static_assert((SG_THROTTLE_BUCKETS & (SG_THROTTLE_BUCKETS - 1)) == 0,
 	       "throttle buckets must be a power of two");
 #endif
