@@ -191,8 +191,7 @@ static __always_inline void sg_account_source(const struct sg_pkt *p, __u64 now,
 {
 	struct sg_wc *w = &c->wc;
 
-	if (w->valid && w->verdict == verdict && w->reason == reason && w->attach == attach &&
-	    sg_addr_eq(&w->src, &p->src)) {
+	if (w->key == sg_wc_key(attach, verdict, reason) && sg_addr_eq(&w->src, &p->src)) {
 		/* jiffies (inlined by the JIT: one load) gate the clock: the
 		 * coarse clock only moves on a tick, so it is read at most
 		 * once per tick per CPU on this path. */
@@ -215,10 +214,7 @@ static __always_inline void sg_account_source(const struct sg_pkt *p, __u64 now,
 	sg_addr_copy(&w->src, &p->src);
 	sg_addr_copy(&w->dst, &p->dst);
 	w->dport = p->dport;
-	w->attach = attach;
-	w->verdict = verdict;
-	w->reason = reason;
-	w->valid = 1;
+	w->key = sg_wc_key(attach, verdict, reason);
 	w->pending = 1;
 	sg_wc_flush(cfg, c, now);
 }

@@ -339,13 +339,29 @@ struct sg_wc {
 	__u64 flushed_ns;
 	__u64 tick;           /* jiffies when the flush deadline was last checked */
 	__u64 pending;        /* packets counted here, not yet flushed */
+	union {
+		struct {
+			__u8 attach;  /* counter slot, < SG_MAX_ATTACH */
+			__u8 verdict;
+			__u8 reason;
+			__u8 valid;
+		};
+		__u32 key;    /* the four above, compared in one go: sg_wc_key() */
+	};
 	__u16 dport;
-	__u16 attach;
-	__u8 verdict;
-	__u8 reason;
-	__u8 valid;
-	__u8 pad;
+	__u8 pad[2];
 };
+
+/* sg_wc.key of a valid entry for (attach, verdict, reason). */
+static inline __u32 sg_wc_key(__u32 attach, __u32 verdict, __u32 reason)
+{
+	union {
+		__u8 b[4];
+		__u32 key;
+	} u = { .b = { (__u8)attach, (__u8)verdict, (__u8)reason, 1 } };
+
+	return u.key;
+}
 
 /* A CPU's scratch state, sg_cpu[0] (per-CPU): everything a governed
  * packet may read or write for its CPU only, in one value so that the
