@@ -159,6 +159,7 @@ struct sg_config {
 	 * are one hash per length, asked in this order. */
 	__u8 net_lens[SG_MAX_PREFIX_LENS];
 	__u8 scope_lens[SG_MAX_PREFIX_LENS];
+	__u8 pad_lines[32];         /* the size a whole number of cache lines */
 	struct sg_rate classes[SG_MAX_CLASSES];
 	struct sg_rate relay_cap[SG_MAX_GROUPS]; /* conn_* only; zero = no cap */
 	/* Governed destination ports, a bitmap indexed by the port as it is
@@ -319,6 +320,9 @@ struct sg_live {
 	__u32 active;         /* index of the generation in force: config[active] */
 	__u32 pad;
 	struct sg_state state;
+	__u8 pad_line[40];
+	/* Each config starts a cache line, so that the fields every packet
+	 * reads (its first 64 bytes) share one line. */
 	struct sg_config config[SG_GENERATIONS];
 };
 
@@ -367,9 +371,10 @@ static inline __u32 sg_wc_key(__u32 attach, __u32 verdict, __u32 reason)
  * packet may read or write for its CPU only, in one value so that the
  * packet pays one map lookup for all of it. */
 struct sg_cpu {
+	/* What every governed packet touches first, side by side. */
 	struct sg_trusted_memo trusted;
-	struct sg_relay_memo relay;
 	struct sg_wc wc;
+	struct sg_relay_memo relay;
 	struct sg_budget budget;
 };
 
@@ -483,7 +488,7 @@ static inline __u32 sg_bloom_bit(const struct sg_lpm_key *k)
 #ifndef __bpf__
 _Static_assert(sizeof(struct sg_rate) == 32, "sg_rate layout");
 _Static_assert(sizeof(struct sg_config) ==
-	       64 + 2 * SG_MAX_PREFIX_LENS + 32 * SG_MAX_CLASSES + 32 * SG_MAX_GROUPS +
+	       64 + 2 * SG_MAX_PREFIX_LENS + 32 + 32 * SG_MAX_CLASSES + 32 * SG_MAX_GROUPS +
 		       8 * SG_PORT_WORDS,
 	       "sg_config layout");
 _Static_assert(sizeof(struct sg_addr) == 16, "sg_addr layout");
@@ -493,8 +498,9 @@ _Static_assert(sizeof(struct sg_relay_key) == 20, "sg_relay_key layout");
 _Static_assert(sizeof(struct sg_relay_memo) == 40, "sg_relay_memo layout");
 _Static_assert(sizeof(struct sg_trusted_memo) == 64, "sg_trusted_memo layout");
 _Static_assert(sizeof(struct sg_state) == 16, "sg_state layout");
-_Static_assert(sizeof(struct sg_live) == 24 + SG_GENERATIONS * sizeof(struct sg_config),
+_Static_assert(sizeof(struct sg_live) == 64 + SG_GENERATIONS * sizeof(struct sg_config),
 	       "sg_live layout");
+_Static_assert(sizeof(struct sg_config) % 64 == 0, "sg_config: whole cache lines");
 _Static_assert(sizeof(struct sg_bucket) == 32, "sg_bucket layout");
 _Static_assert(sizeof(struct sg_ban) == 24, "sg_ban layout");
 _Static_assert(sizeof(struct sg_counter) == 24, "sg_counter layout");
