@@ -202,12 +202,12 @@ static __always_inline void sg_account_source(const struct sg_pkt *p, __u64 now,
 		w->dport = p->dport;
 		if (tick != w->tick) {
 			w->tick = tick;
-			if (sg_clock(&now) - w->flushed_ns >= SG_WC_FLUSH_NS)
+			if (sg_clock(&c->clock, &now) - w->flushed_ns >= SG_WC_FLUSH_NS)
 				sg_wc_flush(cfg, c, now);
 		}
 		return;
 	}
-	sg_clock(&now);
+	sg_clock(&c->clock, &now);
 	/* Another key: flush the old one, then this packet goes through at
 	 * once (a first blocked packet is reported without delay). */
 	sg_wc_flush(cfg, c, now);

@@ -269,23 +269,24 @@ static __always_inline void sg_ban(const struct sg_config *cfg, const struct sg_
 }
 
 static __always_inline int sg_banned(const struct sg_state *st, const struct sg_addr *src,
-				     __u64 *now)
+				     struct sg_clock_memo *cm, __u64 *now)
 {
 	struct sg_ban *ban;
 
 	if (st && !st->bans)
 		return 0;
 	ban = bpf_map_lookup_elem(&sg_bans, src);
-	return ban && (!ban->expires_ns || sg_clock(now) < ban->expires_ns);
+	return ban && (!ban->expires_ns || sg_clock(cm, now) < ban->expires_ns);
 }
 
 static __always_inline int sg_decide_trusted(const struct sg_config *cfg, __u32 gen,
-					     const struct sg_pkt *p, __u64 *clock, int is_conn,
+					     const struct sg_pkt *p, __u64 *clock,
+					     struct sg_clock_memo *cm, int is_conn,
 					     const struct sg_trusted *t, struct sg_relay_memo *memo,
 					     struct sg_decision *d)
 {
 	struct sg_ban_rule rule = { 0 };
-	__u64 now = sg_clock(clock);
+	__u64 now = sg_clock(cm, clock);
 	struct sg_bucket *b;
 	__u32 slot = t->slot;
 	__u64 groups;
@@ -321,7 +322,8 @@ static __always_inline int sg_decide_trusted(const struct sg_config *cfg, __u32 
 
 static __always_inline int sg_decide_unregistered(const struct sg_config *cfg, __u32 gen,
 						  const struct sg_pkt *p, __u64 *clock,
-						  int is_conn, struct sg_relay_memo *memo,
+						  struct sg_clock_memo *cm, int is_conn,
+						  struct sg_relay_memo *memo,
 						  struct sg_decision *d)
 {
 	struct sg_bucket *b;
@@ -339,7 +341,7 @@ static __always_inline int sg_decide_unregistered(const struct sg_config *cfg, _
 	groups = sg_relay_groups(cfg, gen, p, memo);
 	if (!groups)
 		return sg_set(d, SG_V_DROP, SG_R_UNAPPROVED_RELAY);
-	now = sg_clock(clock);
+	now = sg_clock(cm, clock);
 	h = sg_throttle_hash(&p->src);
 	b = bpf_map_lookup_elem(&sg_throttle, &h);
 	if (!b || sg_charge(b, &cfg->classes[cfg->unreg_class & (SG_MAX_CLASSES - 1)], now,
@@ -358,15 +360,16 @@ static __always_inline int sg_decide(const struct sg_config *cfg, __u32 gen,
 {
 	int is_conn = sg_is_conn(p);
 	struct sg_state *st = sg_global_state();
+	struct sg_clock_memo *cm = c ? &c->clock : NULL;
 	const struct sg_trusted *t;
 	struct sg_trusted net;
 
-	if (sg_banned(st, &p->src, now))
+	if (sg_banned(st, &p->src, cm, now))
 		return sg_set(d, SG_V_DROP, SG_R_BANNED);
 	t = sg_lookup_trusted(cfg, gen, st, c ? &c->trusted : NULL, &p->src, &net);
 	if (t)
-		return sg_decide_trusted(cfg, gen, p, now, is_conn, t, c ? &c->relay : NULL, d);
-	return sg_decide_unregistered(cfg, gen, p, now, is_conn, c ? &c->relay : NULL, d);
+		return sg_decide_trusted(cfg, gen, p, now, cm, is_conn, t, c ? &c->relay : NULL, d);
+	return sg_decide_unregistered(cfg, gen, p, now, cm, is_conn, c ? &c->relay : NULL, d);
 }
 
 #endif /* SG_BPF_DECIDE_H */

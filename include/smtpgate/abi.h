@@ -367,6 +367,18 @@ static inline __u32 sg_wc_key(__u32 attach, __u32 verdict, __u32 reason)
 	return u.key;
 }
 
+/* Per-CPU memo of the data-plane clock (sg_cpu.clock): the coarse clock
+ * value `ns` read while jiffies were `jiffies`.  The coarse clock moves
+ * only when the tick updates the timekeeper, just after it advances
+ * jiffies, so while jiffies still read `jiffies` the clock still reads
+ * `ns`.  A value is remembered only once it differs from the previous
+ * one: a read between the two steps of a tick (new jiffies, old time) is
+ * not kept. */
+struct sg_clock_memo {
+	__u64 jiffies;
+	__u64 ns;
+};
+
 /* A CPU's scratch state, sg_cpu[0] (per-CPU): everything a governed
  * packet may read or write for its CPU only, in one value so that the
  * packet pays one map lookup for all of it. */
@@ -376,6 +388,7 @@ struct sg_cpu {
 	struct sg_wc wc;
 	struct sg_relay_memo relay;
 	struct sg_budget budget;
+	struct sg_clock_memo clock;
 };
 
 /* ---- events -------------------------------------------------------- */
@@ -509,7 +522,7 @@ _Static_assert(sizeof(struct sg_event) == 56, "sg_event layout");
 _Static_assert(sizeof(struct sg_attach_info) == 24, "sg_attach_info layout");
 _Static_assert(sizeof(struct sg_wc) == 64, "sg_wc layout");
 _Static_assert(sizeof(struct sg_budget) == 16, "sg_budget layout");
-_Static_assert(sizeof(struct sg_cpu) == 184, "sg_cpu layout");
+_Static_assert(sizeof(struct sg_cpu) == 200, "sg_cpu layout");
 /* The data plane compares and copies these as 64-bit words. */
 _Static_assert(__builtin_offsetof(struct sg_cpu, trusted.src) % 8 == 0 &&
 		       __builtin_offsetof(struct sg_cpu, relay.addr) % 8 == 0 &&

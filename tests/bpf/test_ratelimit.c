@@ -273,6 +273,46 @@ static void test_unlimited(struct sg_dp *dp)
 		  "bucket changed");
 }
 
+/* The time a packet's charge used: an empty connection bucket ends one
+ * connection's cost past it. */
+static uint64_t charged_at(struct sg_dp *dp, const struct pkt_spec *s, uint32_t slot)
+{
+	struct sg_bucket b;
+
+	st_bucket_set(dp, "sg_buckets", slot, 0, 0);
+	st_xdp(dp, s);
+	st_bucket_get(dp, "sg_buckets", slot, &b);
+	return b.conn_tat - CONN_T;
+}
+
+/* The per-CPU clock memo (struct sg_clock_memo) must give the very value
+ * the coarse clock has, tick after tick: a charge's time lies between the
+ * coarse clock read just before and just after the packet, also for the
+ * second packet of a jiffy (which the memo answers), and the memo holds
+ * it.  A memo a tick behind would put the time before `before`. */
+static void test_clock_memo(struct sg_dp *dp)
+{
+	struct pkt_spec s = syn(SRC_CONN, RELAY_PLAIN);
+	uint32_t slot = st_slot(dp, SRC_CONN);
+	int bracketed = 0, remembered = 0, rounds = 25;
+
+	for (int i = 0; i < rounds; i++) {
+		uint64_t before = sg_boot_ns(), first, second, after;
+
+		first = charged_at(dp, &s, slot);
+		second = charged_at(dp, &s, slot);
+		after = sg_boot_ns();
+		bracketed += before <= first && first <= second && second <= after;
+		remembered += st_clock_memo_holds(dp, second);
+		usleep(3000); /* most rounds start in another jiffy (HZ 100-1000) */
+	}
+	tap_check(bracketed == rounds,
+		  "clock memo: every charge's time is the coarse clock's (between before and after)",
+		  "%d of %d rounds bracketed", bracketed, rounds);
+	tap_check(remembered == rounds, "clock memo: a CPU's memo holds the time it gave",
+		  "%d of %d rounds", remembered, rounds);
+}
+
 static void test_relay_cap(struct sg_dp *dp)
 {
 	struct pkt_spec a = syn(SRC_CAP_A, RELAY_CAPPED), b = syn(SRC_CAP_B, RELAY_CAPPED);
@@ -594,6 +634,7 @@ int main(void)
 	test_bytes_dimension(dp);
 	test_both_dimensions(dp);
 	test_unlimited(dp);
+	test_clock_memo(dp);
 	test_relay_cap(dp);
 	test_throttle(dp);
 	test_multi_cpu(dp);

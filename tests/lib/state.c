@@ -195,6 +195,23 @@ int st_ban_count(struct sg_dp *dp)
 	return n;
 }
 
+bool st_clock_memo_holds(struct sg_dp *dp, uint64_t ns)
+{
+	int n = ncpus();
+	struct sg_cpu *v = calloc((size_t)n, sizeof(*v));
+	__u32 zero = 0;
+	bool found = false;
+
+	if (!v)
+		tap_bail("out of memory");
+	if (bpf_map_lookup_elem(map_fd(dp, "sg_cpu"), &zero, v))
+		tap_bail("read sg_cpu: %s", strerror(errno));
+	for (int c = 0; c < n; c++)
+		found |= v[c].clock.jiffies && v[c].clock.ns == ns;
+	free(v);
+	return found;
+}
+
 void st_budget_set(struct sg_dp *dp, uint64_t start_ns, uint32_t keys)
 {
 	int n = ncpus(), fd = map_fd(dp, "sg_cpu");

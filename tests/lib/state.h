@@ -67,6 +67,9 @@ void st_ban_write(struct sg_dp *dp, const struct sg_addr *a, const struct sg_ban
 /* Number of entries in sg_bans. */
 int st_ban_count(struct sg_dp *dp);
 
+/* Does some CPU's clock memo (sg_cpu.clock) hold exactly ns? */
+bool st_clock_memo_holds(struct sg_dp *dp, uint64_t ns);
+
 /* Sets every CPU's event-key budget: window started at start_ns, keys used. */
 void st_budget_set(struct sg_dp *dp, uint64_t start_ns, uint32_t keys);
 /* Reads the config of the active generation. */
