@@ -296,11 +296,6 @@ uint32_t sg_dp_active(const struct sg_dp *dp)
 	return __atomic_load_n(&dp->live->active, __ATOMIC_ACQUIRE) & (SG_GENERATIONS - 1);
 }
 
-int sg_dp_active_index(struct sg_dp *dp)
-{
-	return (int)sg_dp_active(dp);
-}
-
 void sg_dp_active_config(const struct sg_dp *dp, struct sg_config *out)
 {
 	*out = dp->live->config[sg_dp_active(dp)];

@@ -106,11 +106,10 @@ int sg_dp_source_foreach(struct sg_dp *dp, sg_dp_source_cb cb, void *ctx);
 
 /* Raw map fd by map name ("sg_events", "sg_buckets", ...), or -1. */
 int sg_dp_map_fd(struct sg_dp *dp, const char *name);
-/* Active generation index (0 or 1) and the fd of its inner map for a
- * per-generation table ("sg_trusted_hosts", ...); -1 if none. */
-int sg_dp_active_index(struct sg_dp *dp);
 /* A copy of the config in force (all zero before the first policy). */
 void sg_dp_active_config(const struct sg_dp *dp, struct sg_config *out);
+/* A new fd of generation gen's (0 or 1) inner map of a per-generation
+ * table ("sg_trusted_hosts", ...); -1 if none. */
 int sg_dp_inner_fd(struct sg_dp *dp, const char *outer_name, int gen);
 
 #endif
