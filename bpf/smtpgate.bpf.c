@@ -30,10 +30,11 @@ enum sg_action {
 
 /* Everything after the port check, for a packet that may be governed:
  * scope, decision, accounting.  cfg is generation gen's policy, as the
- * caller found it.  Returns what the hook should do; on SG_ACT_RST, p
- * says what to answer. */
+ * caller found it; ready: the pre-parse filled *p (a whole, plain
+ * IPv4/TCP segment: nothing for the parser's problems to say).  Returns
+ * what the hook should do; on SG_ACT_RST, p says what to answer. */
 static __always_inline int sg_govern(const struct sg_pkt *p, const struct sg_config *cfg,
-				     __u32 gen)
+				     __u32 gen, int ready)
 {
 	struct sg_decision d = {};
 	__u32 attach = sg_attach_slot, zero = 0;
@@ -48,9 +49,9 @@ static __always_inline int sg_govern(const struct sg_pkt *p, const struct sg_con
 	/* Governed from here on: every path below is counted. */
 	c = bpf_map_lookup_elem(&sg_cpu, &zero);
 	is_conn = sg_is_conn(p);
-	if (p->problem == SG_PROB_FRAGMENT)
+	if (!ready && p->problem == SG_PROB_FRAGMENT)
 		sg_set(&d, SG_V_DROP, SG_R_FRAGMENT);
-	else if (p->problem == SG_PROB_MALFORMED || p->known != SG_KNOWN_PORTS)
+	else if (!ready && (p->problem == SG_PROB_MALFORMED || p->known != SG_KNOWN_PORTS))
 		sg_set(&d, SG_V_DROP, SG_R_MALFORMED);
 	else
 		sg_decide(cfg, gen, p, c, &now, &d);
@@ -135,7 +136,7 @@ static __always_inline int sg_process(void *ctx, int is_xdp, void *data, void *d
 		if (parsed == SG_PARSE_PASS)
 			return SG_ACT_PASS;
 	}
-	return sg_govern(p, cfg, gen);
+	return sg_govern(p, cfg, gen, pre == SG_PRE_READY);
 }
 
 SEC("xdp")
