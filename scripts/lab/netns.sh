@@ -231,6 +231,14 @@ lab_ns() {
 	ip netns add "$ns" || lab_die "cannot create netns $ns"
 	LAB_NAMESPACES+=("$ns")
 	ip -n "$ns" link set lo up || lab_die "$ns: lo up failed"
+	# No duplicate address detection on the interfaces made here: the lab
+	# assigns every address itself.  lab_addr's nodad covers the global
+	# addresses, but a link-local stays tentative for 1-2 s, and kernels
+	# of 6.18.44's build leave a neighbour solicitation for a nodad
+	# global address unanswered until then: the first IPv6 connections
+	# of a fresh lab time out.
+	nsenter --net="/run/netns/$ns" -- sysctl -qw net.ipv6.conf.default.accept_dad=0 \
+		net.ipv6.conf.all.accept_dad=0 || lab_die "$ns: turning DAD off failed"
 	echo "$ns"
 }
 
