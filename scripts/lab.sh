@@ -222,7 +222,7 @@ demo_approve() {
 }
 
 demo_burst() {
-	local specs=() i id ok=0 blocked=0 before after banned_line got
+	local specs=() i id ok=0 blocked=0 admitted refused before after banned_line got
 
 	step_header 5 "A registered server sends too fast"
 	say "  app3 is registered with rate class \"newsletter\" ($SITE_BURST_CLASS). It fires $SITE_BURST messages at once."
@@ -241,12 +241,16 @@ demo_burst() {
 		fi
 	done
 	after=$(site_counters)
-	say "  $ok delivered, $blocked blocked. The gateway counted (new connections):"
-	say "    pass/trusted +$(sg_delta "$before" "$after" pass trusted)," \
+	admitted=$(sg_delta "$before" "$after" pass trusted)
+	refused=$(($(sg_delta "$before" "$after" drop rate_limited) + $(sg_delta "$before" "$after" drop banned)))
+	say "  $ok delivered, $blocked not. The gateway counted (new connections):"
+	say "    pass/trusted +$admitted," \
 		"drop/rate_limited +$(sg_delta "$before" "$after" drop rate_limited)," \
 		"drop/banned +$(sg_delta "$before" "$after" drop banned)"
+	[ "$ok" -lt "$admitted" ] &&
+		say "  The ban drops every packet from app3: $((admitted - ok)) admitted conversation(s) still running when it struck were cut."
 	got="limited"
-	[ "$ok" -ge 1 ] && [ "$blocked" -ge 1 ] || got="$ok delivered, $blocked blocked"
+	[ "$admitted" -ge 1 ] && [ "$refused" -ge 1 ] || got="$admitted admitted, $refused refused"
 	record 5 "app3 bursts $SITE_BURST messages -> relay" limited "$got"
 	banned_line=$(lab_daemon_wait_log "$SITE_DAEMON" "banned ${SITE[app3_4]} " 3)
 	say "  smtpgated: ${banned_line#*warning: }"

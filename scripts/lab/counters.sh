@@ -22,12 +22,13 @@ sg_field() {
 	echo 0
 }
 
-# sg_delta BEFORE AFTER VERDICT REASON FIELD
-# How much FIELD of (VERDICT, REASON) grew between two sg_counters outputs.
+# sg_delta BEFORE AFTER VERDICT REASON [FIELD]
+# How much FIELD (as sg_field; conns by default) of (VERDICT, REASON)
+# grew between two sg_counters outputs.
 sg_delta() {
 	local a b
 
-	b=$(sg_field "$1" "$3" "$4" "$5")
-	a=$(sg_field "$2" "$3" "$4" "$5")
+	b=$(sg_field "$1" "$3" "$4" "${5:-conns}")
+	a=$(sg_field "$2" "$3" "$4" "${5:-conns}")
 	echo $((a - b))
 }

@@ -20,10 +20,14 @@
 #   4. smtpgatectl trust add app2 --ticket ...: exit 0, listed; app2's
 #      mail is now delivered;
 #   5. app3 (rate class 1/s, burst 3; ban after 5 violations) fires 12
-#      messages at once: at least the burst is delivered, exactly 5
+#      messages at once: at least the burst is admitted, exactly 5
 #      connections are rate_limited, then app3 is banned (log, ban list,
 #      audit ban.auto, drop/banned) and its next attempt is dropped,
-#      while its IPv6 address (another source) still delivers;
+#      while its IPv6 address (another source) still delivers.  The ban
+#      drops every packet from app3, so an admitted conversation that
+#      has not finished when it starts is cut: the checks count what the
+#      gateway admitted and what reached the mailbox, and do not assume
+#      the two are equal (the race depends on how fast 12 swaks start);
 #   6. `smtpgatectl --json stats` and /metrics (curl) agree, with the
 #      exact totals of the story;
 #   7. the audit log has the approval (ticket, uid 0, ok);
@@ -37,7 +41,7 @@ set -uo pipefail
 . "$E2E_REPO/scripts/lab.sh"
 
 LAB_SWAKS_TIMEOUT=3   # seconds swaks waits for a dropped SYN
-BURST_DELIVERED=0
+BURST_ADMITTED=0
 
 # sends SPEC...: site_send_batch, then one TAP check per SPEC that its
 # lab_swaks line starts with WANT.  The specs are "HOST FAM DEST ID".
@@ -210,7 +214,7 @@ step_approve() {
 }
 
 step_burst() {
-	local before after specs=() i delivered=0 limited banned line bans audit boxed=0
+	local before after specs=() i delivered=0 admitted limited banned line bans audit boxed=0
 
 	before=$(site_counters)
 	for ((i = 1; i <= SITE_BURST; i++)); do
@@ -221,13 +225,15 @@ step_burst() {
 		[ "${BATCH_RC[$i]}" = 0 ] && delivered=$((delivered + 1))
 	done
 	after=$(site_counters)
-	BURST_DELIVERED=$delivered
-	tap_diag "burst: $delivered of $SITE_BURST delivered:" "$(printf '%s\n' "${BATCH_LINE[@]}" | sort | uniq -c)"
-	check_cmp "5. burst: at least the class's burst (3) was delivered ($delivered)" "$delivered" -ge 3
-	check_cmp "5. burst: enough were refused to reach the ban ($delivered <= $SITE_BURST - $SITE_BAN_VIOLATIONS)" \
-		"$delivered" -le $((SITE_BURST - SITE_BAN_VIOLATIONS))
-	check_eq "5. burst: pass/trusted counted exactly the delivered ones" \
-		"$(sg_delta "$before" "$after" pass trusted conns)" "$delivered"
+	admitted=$(sg_delta "$before" "$after" pass trusted conns)
+	BURST_ADMITTED=$admitted
+	tap_diag "burst: $admitted admitted, $delivered of $SITE_BURST delivered:" "$(printf '%s\n' "${BATCH_LINE[@]}" | sort | uniq -c)"
+	# The bucket starts full: the first 3 SYNs find a token each.
+	check_cmp "5. burst: at least the class's burst (3) was admitted ($admitted)" "$admitted" -ge 3
+	check_cmp "5. burst: enough were refused to reach the ban ($admitted <= $SITE_BURST - $SITE_BAN_VIOLATIONS)" \
+		"$admitted" -le $((SITE_BURST - SITE_BAN_VIOLATIONS))
+	check_cmp "5. burst: no message was delivered that the gateway did not admit ($delivered <= $admitted)" \
+		"$delivered" -le "$admitted"
 	# Delivery to the Maildir follows acceptance by a few milliseconds.
 	for ((i = 0; i < 50; i++)); do
 		boxed=$(lab_postfix_files relay "$SITE_MAILBOX" |
@@ -235,13 +241,22 @@ step_burst() {
 		[ "$boxed" -ge "$delivered" ] && break
 		sleep 0.1
 	done
-	check_eq "5. burst: the relay's mailbox has exactly those" "$boxed" "$delivered"
+	# >=: a message Postfix took whose client was cut before QUIT's
+	# answer is in the mailbox but not among swaks's successes.
+	check_cmp "5. burst: the relay's mailbox has every delivered message ($boxed >= $delivered)" "$boxed" -ge "$delivered"
+	check_cmp "5. burst: and none the gateway did not admit ($boxed <= $admitted)" "$boxed" -le "$admitted"
 	limited=$(sg_delta "$before" "$after" drop rate_limited conns)
 	check_eq "5. burst: exactly $SITE_BAN_VIOLATIONS connections were rate_limited (the ban's threshold)" \
 		"$limited" "$SITE_BAN_VIOLATIONS"
 	banned=$(sg_delta "$before" "$after" drop banned conns)
-	check_cmp "5. burst: the rest were dropped as banned (>= $((SITE_BURST - delivered - SITE_BAN_VIOLATIONS)))" \
-		"$banned" -ge $((SITE_BURST - delivered - SITE_BAN_VIOLATIONS))
+	check_cmp "5. burst: the rest were dropped as banned (>= $((SITE_BURST - admitted - SITE_BAN_VIOLATIONS)))" \
+		"$banned" -ge $((SITE_BURST - admitted - SITE_BAN_VIOLATIONS))
+	if [ "$delivered" -lt "$admitted" ]; then
+		# A conversation cut by the ban leaves banned packets that are
+		# not new connections (its ACKs and data).
+		check_cmp "5. burst: the $((admitted - delivered)) admitted but cut conversation(s) show as banned non-SYN packets" \
+			"$(sg_delta "$before" "$after" drop banned packets)" -gt "$banned"
+	fi
 	line=$(lab_daemon_wait_log "$SITE_DAEMON" "warning: banned ${SITE[app3_4]} after repeated rate-limit violations" 3)
 	check_match "5. ban: the log says app3 is banned" "$line" "banned ${SITE[app3_4]}"
 	bans=$(site_ctl --json ban list)
@@ -268,8 +283,8 @@ step_counters() {
 		"$(site_compare_counters)" match
 	stats=$(site_counters)
 	text=$(site_metrics)
-	# 2 (app1) + 2 (app2 approved) + the burst's + 1 (app3 over IPv6).
-	want_pass=$((2 + 2 + BURST_DELIVERED + 1))
+	# 2 (app1) + 2 (app2 approved) + the burst's admitted + 1 (app3 over IPv6).
+	want_pass=$((2 + 2 + BURST_ADMITTED + 1))
 	check_eq "6. pass/trusted: $want_pass connections in the whole story (stats)" \
 		"$(sg_field "$stats" pass trusted)" "$want_pass"
 	check_eq "6. pass/trusted: $want_pass connections in the whole story (/metrics)" \

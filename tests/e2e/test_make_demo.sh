@@ -6,7 +6,8 @@
 # packages are installed and the build is up to date by then, so make's
 # own steps are no-ops.
 #
-#   - it exits 0 within 2 minutes, without waiting for input;
+#   - it exits 0 within 2 minutes, without waiting for input, and
+#     without a shell error on the way;
 #   - it tells the story: the seven step headers, the delivered message,
 #     the counters and the audit record are printed;
 #   - its summary table has exactly the story's rows, each "ok", and ends
@@ -90,6 +91,9 @@ check_demo() {
 	out=$(sed -n '/^smtpgate demo: /,$p' "$OUT/demo.out")
 	check_eq "make demo exits 0" "$rc" 0 || tap_diag "$(tail -40 "$OUT/demo.out")"
 	check_cmp "... in under 2 minutes (${ms} ms)" "$ms" -lt 120000
+	# A script error inside $(...) does not stop the demo, only garbles it.
+	check_eq "no shell errors in its output" \
+		"$(grep -E 'unbound variable|command not found|syntax error|\.sh: line [0-9]+:' "$OUT/demo.out")" ""
 	check_match "it starts with the lab's prefix" "$(head -1 <<<"$out")" \
 		"^smtpgate demo: lab ${DEMO_PREFIX}[r0-9]*, IPv4 and IPv6$"
 	for step in "1. A registered server sends mail through the approved relay" \
