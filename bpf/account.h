@@ -29,12 +29,17 @@
 
 #define SG_NS_PER_SEC 1000000000ull
 
-static __always_inline void sg_stat_inc(__u32 stat)
+static __always_inline void sg_stat_add(__u32 stat, __u64 n)
 {
 	__u64 *v = bpf_map_lookup_elem(&sg_stats, &stat);
 
 	if (v)
-		*v += 1;
+		*v += n;
+}
+
+static __always_inline void sg_stat_inc(__u32 stat)
+{
+	sg_stat_add(stat, 1);
 }
 
 static __always_inline void sg_count(__u32 attach, __u32 verdict, __u32 reason,
@@ -59,6 +64,7 @@ static __always_inline struct sg_budget *sg_budget_now(struct sg_cpu *c, __u64 n
 		b->window_start_ns = now;
 		b->event_keys = 0;
 		b->source_keys = 0;
+		b->blocked_updates = 0;
 	}
 	return b;
 }
@@ -76,11 +82,7 @@ static __always_inline int sg_source_add(const struct sg_config *cfg, struct sg_
 		struct sg_budget *b = sg_budget_now(c, now);
 
 		if (b->source_keys >= cfg->source_budget) {
-			__u32 k = SG_STAT_SOURCES_UNTRACKED;
-			__u64 *v = bpf_map_lookup_elem(&sg_stats, &k);
-
-			if (v)
-				*v += count;
+			sg_stat_add(SG_STAT_SOURCES_UNTRACKED, count);
 			return 0;
 		}
 		b->source_keys++;
@@ -138,11 +140,7 @@ static __always_inline void sg_event_add(const struct sg_config *cfg, struct sg_
 		struct sg_budget *b = sg_budget_now(c, now);
 
 		if (b->event_keys >= cfg->event_budget) {
-			__u32 k = SG_STAT_EVENTS_SUPPRESSED;
-			__u64 *v = bpf_map_lookup_elem(&sg_stats, &k);
-
-			if (v)
-				*v += count;
+			sg_stat_add(SG_STAT_EVENTS_SUPPRESSED, count);
 			return;
 		}
 		b->event_keys++;
@@ -150,6 +148,24 @@ static __always_inline void sg_event_add(const struct sg_config *cfg, struct sg_
 	}
 	sg_emit(&w->src, &w->dst, w->dport, now, count, w->attach, w->verdict, w->reason,
 		SG_EVT_PACKET);
+}
+
+/* May this CPU update the per-source tables for blocked packets once
+ * more this second?  Under a spoofed flood nearly every packet is a new
+ * key of the cache, and each update is a random access into megabytes of
+ * LRU (TLB and cache misses: most of such a packet's cost); beyond the
+ * budget, the flood's packets are only counted per interface (exactly,
+ * as always) and as sources_untracked / events_suppressed.  Passed
+ * packets are always accounted: they are what audits look at. */
+static __always_inline int sg_blocked_update_ok(const struct sg_config *cfg, struct sg_cpu *c,
+						__u64 now)
+{
+	struct sg_budget *b = sg_budget_now(c, now);
+
+	if (b->blocked_updates >= cfg->blocked_budget)
+		return 0;
+	b->blocked_updates++;
+	return 1;
 }
 
 /* Moves what the cache holds into the LRUs.  Events go with statistics:
@@ -161,21 +177,20 @@ static __always_inline void sg_wc_flush(const struct sg_config *cfg, struct sg_c
 	struct sg_wc *w = &c->wc;
 
 	if (w->valid && w->pending) {
-		int tracked = 1;
+		int blocked = w->verdict != SG_V_PASS, tracked = 1;
 
-		/* All-zero: a frame whose source could not be read. */
-		if (w->src.w[0] | w->src.w[1] | w->src.w[2] | w->src.w[3])
+		if (blocked && !sg_blocked_update_ok(cfg, c, now)) {
+			sg_stat_add(SG_STAT_SOURCES_UNTRACKED, w->pending);
+			tracked = 0;
+		} else if (w->src.w[0] | w->src.w[1] | w->src.w[2] | w->src.w[3]) {
+			/* (All-zero: a frame whose source could not be read.) */
 			tracked = sg_source_add(cfg, c, &w->src, w->verdict, w->pending, now);
-		if (w->verdict != SG_V_PASS) {
-			if (tracked) {
+		}
+		if (blocked) {
+			if (tracked)
 				sg_event_add(cfg, c, w->pending, now);
-			} else {
-				__u32 k = SG_STAT_EVENTS_SUPPRESSED;
-				__u64 *v = bpf_map_lookup_elem(&sg_stats, &k);
-
-				if (v)
-					*v += w->pending;
-			}
+			else
+				sg_stat_add(SG_STAT_EVENTS_SUPPRESSED, w->pending);
 		}
 	}
 	w->pending = 0;

@@ -16,7 +16,7 @@
 
 #include <linux/types.h>
 
-#define SG_ABI_VERSION 4
+#define SG_ABI_VERSION 5
 
 /* ---- time ---------------------------------------------------------- */
 
@@ -159,7 +159,8 @@ struct sg_config {
 	 * are one hash per length, asked in this order. */
 	__u8 net_lens[SG_MAX_PREFIX_LENS];
 	__u8 scope_lens[SG_MAX_PREFIX_LENS];
-	__u8 pad_lines[32];         /* the size a whole number of cache lines */
+	__u32 blocked_budget;       /* per-source updates for blocked packets per second per CPU */
+	__u8 pad_lines[28];         /* the size a whole number of cache lines */
 	struct sg_rate classes[SG_MAX_CLASSES];
 	struct sg_rate relay_cap[SG_MAX_GROUPS]; /* conn_* only; zero = no cap */
 	/* Governed destination ports, a bitmap indexed by the port as it is
@@ -280,11 +281,16 @@ static const char *const sg_stat_names[SG_STAT_COUNT] = {
 };
 #endif
 
-/* Per-CPU budget for expensive first sightings (event and source keys). */
+/* Per-CPU budgets of the expensive steps of per-source accounting, per
+ * second: first sightings (new event and source keys) and, for blocked
+ * packets, any update of the per-source tables at all (each is a random
+ * access into megabytes of LRU: the dearest part of a spoofed packet). */
 struct sg_budget {
 	__u64 window_start_ns;
 	__u32 event_keys;
 	__u32 source_keys;
+	__u32 blocked_updates;
+	__u32 pad;
 };
 
 /* Global state shared with userspace (sg_live.state). */
@@ -521,8 +527,8 @@ _Static_assert(sizeof(struct sg_event_key) == 20, "sg_event_key layout");
 _Static_assert(sizeof(struct sg_event) == 56, "sg_event layout");
 _Static_assert(sizeof(struct sg_attach_info) == 24, "sg_attach_info layout");
 _Static_assert(sizeof(struct sg_wc) == 64, "sg_wc layout");
-_Static_assert(sizeof(struct sg_budget) == 16, "sg_budget layout");
-_Static_assert(sizeof(struct sg_cpu) == 200, "sg_cpu layout");
+_Static_assert(sizeof(struct sg_budget) == 24, "sg_budget layout");
+_Static_assert(sizeof(struct sg_cpu) == 208, "sg_cpu layout");
 /* The data plane compares and copies these as 64-bit words. */
 _Static_assert(__builtin_offsetof(struct sg_cpu, trusted.src) % 8 == 0 &&
 		       __builtin_offsetof(struct sg_cpu, relay.addr) % 8 == 0 &&

@@ -2,7 +2,8 @@
 /*
  * The event ring buffer (sg_events): aggregation per (source, reason)
  * and interval, the per-CPU budgets for new keys (events, and sources:
- * an untracked source reports no events), which verdicts report,
+ * an untracked source reports no events) and for per-source updates of
+ * blocked packets, which verdicts report,
  * and the automatic-ban event, with every field of struct sg_event
  * asserted.  The test stays on CPU 0 so that the per-CPU budget it
  * resets is the one its packets use.
@@ -383,6 +384,100 @@ static void test_source_budget(struct sg_dp *dp, struct collector *c, struct sg_
 	p->source_budget = 20000;
 }
 
+/* Packets of verdict `verdict` that the per-source table holds for src
+ * (the write-combining cache's pending count included), or -1 if src has
+ * no entry. */
+struct source_query {
+	struct sg_addr addr;
+	int verdict;
+	int64_t packets;
+};
+
+static int match_source(const struct sg_addr *a, const uint64_t packets[SG_V_COUNT], void *ctx)
+{
+	struct source_query *q = ctx;
+
+	if (!memcmp(a, &q->addr, sizeof(*a)))
+		q->packets = (int64_t)packets[q->verdict];
+	return 0;
+}
+
+static int64_t source_packets(struct sg_dp *dp, const char *src, int verdict)
+{
+	struct source_query q = { .addr = st_addr(src), .verdict = verdict, .packets = -1 };
+
+	if (sg_dp_source_foreach(dp, match_source, &q))
+		tap_bail("sg_dp_source_foreach failed");
+	return q.packets;
+}
+
+/* The budget of per-source updates for blocked packets: beyond it in a
+ * second, blocked packets of changing sources (a spoofed flood) touch no
+ * per-source table; they are sources_untracked and events_suppressed.
+ * Passed packets are accounted whatever the budget says. */
+static void test_blocked_budget(struct sg_dp *dp, struct collector *c, struct sg_policy *p)
+{
+	uint64_t supp0 = st_stat(dp, SG_STAT_EVENTS_SUPPRESSED);
+	uint64_t untr0 = st_stat(dp, SG_STAT_SOURCES_UNTRACKED);
+	int dropped, passed = 0, untouched = 0, ok;
+	char why[160] = "", src[32];
+
+	p->blocked_budget = 4;
+	h_apply(dp, p);
+	st_budget_set(dp, sg_boot_ns(), 0);
+	dropped = syn_from_each(dp, "198.18.12", 10);
+	drain(c);
+	ok = events_for_first(c, "198.18.12", 4, why, sizeof(why));
+	tap_check(dropped == 10 && ok,
+		  "blocked budget 4: 10 new sources -> events for the first 4 only",
+		  "%d dropped: %s", dropped, why);
+	tap_check(st_stat(dp, SG_STAT_SOURCES_UNTRACKED) - untr0 == 6 &&
+			  st_stat(dp, SG_STAT_EVENTS_SUPPRESSED) - supp0 == 6,
+		  "blocked budget 4: the other 6 are sources_untracked and events_suppressed",
+		  "untracked +%llu, suppressed +%llu",
+		  (unsigned long long)(st_stat(dp, SG_STAT_SOURCES_UNTRACKED) - untr0),
+		  (unsigned long long)(st_stat(dp, SG_STAT_EVENTS_SUPPRESSED) - supp0));
+	for (int i = 5; i <= 10; i++) {
+		snprintf(src, sizeof(src), "198.18.12.%d", i);
+		untouched += source_packets(dp, src, SG_V_DROP) == -1;
+	}
+	tap_check(source_packets(dp, "198.18.12.4", SG_V_DROP) == 1 && untouched == 6,
+		  "blocked budget 4: the 4th source has its entry (1 drop), the 6 after it none",
+		  "198.18.12.4: %lld drops; %d of 6 without an entry",
+		  (long long)source_packets(dp, "198.18.12.4", SG_V_DROP), untouched);
+
+	/* The budget is spent: passed packets, alternating between two
+	 * sources so that each is an update, are all still accounted. */
+	int64_t a0 = source_packets(dp, TRUSTED, SG_V_PASS);
+	int64_t b0 = source_packets(dp, "198.18.1.9", SG_V_PASS);
+
+	for (int i = 0; i < 5; i++) {
+		struct pkt_spec a = syn(TRUSTED), b = syn("198.18.1.9");
+
+		passed += st_xdp(dp, &a) == XDP_PASS;
+		passed += st_xdp(dp, &b) == XDP_PASS;
+	}
+	tap_check(passed == 10 && source_packets(dp, TRUSTED, SG_V_PASS) - (a0 < 0 ? 0 : a0) == 5 &&
+			  source_packets(dp, "198.18.1.9", SG_V_PASS) - (b0 < 0 ? 0 : b0) == 5,
+		  "blocked budget spent: 10 passed packets of 2 sources are all in the per-source table",
+		  "%d passed; %s +%lld, 198.18.1.9 +%lld", passed, TRUSTED,
+		  (long long)(source_packets(dp, TRUSTED, SG_V_PASS) - (a0 < 0 ? 0 : a0)),
+		  (long long)(source_packets(dp, "198.18.1.9", SG_V_PASS) - (b0 < 0 ? 0 : b0)));
+
+	/* A new second renews it. */
+	st_budget_set(dp, sg_boot_ns() - ST_SEC - 10 * ST_MS, 0);
+	struct pkt_spec again = syn("198.18.12.10");
+
+	st_xdp(dp, &again);
+	drain(c);
+	tap_check(source_packets(dp, "198.18.12.10", SG_V_DROP) == 1 && c->n == 1,
+		  "blocked budget: one second later a blocked source is accounted and reported again",
+		  "198.18.12.10: %lld drops, %d events",
+		  (long long)source_packets(dp, "198.18.12.10", SG_V_DROP), c->n);
+	p->blocked_budget = SG_DEFAULT_BLOCKED_BUDGET;
+	h_apply(dp, p);
+}
+
 int main(void)
 {
 	static const char *const relays[] = { RELAY, RELAY6, NULL };
@@ -402,6 +497,7 @@ int main(void)
 	h_group(&p, "relays", relays);
 	h_trust(&p, TRUSTED, 1, SG_NO_CLASS, 0);
 	h_trust(&p, TRUSTED_B, 1, 0, 0);
+	h_trust(&p, "198.18.1.9", 1, SG_NO_CLASS, 0);
 	p.unreg_action = SG_UNREG_DROP;
 	p.event_interval_sec = 0.2;
 	p.event_budget = 1000;
@@ -422,6 +518,7 @@ int main(void)
 	test_ban_event(dp, c);
 	test_budget(dp, c, &p);
 	test_source_budget(dp, c, &p);
+	test_blocked_budget(dp, c, &p);
 
 	ring_buffer__free(c->rb);
 	free(c);

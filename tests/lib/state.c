@@ -226,6 +226,7 @@ void st_budget_set(struct sg_dp *dp, uint64_t start_ns, uint32_t keys)
 		v[c].budget.window_start_ns = start_ns;
 		v[c].budget.event_keys = keys;
 		v[c].budget.source_keys = 0;
+		v[c].budget.blocked_updates = 0;
 	}
 	if (bpf_map_update_elem(fd, &zero, v, 0))
 		tap_bail("set sg_cpu budgets: %s", strerror(errno));

@@ -78,6 +78,7 @@ void sg_compile_config(const struct sg_policy *p, __u64 generation, struct sg_co
 	cfg->event_interval_ns = (__u64)llround(p->event_interval_sec * NS_PER_SEC);
 	cfg->event_budget = p->event_budget;
 	cfg->source_budget = p->source_budget;
+	cfg->blocked_budget = p->blocked_budget;
 	for (size_t i = 0; i < p->n_classes && i < SG_MAX_CLASSES; i++)
 		compile_class(&p->classes[i], &cfg->classes[i]);
 	for (size_t g = 0; g < p->n_groups && g < SG_MAX_GROUPS; g++) {

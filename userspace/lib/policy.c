@@ -14,6 +14,7 @@ void sg_policy_init(struct sg_policy *p)
 	p->event_interval_sec = SG_DEFAULT_EVENT_INTERVAL_SEC;
 	p->event_budget = SG_DEFAULT_EVENT_BUDGET;
 	p->source_budget = SG_DEFAULT_SOURCE_BUDGET;
+	p->blocked_budget = SG_DEFAULT_BLOCKED_BUDGET;
 }
 
 void sg_trusted_entry_free(struct sg_trusted_entry *t)
