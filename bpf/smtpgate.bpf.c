@@ -123,14 +123,18 @@ static __always_inline int sg_process(void *ctx, int is_xdp, void *data, void *d
 	__u32 gen;
 	int pre, parsed;
 
-	/* Read once: the whole packet is judged by this generation. */
+	/* Ordinary traffic leaves on the union of both generations' ports,
+	 * before the generation is even read (zero before any policy). */
+	pre = sg_preparse(data, data_end, frame_len, sg_live.ports_any, p);
+	if (pre == SG_PRE_PASS)
+		return SG_ACT_PASS;
+	/* Read once: the rest of the packet is judged by this generation. */
 	gen = *(volatile __u32 *)&sg_live.active & (SG_GENERATIONS - 1);
 	cfg = &sg_live.config[gen];
-	/* Before any policy the config is zeroed, so no port is governed:
-	 * ordinary traffic leaves here and only what is left needs to ask. */
-	pre = sg_preparse(data, data_end, frame_len, cfg, p);
-	if (pre == SG_PRE_PASS || !cfg->generation)
-		return SG_ACT_PASS; /* not governed, or no policy installed yet */
+	if (!cfg->generation)
+		return SG_ACT_PASS; /* no policy installed yet */
+	if (pre == SG_PRE_READY && !sg_port_governed(cfg, bpf_htons(p->dport)))
+		return SG_ACT_PASS; /* governed by the other generation only */
 	if (pre == SG_PRE_FULL) {
 		parsed = is_xdp ? sg_parse_xdp(ctx, cfg, p) : sg_parse_tc(ctx, cfg, p);
 		if (parsed == SG_PARSE_PASS)

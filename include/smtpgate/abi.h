@@ -330,6 +330,12 @@ struct sg_live {
 	/* Each config starts a cache line, so that the fields every packet
 	 * reads (its first 64 bytes) share one line. */
 	struct sg_config config[SG_GENERATIONS];
+	/* The governed ports of every generation a packet may be using (a
+	 * superset of config[active].ports while a switch is under way, equal
+	 * to it otherwise): the first test of every packet, at a fixed
+	 * address, before the generation is read.  A port not in it is not
+	 * governed by either generation. */
+	__u64 ports_any[SG_PORT_WORDS];
 };
 
 #define SG_LIVE_SECTION ".data.sg_live" /* also the map's name */
@@ -517,7 +523,8 @@ _Static_assert(sizeof(struct sg_relay_key) == 20, "sg_relay_key layout");
 _Static_assert(sizeof(struct sg_relay_memo) == 40, "sg_relay_memo layout");
 _Static_assert(sizeof(struct sg_trusted_memo) == 64, "sg_trusted_memo layout");
 _Static_assert(sizeof(struct sg_state) == 16, "sg_state layout");
-_Static_assert(sizeof(struct sg_live) == 64 + SG_GENERATIONS * sizeof(struct sg_config),
+_Static_assert(sizeof(struct sg_live) == 64 + SG_GENERATIONS * sizeof(struct sg_config) +
+		       8 * SG_PORT_WORDS,
 	       "sg_live layout");
 _Static_assert(sizeof(struct sg_config) % 64 == 0, "sg_config: whole cache lines");
 _Static_assert(sizeof(struct sg_bucket) == 32, "sg_bucket layout");

@@ -2,8 +2,9 @@
 /*
  * The loader library (dataplane.h): policy generations, single trusted
  * entries, slots and their buckets across reloads, failed applies, the
- * per-CPU memos (trusted lookup, relay) across changes and reloads, and
- * pinning (reuse, ABI check, bpffs check, destroy).
+ * per-CPU memos (trusted lookup, relay) across changes and reloads, the
+ * governed ports across reloads (sg_live.ports_any), and pinning (reuse,
+ * ABI check, bpffs check, destroy).
  *
  * The pinned part uses a pin dir unique to this process under
  * /sys/fs/bpf, removed at exit whatever happens.
@@ -487,6 +488,83 @@ static void test_relay_memo(struct sg_dp *dp)
 	st_expect(dp, &to_a, SG_V_PASS, SG_R_TRUSTED, "relay memo: and A passes");
 }
 
+/* Nothing trusted; the relays on every governed port; ports[n]. */
+static void apply_ports(struct sg_dp *dp, const uint16_t *ports, size_t n)
+{
+	static const char *const relays[] = { RELAY, RELAY6, NULL };
+	struct sg_policy p;
+	struct sg_err err = { 0 };
+
+	sg_policy_init(&p);
+	for (size_t i = 0; i < n; i++)
+		sg_policy_add_port(&p, ports[i]);
+	h_group(&p, "relays", relays);
+	if (sg_dp_apply(dp, &p, &err))
+		tap_bail("apply: %s", err.msg);
+	sg_policy_free(&p);
+}
+
+/* The union of governed ports the programs test before anything else
+ * equals the ports in force once a reload is over. */
+static bool ports_any_exact(struct sg_dp *dp)
+{
+	static struct sg_live live;
+	struct sg_config cfg;
+	__u32 key = 0;
+
+	if (bpf_map_lookup_elem(sg_dp_map_fd(dp, SG_LIVE_SECTION), &key, &live))
+		return false;
+	sg_dp_active_config(dp, &cfg);
+	return !memcmp(live.ports_any, cfg.ports, sizeof(cfg.ports));
+}
+
+/* An untrusted SYN to port: governed (drop/untrusted_source) or not
+ * (no counter), over IPv4 as the pre-parse finishes it, IPv4 with
+ * options and IPv6 (both left to the full parser). */
+static void expect_port(struct sg_dp *dp, uint16_t port, bool governed, const char *when)
+{
+	struct pkt_spec v4 = st_pkt(S5, RELAY, TCPF_SYN, 0);
+	struct pkt_spec opt = v4;
+	struct pkt_spec v6 = st_pkt("2001:db8:9::5", RELAY6, TCPF_SYN, 0);
+	int verdict = governed ? SG_V_DROP : -1;
+	int reason = governed ? SG_R_UNTRUSTED_SOURCE : 0;
+	char name[160];
+
+	v4.dport = opt.dport = v6.dport = port;
+	opt.ip_opt_len = 8;
+	snprintf(name, sizeof(name), "ports: %s, port %u is %sgoverned (IPv4)", when, port,
+		 governed ? "" : "not ");
+	st_expect(dp, &v4, verdict, reason, name);
+	snprintf(name, sizeof(name), "ports: %s, port %u is %sgoverned (IPv4 with options)", when,
+		 port, governed ? "" : "not ");
+	st_expect(dp, &opt, verdict, reason, name);
+	snprintf(name, sizeof(name), "ports: %s, port %u is %sgoverned (IPv6)", when, port,
+		 governed ? "" : "not ");
+	st_expect(dp, &v6, verdict, reason, name);
+}
+
+static void test_ports_reload(struct sg_dp *dp)
+{
+	static const uint16_t p25[] = { 25 }, p25_587[] = { 25, 587 }, p587[] = { 587 };
+
+	apply_ports(dp, p25, 1);
+	expect_port(dp, 25, true, "{25}");
+	expect_port(dp, 587, false, "{25}");
+	tap_ok(ports_any_exact(dp), "ports: {25}: the programs' union is exactly {25}");
+	apply_ports(dp, p25_587, 2);
+	expect_port(dp, 587, true, "{25} -> {25, 587}");
+	expect_port(dp, 25, true, "{25} -> {25, 587}");
+	tap_ok(ports_any_exact(dp), "ports: {25, 587}: the union is exactly {25, 587}");
+	apply_ports(dp, p587, 1);
+	expect_port(dp, 25, false, "{25, 587} -> {587}");
+	expect_port(dp, 587, true, "{25, 587} -> {587}");
+	tap_ok(ports_any_exact(dp), "ports: {587}: the union narrowed to {587}");
+	apply_ports(dp, p25, 1);
+	expect_port(dp, 587, false, "{587} -> {25}");
+	expect_port(dp, 25, true, "{587} -> {25}");
+	tap_ok(ports_any_exact(dp), "ports: back to {25}: the union is exactly {25}");
+}
+
 int main(void)
 {
 	struct sg_dp *dp;
@@ -509,6 +587,7 @@ int main(void)
 	test_single_entries(dp);
 	test_failed_apply(dp);
 	test_relay_memo(dp);
+	test_ports_reload(dp);
 	sg_dp_close(dp);
 	test_pinning();
 	return tap_done();

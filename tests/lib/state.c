@@ -94,7 +94,8 @@ bool st_expect(struct sg_dp *dp, const struct pkt_spec *s, int verdict, int reas
 	struct st_outcome o;
 
 	st_run(dp, s, &o);
-	return tap_check(o.moved == 1 && o.verdict == verdict && o.reason == reason &&
+	return tap_check(o.moved == (verdict < 0 ? 0 : 1) && o.verdict == verdict &&
+				 (verdict < 0 || o.reason == reason) &&
 				 o.ret == want_ret,
 			 name, "want %s (xdp %d), got %s (xdp %d, %d cells moved)",
 			 st_vr_name(verdict, reason, want, sizeof(want)), want_ret,

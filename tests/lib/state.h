@@ -36,7 +36,8 @@ void st_run(struct sg_dp *dp, const struct pkt_spec *s, struct st_outcome *o);
 /* Runs spec through the XDP program only (no counter reads): the action. */
 int st_xdp(struct sg_dp *dp, const struct pkt_spec *s);
 /* One TAP check: spec is counted as exactly (verdict, reason), and the
- * action matches the verdict (pass/monitor -> XDP_PASS, drop -> XDP_DROP). */
+ * action matches the verdict (pass/monitor -> XDP_PASS, drop -> XDP_DROP).
+ * verdict -1: not governed (XDP_PASS, no counter moved; reason ignored). */
 bool st_expect(struct sg_dp *dp, const struct pkt_spec *s, int verdict, int reason,
 	       const char *name);
 /* st_expect() for st_pkt(src, dst, flags, 0). */

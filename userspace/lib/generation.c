@@ -349,12 +349,32 @@ static int check_prefix_lens(const struct sg_policy *p, struct sg_err *err)
 	return 0;
 }
 
+/* sg_live.ports_any, the programs' first test, must hold the ports of
+ * every generation a packet may be judged by.  Widened to the new
+ * config's ports before the switch; narrowed to exactly them after it: a
+ * packet that then finds its port missing passes as the new policy
+ * would have it, and one that finds it reads a generation whose own
+ * ports it asks next.  Word stores, so a packet never sees a torn word. */
+static void ports_any_widen(struct sg_dp *dp, const struct sg_config *cfg)
+{
+	for (size_t w = 0; w < SG_PORT_WORDS; w++)
+		__atomic_store_n(&dp->live->ports_any[w], dp->live->ports_any[w] | cfg->ports[w],
+				 __ATOMIC_RELAXED);
+}
+
+static void ports_any_narrow(struct sg_dp *dp, const struct sg_config *cfg)
+{
+	for (size_t w = 0; w < SG_PORT_WORDS; w++)
+		__atomic_store_n(&dp->live->ports_any[w], cfg->ports[w], __ATOMIC_RELAXED);
+}
+
 /* Writes config and inner maps into generation slot `next`, then switches
  * to it: the one write every change of generation ends with. */
 static int install(struct sg_dp *dp, const struct build *b, uint32_t next,
 		   const struct sg_config *cfg, struct sg_err *err)
 {
 	memcpy(&dp->live->config[next & (SG_GENERATIONS - 1)], cfg, sizeof(*cfg));
+	ports_any_widen(dp, cfg);
 	for (int t = 0; t < T_COUNT; t++)
 		if (bpf_map_update_elem(sg_dp_map_fd(dp, inner_specs[t].outer), &next, &b->fd[t], 0))
 			return sg_errf(err, -errno, "install %s: %s", inner_specs[t].name,
@@ -362,6 +382,7 @@ static int install(struct sg_dp *dp, const struct build *b, uint32_t next,
 	/* The switch: a release store, so that a packet that reads the new
 	 * index sees the config and tables written above. */
 	__atomic_store_n(&dp->live->active, next & (SG_GENERATIONS - 1), __ATOMIC_RELEASE);
+	ports_any_narrow(dp, cfg);
 	return 0;
 }
 
