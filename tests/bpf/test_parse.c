@@ -82,6 +82,19 @@ static const struct pcase cases[] = {
 	{ "v4 three 802.1Q tags", P_PLAIN, SYN, { .n_vlan = 3 }, MALFORMED, B_ZERO, 0 },
 	{ "v4 three tags (802.1ad, 802.1Q, 802.1Q)", P_PLAIN, SYN,
 	  { .n_vlan = 3, .vlan_tpid = { 0x88a8, 0x8100, 0x8100 } }, MALFORMED, B_ZERO, 0 },
+	/* Fields the plain path masks out of its one-word tests (the TOS next
+	 * to the version byte; DF, the reserved flag and the TTL next to the
+	 * fragment bits and the protocol): judged like any plain frame. */
+	{ "v4 TOS 0xff", P_PLAIN, SYN, { 0 }, JUDGED, B_FIELD, 1, PATCH(1, 0xff) },
+	{ "v4 DF set", P_PLAIN, SYN, { 0 }, JUDGED, B_FIELD, 1, PATCH(6, 0x40) },
+	{ "v4 reserved flag set", P_PLAIN, SYN, { 0 }, JUDGED, B_FIELD, 1, PATCH(6, 0x80) },
+	{ "v4 TTL 0", P_PLAIN, SYN, { 0 }, JUDGED, B_FIELD, 1, PATCH(8, 0) },
+	{ "v4 DF set, port 443", P_PLAIN, SYN, { .dport = 443 }, UNGOV, PATCH(6, 0x40) },
+	{ "v4 protocol 17 with a port-25 word", P_PLAIN, SYN, { 0 }, UNGOV, PATCH(9, 17) },
+	{ "v4 MF set by its high byte only", P_PLAIN, SYN, { 0 }, JUDGED, B_FIELD, 1,
+	  PATCH(6, 0x20) },
+	{ "v4 offset 2 by its low byte (a later fragment)", P_PLAIN, SYN, { 0 }, UNGOV,
+	  PATCH(7, 2) },
 	{ "v4 IHL 4", P_PLAIN, SYN, { .ihl_override = 4 }, MALFORMED, B_ZERO, 0 },
 	{ "v4 IHL 0", P_PLAIN, SYN, { 0 }, MALFORMED, B_ZERO, 0, PATCH(0, 0x40) },
 	{ "v4 version 5", P_PLAIN, SYN, { .ip_version_override = 5 }, MALFORMED, B_ZERO, 0 },
