@@ -355,32 +355,43 @@ static void test_budget(struct sg_dp *dp, struct collector *c, struct sg_policy 
 		   after);
 }
 
+
+/* Applies p (its budgets set by the caller), opens a fresh budget
+ * window and drops one SYN from each of NET.1 to NET.10: two TAP checks,
+ * that only the first `within` sources got events, and that the others
+ * were counted as sources_untracked and events_suppressed. */
+static void flood_over_budget(struct sg_dp *dp, struct collector *c, struct sg_policy *p,
+			      const char *net, int within, const char *label)
+{
+	uint64_t supp0 = st_stat(dp, SG_STAT_EVENTS_SUPPRESSED);
+	uint64_t untr0 = st_stat(dp, SG_STAT_SOURCES_UNTRACKED);
+	uint64_t untr, supp, over = (uint64_t)(10 - within);
+	char why[160] = "", name[128];
+	int dropped, ok;
+
+	h_apply(dp, p);
+	st_budget_set(dp, sg_boot_ns(), 0);
+	dropped = syn_from_each(dp, net, 10);
+	drain(c);
+	ok = events_for_first(c, net, within, why, sizeof(why));
+	snprintf(name, sizeof(name), "%s: 10 new sources -> events for the first %d only", label,
+		 within);
+	tap_check(dropped == 10 && ok, name, "%d dropped: %s", dropped, why);
+	untr = st_stat(dp, SG_STAT_SOURCES_UNTRACKED) - untr0;
+	supp = st_stat(dp, SG_STAT_EVENTS_SUPPRESSED) - supp0;
+	snprintf(name, sizeof(name), "%s: the other %llu are sources_untracked and "
+		 "events_suppressed", label, (unsigned long long)over);
+	tap_check(untr == over && supp == over, name, "untracked +%llu, suppressed +%llu",
+		  (unsigned long long)untr, (unsigned long long)supp);
+}
 /* Events go with statistics: a source over the new-source budget is not
  * tracked, and its events are suppressed with it (one hash probe per
  * packet of a spoofed flood instead of two), even with event budget left. */
 static void test_source_budget(struct sg_dp *dp, struct collector *c, struct sg_policy *p)
 {
-	uint64_t supp0 = st_stat(dp, SG_STAT_EVENTS_SUPPRESSED);
-	uint64_t untr0 = st_stat(dp, SG_STAT_SOURCES_UNTRACKED);
-	char why[160] = "";
-	int dropped, ok;
-
 	p->event_budget = 1000;
 	p->source_budget = 3;
-	h_apply(dp, p);
-	st_budget_set(dp, sg_boot_ns(), 0);
-	dropped = syn_from_each(dp, "198.18.11", 10);
-	drain(c);
-	ok = events_for_first(c, "198.18.11", 3, why, sizeof(why));
-	tap_check(dropped == 10 && ok,
-		  "source budget 3: 10 new sources -> events for the 3 tracked ones only",
-		  "%d dropped: %s", dropped, why);
-	tap_check(st_stat(dp, SG_STAT_SOURCES_UNTRACKED) - untr0 == 7 &&
-			  st_stat(dp, SG_STAT_EVENTS_SUPPRESSED) - supp0 == 7,
-		  "source budget 3: the other 7 are sources_untracked and events_suppressed",
-		  "untracked +%llu, suppressed +%llu",
-		  (unsigned long long)(st_stat(dp, SG_STAT_SOURCES_UNTRACKED) - untr0),
-		  (unsigned long long)(st_stat(dp, SG_STAT_EVENTS_SUPPRESSED) - supp0));
+	flood_over_budget(dp, c, p, "198.18.11", 3, "source budget 3");
 	p->source_budget = 20000;
 }
 
@@ -417,26 +428,11 @@ static int64_t source_packets(struct sg_dp *dp, const char *src, int verdict)
  * Passed packets are accounted whatever the budget says. */
 static void test_blocked_budget(struct sg_dp *dp, struct collector *c, struct sg_policy *p)
 {
-	uint64_t supp0 = st_stat(dp, SG_STAT_EVENTS_SUPPRESSED);
-	uint64_t untr0 = st_stat(dp, SG_STAT_SOURCES_UNTRACKED);
-	int dropped, passed = 0, untouched = 0, ok;
-	char why[160] = "", src[32];
+	int passed = 0, untouched = 0;
+	char src[32];
 
 	p->blocked_budget = 4;
-	h_apply(dp, p);
-	st_budget_set(dp, sg_boot_ns(), 0);
-	dropped = syn_from_each(dp, "198.18.12", 10);
-	drain(c);
-	ok = events_for_first(c, "198.18.12", 4, why, sizeof(why));
-	tap_check(dropped == 10 && ok,
-		  "blocked budget 4: 10 new sources -> events for the first 4 only",
-		  "%d dropped: %s", dropped, why);
-	tap_check(st_stat(dp, SG_STAT_SOURCES_UNTRACKED) - untr0 == 6 &&
-			  st_stat(dp, SG_STAT_EVENTS_SUPPRESSED) - supp0 == 6,
-		  "blocked budget 4: the other 6 are sources_untracked and events_suppressed",
-		  "untracked +%llu, suppressed +%llu",
-		  (unsigned long long)(st_stat(dp, SG_STAT_SOURCES_UNTRACKED) - untr0),
-		  (unsigned long long)(st_stat(dp, SG_STAT_EVENTS_SUPPRESSED) - supp0));
+	flood_over_budget(dp, c, p, "198.18.12", 4, "blocked budget 4");
 	for (int i = 5; i <= 10; i++) {
 		snprintf(src, sizeof(src), "198.18.12.%d", i);
 		untouched += source_packets(dp, src, SG_V_DROP) == -1;

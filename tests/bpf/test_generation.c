@@ -543,26 +543,32 @@ static void expect_port(struct sg_dp *dp, uint16_t port, bool governed, const ch
 	st_expect(dp, &v6, verdict, reason, name);
 }
 
+/* Reloads that add, drop and move governed ports: after each, the
+ * union the programs test first is exact and both ports are judged by
+ * the new policy at once. */
 static void test_ports_reload(struct sg_dp *dp)
 {
-	static const uint16_t p25[] = { 25 }, p25_587[] = { 25, 587 }, p587[] = { 587 };
+	static const struct {
+		uint16_t ports[2];
+		size_t n;
+		const char *when;
+		bool gov25, gov587;
+	} steps[] = {
+		{ { 25 }, 1, "{25}", true, false },
+		{ { 25, 587 }, 2, "{25} -> {25, 587}", true, true },
+		{ { 587 }, 1, "{25, 587} -> {587}", false, true },
+		{ { 25 }, 1, "{587} -> {25}", true, false },
+	};
+	char name[96];
 
-	apply_ports(dp, p25, 1);
-	expect_port(dp, 25, true, "{25}");
-	expect_port(dp, 587, false, "{25}");
-	tap_ok(ports_any_exact(dp), "ports: {25}: the programs' union is exactly {25}");
-	apply_ports(dp, p25_587, 2);
-	expect_port(dp, 587, true, "{25} -> {25, 587}");
-	expect_port(dp, 25, true, "{25} -> {25, 587}");
-	tap_ok(ports_any_exact(dp), "ports: {25, 587}: the union is exactly {25, 587}");
-	apply_ports(dp, p587, 1);
-	expect_port(dp, 25, false, "{25, 587} -> {587}");
-	expect_port(dp, 587, true, "{25, 587} -> {587}");
-	tap_ok(ports_any_exact(dp), "ports: {587}: the union narrowed to {587}");
-	apply_ports(dp, p25, 1);
-	expect_port(dp, 587, false, "{587} -> {25}");
-	expect_port(dp, 25, true, "{587} -> {25}");
-	tap_ok(ports_any_exact(dp), "ports: back to {25}: the union is exactly {25}");
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		apply_ports(dp, steps[i].ports, steps[i].n);
+		expect_port(dp, 25, steps[i].gov25, steps[i].when);
+		expect_port(dp, 587, steps[i].gov587, steps[i].when);
+		snprintf(name, sizeof(name), "ports: %s: the programs' union is exactly the new ports",
+			 steps[i].when);
+		tap_ok(ports_any_exact(dp), name);
+	}
 }
 
 int main(void)
