@@ -171,7 +171,8 @@ static __always_inline int sg_blocked_update_ok(const struct sg_config *cfg, str
 /* Moves what the cache holds into the LRUs.  Events go with statistics:
  * a source over the new-source budget (in a spoofed flood, nearly every
  * one) has its events suppressed too, so such a packet costs one hash
- * probe, not two. */
+ * probe, not two; a blocked flush over the blocked-update budget touches
+ * neither table. */
 static __always_inline void sg_wc_flush(const struct sg_config *cfg, struct sg_cpu *c, __u64 now)
 {
 	struct sg_wc *w = &c->wc;

@@ -203,7 +203,7 @@ struct variant {
 	double cpu[MAX_ROUNDS]; /* CPU ns of the whole test-run call, per round */
 	double ns[MAX_ROUNDS];  /* CPU ns per packet, fixed cost removed, per round */
 	unsigned kns[MAX_ROUNDS]; /* the kernel's duration (whole ns), per round */
-	double floor_ns[MAX_ROUNDS]; /* the floor's ns per packet just before, per round */
+	double floor_cpu[MAX_ROUNDS]; /* CPU ns of the floor's call just before, per round */
 	double median, min, max;
 	double paired_delta, paired_ratio; /* medians over rounds of ns - floor_ns, ns / floor_ns */
 	unsigned kmedian;
@@ -606,8 +606,9 @@ static void measure(void)
 		for (int i = 0; i < n_variants; i++) {
 			struct variant *v = &variants[i];
 
-			/* The floor itself is paired with its own run. */
-			v->floor_ns[r] = i ? run_variant(&variants[0], opt.repeat, NULL, NULL) : 0;
+			/* The floor (variant 0) is its own pair. */
+			if (i)
+				v->floor_cpu[r] = run_variant(&variants[0], opt.repeat, NULL, NULL);
 			v->cpu[r] = run_variant(v, opt.repeat, &v->kns[r], NULL);
 			account_run(v, opt.repeat);
 		}
@@ -642,12 +643,12 @@ static void summarise(struct variant *v)
 	int n = opt.rounds;
 
 	for (int r = 0; r < n; r++) {
+		double floor_ns;
+
 		v->ns[r] = (v->cpu[r] - overhead_ns) / opt.repeat;
-		/* The floor's own row pairs with itself. */
-		v->floor_ns[r] = v->floor_ns[r] ? (v->floor_ns[r] - overhead_ns) / opt.repeat
-						: v->ns[r];
-		d[r] = v->ns[r] - v->floor_ns[r];
-		q[r] = v->ns[r] / v->floor_ns[r];
+		floor_ns = v == &variants[0] ? v->ns[r] : (v->floor_cpu[r] - overhead_ns) / opt.repeat;
+		d[r] = v->ns[r] - floor_ns;
+		q[r] = v->ns[r] / floor_ns;
 	}
 	v->paired_delta = median(d, n);
 	v->paired_ratio = median(q, n);

@@ -355,7 +355,6 @@ static void test_budget(struct sg_dp *dp, struct collector *c, struct sg_policy 
 		   after);
 }
 
-
 /* Applies p (its budgets set by the caller), opens a fresh budget
  * window and drops one SYN from each of NET.1 to NET.10: two TAP checks,
  * that only the first `within` sources got events, and that the others
@@ -384,6 +383,7 @@ static void flood_over_budget(struct sg_dp *dp, struct collector *c, struct sg_p
 	tap_check(untr == over && supp == over, name, "untracked +%llu, suppressed +%llu",
 		  (unsigned long long)untr, (unsigned long long)supp);
 }
+
 /* Events go with statistics: a source over the new-source budget is not
  * tracked, and its events are suppressed with it (one hash probe per
  * packet of a spoofed flood instead of two), even with event budget left. */
@@ -429,6 +429,7 @@ static int64_t source_packets(struct sg_dp *dp, const char *src, int verdict)
 static void test_blocked_budget(struct sg_dp *dp, struct collector *c, struct sg_policy *p)
 {
 	int passed = 0, untouched = 0;
+	int64_t fourth, a, b, again_drops;
 	char src[32];
 
 	p->blocked_budget = 4;
@@ -437,10 +438,10 @@ static void test_blocked_budget(struct sg_dp *dp, struct collector *c, struct sg
 		snprintf(src, sizeof(src), "198.18.12.%d", i);
 		untouched += source_packets(dp, src, SG_V_DROP) == -1;
 	}
-	tap_check(source_packets(dp, "198.18.12.4", SG_V_DROP) == 1 && untouched == 6,
+	fourth = source_packets(dp, "198.18.12.4", SG_V_DROP);
+	tap_check(fourth == 1 && untouched == 6,
 		  "blocked budget 4: the 4th source has its entry (1 drop), the 6 after it none",
-		  "198.18.12.4: %lld drops; %d of 6 without an entry",
-		  (long long)source_packets(dp, "198.18.12.4", SG_V_DROP), untouched);
+		  "198.18.12.4: %lld drops; %d of 6 without an entry", (long long)fourth, untouched);
 
 	/* The budget is spent: passed packets, alternating between two
 	 * sources so that each is an update, are all still accounted. */
@@ -448,17 +449,18 @@ static void test_blocked_budget(struct sg_dp *dp, struct collector *c, struct sg
 	int64_t b0 = source_packets(dp, "198.18.1.9", SG_V_PASS);
 
 	for (int i = 0; i < 5; i++) {
-		struct pkt_spec a = syn(TRUSTED), b = syn("198.18.1.9");
+		struct pkt_spec sa = syn(TRUSTED), sb = syn("198.18.1.9");
 
-		passed += st_xdp(dp, &a) == XDP_PASS;
-		passed += st_xdp(dp, &b) == XDP_PASS;
+		passed += st_xdp(dp, &sa) == XDP_PASS;
+		passed += st_xdp(dp, &sb) == XDP_PASS;
 	}
-	tap_check(passed == 10 && source_packets(dp, TRUSTED, SG_V_PASS) - (a0 < 0 ? 0 : a0) == 5 &&
-			  source_packets(dp, "198.18.1.9", SG_V_PASS) - (b0 < 0 ? 0 : b0) == 5,
+	/* (-1: no entry yet, i.e. none counted.) */
+	a = source_packets(dp, TRUSTED, SG_V_PASS) - (a0 < 0 ? 0 : a0);
+	b = source_packets(dp, "198.18.1.9", SG_V_PASS) - (b0 < 0 ? 0 : b0);
+	tap_check(passed == 10 && a == 5 && b == 5,
 		  "blocked budget spent: 10 passed packets of 2 sources are all in the per-source table",
-		  "%d passed; %s +%lld, 198.18.1.9 +%lld", passed, TRUSTED,
-		  (long long)(source_packets(dp, TRUSTED, SG_V_PASS) - (a0 < 0 ? 0 : a0)),
-		  (long long)(source_packets(dp, "198.18.1.9", SG_V_PASS) - (b0 < 0 ? 0 : b0)));
+		  "%d passed; %s +%lld, 198.18.1.9 +%lld", passed, TRUSTED, (long long)a,
+		  (long long)b);
 
 	/* A new second renews it. */
 	st_budget_set(dp, sg_boot_ns() - ST_SEC - 10 * ST_MS, 0);
@@ -466,10 +468,10 @@ static void test_blocked_budget(struct sg_dp *dp, struct collector *c, struct sg
 
 	st_xdp(dp, &again);
 	drain(c);
-	tap_check(source_packets(dp, "198.18.12.10", SG_V_DROP) == 1 && c->n == 1,
+	again_drops = source_packets(dp, "198.18.12.10", SG_V_DROP);
+	tap_check(again_drops == 1 && c->n == 1,
 		  "blocked budget: one second later a blocked source is accounted and reported again",
-		  "198.18.12.10: %lld drops, %d events",
-		  (long long)source_packets(dp, "198.18.12.10", SG_V_DROP), c->n);
+		  "198.18.12.10: %lld drops, %d events", (long long)again_drops, c->n);
 	p->blocked_budget = SG_DEFAULT_BLOCKED_BUDGET;
 	h_apply(dp, p);
 }

@@ -523,24 +523,24 @@ static bool ports_any_exact(struct sg_dp *dp)
  * options and IPv6 (both left to the full parser). */
 static void expect_port(struct sg_dp *dp, uint16_t port, bool governed, const char *when)
 {
-	struct pkt_spec v4 = st_pkt(S5, RELAY, TCPF_SYN, 0);
-	struct pkt_spec opt = v4;
-	struct pkt_spec v6 = st_pkt("2001:db8:9::5", RELAY6, TCPF_SYN, 0);
-	int verdict = governed ? SG_V_DROP : -1;
-	int reason = governed ? SG_R_UNTRUSTED_SOURCE : 0;
+	struct {
+		struct pkt_spec s;
+		const char *family;
+	} frames[] = {
+		{ st_pkt(S5, RELAY, TCPF_SYN, 0), "IPv4" },
+		{ st_pkt(S5, RELAY, TCPF_SYN, 0), "IPv4 with options" },
+		{ st_pkt("2001:db8:9::5", RELAY6, TCPF_SYN, 0), "IPv6" },
+	};
 	char name[160];
 
-	v4.dport = opt.dport = v6.dport = port;
-	opt.ip_opt_len = 8;
-	snprintf(name, sizeof(name), "ports: %s, port %u is %sgoverned (IPv4)", when, port,
-		 governed ? "" : "not ");
-	st_expect(dp, &v4, verdict, reason, name);
-	snprintf(name, sizeof(name), "ports: %s, port %u is %sgoverned (IPv4 with options)", when,
-		 port, governed ? "" : "not ");
-	st_expect(dp, &opt, verdict, reason, name);
-	snprintf(name, sizeof(name), "ports: %s, port %u is %sgoverned (IPv6)", when, port,
-		 governed ? "" : "not ");
-	st_expect(dp, &v6, verdict, reason, name);
+	frames[1].s.ip_opt_len = 8;
+	for (size_t i = 0; i < sizeof(frames) / sizeof(frames[0]); i++) {
+		frames[i].s.dport = port;
+		snprintf(name, sizeof(name), "ports: %s, port %u is %sgoverned (%s)", when, port,
+			 governed ? "" : "not ", frames[i].family);
+		st_expect(dp, &frames[i].s, governed ? SG_V_DROP : -1,
+			  governed ? SG_R_UNTRUSTED_SOURCE : 0, name);
+	}
 }
 
 /* Reloads that add, drop and move governed ports: after each, the
