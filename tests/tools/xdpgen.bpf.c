@@ -7,7 +7,7 @@
  *
  * The whole header is written on every run: live-frame pages are
  * recycled without being reset, so a frame the receiver forwarded comes
- * back with its MACs and TTL rewritten (see PITFALLS).  Checksums are
+ * back with its MACs and TTL rewritten.  Checksums are
  * computed per frame, so spoofed sources (random per frame) still make
  * well-formed packets that any receiver would accept.
  *
@@ -197,4 +197,13 @@ int xdpgen(struct xdp_md *ctx)
 	void *end = (void *)(long)ctx->data_end;
 
 	return cfg_ipv6 ? build_ipv6(data, end) : build_ipv4(data, end);
+}
+
+/* floodgen's probe: does the kernel run live frames at all?  It drops its
+ * frame, so a successful probe sends nothing. */
+SEC("xdp")
+int xdpgen_probe(struct xdp_md *ctx)
+{
+	(void)ctx;
+	return XDP_DROP;
 }

@@ -1,15 +1,23 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * xdpgen: a live-frames traffic generator for the load tests and the
- * live benchmark.  BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES runs
- * xdpgen.bpf.c's program on `repeat` frames; the program writes a TCP
- * segment into each and returns XDP_TX, so the kernel sends it out of the
- * interface given as the test run's ingress_ifindex, without a socket or
- * an skb.  Here that reached ~19 Mpps into a veth, about 5x trafgen.
+ * floodgen: the flood generator of the load tests and the live benchmark.
+ * Two ways to put TCP segments on a veth, the same frames either way:
  *
- * Run it in the sender's namespace.  It prints what it handed to the
- * kernel; what arrives is another matter (a full ring, a peer veth
- * without NAPI: see PITFALLS), so always count at the receiver.
+ *   live       BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES runs
+ *              xdpgen.bpf.c on `repeat` frames; the program writes each
+ *              segment and returns XDP_TX, so the kernel sends it without
+ *              a socket or an skb (~19 Mpps into a veth where allowed).
+ *   af_packet  frames written in userspace (tests/lib/flood_frame.c) and
+ *              sent in batches with sendmmsg on an AF_PACKET socket that
+ *              bypasses the qdisc (tests/lib/afpacket_tx.c), about 1 M
+ *              frames/s per CPU.  Some kernels refuse live frames (EPERM
+ *              even for root); this is the fallback.
+ *
+ * --generator auto (the default) probes live frames once, with a program
+ * that sends nothing, and takes af_packet if the kernel refuses them; the
+ * output says which generator ran.  It prints what it handed to the
+ * kernel; what arrives is another matter (a full veth ring, a peer veth
+ * without NAPI drops silently), so always count at the receiver.
  *
  * Test tooling: one program, options on the command line, no state.
  */
@@ -31,6 +39,8 @@
 #include <linux/if_ether.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "afpacket_tx.h"
+#include "flood_frame.h"
 #include "xdpgen.skel.h"
 
 #define MAX_THREADS   64
@@ -40,9 +50,10 @@
 #define CALL_TARGET_NS 50000000ull
 
 static const char usage_text[] =
-	"usage: xdpgen --dev IF --dst-mac MAC --dst ADDR [options]\n"
+	"usage: floodgen --dev IF --dst-mac MAC --dst ADDR [options]\n"
 	"  Sends TCP segments out of IF (in this network namespace) with\n"
-	"  BPF_PROG_TEST_RUN live frames; prints what it sent.\n"
+	"  BPF_PROG_TEST_RUN live frames, or an AF_PACKET socket where the kernel\n"
+	"  refuses live frames; prints what it sent.\n"
 	"\n"
 	"  --dev IF            interface to send from (the sender's end of a veth)\n"
 	"  --dst-mac MAC       destination MAC (the receiver's)\n"
@@ -60,11 +71,16 @@ static const char usage_text[] =
 	"  --duration SEC      stop after SEC seconds (default 5 if no --count)\n"
 	"  --threads N         sending threads, one per CPU (default 1)\n"
 	"  --cpus A,B,...      CPUs for the threads (default 0,1,...)\n"
-	"  --batch N           frames per batch in the kernel (default 64, max 256)\n"
+	"  --batch N           frames per batch (default 64, max 256)\n"
+	"  --generator G       auto (default: live if the kernel allows it, else\n"
+	"                      af_packet), live or af_packet\n"
 	"  --quiet             print only the result line\n"
 	"\n"
-	"  Output: \"xdpgen: sent N frames in S s (R Mpps) from IF, T thread(s)\"\n"
-	"  Exit status: 0 done, 1 failed, 2 bad usage.\n";
+	"  Output: \"floodgen: sent N frames in S s (R Mpps) from IF, T thread(s),\n"
+	"  generator G[, the driver refused M]\": N counts every frame handed to the\n"
+	"  kernel, M those the driver dropped at once (af_packet only: a full veth\n"
+	"  ring; the device counts them as tx_dropped).\n"
+	"  Exit status: 0 done, 1 failed (or sent nothing), 2 bad usage.\n";
 
 struct opts {
 	const char *dev;
@@ -78,15 +94,25 @@ struct opts {
 	int cpus[MAX_THREADS];
 	int n_cpus;
 	bool quiet;
+	enum generator { GEN_AUTO, GEN_LIVE, GEN_AF_PACKET } generator;
+};
+
+/* What to send, parsed once: both generators write these frames. */
+struct target {
+	int v6;
+	__u8 dst_mac[ETH_ALEN], src_mac[ETH_ALEN];
+	__u8 dst[16], src[16], src_rand_mask[16]; /* network order */
 };
 
 struct worker {
 	pthread_t tid;
-	int prog_fd;
 	int cpu;
 	int ifindex;
-	unsigned long long quota;   /* frames this thread sends; 0 = until deadline */
-	unsigned long long sent;
+	int prog_fd;                 /* live */
+	const struct target *target; /* af_packet */
+	unsigned long long quota;    /* frames this thread sends; 0 = until deadline */
+	unsigned long long sent;     /* handed to the kernel */
+	unsigned long long refused;  /* of those, dropped by the driver at once (af_packet) */
 	int error;
 	struct opts *o;
 };
@@ -110,7 +136,7 @@ static void on_signal(int sig)
 
 static int bad_usage(const char *what, const char *arg)
 {
-	fprintf(stderr, "xdpgen: %s%s%s\n(xdpgen --help for usage)\n", what, arg ? ": " : "",
+	fprintf(stderr, "floodgen: %s%s%s\n(floodgen --help for usage)\n", what, arg ? ": " : "",
 		arg ? arg : "");
 	return 2;
 }
@@ -214,6 +240,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "cpus", required_argument, NULL, 'c' },
 		{ "batch", required_argument, NULL, 'b' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "generator", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -274,6 +301,16 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				return bad_usage("--batch wants 1-256", optarg);
 			break;
 		case 'q': o->quiet = true; break;
+		case 'g':
+			if (!strcmp(optarg, "auto"))
+				o->generator = GEN_AUTO;
+			else if (!strcmp(optarg, "live"))
+				o->generator = GEN_LIVE;
+			else if (!strcmp(optarg, "af_packet"))
+				o->generator = GEN_AF_PACKET;
+			else
+				return bad_usage("--generator wants auto, live or af_packet", optarg);
+			break;
 		case 'h': fputs(usage_text, stdout); exit(0);
 		default: return 2;
 		}
@@ -291,7 +328,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-/* ---- configuring the BPF program ---- */
+/* ---- what to send ---- */
 
 static int if_mac(const char *dev, __u8 mac[ETH_ALEN])
 {
@@ -309,19 +346,18 @@ static int if_mac(const char *dev, __u8 mac[ETH_ALEN])
 	return 0;
 }
 
-/* An address of family fam into 4 network-order words. */
-static int parse_addr(const char *s, int fam, __u32 words[4])
+/* An address of family fam into 16 bytes (IPv4: the first 4). */
+static int parse_addr(const char *s, int fam, __u8 addr[16])
 {
-	memset(words, 0, 16);
-	return inet_pton(fam, s, words) == 1 ? 0 : -1;
+	memset(addr, 0, 16);
+	return inet_pton(fam, s, addr) == 1 ? 0 : -1;
 }
 
 /* "ADDR/LEN" into the address and the mask of its host (random) bits. */
-static int parse_prefix(const char *s, int fam, __u32 addr[4], __u32 rand_mask[4])
+static int parse_prefix(const char *s, int fam, __u8 addr[16], __u8 rand_mask[16])
 {
 	unsigned max = fam == AF_INET ? 32 : 128, len;
 	char buf[64], *slash;
-	__u8 *m = (__u8 *)rand_mask;
 
 	if (snprintf(buf, sizeof(buf), "%s", s) >= (int)sizeof(buf))
 		return -1;
@@ -333,39 +369,72 @@ static int parse_prefix(const char *s, int fam, __u32 addr[4], __u32 rand_mask[4
 		return -1;
 	memset(rand_mask, 0, 16);
 	for (unsigned bit = len; bit < max; bit++)
-		m[bit / 8] |= 0x80 >> (bit % 8);
+		rand_mask[bit / 8] |= (__u8)(0x80 >> (bit % 8));
 	return 0;
 }
 
-static int configure(struct xdpgen *skel, const struct opts *o)
+static int parse_target(const struct opts *o, struct target *t)
 {
-	struct xdpgen__rodata *ro = skel->rodata;
 	int fam = strchr(o->dst, ':') ? AF_INET6 : AF_INET;
-	__u32 mask[4] = {};
-	__u8 mac[ETH_ALEN];
 
-	if (parse_mac(o->dst_mac, mac))
+	memset(t, 0, sizeof(*t));
+	t->v6 = fam == AF_INET6;
+	if (parse_mac(o->dst_mac, t->dst_mac))
 		return bad_usage("--dst-mac is not a MAC address", o->dst_mac);
-	memcpy((void *)ro->cfg_dst_mac, mac, ETH_ALEN);
-	if (o->src_mac ? parse_mac(o->src_mac, mac) : if_mac(o->dev, mac))
+	if (o->src_mac ? parse_mac(o->src_mac, t->src_mac) : if_mac(o->dev, t->src_mac))
 		return bad_usage(o->src_mac ? "--src-mac is not a MAC address" :
 				 "cannot read the MAC address of", o->src_mac ? o->src_mac : o->dev);
-	memcpy((void *)ro->cfg_src_mac, mac, ETH_ALEN);
-	if (parse_addr(o->dst, fam, (__u32 *)ro->cfg_daddr))
+	if (parse_addr(o->dst, fam, t->dst))
 		return bad_usage("--dst is not an IPv4 or IPv6 address", o->dst);
-	if (o->src && parse_addr(o->src, fam, (__u32 *)ro->cfg_saddr))
+	if (o->src && parse_addr(o->src, fam, t->src))
 		return bad_usage("--src is not an address of --dst's family", o->src);
-	if (o->src_prefix &&
-	    parse_prefix(o->src_prefix, fam, (__u32 *)ro->cfg_saddr, mask))
+	if (o->src_prefix && parse_prefix(o->src_prefix, fam, t->src, t->src_rand_mask))
 		return bad_usage("--src-prefix is not a prefix of --dst's family", o->src_prefix);
-	memcpy((void *)ro->cfg_saddr_rand_mask, mask, sizeof(mask));
-	ro->cfg_ipv6 = fam == AF_INET6;
+	return 0;
+}
+
+/* ---- live frames ---- */
+
+static void configure_live(struct xdpgen *skel, const struct opts *o, const struct target *t)
+{
+	struct xdpgen__rodata *ro = skel->rodata;
+
+	memcpy((void *)ro->cfg_dst_mac, t->dst_mac, ETH_ALEN);
+	memcpy((void *)ro->cfg_src_mac, t->src_mac, ETH_ALEN);
+	memcpy((void *)ro->cfg_daddr, t->dst, 16);
+	memcpy((void *)ro->cfg_saddr, t->src, 16);
+	memcpy((void *)ro->cfg_saddr_rand_mask, t->src_rand_mask, 16);
+	ro->cfg_ipv6 = (__u8)t->v6;
 	ro->cfg_tcp_flags = (__u8)o->flags;
 	ro->cfg_ttl = (__u8)o->ttl;
 	ro->cfg_dport = htons((__u16)o->dport);
 	ro->cfg_sport = htons((__u16)o->sport);
 	ro->cfg_sport_random = !o->sport_set;
-	return 0;
+}
+
+/* One test run of `repeat` live frames of prog_fd.  0 or -errno. */
+static int run_live(int prog_fd, int ifindex, unsigned batch, unsigned len, __u32 repeat)
+{
+	static const __u8 zero_frame[FRAME_MAX];
+	struct xdp_md ctx = { .data_end = len, .ingress_ifindex = (__u32)ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, opts,
+		.data_in = zero_frame,
+		.data_size_in = len,
+		.ctx_in = &ctx,
+		.ctx_size_in = sizeof(ctx),
+		.repeat = repeat,
+		.flags = BPF_F_TEST_XDP_LIVE_FRAMES,
+		.batch_size = batch,
+	);
+
+	return bpf_prog_test_run_opts(prog_fd, &opts) ? -errno : 0;
+}
+
+/* Does the kernel run live frames?  The probe program drops its frame,
+ * so the probe sends nothing.  0 or -errno. */
+static int probe_live(struct xdpgen *skel, int ifindex)
+{
+	return run_live(bpf_program__fd(skel->progs.xdpgen_probe), ifindex, 1, 64, 1);
 }
 
 /* ---- sending ---- */
@@ -379,47 +448,24 @@ static int pin_to(int cpu)
 	return sched_setaffinity(0, sizeof(set), &set);
 }
 
-/* One test run of `repeat` live frames.  0 or -errno. */
-static int send_frames(struct worker *w, const void *frame, unsigned len, __u32 repeat)
+/* Frames the worker may still send in one go, at most max; 0: done. */
+static __u32 next_chunk(const struct worker *w, __u32 max)
 {
-	struct xdp_md ctx = { .data_end = len, .ingress_ifindex = (__u32)w->ifindex };
-	LIBBPF_OPTS(bpf_test_run_opts, opts,
-		.data_in = frame,
-		.data_size_in = len,
-		.ctx_in = &ctx,
-		.ctx_size_in = sizeof(ctx),
-		.repeat = repeat,
-		.flags = BPF_F_TEST_XDP_LIVE_FRAMES,
-		.batch_size = w->o->batch,
-	);
-
-	return bpf_prog_test_run_opts(w->prog_fd, &opts) ? -errno : 0;
+	if (stop_requested || (deadline_ns && now_ns() >= deadline_ns))
+		return 0;
+	if (w->quota && w->quota - w->sent < max)
+		return (__u32)(w->quota - w->sent);
+	return max;
 }
 
-static void *worker_main(void *arg)
+static void live_worker(struct worker *w)
 {
-	struct worker *w = arg;
-	static const __u8 zero_frame[FRAME_MAX];
-	__u32 chunk = 65536;
+	__u32 chunk = 65536, n;
 
-	if (w->cpu >= 0 && pin_to(w->cpu)) {
-		w->error = errno;
-		return NULL;
-	}
-	while (!stop_requested) {
+	while ((n = next_chunk(w, chunk))) {
 		unsigned long long t0 = now_ns(), took;
-		__u32 n = chunk;
-		int rc;
+		int rc = run_live(w->prog_fd, w->ifindex, w->o->batch, w->o->size, n);
 
-		if (w->quota) {
-			if (w->sent >= w->quota)
-				break;
-			if (w->quota - w->sent < n)
-				n = (__u32)(w->quota - w->sent);
-		}
-		if (deadline_ns && t0 >= deadline_ns)
-			break;
-		rc = send_frames(w, zero_frame, w->o->size, n);
 		if (rc == -EINTR)
 			break;
 		if (rc) {
@@ -434,13 +480,78 @@ static void *worker_main(void *arg)
 		else if (took > CALL_TARGET_NS * 2 && chunk > 1024)
 			chunk /= 2;
 	}
+}
+
+static void af_packet_worker(struct worker *w)
+{
+	static __thread __u8 frames[AFP_TX_BATCH_MAX][FLOOD_FRAME_MAX];
+	const struct target *t = w->target;
+	struct flood_frame_spec spec = {
+		.dst_mac = t->dst_mac, .src_mac = t->src_mac, .v6 = t->v6,
+		.dst = t->dst, .src = t->src, .src_rand_mask = t->src_rand_mask,
+		.dport = (uint16_t)w->o->dport, .sport = (uint16_t)w->o->sport,
+		.tcp_flags = (uint8_t)w->o->flags, .ttl = (uint8_t)w->o->ttl,
+		.size = w->o->size,
+		.seed = now_ns() ^ ((unsigned long long)w->cpu << 32),
+	};
+	__u8 *ptrs[AFP_TX_BATCH_MAX];
+	struct flood_frame ff;
+	struct afp_tx tx;
+	__u32 n;
+	int rc;
+
+	if (flood_frame_init(&ff, &spec)) {
+		w->error = EINVAL;
+		return;
+	}
+	rc = afp_tx_open(&tx, w->ifindex);
+	if (rc) {
+		w->error = -rc;
+		return;
+	}
+	for (unsigned i = 0; i < AFP_TX_BATCH_MAX; i++)
+		ptrs[i] = frames[i];
+	while ((n = next_chunk(w, w->o->batch))) {
+		/* New frames every batch: new random sources, ports, sequences. */
+		for (__u32 i = 0; i < n; i++)
+			flood_frame_next(&ff, frames[i]);
+		rc = afp_tx_send(&tx, ptrs, ff.len, n);
+		w->sent = tx.sent + tx.refused;
+		w->refused = tx.refused;
+		if (rc == -EINTR)
+			break;
+		if (rc) {
+			w->error = -rc;
+			break;
+		}
+	}
+	afp_tx_close(&tx);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	if (w->cpu >= 0 && pin_to(w->cpu)) {
+		w->error = errno;
+		return NULL;
+	}
+	if (w->o->generator == GEN_LIVE)
+		live_worker(w);
+	else
+		af_packet_worker(w);
 	return NULL;
 }
 
-static int run(struct xdpgen *skel, struct opts *o, int ifindex)
+static const char *generator_name(enum generator g)
+{
+	return g == GEN_LIVE ? "live" : "af_packet";
+}
+
+static int run(struct opts *o, int prog_fd, const struct target *t, int ifindex)
 {
 	struct worker w[MAX_THREADS] = {};
-	unsigned long long t0, total = 0;
+	unsigned long long t0, total = 0, refused = 0;
 	double secs;
 	int err = 0;
 
@@ -449,13 +560,14 @@ static int run(struct xdpgen *skel, struct opts *o, int ifindex)
 		deadline_ns = t0 + (unsigned long long)(o->duration * 1e9);
 	for (unsigned i = 0; i < o->threads; i++) {
 		w[i].o = o;
-		w[i].prog_fd = bpf_program__fd(skel->progs.xdpgen);
+		w[i].prog_fd = prog_fd;
+		w[i].target = t;
 		w[i].ifindex = ifindex;
 		w[i].cpu = o->n_cpus ? o->cpus[i] : (int)i;
 		if (o->count)
 			w[i].quota = o->count / o->threads + (i < o->count % o->threads ? 1 : 0);
 		if (pthread_create(&w[i].tid, NULL, worker_main, &w[i])) {
-			fprintf(stderr, "xdpgen: cannot start thread %u\n", i);
+			fprintf(stderr, "floodgen: cannot start thread %u\n", i);
 			stop_requested = 1;
 			o->threads = i;
 			err = 1;
@@ -465,27 +577,83 @@ static int run(struct xdpgen *skel, struct opts *o, int ifindex)
 	for (unsigned i = 0; i < o->threads; i++) {
 		pthread_join(w[i].tid, NULL);
 		total += w[i].sent;
+		refused += w[i].refused;
 		if (w[i].error) {
-			fprintf(stderr, "xdpgen: thread %u (cpu %d): %s\n", i, w[i].cpu,
+			fprintf(stderr, "floodgen: thread %u (cpu %d): %s\n", i, w[i].cpu,
 				strerror(w[i].error));
 			err = 1;
 		}
 	}
 	secs = (now_ns() - t0) / 1e9;
-	printf("xdpgen: sent %llu frames in %.3f s (%.3f Mpps) from %s, %u thread(s)\n", total,
-	       secs, secs > 0 ? total / secs / 1e6 : 0.0, o->dev, o->threads);
+	printf("floodgen: sent %llu frames in %.3f s (%.3f Mpps) from %s, %u thread(s), generator %s",
+	       total, secs, secs > 0 ? total / secs / 1e6 : 0.0, o->dev, o->threads,
+	       generator_name(o->generator));
+	if (o->generator == GEN_AF_PACKET)
+		printf(", the driver refused %llu", refused);
+	printf("\n");
 	if (!o->quiet)
 		for (unsigned i = 0; o->threads > 1 && i < o->threads; i++)
-			printf("xdpgen:   thread %u on cpu %d: %llu frames\n", i, w[i].cpu,
+			printf("floodgen:   thread %u on cpu %d: %llu frames\n", i, w[i].cpu,
 			       w[i].sent);
+	if (!total) {
+		/* A flood of nothing proves nothing: never a success. */
+		fprintf(stderr, "floodgen: no frame was sent\n");
+		err = 1;
+	}
 	return err;
+}
+
+/* Chooses the generator (live is probed unless af_packet was asked for)
+ * and, for live frames, loads the program.  0, or the exit status. */
+static int choose_generator(struct opts *o, const struct target *t, int ifindex,
+			    struct xdpgen **skel_out)
+{
+	struct xdpgen *skel;
+	int rc;
+
+	*skel_out = NULL;
+	if (o->generator == GEN_AF_PACKET) {
+		if (!o->quiet)
+			printf("floodgen: generator af_packet (asked for)\n");
+		return 0;
+	}
+	skel = xdpgen__open();
+	if (!skel) {
+		fprintf(stderr, "floodgen: open BPF object: %s\n", strerror(errno));
+		return 1;
+	}
+	configure_live(skel, o, t);
+	if (xdpgen__load(skel)) {
+		fprintf(stderr, "floodgen: load BPF program: %s\n", strerror(errno));
+		xdpgen__destroy(skel);
+		return 1;
+	}
+	rc = probe_live(skel, ifindex);
+	if (!rc) {
+		if (!o->quiet)
+			printf("floodgen: generator live (the kernel runs live frames)\n");
+		o->generator = GEN_LIVE;
+		*skel_out = skel;
+		return 0;
+	}
+	xdpgen__destroy(skel);
+	if (o->generator == GEN_LIVE) {
+		fprintf(stderr, "floodgen: the kernel refuses live frames: %s\n", strerror(-rc));
+		return 1;
+	}
+	/* Printed even with --quiet: which generator ran is part of the result. */
+	printf("floodgen: generator af_packet (the kernel refuses live frames: %s)\n",
+	       strerror(-rc));
+	o->generator = GEN_AF_PACKET;
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
+	struct xdpgen *skel = NULL;
+	struct target t;
 	struct opts o;
-	struct xdpgen *skel;
 	int rc, ifindex, min_size;
 
 	rc = parse_args(argc, argv, &o);
@@ -493,31 +661,25 @@ int main(int argc, char **argv)
 		return rc;
 	ifindex = (int)if_nametoindex(o.dev);
 	if (!ifindex) {
-		fprintf(stderr, "xdpgen: %s: no such interface in this network namespace\n", o.dev);
+		fprintf(stderr, "floodgen: %s: no such interface in this network namespace\n", o.dev);
 		return 1;
 	}
 	min_size = strchr(o.dst, ':') ? 14 + 40 + 20 : 14 + 20 + 20;
 	if (!o.size)
 		o.size = min_size > 64 ? (unsigned)min_size : 64;
 	if ((int)o.size < min_size) {
-		fprintf(stderr, "xdpgen: --size %u is too small for the headers (%d bytes)\n",
+		fprintf(stderr, "floodgen: --size %u is too small for the headers (%d bytes)\n",
 			o.size, min_size);
 		return 2;
 	}
-	skel = xdpgen__open();
-	if (!skel) {
-		fprintf(stderr, "xdpgen: open BPF object: %s\n", strerror(errno));
-		return 1;
-	}
-	rc = configure(skel, &o);
-	if (!rc && xdpgen__load(skel)) {
-		fprintf(stderr, "xdpgen: load BPF program: %s\n", strerror(errno));
-		rc = 1;
-	}
+	rc = parse_target(&o, &t);
+	if (!rc)
+		rc = choose_generator(&o, &t, ifindex, &skel);
 	if (!rc) {
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGTERM, &sa, NULL);
-		rc = run(skel, &o, ifindex);
+		fflush(stdout);
+		rc = run(&o, skel ? bpf_program__fd(skel->progs.xdpgen) : -1, &t, ifindex);
 	}
 	xdpgen__destroy(skel);
 	return rc;
