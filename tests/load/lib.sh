@@ -32,6 +32,8 @@
 . "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib.sh"
 # shellcheck source=scripts/lab/daemon.sh
 . "$E2E_REPO/scripts/lab/daemon.sh"
+# shellcheck source=tests/lib/floodgen.sh
+. "$E2E_REPO/tests/lib/floodgen.sh"
 
 CONNRATE="$BUILD/tests/load/connrate"
 FLOODGEN="$BUILD/tests/tools/floodgen"
@@ -109,27 +111,6 @@ load_parse_connrate() {
 		CR_ERROR=${BASH_REMATCH[5]} CR_SECS=${BASH_REMATCH[6]}
 	fi
 	CR_PER_SECOND=$(sed -n 's/^connrate: per second: *//p' <<<"$1")
-}
-
-# ---- floods -----------------------------------------------------------
-
-# load_parse_floodgen OUTPUT: sets FG_SENT (frames handed to the kernel),
-# FG_REFUSED (of those, dropped by the driver at once: af_packet only),
-# FG_SECS and FG_GENERATOR (live or af_packet) from floodgen's output;
-# FG_SENT is 0 and FG_GENERATOR empty if it has no result line.
-# shellcheck disable=SC2034 # FG_* are for the callers
-load_parse_floodgen() {
-	local re='^floodgen: sent ([0-9]+) frames in ([0-9.]+) s .*generator ([a-z_]+)'
-	local line
-
-	FG_SENT=0 FG_REFUSED=0 FG_SECS=0 FG_GENERATOR=""
-	line=$(grep '^floodgen: sent ' <<<"$1" | tail -1)
-	if [[ "$line" =~ $re ]]; then
-		FG_SENT=${BASH_REMATCH[1]} FG_SECS=${BASH_REMATCH[2]} FG_GENERATOR=${BASH_REMATCH[3]}
-	fi
-	re='the driver refused ([0-9]+)'
-	[[ "$line" =~ $re ]] && FG_REFUSED=${BASH_REMATCH[1]}
-	return 0
 }
 
 # ---- checks -----------------------------------------------------------

@@ -165,7 +165,7 @@ main() {
 	pps=$((rx / FLOOD_S))
 	generated=0 refused=0
 	for flood in fixed spoof; do
-		load_parse_floodgen "$(<"$LAB_DIR/gen.$flood")"
+		floodgen_parse "$(<"$LAB_DIR/gen.$flood")"
 		check_match "flood ($flood): the generator ran and says which it is" \
 			"$FG_GENERATOR" '^(live|af_packet)$'
 		# What the veth took from this generator is what reached the
