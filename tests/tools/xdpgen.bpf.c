@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * xdpgen's frame writer: run by BPF_PROG_TEST_RUN in live-frames mode
+ * floodgen's live-frames writer: run by BPF_PROG_TEST_RUN in live-frames mode
  * (BPF_F_TEST_XDP_LIVE_FRAMES), it writes one TCP segment into the frame
  * and returns XDP_TX, which sends it out of the interface named by the
  * test run's ingress_ifindex.
