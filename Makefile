@@ -21,9 +21,11 @@ CFLAGS       += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 		-DSG_VERSION=\"$(VERSION)\" \
 		-Iinclude -I$(BUILD) -I$(BUILD)/tests/tools -Iuserspace/lib -Itests/lib \
 		$(shell pkg-config --cflags libnl-3.0 libnl-route-3.0)
-LDLIBS_CORE  := -lbpf -lelf -lz -ljansson -lm -lcrypto
-LDLIBS_DAEMON := $(LDLIBS_CORE) $(shell pkg-config --libs libnl-route-3.0 libnl-3.0) \
-		 -lmicrohttpd -lpthread
+# libnl is core: the library asks it each interface's link type before
+# attaching (userspace/lib/linktype.c), and smtpgatectl links that code.
+LDLIBS_CORE  := -lbpf -lelf -lz -ljansson -lm -lcrypto \
+		$(shell pkg-config --libs libnl-route-3.0 libnl-3.0)
+LDLIBS_DAEMON := $(LDLIBS_CORE) -lmicrohttpd -lpthread
 ifeq ($(HAVE_SYSTEMD),1)
 CFLAGS       += -DSG_HAVE_SYSTEMD=1
 LDLIBS_DAEMON += -lsystemd
