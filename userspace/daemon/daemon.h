@@ -70,6 +70,9 @@ struct sgd {
 	unsigned ticks;
 
 	struct sgd_slot_name slots[SG_MAX_ATTACH];
+	/* Per configured interface: the index of the device last refused
+	 * as not Ethernet (0: none), so the refusal is logged once. */
+	int refused_ifindex[SG_MAX_ATTACH];
 	uint64_t events_lost_logged;
 
 	struct sgd_control *control;
@@ -107,6 +110,10 @@ bool sgd_is_shadowed(const struct sg_policy *p, const struct sg_trusted_entry *t
 void sgd_snapshot_policy(struct sgd *d);
 
 /* attachments.c */
+/* Logs every configured interface that exists and is not Ethernet
+ * (linktype.h); -1 if there is one.  Absent interfaces pass: they are
+ * checked when they appear. */
+int sgd_check_interfaces(struct sgd *d);
 void sgd_attach_all(struct sgd *d);
 /* Re-attaches configured hooks on `ifname` that are not in place. */
 void sgd_ensure_attached(struct sgd *d, const char *ifname);

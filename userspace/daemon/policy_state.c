@@ -239,14 +239,21 @@ int sgd_check(struct sgd *d)
 	struct sg_policy p;
 	char sha[65] = "";
 	size_t approvals = 0;
+	bool ifaces_ok = !sgd_check_interfaces(d);
 	int rc;
 
 	sg_policy_init(&p);
 	rc = load_all(d, &p, sha, &diag);
 	sg_diag_print(&diag, stderr);
 	sg_diag_free(&diag);
+	if (!ifaces_ok)
+		fprintf(stderr, "%s: refused\n", d->opts.config_path);
 	if (rc) {
 		fprintf(stderr, "%s: refused\n", d->cfg.policy_path);
+		return 1;
+	}
+	if (!ifaces_ok) {
+		sg_policy_free(&p);
 		return 1;
 	}
 	for (size_t i = 0; i < p.n_trusted; i++)
