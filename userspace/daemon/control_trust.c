@@ -9,6 +9,13 @@
  *     2. the in-memory policy,
  *     3. approvals.json (temp file, fsync, rename, fsync of the directory),
  * then the audit record (control_req.c) and the reply.
+ *
+ * The rename is the commit point.  Once it is done approvals.json holds
+ * the change, and undoing the first two steps would only make the kernel
+ * and the reply disagree with the file the next reload or restart reads.
+ * So a failure of the directory's fsync after it keeps the change and
+ * reports it done, with a warning (reply, audit record, log, metric) that
+ * a power loss may undo it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -231,6 +238,7 @@ int sgd_cmd_trust_add(struct sgd_req *r)
 	struct sg_err err = { 0 };
 	long long now = (long long)time(NULL);
 	char by[SG_CREATED_BY_MAX];
+	int rc;
 
 	if (parse_entry(r, now, &t) || check_new(r, &t))
 		return -1;
@@ -242,7 +250,11 @@ int sgd_cmd_trust_add(struct sgd_req *r)
 		sg_dp_trust_del(d->dp, &t.prefix, NULL);
 		return sgd_req_fail(r, SGD_E_FAILED, NULL, "out of memory");
 	}
-	if (sg_approvals_save(d->approvals_path, &d->policy, &err)) {
+	rc = sgd_save_approvals(d, &err);
+	if (rc == SG_SAVED_NOT_DURABLE)
+		sgd_req_warn(r, "the approval is made and in approvals.json, but may not survive a "
+			     "power loss: %s", err.msg);
+	else if (rc) {
 		/* Not on disk: not done.  Undo both steps exactly. */
 		sg_policy_remove_trusted(&d->policy, d->policy.n_trusted - 1);
 		if (sg_dp_trust_del(d->dp, &t.prefix, NULL))
@@ -293,6 +305,7 @@ int sgd_cmd_trust_del(struct sgd_req *r)
 	bool shadowed, dp_removed = false;
 	json_t *result;
 	long i;
+	int rc;
 
 	if (sgd_arg_prefix(r, "prefix", &prefix) < 0 ||
 	    sgd_arg_text(r, "ticket", true, SG_TICKET_MAX, &ticket) < 0)
@@ -314,7 +327,7 @@ int sgd_cmd_trust_del(struct sgd_req *r)
 	/* A shadowed approval is not in the data plane: policy.json's entry
 	 * for the prefix is, and stays. */
 	if (!shadowed) {
-		int rc = sg_dp_trust_del(d->dp, &prefix, &err);
+		rc = sg_dp_trust_del(d->dp, &prefix, &err);
 
 		if (rc && rc != -ENOENT) {
 			sg_policy_free(&saved);
@@ -324,7 +337,11 @@ int sgd_cmd_trust_del(struct sgd_req *r)
 		dp_removed = !rc;
 	}
 	sg_policy_remove_trusted(&d->policy, (size_t)i);
-	if (sg_approvals_save(d->approvals_path, &d->policy, &err)) {
+	rc = sgd_save_approvals(d, &err);
+	if (rc == SG_SAVED_NOT_DURABLE)
+		sgd_req_warn(r, "the approval is removed, also from approvals.json, but a power "
+			     "loss may bring it back: %s", err.msg);
+	else if (rc) {
 		if (reinsert(&d->policy, &saved.trusted[0], (size_t)i) ||
 		    (dp_removed && sg_dp_trust_put(d->dp, &saved.trusted[0], NULL)))
 			sgd_err("trust.del rollback of %s failed; reload to resynchronise", text);

@@ -87,6 +87,9 @@ struct sgd {
 	size_t n_approvals;
 	uint64_t generation;
 	uint64_t reload_failures;
+	/* Saves of approvals.json done but not durable (directory fsync
+	 * failed after the rename). */
+	uint64_t approvals_not_durable;
 	int64_t last_reload_success;  /* unix seconds */
 	int64_t started;
 	uint64_t events_written;
@@ -98,6 +101,11 @@ int sgd_policy_start(struct sgd *d);
  * error the running policy stays.  Returns 0, or -1 with the reason in
  * msg (which may hold several lines). */
 int sgd_reload(struct sgd *d, char *msg, size_t len);
+/* Writes approvals.json from d->policy (sg_approvals_save, load.h).
+ * Returns what it returns; SG_SAVED_NOT_DURABLE means the change is
+ * saved (keep it) but may not survive a power loss: logged and counted
+ * here, err says why for the caller's reply and audit record. */
+int sgd_save_approvals(struct sgd *d, struct sg_err *err);
 /* Validates config, policy and approvals without touching anything. */
 int sgd_check(struct sgd *d);
 /* Pushes the in-memory policy to the data plane as a new generation. */
@@ -148,6 +156,8 @@ struct sgd_audit {
 	const char *result;     /* "ok", "refused", "failed" */
 	const char *error;      /* may be NULL */
 	void *args;             /* json_t *: object, stolen (may be NULL) */
+	void *warnings;         /* json_t *: array of strings told with an "ok",
+				 * borrowed (may be NULL) */
 };
 int sgd_audit(struct sgd *d, const struct sgd_audit *a);
 

@@ -233,6 +233,19 @@ int sgd_reload(struct sgd *d, char *msg, size_t len)
 	return 0;
 }
 
+int sgd_save_approvals(struct sgd *d, struct sg_err *err)
+{
+	int rc = sg_approvals_save(d->approvals_path, &d->policy, err);
+
+	if (rc == SG_SAVED_NOT_DURABLE) {
+		sgd_warn("%s", err->msg);
+		pthread_mutex_lock(&d->lock);
+		d->approvals_not_durable++;
+		pthread_mutex_unlock(&d->lock);
+	}
+	return rc;
+}
+
 int sgd_check(struct sgd *d)
 {
 	struct sg_diag diag = { 0 };
