@@ -15,8 +15,9 @@
 #     bond where the kernel has them);
 #   - a running daemon whose interface comes back as a tun (deleted and
 #     re-created with another type), or appears late as one, does not
-#     attach to it, logs why once, and keeps enforcing elsewhere; the same
-#     name re-created as a veth is attached again;
+#     attach to it, logs why once, shows it as not attached (status,
+#     smtpgate_attached) and keeps running; the same name re-created as a
+#     veth is attached again;
 #   - the test tools refuse too (sgpolicy --attach, sgload --attach),
 #     before anything is pinned.
 #
@@ -33,8 +34,10 @@ SGPOLICY="$BUILD/tests/tools/sgpolicy"
 e2e_init 90
 [ -x "$SMTPGATED" ] || tap_bail "$SMTPGATED is missing (make BUILD=${BUILD##*/})"
 [ -x "$SGPOLICY" ] || tap_bail "$SGPOLICY is missing (make BUILD=${BUILD##*/})"
+command -v curl >/dev/null || tap_bail "curl is missing"
+command -v jq >/dev/null || tap_bail "jq is missing"
 GW=$(lab_ns gw)
-LAN=$(lab_ns lan)
+lab_ns lan >/dev/null
 lab_link gw srv0 lan p-gw
 ip -n "$GW" tuntap add dev tun0 mode tun || tap_bail "cannot create a tun device"
 ip -n "$GW" link set tun0 up || tap_bail "tun0 up failed"
@@ -118,8 +121,24 @@ check_eq "--check with veth, bridge, macvlan, tap${ETH_EXTRA[*]:+, ${ETH_EXTRA[*
 
 # ---- the link watcher: an interface that comes back as a tun -------------
 
+# attached_metric IF WANT: smtpgate_attached for IF's xdp hook once it is
+# WANT (the daemon reuses a rendering for up to a second), else its last
+# value after 3 s.
+attached_metric() {
+	local v i
+
+	for ((i = 0; i < 30; i++)); do
+		v=$(lab_exec gw curl -sf "http://$METRICS/metrics" |
+			awk -v ifc="$1" 'index($1, "smtpgate_attached{interface=\"" ifc "\",hook=\"xdp\"") == 1 { print $2 }')
+		[ "$v" = "$2" ] && break
+		sleep 0.1
+	done
+	echo "$v"
+}
+
 NAME=lw
-lab_daemon_config "$NAME" "if=srv0:xdp" "if=tun1:xdp" policy=- <<<"$POLICY"
+METRICS=127.0.0.1:9725  # inside gw's namespace: private to this test
+lab_daemon_config "$NAME" "if=srv0:xdp" "if=tun1:xdp" "metrics=$METRICS" policy=- <<<"$POLICY"
 lab_daemon_paths "$NAME" >/dev/null
 lab_daemon_start gw "$NAME" || tap_bail "smtpgated does not start with srv0 (tun1 absent)"
 check "daemon: srv0 has its XDP program" test -n "$(lab_xdp_prog_id gw srv0)"
@@ -133,6 +152,7 @@ sleep 0.5
 check_eq "... once, however many link events follow" \
 	"$(lab_daemon_grep_since "$NAME" "$mark" 'tun1: xdp not attached' | wc -l)" 1
 check "... tun1 has no XDP program" nothing_on tun1
+check_eq "... and smtpgate_attached says so" "$(attached_metric tun1 0)" 0
 check "... the daemon still runs" lab_daemon_running "$NAME"
 
 mark=$(lab_daemon_mark "$NAME")
@@ -143,6 +163,7 @@ check "srv0 comes back as a tun: refused, naming it" \
 check "... srv0 has no XDP program" nothing_on srv0
 att=$(lab_daemon_ctl "$NAME" --json status | jq -c '[.attachments[] | select(.interface == "srv0") | .attached]')
 check_eq "... and status does not call it attached" "$att" '[false]'
+check_eq "... nor does smtpgate_attached" "$(attached_metric srv0 0)" 0
 
 mark=$(lab_daemon_mark "$NAME")
 ip -n "$GW" link del srv0
@@ -150,6 +171,7 @@ lab_link gw srv0 lan p-gw2
 check "srv0 comes back as a veth: attached again" \
 	lab_daemon_wait_log "$NAME" 'srv0: xdp attached' 3 "$mark"
 check "... it has its XDP program" test -n "$(lab_xdp_prog_id gw srv0)"
+check_eq "... and smtpgate_attached is 1 again" "$(attached_metric srv0 1)" 1
 lab_daemon_stop "$NAME" >/dev/null 2>&1
 
 # ---- the test tools refuse before pinning anything ---------------------
