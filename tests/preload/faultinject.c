@@ -9,18 +9,24 @@
  *   SG_FI_CALL=fsync SG_FI_PATH=/var/lib/smtpgate SG_FI_ERRNO=EIO smtpgated ...
  *
  * SG_FI_CALL   which call: fsync (fsync, fdatasync), rename (rename,
- *              renameat, renameat2) or write (write)
+ *              renameat, renameat2), write (write) or bpf (the bpf(2)
+ *              system call as libbpf makes it, through syscall(3))
  * SG_FI_PATH   fnmatch(3) pattern (no FNM_PATHNAME: * matches /) for the
  *              path the call is about: the file or directory of the fd
  *              (as /proc/self/fd shows it, so an O_TMPFILE file is
- *              "DIR/#N (deleted)"), or the destination of a rename.
+ *              "DIR/#N (deleted)"), the destination of a rename, or for
+ *              bpf the command's name (BPF_MAP_DELETE_ELEM, ...).
  *              Default "*".
- * SG_FI_ERRNO  the error: EIO, ENOSPC, EDQUOT, EROFS, EPERM, EACCES or a
- *              number.  Default EIO.
+ * SG_FI_ERRNO  the error: EIO, ENOSPC, EDQUOT, EROFS, EPERM, EACCES,
+ *              ENOMEM or a number.  Default EIO.
  * SG_FI_NTH    the first matching call that fails, counting from 1
  *              (default 1): earlier ones go through.
  * SG_FI_COUNT  how many matching calls fail from there (default 1; 0:
  *              every one).
+ * SG_FI2_CALL, SG_FI2_PATH, ...  a second rule, counted on its own (a
+ *              rollback that fails after the save that failed).
+ * SG_FI_ARMED  a file: the rules apply (and count) only while it exists,
+ *              so a test can let a process start and then arm them.
  * SG_FI_LOG    a file to which each injected failure appends a line
  *              "CALL PATH ERRNO", so a test can tell the fault was hit.
  *
@@ -33,22 +39,28 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-enum fi_call { FI_NONE, FI_FSYNC, FI_RENAME, FI_WRITE };
+enum fi_call { FI_NONE, FI_FSYNC, FI_RENAME, FI_WRITE, FI_BPF };
 
-static struct {
-	int ready;
+struct fi_rule {
 	enum fi_call call;
 	const char *pattern;
 	int err;
 	long nth, count;
-	const char *log;
 	long seen;              /* matching calls so far */
+};
+
+static struct {
+	int ready;
+	struct fi_rule rule[2];
+	const char *armed;
+	const char *log;
 } fi;
 
 static int errno_named(const char *s)
@@ -56,6 +68,7 @@ static int errno_named(const char *s)
 	static const struct { const char *name; int value; } names[] = {
 		{ "EIO", EIO }, { "ENOSPC", ENOSPC }, { "EDQUOT", EDQUOT },
 		{ "EROFS", EROFS }, { "EPERM", EPERM }, { "EACCES", EACCES },
+		{ "ENOMEM", ENOMEM },
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -73,33 +86,55 @@ static const char *errno_name(int e)
 	case EROFS: return "EROFS";
 	case EPERM: return "EPERM";
 	case EACCES: return "EACCES";
+	case ENOMEM: return "ENOMEM";
 	default: return "errno";
 	}
 }
 
-static long env_long(const char *name, long dflt)
+static const char *env(const char *prefix, const char *name)
 {
-	const char *v = getenv(name);
+	char key[64];
+
+	snprintf(key, sizeof(key), "%s_%s", prefix, name);
+	return getenv(key);
+}
+
+static long env_long(const char *prefix, const char *name, long dflt)
+{
+	const char *v = env(prefix, name);
 
 	return v && *v ? strtol(v, NULL, 10) : dflt;
+}
+
+static void rule_init(struct fi_rule *r, const char *prefix)
+{
+	const char *c = env(prefix, "CALL");
+
+	r->call = !c ? FI_NONE : !strcmp(c, "fsync") ? FI_FSYNC : !strcmp(c, "rename") ? FI_RENAME
+		: !strcmp(c, "write") ? FI_WRITE : !strcmp(c, "bpf") ? FI_BPF : FI_NONE;
+	r->pattern = env(prefix, "PATH") ? env(prefix, "PATH") : "*";
+	r->err = env(prefix, "ERRNO") ? errno_named(env(prefix, "ERRNO")) : EIO;
+	r->nth = env_long(prefix, "NTH", 1);
+	r->count = env_long(prefix, "COUNT", 1);
 }
 
 /* Reads the environment once; racing first calls read the same values. */
 static void fi_init(void)
 {
-	const char *c;
-
 	if (__atomic_load_n(&fi.ready, __ATOMIC_ACQUIRE))
 		return;
-	c = getenv("SG_FI_CALL");
-	fi.call = !c ? FI_NONE : !strcmp(c, "fsync") ? FI_FSYNC : !strcmp(c, "rename") ? FI_RENAME
-		: !strcmp(c, "write") ? FI_WRITE : FI_NONE;
-	fi.pattern = getenv("SG_FI_PATH") ? getenv("SG_FI_PATH") : "*";
-	fi.err = getenv("SG_FI_ERRNO") ? errno_named(getenv("SG_FI_ERRNO")) : EIO;
-	fi.nth = env_long("SG_FI_NTH", 1);
-	fi.count = env_long("SG_FI_COUNT", 1);
+	rule_init(&fi.rule[0], "SG_FI");
+	rule_init(&fi.rule[1], "SG_FI2");
+	fi.armed = getenv("SG_FI_ARMED");
 	fi.log = getenv("SG_FI_LOG");
 	__atomic_store_n(&fi.ready, 1, __ATOMIC_RELEASE);
+}
+
+/* Is any rule about this kind of call? (Cheap: no path yet.) */
+static int fi_wants(enum fi_call call)
+{
+	fi_init();
+	return fi.rule[0].call == call || fi.rule[1].call == call;
 }
 
 static void *real(const char *name)
@@ -108,9 +143,7 @@ static void *real(const char *name)
 
 	if (!f) {
 		/* Nothing sensible to forward to: say so and stop. */
-		static const char msg[] = "faultinject: a libc function is missing\n";
-
-		syscall(SYS_write, 2, msg, sizeof(msg) - 1);
+		fprintf(stderr, "faultinject: %s: no such function to forward to\n", name);
 		abort();
 	}
 	return f;
@@ -145,38 +178,51 @@ static void at_path(int dirfd, const char *path, char *buf, size_t len)
 		buf[0] = '\0';         /* too long to be one a test names */
 }
 
-/* Does this call fail?  Counts it if it matches. */
-static int should_fail(enum fi_call call, const char *name, const char *path)
+static void log_fault(const char *name, const char *path, int err)
 {
-	long n;
 	char line[PATH_MAX + 64];
 	int fd, len;
 
-	if (fi.call != call || fnmatch(fi.pattern, path, 0))
+	if (!fi.log)
+		return;
+	fd = (int)syscall(SYS_openat, AT_FDCWD, fi.log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+			  0644);
+	if (fd < 0)
+		return;
+	len = snprintf(line, sizeof(line), "%s %s %s\n", name, path, errno_name(err));
+	if (len > 0 && (size_t)len < sizeof(line))
+		syscall(SYS_write, fd, line, (size_t)len);
+	close(fd);
+}
+
+/* Does this call fail?  0, or the errno to fail with.  Each rule that
+ * matches counts the call. */
+static int should_fail(enum fi_call call, const char *name, const char *path)
+{
+	int fail = 0;
+
+	if (fi.armed && syscall(SYS_faccessat, AT_FDCWD, fi.armed, F_OK, 0))
 		return 0;
-	n = __atomic_add_fetch(&fi.seen, 1, __ATOMIC_RELAXED);
-	if (n < fi.nth || (fi.count > 0 && n >= fi.nth + fi.count))
-		return 0;
-	if (fi.log) {
-		fd = (int)syscall(SYS_openat, AT_FDCWD, fi.log, O_WRONLY | O_APPEND | O_CREAT |
-				  O_CLOEXEC, 0644);
-		if (fd >= 0) {
-			len = snprintf(line, sizeof(line), "%s %s %s\n", name, path,
-				       errno_name(fi.err));
-			if (len > 0 && (size_t)len < sizeof(line))
-				syscall(SYS_write, fd, line, (size_t)len);
-			close(fd);
-		}
+	for (int i = 0; i < 2; i++) {
+		struct fi_rule *r = &fi.rule[i];
+		long n;
+
+		if (r->call != call || fnmatch(r->pattern, path, 0))
+			continue;
+		n = __atomic_add_fetch(&r->seen, 1, __ATOMIC_RELAXED);
+		if (fail || n < r->nth || (r->count > 0 && n >= r->nth + r->count))
+			continue;
+		fail = r->err;
+		log_fault(name, path, fail);
 	}
-	return 1;
+	return fail;
 }
 
 static int fail_fd(enum fi_call call, const char *name, int fd)
 {
 	char path[PATH_MAX];
 
-	fi_init();
-	if (fi.call != call)
+	if (!fi_wants(call))
 		return 0;
 	fd_path(fd, path, sizeof(path));
 	return should_fail(call, name, path);
@@ -186,8 +232,10 @@ int fsync(int fd)
 {
 	static int (*next)(int);
 
-	if (fail_fd(FI_FSYNC, "fsync", fd)) {
-		errno = fi.err;
+	int e = fail_fd(FI_FSYNC, "fsync", fd);
+
+	if (e) {
+		errno = e;
 		return -1;
 	}
 	if (!next)
@@ -199,8 +247,10 @@ int fdatasync(int fd)
 {
 	static int (*next)(int);
 
-	if (fail_fd(FI_FSYNC, "fdatasync", fd)) {
-		errno = fi.err;
+	int e = fail_fd(FI_FSYNC, "fdatasync", fd);
+
+	if (e) {
+		errno = e;
 		return -1;
 	}
 	if (!next)
@@ -212,8 +262,10 @@ ssize_t write(int fd, const void *buf, size_t count)
 {
 	static ssize_t (*next)(int, const void *, size_t);
 
-	if (fail_fd(FI_WRITE, "write", fd)) {
-		errno = fi.err;
+	int e = fail_fd(FI_WRITE, "write", fd);
+
+	if (e) {
+		errno = e;
 		return -1;
 	}
 	if (!next)
@@ -225,8 +277,7 @@ static int fail_rename(const char *name, int newdirfd, const char *newpath)
 {
 	char path[PATH_MAX];
 
-	fi_init();
-	if (fi.call != FI_RENAME)
+	if (!fi_wants(FI_RENAME))
 		return 0;
 	at_path(newdirfd, newpath, path, sizeof(path));
 	return should_fail(FI_RENAME, name, path);
@@ -236,8 +287,10 @@ int rename(const char *oldpath, const char *newpath)
 {
 	static int (*next)(const char *, const char *);
 
-	if (fail_rename("rename", AT_FDCWD, newpath)) {
-		errno = fi.err;
+	int e = fail_rename("rename", AT_FDCWD, newpath);
+
+	if (e) {
+		errno = e;
 		return -1;
 	}
 	if (!next)
@@ -249,8 +302,10 @@ int renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpat
 {
 	static int (*next)(int, const char *, int, const char *);
 
-	if (fail_rename("renameat", newdirfd, newpath)) {
-		errno = fi.err;
+	int e = fail_rename("renameat", newdirfd, newpath);
+
+	if (e) {
+		errno = e;
 		return -1;
 	}
 	if (!next)
@@ -263,12 +318,55 @@ int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpa
 {
 	static int (*next)(int, const char *, int, const char *, unsigned int);
 
-	if (fail_rename("renameat2", newdirfd, newpath)) {
-		errno = fi.err;
+	int e = fail_rename("renameat2", newdirfd, newpath);
+
+	if (e) {
+		errno = e;
 		return -1;
 	}
 	if (!next)
 		next = (int (*)(int, const char *, int, const char *, unsigned int))
 			real("renameat2");
 	return next(olddirfd, oldpath, newdirfd, newpath, flags);
+}
+
+/* libbpf makes every bpf(2) call through syscall(3).  Six arguments are
+ * read and passed on whatever the call: the x86-64 and arm64 ABIs make
+ * that harmless for calls that take fewer. */
+static const char *bpf_cmd_name(long cmd)
+{
+	switch (cmd) {
+	case 0: return "BPF_MAP_CREATE";
+	case 1: return "BPF_MAP_LOOKUP_ELEM";
+	case 2: return "BPF_MAP_UPDATE_ELEM";
+	case 3: return "BPF_MAP_DELETE_ELEM";
+	case 4: return "BPF_MAP_GET_NEXT_KEY";
+	case 5: return "BPF_PROG_LOAD";
+	case 6: return "BPF_OBJ_PIN";
+	case 7: return "BPF_OBJ_GET";
+	default: return "BPF_OTHER";
+	}
+}
+
+long syscall(long number, ...)
+{
+	static long (*next)(long, ...);
+	long a[6];
+	va_list ap;
+
+	va_start(ap, number);
+	for (int i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	if (number == SYS_bpf && fi_wants(FI_BPF)) {
+		int e = should_fail(FI_BPF, "bpf", bpf_cmd_name(a[0]));
+
+		if (e) {
+			errno = e;
+			return -1;
+		}
+	}
+	if (!next)
+		next = (long (*)(long, ...))real("syscall");
+	return next(number, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
