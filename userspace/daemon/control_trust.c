@@ -231,6 +231,22 @@ static void warn_out_of_scope(struct sgd_req *r, const struct sg_trusted_entry *
 		     "approval has no effect", text);
 }
 
+/* Undoing a data-plane change failed: rebuild the data plane from the
+ * in-memory policy (a new generation, as a reload does), so the kernel
+ * enforces what the reply says.  0 if it does now; else -1 with why in
+ * err (the caller's reply must then say the kernel disagrees). */
+static int resync(struct sgd *d, const char *what, struct sg_err *err)
+{
+	if (!sgd_apply_policy(d, err)) {
+		sgd_warn("%s: undoing the data-plane change failed; the data plane was rebuilt "
+			 "from the policy in memory instead", what);
+		return 0;
+	}
+	sgd_err("%s: the data plane could not be put back (%s); it disagrees with the policy "
+		"until `smtpgatectl reload` succeeds", what, err->msg);
+	return -1;
+}
+
 int sgd_cmd_trust_add(struct sgd_req *r)
 {
 	struct sgd *d = r->d;
@@ -247,7 +263,10 @@ int sgd_cmd_trust_add(struct sgd_req *r)
 	if (sg_dp_trust_put(d->dp, &t, &err))
 		return sgd_req_fail(r, SGD_E_FAILED, NULL, "data plane: %s", err.msg);
 	if (sg_policy_add_trusted(&d->policy, &t)) {
-		sg_dp_trust_del(d->dp, &t.prefix, NULL);
+		if (sg_dp_trust_del(d->dp, &t.prefix, NULL) && resync(d, "trust.add", &err))
+			return sgd_req_fail(r, SGD_E_FAILED, NULL, "out of memory, and the data "
+					    "plane still holds the entry (%s): run smtpgatectl "
+					    "reload", err.msg);
 		return sgd_req_fail(r, SGD_E_FAILED, NULL, "out of memory");
 	}
 	rc = sgd_save_approvals(d, &err);
@@ -255,12 +274,16 @@ int sgd_cmd_trust_add(struct sgd_req *r)
 		sgd_req_warn(r, "the approval is made and in approvals.json, but may not survive a "
 			     "power loss: %s", err.msg);
 	else if (rc) {
+		struct sg_err undo = { 0 };
+
 		/* Not on disk: not done.  Undo both steps exactly. */
 		sg_policy_remove_trusted(&d->policy, d->policy.n_trusted - 1);
-		if (sg_dp_trust_del(d->dp, &t.prefix, NULL))
-			sgd_err("trust.add rollback: the data plane still holds the entry; "
-				"reload to resynchronise");
+		rc = sg_dp_trust_del(d->dp, &t.prefix, NULL) && resync(d, "trust.add", &undo);
 		sgd_snapshot_policy(d);
+		if (rc)
+			return sgd_req_fail(r, SGD_E_FAILED, NULL, "cannot save the approval (%s), "
+					    "and the data plane still holds it (%s): it passes "
+					    "until smtpgatectl reload succeeds", err.msg, undo.msg);
 		return sgd_req_fail(r, SGD_E_FAILED, NULL, "cannot save the approval, so it was "
 				    "not made: %s", err.msg);
 	}
@@ -342,12 +365,28 @@ int sgd_cmd_trust_del(struct sgd_req *r)
 		sgd_req_warn(r, "the approval is removed, also from approvals.json, but a power "
 			     "loss may bring it back: %s", err.msg);
 	else if (rc) {
-		if (reinsert(&d->policy, &saved.trusted[0], (size_t)i) ||
-		    (dp_removed && sg_dp_trust_put(d->dp, &saved.trusted[0], NULL)))
-			sgd_err("trust.del rollback of %s failed; reload to resynchronise", text);
-		sgd_snapshot_policy(d);
-		sg_policy_free(&saved);
+		struct sg_err undo = { 0 };
+
 		json_decref(result);
+		if (reinsert(&d->policy, &saved.trusted[0], (size_t)i)) {
+			/* The file still has it; memory and kernel do not. */
+			sg_policy_free(&saved);
+			sgd_snapshot_policy(d);
+			sgd_err("trust.del rollback of %s: out of memory", text);
+			return sgd_req_fail(r, SGD_E_FAILED, NULL, "cannot save approvals.json (%s), "
+					    "which still has the approval, and it could not be put "
+					    "back (out of memory): it is blocked until smtpgatectl "
+					    "reload succeeds", err.msg);
+		}
+		sg_policy_free(&saved);
+		rc = dp_removed && sg_dp_trust_put(d->dp, &d->policy.trusted[i], NULL) &&
+		     resync(d, "trust.del", &undo);
+		sgd_snapshot_policy(d);
+		if (rc)
+			return sgd_req_fail(r, SGD_E_FAILED, NULL, "cannot save approvals.json (%s), "
+					    "so the approval stays, but the data plane could not "
+					    "take it back (%s): it is blocked until smtpgatectl "
+					    "reload succeeds", err.msg, undo.msg);
 		return sgd_req_fail(r, SGD_E_FAILED, NULL, "cannot save approvals.json, so the "
 				    "approval stays: %s", err.msg);
 	}
