@@ -15,7 +15,10 @@
 #   - the rename fails (EIO), a write fails (ENOSPC), the new file's
 #     fsync fails (EIO): nothing is renamed, so the change is not made
 #     (exit 1 saying why), the kernel and the file are unchanged, no
-#     temporary file is left, and a restart finds the old set.
+#     temporary file is left, and a restart finds the old set;
+#   - the rename fails and so does the map operation undoing the kernel
+#     change (bpf(2) fails with ENOMEM): the daemon rebuilds the data
+#     plane from memory, so the kernel still matches the reply.
 #
 # Each scenario checks the shim's log, so a fault that was never hit
 # cannot pass for a handled one.
@@ -182,5 +185,56 @@ scenario() {
 scenario "rename fails" rename "$CTL_STATE/approvals.json" EIO 'rename: Input/output error'
 scenario "write fails (disk full)" write "$CTL_STATE/*" ENOSPC 'write: No space left on device'
 scenario "file fsync fails" fsync "$CTL_STATE/#*" EIO 'fsync: Input/output error'
+
+# ---- the save fails, and so does undoing the kernel change --------------------
+
+# rollback_start BPF_CMD: the rename fails, and so does the first bpf(2)
+# BPF_CMD after it; both only once $ARM exists (the start makes map
+# updates and deletes of its own).
+ARM="$CTL_DIR/armed"
+rollback_start() {
+	ctl_stop
+	rm -f "$ARM"
+	: >"$FILOG"
+	ctl_start LD_PRELOAD="$FI" SG_FI_ARMED="$ARM" SG_FI_LOG="$FILOG" \
+		SG_FI_CALL=rename SG_FI_PATH="$CTL_STATE/approvals.json" SG_FI_COUNT=0 \
+		SG_FI2_CALL=bpf SG_FI2_PATH="$1" SG_FI2_ERRNO=ENOMEM SG_FI2_COUNT=1 ||
+		tap_bail "smtpgated does not start under the shim (rollback $1)"
+	touch "$ARM"
+}
+
+rollback_start BPF_MAP_DELETE_ELEM
+cp "$APPROVALS" "$CTL_DIR/approvals.before"
+mark=$(lab_daemon_mark "$CTL_NAME")
+out=$(ctl trust add 198.18.1.7 --relay internal --ticket CHG-RB1 --owner c 2>&1)
+rc=$?
+rm -f "$ARM"
+check_eq "rollback of add fails: trust add fails (exit 1)" "$rc" 1
+check_eq "... the rename failed" "$(fault_hit "rename.* EIO")" 1
+check_eq "... and so did the map delete undoing the add" "$(fault_hit "bpf BPF_MAP_DELETE_ELEM ENOMEM")" 1
+check "... the daemon rebuilt the data plane from memory instead" \
+	lab_daemon_wait_log "$CTL_NAME" "trust.add: undoing the data-plane change failed; the data plane was rebuilt" 2 "$mark"
+check_match "... the reply says it was not made" "$out" "cannot save the approval, so it was not made"
+check_eq "... the kernel does not have it" "$(in_kernel 198.18.1.7)" no
+check_match "... 198.18.1.7 is blocked" "$(ctl_try 198.18.1.7)" '^failed '
+check_eq "... trust list unchanged" "$(approvals_listed)" "198.18.1.5"
+check "... approvals.json unchanged" cmp "$APPROVALS" "$CTL_DIR/approvals.before"
+restart_agrees "rollback of add" "198.18.1.5"
+
+rollback_start BPF_MAP_UPDATE_ELEM
+mark=$(lab_daemon_mark "$CTL_NAME")
+out=$(ctl trust del 198.18.1.5 --ticket CHG-RB2 2>&1)
+rc=$?
+rm -f "$ARM"
+check_eq "rollback of del fails: trust del fails (exit 1)" "$rc" 1
+check_eq "... the map update putting it back failed" "$(fault_hit "bpf BPF_MAP_UPDATE_ELEM ENOMEM")" 1
+check "... the daemon rebuilt the data plane from memory instead" \
+	lab_daemon_wait_log "$CTL_NAME" "trust.del: undoing the data-plane change failed; the data plane was rebuilt" 2 "$mark"
+check_match "... the reply says the approval stays" "$out" "cannot save approvals.json, so the approval stays"
+check_eq "... the kernel has it" "$(in_kernel 198.18.1.5)" yes
+check_match "... 198.18.1.5 reaches the relay" "$(ctl_try 198.18.1.5)" '^connected '
+check_eq "... trust list unchanged" "$(approvals_listed)" "198.18.1.5"
+check "... approvals.json unchanged" cmp "$APPROVALS" "$CTL_DIR/approvals.before"
+restart_agrees "rollback of del" "198.18.1.5"
 
 tap_done
