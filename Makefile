@@ -21,9 +21,11 @@ CFLAGS       += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 		-DSG_VERSION=\"$(VERSION)\" \
 		-Iinclude -I$(BUILD) -I$(BUILD)/tests/tools -Iuserspace/lib -Itests/lib \
 		$(shell pkg-config --cflags libnl-3.0 libnl-route-3.0)
-LDLIBS_CORE  := -lbpf -lelf -lz -ljansson -lm -lcrypto
-LDLIBS_DAEMON := $(LDLIBS_CORE) $(shell pkg-config --libs libnl-route-3.0 libnl-3.0) \
-		 -lmicrohttpd -lpthread
+# libnl is core: the library asks it each interface's link type before
+# attaching (userspace/lib/linktype.c), and smtpgatectl links that code.
+LDLIBS_CORE  := -lbpf -lelf -lz -ljansson -lm -lcrypto \
+		$(shell pkg-config --libs libnl-route-3.0 libnl-3.0)
+LDLIBS_DAEMON := $(LDLIBS_CORE) -lmicrohttpd -lpthread
 ifeq ($(HAVE_SYSTEMD),1)
 CFLAGS       += -DSG_HAVE_SYSTEMD=1
 LDLIBS_DAEMON += -lsystemd
@@ -55,6 +57,12 @@ TEST_PROGS   := $(TEST_PROG_SRCS:%.c=$(BUILD)/%)
 TOOL_BPF_SRCS := $(wildcard tests/tools/*.bpf.c)
 TOOL_SKELS   := $(TOOL_BPF_SRCS:tests/tools/%.bpf.c=$(BUILD)/tests/tools/%.skel.h)
 
+# LD_PRELOAD shims that inject file-system faults in tests: shared
+# objects, kept out of tests/lib (linked into every test program) and out
+# of the suites (each file a program).
+PRELOAD_SRCS := $(wildcard tests/preload/*.c)
+PRELOADS     := $(PRELOAD_SRCS:tests/preload/%.c=$(BUILD)/tests/preload/%.so)
+
 PROGS        := $(if $(DAEMON_SRCS),$(BUILD)/smtpgated) $(if $(CTL_SRCS),$(BUILD)/smtpgatectl)
 
 # Keep objects made through pattern chains (make would delete them as
@@ -62,7 +70,7 @@ PROGS        := $(if $(DAEMON_SRCS),$(BUILD)/smtpgated) $(if $(CTL_SRCS),$(BUILD
 .SECONDARY:
 
 .PHONY: all deps test bench demo clean
-all: $(BPF_OBJ) $(SKEL) $(LIB) $(PROGS) $(TEST_PROGS)
+all: $(BPF_OBJ) $(SKEL) $(LIB) $(PROGS) $(TEST_PROGS) $(PRELOADS)
 
 deps:
 	scripts/install-deps.sh
@@ -100,6 +108,10 @@ $(BUILD)/smtpgatectl: $(CTL_OBJS) $(LIB)
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TESTLIB_OBJS) $(LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_DAEMON) -lcmocka -lm
+
+$(BUILD)/tests/preload/%.so: tests/preload/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -shared -fPIC -o $@ $< -ldl
 
 # test, bench and demo set themselves up on a fresh machine: packages
 # (a no-op when present), bpffs, the build.

@@ -21,6 +21,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "dataplane.h"
+#include "linktype.h"
 #include "policy.h"
 
 #define MAX_ITEMS 64
@@ -452,6 +453,11 @@ static int cmd_apply(const struct opts *o)
 		if (!if_nametoindex(ifname)) {
 			fprintf(stderr, "sgload: --attach %s: no interface %s in this network "
 				"namespace; nothing changed\n", o->attaches[i], ifname);
+			return 1;
+		}
+		if (sg_link_check_ethernet(ifname, NULL, &err)) {
+			fprintf(stderr, "sgload: --attach %s: %s; nothing changed\n",
+				o->attaches[i], err.msg);
 			return 1;
 		}
 	}

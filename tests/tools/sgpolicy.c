@@ -19,6 +19,7 @@
 #include <time.h>
 #include <linux/if_link.h>
 #include "dataplane.h"
+#include "linktype.h"
 #include "load.h"
 
 #define MAX_HOOKS 16
@@ -212,6 +213,15 @@ int main(int argc, char **argv)
 
 	if (rc)
 		return rc;
+	/* Every --attach target is checked before anything is pinned: a
+	 * device that is absent or not Ethernet changes nothing. */
+	for (int i = 0; i < o.n_attach; i++) {
+		if (sg_link_check_ethernet(o.attach[i].ifname, NULL, &err)) {
+			fprintf(stderr, "sgpolicy: attach %s: %s; nothing changed\n",
+				o.attach[i].ifname, err.msg);
+			return 1;
+		}
+	}
 	if (sg_dp_open(&dp, o.pin_dir, &err)) {
 		fprintf(stderr, "sgpolicy: %s: %s\n", o.pin_dir, err.msg);
 		return 1;

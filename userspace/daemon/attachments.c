@@ -4,11 +4,15 @@
  * interface is attached (replacing in place what a previous run left);
  * an interface that does not exist yet is attached by the link watcher
  * the moment it appears, and one that disappears is re-attached when it
- * comes back.
+ * comes back.  Only Ethernet devices are attached (linktype.h): a
+ * configured interface of another type stops the daemon at start (and
+ * --check), and one that appears later is refused and logged.
  */
+#include <errno.h>
 #include <net/if.h>
 #include <string.h>
 #include "daemon.h"
+#include "linktype.h"
 #include "log.h"
 
 void sgd_refresh_slot_names(struct sgd *d)
@@ -37,17 +41,46 @@ static bool is_attached(struct sgd *d, const char *ifname, int hook)
 	return false;
 }
 
-static void attach_one(struct sgd *d, const struct sg_iface_cfg *c, bool quiet_if_absent)
+int sgd_check_interfaces(struct sgd *d)
 {
+	int rc = 0;
+
+	for (size_t i = 0; i < d->cfg.n_ifaces; i++) {
+		struct sg_err err = { 0 };
+		int r = sg_link_check_ethernet(d->cfg.ifaces[i].name, NULL, &err);
+
+		/* Absent: checked by sg_dp_attach when it appears. */
+		if (!r || r == -ENODEV)
+			continue;
+		sgd_err("%s: interfaces[%zu]: %s", d->opts.config_path, i, err.msg);
+		rc = -1;
+	}
+	return rc;
+}
+
+static void attach_one(struct sgd *d, size_t i, bool quiet_if_absent)
+{
+	const struct sg_iface_cfg *c = &d->cfg.ifaces[i];
+	int ifindex = (int)if_nametoindex(c->name), rc;
 	struct sg_err err = { 0 };
 
-	if (!if_nametoindex(c->name)) {
+	if (!ifindex) {
 		if (!quiet_if_absent)
 			sgd_warn("%s: no such interface yet; %s will be attached when it appears",
 				 c->name, sg_hook_name(c->hook));
 		return;
 	}
-	if (sg_dp_attach(d->dp, c->name, c->hook, c->xdp_mode, &err)) {
+	rc = sg_dp_attach(d->dp, c->name, c->hook, c->xdp_mode, &err);
+	if (rc == -EPROTONOSUPPORT) {
+		/* Every link event of that device would say it again: once
+		 * per device (a re-created one is a new index). */
+		if (d->refused_ifindex[i] != ifindex)
+			sgd_err("%s: %s not attached: %s", c->name, sg_hook_name(c->hook), err.msg);
+		d->refused_ifindex[i] = ifindex;
+		return;
+	}
+	d->refused_ifindex[i] = 0;
+	if (rc) {
 		sgd_err("%s: %s", c->name, err.msg);
 		return;
 	}
@@ -57,7 +90,7 @@ static void attach_one(struct sgd *d, const struct sg_iface_cfg *c, bool quiet_i
 void sgd_attach_all(struct sgd *d)
 {
 	for (size_t i = 0; i < d->cfg.n_ifaces; i++)
-		attach_one(d, &d->cfg.ifaces[i], false);
+		attach_one(d, i, false);
 	sgd_refresh_slot_names(d);
 }
 
@@ -70,7 +103,7 @@ void sgd_ensure_attached(struct sgd *d, const char *ifname)
 
 		if ((ifname && strcmp(c->name, ifname)) || is_attached(d, c->name, c->hook))
 			continue;
-		attach_one(d, c, true);
+		attach_one(d, i, true);
 		changed = true;
 	}
 	if (changed)

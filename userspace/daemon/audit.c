@@ -35,6 +35,8 @@ int sgd_audit(struct sgd *d, const struct sgd_audit *a)
 		json_object_set_new(o, "ticket", json_string(a->ticket));
 	if (a->error)
 		json_object_set_new(o, "error", json_string(a->error));
+	if (a->warnings && json_array_size(a->warnings))
+		json_object_set(o, "warnings", (json_t *)a->warnings);
 	line = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	if (!line)

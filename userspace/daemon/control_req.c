@@ -294,6 +294,7 @@ static void audit(struct sgd *d, const struct sgd_peer *peer, const char *comman
 		.result = audit_result(code),
 		.error = error,
 		.args = args ? json_deep_copy(args) : NULL,
+		.warnings = r && !code ? r->warnings : NULL,
 	};
 
 	if (sgd_audit(d, &a) && r && !code)

@@ -9,6 +9,13 @@
  *     2. the in-memory policy,
  *     3. approvals.json (temp file, fsync, rename, fsync of the directory),
  * then the audit record (control_req.c) and the reply.
+ *
+ * The rename is the commit point.  Once it is done approvals.json holds
+ * the change, and undoing the first two steps would only make the kernel
+ * and the reply disagree with the file the next reload or restart reads.
+ * So a failure of the directory's fsync after it keeps the change and
+ * reports it done, with a warning (reply, audit record, log, metric) that
+ * a power loss may undo it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -224,6 +231,22 @@ static void warn_out_of_scope(struct sgd_req *r, const struct sg_trusted_entry *
 		     "approval has no effect", text);
 }
 
+/* Undoing a data-plane change failed: rebuild the data plane from the
+ * in-memory policy (a new generation, as a reload does), so the kernel
+ * enforces what the reply says.  0 if it does now; else -1 with why in
+ * err (the caller's reply must then say the kernel disagrees). */
+static int resync(struct sgd *d, const char *what, struct sg_err *err)
+{
+	if (!sgd_apply_policy(d, err)) {
+		sgd_warn("%s: undoing the data-plane change failed; the data plane was rebuilt "
+			 "from the policy in memory instead", what);
+		return 0;
+	}
+	sgd_err("%s: the data plane could not be put back (%s); it disagrees with the policy "
+		"until `smtpgatectl reload` succeeds", what, err->msg);
+	return -1;
+}
+
 int sgd_cmd_trust_add(struct sgd_req *r)
 {
 	struct sgd *d = r->d;
@@ -231,6 +254,7 @@ int sgd_cmd_trust_add(struct sgd_req *r)
 	struct sg_err err = { 0 };
 	long long now = (long long)time(NULL);
 	char by[SG_CREATED_BY_MAX];
+	int rc;
 
 	if (parse_entry(r, now, &t) || check_new(r, &t))
 		return -1;
@@ -239,16 +263,27 @@ int sgd_cmd_trust_add(struct sgd_req *r)
 	if (sg_dp_trust_put(d->dp, &t, &err))
 		return sgd_req_fail(r, SGD_E_FAILED, NULL, "data plane: %s", err.msg);
 	if (sg_policy_add_trusted(&d->policy, &t)) {
-		sg_dp_trust_del(d->dp, &t.prefix, NULL);
+		if (sg_dp_trust_del(d->dp, &t.prefix, NULL) && resync(d, "trust.add", &err))
+			return sgd_req_fail(r, SGD_E_FAILED, NULL, "out of memory, and the data "
+					    "plane still holds the entry (%s): run smtpgatectl "
+					    "reload", err.msg);
 		return sgd_req_fail(r, SGD_E_FAILED, NULL, "out of memory");
 	}
-	if (sg_approvals_save(d->approvals_path, &d->policy, &err)) {
+	rc = sgd_save_approvals(d, &err);
+	if (rc == SG_SAVED_NOT_DURABLE)
+		sgd_req_warn(r, "the approval is made and in approvals.json, but may not survive a "
+			     "power loss: %s", err.msg);
+	else if (rc) {
+		struct sg_err undo = { 0 };
+
 		/* Not on disk: not done.  Undo both steps exactly. */
 		sg_policy_remove_trusted(&d->policy, d->policy.n_trusted - 1);
-		if (sg_dp_trust_del(d->dp, &t.prefix, NULL))
-			sgd_err("trust.add rollback: the data plane still holds the entry; "
-				"reload to resynchronise");
+		rc = sg_dp_trust_del(d->dp, &t.prefix, NULL) && resync(d, "trust.add", &undo);
 		sgd_snapshot_policy(d);
+		if (rc)
+			return sgd_req_fail(r, SGD_E_FAILED, NULL, "cannot save the approval (%s), "
+					    "and the data plane still holds it (%s): it passes "
+					    "until smtpgatectl reload succeeds", err.msg, undo.msg);
 		return sgd_req_fail(r, SGD_E_FAILED, NULL, "cannot save the approval, so it was "
 				    "not made: %s", err.msg);
 	}
@@ -293,6 +328,7 @@ int sgd_cmd_trust_del(struct sgd_req *r)
 	bool shadowed, dp_removed = false;
 	json_t *result;
 	long i;
+	int rc;
 
 	if (sgd_arg_prefix(r, "prefix", &prefix) < 0 ||
 	    sgd_arg_text(r, "ticket", true, SG_TICKET_MAX, &ticket) < 0)
@@ -314,7 +350,7 @@ int sgd_cmd_trust_del(struct sgd_req *r)
 	/* A shadowed approval is not in the data plane: policy.json's entry
 	 * for the prefix is, and stays. */
 	if (!shadowed) {
-		int rc = sg_dp_trust_del(d->dp, &prefix, &err);
+		rc = sg_dp_trust_del(d->dp, &prefix, &err);
 
 		if (rc && rc != -ENOENT) {
 			sg_policy_free(&saved);
@@ -324,13 +360,33 @@ int sgd_cmd_trust_del(struct sgd_req *r)
 		dp_removed = !rc;
 	}
 	sg_policy_remove_trusted(&d->policy, (size_t)i);
-	if (sg_approvals_save(d->approvals_path, &d->policy, &err)) {
-		if (reinsert(&d->policy, &saved.trusted[0], (size_t)i) ||
-		    (dp_removed && sg_dp_trust_put(d->dp, &saved.trusted[0], NULL)))
-			sgd_err("trust.del rollback of %s failed; reload to resynchronise", text);
-		sgd_snapshot_policy(d);
-		sg_policy_free(&saved);
+	rc = sgd_save_approvals(d, &err);
+	if (rc == SG_SAVED_NOT_DURABLE)
+		sgd_req_warn(r, "the approval is removed, also from approvals.json, but a power "
+			     "loss may bring it back: %s", err.msg);
+	else if (rc) {
+		struct sg_err undo = { 0 };
+
 		json_decref(result);
+		if (reinsert(&d->policy, &saved.trusted[0], (size_t)i)) {
+			/* The file still has it; memory and kernel do not. */
+			sg_policy_free(&saved);
+			sgd_snapshot_policy(d);
+			sgd_err("trust.del rollback of %s: out of memory", text);
+			return sgd_req_fail(r, SGD_E_FAILED, NULL, "cannot save approvals.json (%s), "
+					    "which still has the approval, and it could not be put "
+					    "back (out of memory): it is blocked until smtpgatectl "
+					    "reload succeeds", err.msg);
+		}
+		sg_policy_free(&saved);
+		rc = dp_removed && sg_dp_trust_put(d->dp, &d->policy.trusted[i], NULL) &&
+		     resync(d, "trust.del", &undo);
+		sgd_snapshot_policy(d);
+		if (rc)
+			return sgd_req_fail(r, SGD_E_FAILED, NULL, "cannot save approvals.json (%s), "
+					    "so the approval stays, but the data plane could not "
+					    "take it back (%s): it is blocked until smtpgatectl "
+					    "reload succeeds", err.msg, undo.msg);
 		return sgd_req_fail(r, SGD_E_FAILED, NULL, "cannot save approvals.json, so the "
 				    "approval stays: %s", err.msg);
 	}

@@ -70,6 +70,9 @@ struct sgd {
 	unsigned ticks;
 
 	struct sgd_slot_name slots[SG_MAX_ATTACH];
+	/* Per configured interface: the index of the device last refused
+	 * as not Ethernet (0: none), so the refusal is logged once. */
+	int refused_ifindex[SG_MAX_ATTACH];
 	uint64_t events_lost_logged;
 
 	struct sgd_control *control;
@@ -84,6 +87,9 @@ struct sgd {
 	size_t n_approvals;
 	uint64_t generation;
 	uint64_t reload_failures;
+	/* Saves of approvals.json done but not durable (directory fsync
+	 * failed after the rename). */
+	uint64_t approvals_not_durable;
 	int64_t last_reload_success;  /* unix seconds */
 	int64_t started;
 	uint64_t events_written;
@@ -95,6 +101,11 @@ int sgd_policy_start(struct sgd *d);
  * error the running policy stays.  Returns 0, or -1 with the reason in
  * msg (which may hold several lines). */
 int sgd_reload(struct sgd *d, char *msg, size_t len);
+/* Writes approvals.json from d->policy (sg_approvals_save, load.h).
+ * Returns what it returns; SG_SAVED_NOT_DURABLE means the change is
+ * saved (keep it) but may not survive a power loss: logged and counted
+ * here, err says why for the caller's reply and audit record. */
+int sgd_save_approvals(struct sgd *d, struct sg_err *err);
 /* Validates config, policy and approvals without touching anything. */
 int sgd_check(struct sgd *d);
 /* Pushes the in-memory policy to the data plane as a new generation. */
@@ -107,6 +118,10 @@ bool sgd_is_shadowed(const struct sg_policy *p, const struct sg_trusted_entry *t
 void sgd_snapshot_policy(struct sgd *d);
 
 /* attachments.c */
+/* Logs every configured interface that exists and is not Ethernet
+ * (linktype.h); -1 if there is one.  Absent interfaces pass: they are
+ * checked when they appear. */
+int sgd_check_interfaces(struct sgd *d);
 void sgd_attach_all(struct sgd *d);
 /* Re-attaches configured hooks on `ifname` that are not in place. */
 void sgd_ensure_attached(struct sgd *d, const char *ifname);
@@ -141,6 +156,8 @@ struct sgd_audit {
 	const char *result;     /* "ok", "refused", "failed" */
 	const char *error;      /* may be NULL */
 	void *args;             /* json_t *: object, stolen (may be NULL) */
+	void *warnings;         /* json_t *: array of strings told with an "ok",
+				 * borrowed (may be NULL) */
 };
 int sgd_audit(struct sgd *d, const struct sgd_audit *a);
 

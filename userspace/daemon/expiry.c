@@ -21,6 +21,8 @@ static void expire_approval(struct sgd *d, size_t i)
 	char text[SG_PREFIX_STRLEN], when[32], *ticket;
 	struct sg_err err = { 0 };
 	struct sgd_audit a = { .uid = -1, .command = "expire", .result = "ok" };
+	json_t *warnings = NULL;
+	int rc;
 
 	sg_prefix_format(&t->prefix, text, sizeof(text));
 	sg_format_rfc3339(t->expires, when, sizeof(when));
@@ -29,14 +31,26 @@ static void expire_approval(struct sgd *d, size_t i)
 	if (!sgd_is_shadowed(&d->policy, t) && sg_dp_trust_del(d->dp, &t->prefix, &err))
 		sgd_warn("expire %s: %s", text, err.msg);
 	sg_policy_remove_trusted(&d->policy, i);
-	if (sg_approvals_save(d->approvals_path, &d->policy, &err)) {
+	rc = sgd_save_approvals(d, &err);
+	if (rc == SG_SAVED_NOT_DURABLE) {
+		warnings = json_pack("[s]", err.msg);
+		a.warnings = warnings;
+	} else if (rc) {
 		a.result = "failed";
 		a.error = err.msg;
 	}
 	a.ticket = ticket;
 	a.args = json_pack("{s:s, s:s}", "addr", text, "expires", when);
 	sgd_audit(d, &a);
-	sgd_notice("approval %s (ticket %s) expired at %s and was removed", text, ticket, when);
+	json_decref(warnings);
+	if (rc < 0)
+		/* Still in the file: a restart loads it expired (the kernel
+		 * blocks it as such) and this removes it again. */
+		sgd_warn("approval %s (ticket %s) expired at %s and was removed from the data "
+			 "plane, but not from approvals.json: %s", text, ticket, when, err.msg);
+	else
+		sgd_notice("approval %s (ticket %s) expired at %s and was removed", text, ticket,
+			   when);
 	free(ticket);
 	sgd_snapshot_policy(d);
 }

@@ -37,7 +37,8 @@ static void usage(FILE *f)
 		"daemon stops or is killed; only --detach removes it.\n"
 		"\n"
 		"  -c, --config FILE   host config (default %s)\n"
-		"      --check         validate config, policy and approvals, then exit 0/1\n"
+		"      --check         validate config, policy and approvals, and that each\n"
+		"                      configured interface present is Ethernet; exit 0/1\n"
 		"      --detach        remove smtpgate's programs, links and pins, then exit\n"
 		"      --test-mode     accept config and policy files not owned by root\n"
 		"                      (for tests and labs; permissions are still checked)\n"
@@ -227,6 +228,12 @@ static int start(struct sgd *d)
 	struct sg_err err = { 0 };
 	int fd;
 
+	/* Before anything is created: a hook on a non-Ethernet device
+	 * would report itself attached and pass everything. */
+	if (sgd_check_interfaces(d)) {
+		sgd_err("refusing to start: nothing was attached or pinned");
+		return -1;
+	}
 	if (make_dir(d->cfg.state_dir, 0750) || make_dir(d->cfg.log_dir, 0750)) {
 		sgd_err("cannot create %s or %s: %s", d->cfg.state_dir, d->cfg.log_dir,
 			strerror(errno));

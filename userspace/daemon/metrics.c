@@ -92,6 +92,7 @@ static int copy_daemon_state(struct sgd *d, struct sg_mt_snapshot *s)
 	s->trusted_prefixes = d->n_trusted;
 	s->approvals = d->n_approvals;
 	s->reload_failures = d->reload_failures;
+	s->approvals_not_durable = d->approvals_not_durable;
 	s->last_reload_success = d->last_reload_success;
 	s->events_written = d->events_written;
 	if (d->n_expiries) {

@@ -233,20 +233,40 @@ int sgd_reload(struct sgd *d, char *msg, size_t len)
 	return 0;
 }
 
+int sgd_save_approvals(struct sgd *d, struct sg_err *err)
+{
+	int rc = sg_approvals_save(d->approvals_path, &d->policy, err);
+
+	if (rc == SG_SAVED_NOT_DURABLE) {
+		sgd_warn("%s", err->msg);
+		pthread_mutex_lock(&d->lock);
+		d->approvals_not_durable++;
+		pthread_mutex_unlock(&d->lock);
+	}
+	return rc;
+}
+
 int sgd_check(struct sgd *d)
 {
 	struct sg_diag diag = { 0 };
 	struct sg_policy p;
 	char sha[65] = "";
 	size_t approvals = 0;
+	bool ifaces_ok = !sgd_check_interfaces(d);
 	int rc;
 
 	sg_policy_init(&p);
 	rc = load_all(d, &p, sha, &diag);
 	sg_diag_print(&diag, stderr);
 	sg_diag_free(&diag);
+	if (!ifaces_ok)
+		fprintf(stderr, "%s: refused\n", d->opts.config_path);
 	if (rc) {
 		fprintf(stderr, "%s: refused\n", d->cfg.policy_path);
+		return 1;
+	}
+	if (!ifaces_ok) {
+		sg_policy_free(&p);
 		return 1;
 	}
 	for (size_t i = 0; i < p.n_trusted; i++)

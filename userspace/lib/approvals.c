@@ -13,7 +13,9 @@
  * unnamed file (O_TMPFILE) in the same directory and fsync'd, then given
  * a temporary name and renamed over the old file, then the directory is
  * fsync'd.  A crash before the rename leaves the old file, and (with
- * O_TMPFILE) no temporary file either.
+ * O_TMPFILE) no temporary file either.  A failure before the rename
+ * leaves the old file as it was; after it (the directory's fsync) the new
+ * file is in place and the save is reported done but not durable.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -338,9 +340,15 @@ int sg_approvals_save(const char *path, const struct sg_policy *p, struct sg_err
 		goto out;
 	}
 	s.named = false;
-	/* The rename is durable only once the directory is. */
+	/* The rename is durable only once the directory is.  If that fsync
+	 * fails the new content is already what every reader (a reload, a
+	 * restart) sees, so the save happened: say that it may not survive
+	 * a power loss, never that it failed (callers would undo a change
+	 * the file keeps). */
 	if (fsync(s.dfd))
-		rc = sg_errf(err, -errno, "%s: fsync of the directory: %s", path, strerror(errno));
+		rc = sg_errf(err, SG_SAVED_NOT_DURABLE, "%s: the new content is in place, but the "
+			     "fsync of its directory failed (%s), so a power loss may bring the "
+			     "previous content back; check the disk", path, strerror(errno));
 out:
 	if (s.named)
 		unlinkat(s.dfd, s.tmp, 0);

@@ -10,6 +10,9 @@
  *    handle and priority, replaced in place with BPF_TC_F_REPLACE.  The
  *    kernel keeps it without any process or pin.
  *
+ * Only Ethernet devices are attached (linktype.h): the programs parse
+ * Ethernet frames.
+ *
  * sg_attachments (pinned) records which interface and hook each counter
  * slot is, so a restarted daemon continues the same counters and
  * --detach knows what to remove.
@@ -25,6 +28,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "dp_internal.h"
+#include "linktype.h"
 
 #define SG_TC_HANDLE   0x5347 /* "SG" */
 #define SG_TC_PRIORITY 1      /* before other filters on the hook */
@@ -338,9 +342,11 @@ int sg_dp_attach(struct sg_dp *dp, const char *ifname, int hook, int xdp_mode,
 		return sg_errf(err, -EINVAL, "interface name \"%s\" is too long", ifname);
 	if (hook != SG_HOOK_XDP && hook != SG_HOOK_TC_INGRESS && hook != SG_HOOK_TC_EGRESS)
 		return sg_errf(err, -EINVAL, "unknown hook %d", hook);
-	ifindex = (int)if_nametoindex(ifname);
-	if (!ifindex)
-		return sg_errf(err, -ENODEV, "%s: no such interface", ifname);
+	/* Index and link type from one answer: a non-Ethernet device would
+	 * be attached but pass everything (linktype.h). */
+	rc = sg_link_check_ethernet(ifname, &ifindex, err);
+	if (rc)
+		return rc;
 	slot = find_slot(dp, ifname, hook, true);
 	if (slot < 0)
 		return sg_errf(err, -ENOSPC, "attachment table full (%d)", SG_MAX_ATTACH);

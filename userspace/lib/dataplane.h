@@ -65,7 +65,9 @@ int sg_dp_ban_foreach(struct sg_dp *dp, sg_dp_ban_cb cb, void *ctx);
 
 /* Attaches to ifname at hook (enum sg_hook).  If this hook is already
  * attached (pins from an earlier run), the program is replaced
- * atomically: there is no instant without enforcement. */
+ * atomically: there is no instant without enforcement.  A device that is
+ * not Ethernet is refused (-EPROTONOSUPPORT, see linktype.h) before
+ * anything is loaded or changed. */
 int sg_dp_attach(struct sg_dp *dp, const char *ifname, int hook, int xdp_mode,
 		 struct sg_err *err);
 int sg_dp_detach(struct sg_dp *dp, const char *ifname, int hook, struct sg_err *err);

@@ -64,7 +64,12 @@ int sg_approvals_load(const char *path, const struct sg_policy *p,
 		      struct sg_diag *d);
 /* Writes every SG_ORIGIN_APPROVAL entry of p durably: temp file, fsync,
  * rename, fsync the directory.  A crash at any instant leaves the old or
- * the new file.  Returns 0 or -errno with a message in err. */
+ * the new file.  Returns 0 (saved, durable); -errno with a message in err
+ * if nothing changed (the file is as it was); or SG_SAVED_NOT_DURABLE,
+ * with a message in err, if the new file is in place but the directory's
+ * fsync failed: the save is done (a reload or restart reads the new
+ * content) but a power loss may undo it. */
+#define SG_SAVED_NOT_DURABLE 1
 int sg_approvals_save(const char *path, const struct sg_policy *p, struct sg_err *err);
 
 /* Opens a config/policy file safely (O_NOFOLLOW, regular file, not group-

@@ -793,6 +793,10 @@ static void render_policy(const struct sg_mt_snapshot *s, FILE *out)
 	gauge(out, "smtpgate_approvals",
 	      "Trusted entries that are approvals made through smtpgatectl (approvals.json).",
 	      (long long)s->approvals);
+	counter(out, "smtpgate_approvals_not_durable_total",
+		"Approval changes made and saved to approvals.json whose directory fsync then "
+		"failed: a power loss may undo them (check the disk).",
+		(unsigned long long)s->approvals_not_durable);
 	render_expiries(s, out);
 }
 

@@ -73,6 +73,7 @@ struct sg_mt_snapshot {
 	uint64_t trusted_prefixes;      /* entries given to the data plane */
 	uint64_t approvals;             /* of the trusted entries, approvals */
 	uint64_t reload_failures;
+	uint64_t approvals_not_durable; /* approvals.json saves whose directory fsync failed */
 	int64_t last_reload_success;    /* unix seconds; 0: never */
 	int64_t start_time;             /* unix seconds; 0: unknown (not shown) */
 	uint64_t events_written;
