@@ -188,6 +188,8 @@ refuse "duplicate prefix (policy.json)" 2 '^smtpgatectl: trust add: PREFIX: 198\
 	trust add 198.18.1.200 --relay internal --ticket T-1 --owner o
 refuse "expiry in the past" 2 '^smtpgatectl: trust add: --expires: 2020-01-01T00:00:00Z is in the past' \
 	trust add 198.18.1.9 --relay internal --ticket T-1 --owner o --expires 2020-01-01T00:00:00Z
+refuse "expiry after 2262 (the kernel's nanosecond clock ends)" 2 '^smtpgatectl: trust add: --expires: 2999-12-31T23:59:59Z is after 2262-01-01T00:00:00Z, the last expiry .* leave out --expires$' \
+	trust add 198.18.1.9 --relay internal --ticket T-1 --owner o --expires 2999-12-31T23:59:59Z
 refuse "expiry not a time" 2 '^smtpgatectl: trust add: --expires: "next-week" is not an RFC 3339 time' \
 	trust add 198.18.1.9 --relay internal --ticket T-1 --owner o --expires next-week
 refuse "control message too large" 2 '^smtpgatectl: trust add: the request is larger than 65536 bytes' \

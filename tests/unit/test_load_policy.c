@@ -923,6 +923,29 @@ static void test_trusted_expires_invalid(void **state)
 		"error: policy.json: trusted[1].expires: must be a string, not 1814313600");
 }
 
+/* Dates the data plane's nanosecond clock cannot hold are refused, not
+ * wrapped (a 9999 "never" used to expire at once); "never" is no
+ * "expires" at all. */
+static void test_trusted_expires_after_2262(void **state)
+{
+	struct sg_policy p;
+
+	(void)state;
+	REFUSED("{" RELAYS ", 'trusted': [{'addr': '10.0.0.1', 'relays': ['r'], 'ticket': 'T',"
+		" 'owner': 'o', 'expires': '9999-12-31T23:59:59Z'}, {'addr': '10.0.0.2',"
+		" 'relays': ['r'], 'ticket': 'T', 'owner': 'o', 'expires': '2262-01-01T00:00:01Z'}]}",
+		"error: policy.json: trusted[0].expires: 9999-12-31T23:59:59Z is after "
+		"2262-01-01T00:00:00Z, the last expiry the data plane's clock can hold; for an "
+		"entry that never expires, leave \"expires\" out",
+		"error: policy.json: trusted[1].expires: 2262-01-01T00:00:01Z is after "
+		"2262-01-01T00:00:00Z, the last expiry the data plane's clock can hold; for an "
+		"entry that never expires, leave \"expires\" out");
+	LOADED("{" RELAYS ", 'trusted': [{'addr': '10.0.0.1', 'relays': ['r'], 'ticket': 'T',"
+	       " 'owner': 'o', 'expires': '2262-01-01T00:00:00Z'}]}", &p, );
+	assert_int_equal(p.trusted[0].expires, 9214646400LL);
+	sg_policy_free(&p);
+}
+
 static void test_trusted_duplicates(void **state)
 {
 	(void)state;
@@ -1211,6 +1234,7 @@ int main(void)
 		cmocka_unit_test(test_trusted_text_limits),
 		cmocka_unit_test(test_trusted_control_chars),
 		cmocka_unit_test(test_trusted_expires_invalid),
+		cmocka_unit_test(test_trusted_expires_after_2262),
 		cmocka_unit_test(test_trusted_duplicates),
 		cmocka_unit_test(test_trusted_not_object),
 		cmocka_unit_test(test_trusted_too_many),
