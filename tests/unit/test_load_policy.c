@@ -949,16 +949,44 @@ static void test_trusted_expires_after_2262(void **state)
 static void test_trusted_duplicates(void **state)
 {
 	(void)state;
-	/* The same prefix however it is written: "/32", IPv4-mapped. */
+	/* The same prefix however it is written ("/32"); IPv4-mapped text
+	 * is refused outright (test_v4_alias_refused). */
 	REFUSED("{" RELAYS ", 'trusted': [" ENTRY("10.20.1.5") "," ENTRY("10.20.1.0/24") ","
 		ENTRY("10.20.1.5/32") "," ENTRY("2001:db8::/32") "," ENTRY("::ffff:10.20.1.5") ","
 		ENTRY("2001:db8:0::/32") "]}",
+		"error: policy.json: trusted[4].addr: \"::ffff:10.20.1.5\" is an IPv4-mapped IPv6 "
+		"address, which smtpgate treats as the IPv4 address 10.20.1.5: write 10.20.1.5 "
+		"instead",
 		"error: policy.json: trusted[2].addr: 10.20.1.5 is listed twice (trusted[0] and "
 		"trusted[2])",
-		"error: policy.json: trusted[4].addr: 10.20.1.5 is listed twice (trusted[0] and "
-		"trusted[4])",
 		"error: policy.json: trusted[5].addr: 2001:db8::/32 is listed twice (trusted[3] and "
 		"trusted[5])");
+}
+
+/* IPv4 is kept as ::ffff:a.b.c.d, so an IPv6 prefix over ::ffff:0:0/96
+ * would silently take in IPv4 sources: refused everywhere a prefix or
+ * address is written, naming the JSON path and what to write. */
+#define OVER_V4(text) "\"" text "\" contains ::ffff:0:0/96, where smtpgate keeps IPv4 " \
+	"addresses, so it would match every IPv4 source as well: write IPv6 prefixes that " \
+	"leave ::ffff:0:0/96 out (2000::/3 is all global unicast IPv6) and IPv4 prefixes for " \
+	"IPv4 (0.0.0.0/0 is all of it)"
+
+static void test_v4_alias_refused(void **state)
+{
+	(void)state;
+	REFUSED("{'scope': ['::/0', '::ffff:10.20.0.0/112']}",
+		"error: policy.json: scope[0]: " OVER_V4("::/0"),
+		"error: policy.json: scope[1]: \"::ffff:10.20.0.0/112\" is an IPv4-mapped IPv6 "
+		"prefix, which smtpgate treats as the IPv4 prefix 10.20.0.0/16: write 10.20.0.0/16 "
+		"instead");
+	REFUSED("{'relays': {'r': [{'addr': '::ffff:192.0.2.25'}]}}",
+		"error: policy.json: relays.r[0].addr: \"::ffff:192.0.2.25\" is an IPv4-mapped IPv6 "
+		"address, which smtpgate treats as the IPv4 address 192.0.2.25: write 192.0.2.25 "
+		"instead");
+	REFUSED("{" RELAYS ", 'trusted': [" ENTRY("2001:db8::/32") "," ENTRY("::/64") ","
+		ENTRY("10.0.0.0/ 8") "]}",
+		"error: policy.json: trusted[1].addr: " OVER_V4("::/64"),
+		"error: policy.json: trusted[2].addr: \"10.0.0.0/ 8\": prefix length must be 0-32");
 }
 
 static void test_trusted_not_object(void **state)
@@ -1236,6 +1264,7 @@ int main(void)
 		cmocka_unit_test(test_trusted_expires_invalid),
 		cmocka_unit_test(test_trusted_expires_after_2262),
 		cmocka_unit_test(test_trusted_duplicates),
+		cmocka_unit_test(test_v4_alias_refused),
 		cmocka_unit_test(test_trusted_not_object),
 		cmocka_unit_test(test_trusted_too_many),
 		cmocka_unit_test(test_all_problems_reported),
