@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "daemon.h"
 #include "log.h"
+#include "safe_path.h"
 
 void sgd_format_time_ms(uint64_t boot_ns, char *buf, size_t len)
 {
@@ -95,10 +96,11 @@ static int on_event(void *ctx, void *data, size_t size)
 
 static int open_events_file(struct sgd *d)
 {
-	int fd = open(d->events_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	struct sg_err err = { 0 };
+	int fd = sg_open_own_file(d->events_path, O_WRONLY | O_APPEND | O_CREAT, 0640, &err);
 
 	if (fd < 0) {
-		sgd_err("%s: %s", d->events_path, strerror(errno));
+		sgd_err("%s", err.msg);
 		return -1;
 	}
 	if (d->events)
@@ -114,7 +116,7 @@ static void reopen_if_rotated(struct sgd *d)
 
 	if (!d->events || fstat(fileno(d->events), &by_fd))
 		return;
-	if (stat(d->events_path, &by_path) || by_path.st_ino != by_fd.st_ino ||
+	if (lstat(d->events_path, &by_path) || by_path.st_ino != by_fd.st_ino ||
 	    by_path.st_dev != by_fd.st_dev)
 		open_events_file(d);
 }
