@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "compile.h"
 #include "load.h"
 #include "unit.h"
 
@@ -792,6 +793,48 @@ static void test_ban_invalid(void **state)
 		"error: policy.json: ban.violations: must be an integer from 1 to 1000000, not 2.5");
 }
 
+/* Every number that becomes nanoseconds in the data plane is bounded so
+ * that the conversion cannot wrap 64 bits: at the maxima the compiled
+ * values are exact, and one step beyond each maximum is refused. */
+static void test_ns_conversions_bounded(void **state)
+{
+	struct sg_config *cfg = calloc(1, sizeof(*cfg));
+	struct sg_policy p;
+
+	(void)state;
+	assert_non_null(cfg);
+	REFUSED("{'ban': {'violations': 1, 'window_sec': 86401, 'duration_sec': 315360001},"
+		" 'events': {'interval_sec': 3601}}",
+		"error: policy.json: ban.window_sec: 86401 is above the maximum of 86400",
+		"error: policy.json: ban.duration_sec: 315360001 is above the maximum of 315360000",
+		"error: policy.json: events.interval_sec: 3601 is above the maximum of 3600");
+	LOADED("{'ban': {'violations': 1000000, 'window_sec': 86400, 'duration_sec': 315360000},"
+	       " 'events': {'interval_sec': 3600},"
+	       " 'rate_classes': {'slow': {'conn_per_sec': 0.001, 'conn_burst': 86.4,"
+	       " 'bytes_per_sec': 1000, 'bytes_burst': 86400000},"
+	       " 'fast': {'conn_per_sec': 1e9, 'conn_burst': 8.64e13,"
+	       " 'bytes_per_sec': 1e12, 'bytes_burst': 8.64e16}}}", &p, );
+	sg_compile_config(&p, 1, cfg);
+	assert_true(cfg->ban_window_ns == 86400ull * 1000000000ull);
+	assert_true(cfg->ban_duration_ns == 315360000ull * 1000000000ull);
+	assert_true(cfg->event_interval_ns == 3600ull * 1000000000ull);
+	for (size_t i = 0; i < p.n_classes; i++) {
+		const struct sg_rate *r = &cfg->classes[i];
+
+		/* A day's burst at most, and costs that a 256 KiB packet (a
+		 * big GSO one on TC) cannot overflow when multiplied. */
+		assert_true(r->conn_tau_ns > 0 && r->conn_tau_ns <= 86400ull * 1000000000ull);
+		assert_true(r->byte_tau_ns > 0 && r->byte_tau_ns <= 86400ull * 1000000000ull);
+		assert_true(r->conn_cost > 0 && r->conn_cost <= UINT64_MAX / 2);
+		assert_true(r->byte_cost > 0 && r->byte_cost <= UINT64_MAX / (256u << 10));
+	}
+	/* The slowest class: 1000 s per connection, scaled, exactly. */
+	assert_true(cfg->classes[0].conn_cost == 1000000000000ull << SG_RATE_SHIFT ||
+		    cfg->classes[1].conn_cost == 1000000000000ull << SG_RATE_SHIFT);
+	sg_policy_free(&p);
+	free(cfg);
+}
+
 static void test_relay_cap_invalid(void **state)
 {
 	(void)state;
@@ -1253,6 +1296,7 @@ int main(void)
 		cmocka_unit_test(test_prefix_lens_limit),
 		cmocka_unit_test(test_unregistered_invalid),
 		cmocka_unit_test(test_ban_invalid),
+		cmocka_unit_test(test_ns_conversions_bounded),
 		cmocka_unit_test(test_relay_cap_invalid),
 		cmocka_unit_test(test_trusted_bad_prefix),
 		cmocka_unit_test(test_trusted_host_bits),
