@@ -29,18 +29,56 @@ void sgd_format_time_ms(uint64_t boot_ns, char *buf, size_t len)
 	snprintf(buf + n, len - n, ".%03dZ", (int)((real_ns / 1000000) % 1000));
 }
 
+/* Events not written since the last one that was (0: writing works).
+ * One daemon per process, so one counter. */
+static unsigned long long events_unwritten;
+
+/* Appends one whole line or nothing: what a short write (a full disk)
+ * left is cut off again, so the next line never glues onto half of
+ * this one.  Not through stdio, whose buffer would keep the half. */
+static int append_line(int fd, const char *buf, size_t len)
+{
+	struct stat st;
+	ssize_t n;
+	int e;
+
+	if (fstat(fd, &st))
+		return -errno;
+	n = write(fd, buf, len);
+	if (n == (ssize_t)len)
+		return 0;
+	e = n < 0 ? errno : ENOSPC;
+	if (n > 0 && ftruncate(fd, st.st_size))
+		e = errno;
+	return -e;
+}
+
 void sgd_events_write(struct sgd *d, void *json)
 {
 	json_t *o = json;
 	char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	size_t len;
+	int rc;
 
 	if (!line)
 		return;
-	if (d->events) {
-		fprintf(d->events, "%s\n", line);
-		fflush(d->events);
-	}
+	len = strlen(line);
+	line[len] = '\n'; /* json_dumps' NUL becomes the newline */
+	rc = d->events ? append_line(fileno(d->events), line, len + 1) : -EBADF;
 	free(line);
+	if (rc) {
+		/* Logged once per failing stretch, not per event: events come
+		 * from packets, and a flood must not flood the journal too. */
+		if (!events_unwritten++)
+			sgd_err("%s: cannot write events (%s): they are dropped until it works "
+				"again", d->events_path, strerror(-rc));
+		return;
+	}
+	if (events_unwritten) {
+		sgd_notice("%s: writing events again; %llu were not written", d->events_path,
+			   events_unwritten);
+		events_unwritten = 0;
+	}
 	pthread_mutex_lock(&d->lock);
 	d->events_written++;
 	pthread_mutex_unlock(&d->lock);
@@ -106,7 +144,12 @@ static int open_events_file(struct sgd *d)
 	if (d->events)
 		fclose(d->events);
 	d->events = fdopen(fd, "a");
-	return d->events ? 0 : -1;
+	if (!d->events) {
+		sgd_err("%s: %s", d->events_path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return 0;
 }
 
 /* logrotate renames the file away: follow the path, not the old inode. */
