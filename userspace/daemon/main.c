@@ -132,9 +132,8 @@ static int load_config(struct sgd *d)
 /* One daemon per state dir: two would fight over approvals.json. */
 static int take_lock(struct sgd *d)
 {
-	char path[PATH_MAX], pid[32];
-
 	struct sg_err err = { 0 };
+	char path[PATH_MAX], pid[32];
 
 	snprintf(path, sizeof(path), "%s/smtpgated.lock", d->cfg.state_dir);
 	/* Not through a planted link: the file is truncated below. */
