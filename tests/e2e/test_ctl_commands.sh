@@ -166,6 +166,12 @@ refuse "invalid prefix length" 2 '^smtpgatectl: trust add: PREFIX: .*198\.18\.1\
 	trust add 198.18.1.0/33 --relay internal --ticket T-1 --owner o
 refuse "host bits set" 2 '^smtpgatectl: trust add: PREFIX: "198\.18\.1\.0/16" has host bits set' \
 	trust add 198.18.1.0/16 --relay internal --ticket T-1 --owner o
+refuse "a space in the prefix length" 2 '^smtpgatectl: trust add: PREFIX: "198\.18\.1\.0/ 24": prefix length must be 0-32$' \
+	trust add "198.18.1.0/ 24" --relay internal --ticket T-1 --owner o
+refuse "an IPv6 prefix over all of IPv4 (::/0)" 2 '^smtpgatectl: trust add: PREFIX: "::/0" contains ::ffff:0:0/96, .* so it would match every IPv4 source as well: write IPv6 prefixes that leave ::ffff:0:0/96 out' \
+	trust add ::/0 --relay internal --ticket T-1 --owner o
+refuse "an IPv4-mapped IPv6 address" 2 '^smtpgatectl: trust add: PREFIX: "::ffff:198\.18\.1\.9" is an IPv4-mapped IPv6 address, .*: write 198\.18\.1\.9 instead$' \
+	trust add ::ffff:198.18.1.9 --relay internal --ticket T-1 --owner o
 refuse "unknown relay group" 2 '^smtpgatectl: trust add: --relay: no relay group named "nope" \(defined: internal, backup\)' \
 	trust add 198.18.1.9 --relay nope --ticket T-1 --owner o
 refuse "no relay group" 2 '^smtpgatectl: trust add: --relay: is required' \
@@ -188,6 +194,8 @@ refuse "duplicate prefix (policy.json)" 2 '^smtpgatectl: trust add: PREFIX: 198\
 	trust add 198.18.1.200 --relay internal --ticket T-1 --owner o
 refuse "expiry in the past" 2 '^smtpgatectl: trust add: --expires: 2020-01-01T00:00:00Z is in the past' \
 	trust add 198.18.1.9 --relay internal --ticket T-1 --owner o --expires 2020-01-01T00:00:00Z
+refuse "expiry after 2262 (the kernel's nanosecond clock ends)" 2 '^smtpgatectl: trust add: --expires: 2999-12-31T23:59:59Z is after 2262-01-01T00:00:00Z, the last expiry .* leave out --expires$' \
+	trust add 198.18.1.9 --relay internal --ticket T-1 --owner o --expires 2999-12-31T23:59:59Z
 refuse "expiry not a time" 2 '^smtpgatectl: trust add: --expires: "next-week" is not an RFC 3339 time' \
 	trust add 198.18.1.9 --relay internal --ticket T-1 --owner o --expires next-week
 refuse "control message too large" 2 '^smtpgatectl: trust add: the request is larger than 65536 bytes' \
@@ -264,6 +272,10 @@ check_eq "status: bans_active" "$(ctl --json status | jq .bans_active)" 2
 out=$(ctl ban add 198.18.1.0/24 2>&1)
 check_eq "ban add of a prefix is exit 2" "$?" 2
 check_match "... naming ADDR" "$out" '^smtpgatectl: ban add: ADDR: "198\.18\.1\.0/24" is a prefix'
+out=$(ctl ban add ::ffff:198.18.1.8 2>&1)
+check_eq "ban add of an IPv4-mapped IPv6 address is exit 2" "$?" 2
+check_match "... saying which IPv4 address to write" "$out" \
+	'^smtpgatectl: ban add: ADDR: "::ffff:198\.18\.1\.8" is an IPv4-mapped IPv6 address, .*: write 198\.18\.1\.8 instead$'
 out=$(ctl ban add 198.18.1.8 --duration soon 2>&1)
 check_eq "ban add with a bad duration is exit 2" "$?" 2
 check_match "... naming --duration" "$out" '^smtpgatectl: ban add: --duration: "soon" is not a duration'
@@ -313,6 +325,10 @@ check_match "stats (human): counter table" "$out" \
 check_match "stats (human): sources table" "$out" 'SOURCE +TOTAL +PASS +DROP +REJECT +MONITOR'
 ctl stats --top 0 >/dev/null 2>&1
 check_eq "stats --top 0 is exit 2" "$?" 2
+for n in " 5" "+5" "5 " "0x5"; do
+	ctl stats --top "$n" >/dev/null 2>&1
+	check_eq "stats --top \"$n\" (not just digits) is exit 2" "$?" 2
+done
 
 # ---- reload --------------------------------------------------------------------
 
@@ -347,6 +363,8 @@ check_match "audit (human)" "$out" $'^TIME +USER +UID +COMMAND +TICKET +RESULT +
 check_match "audit (human): a forged newline is shown as ?" "$out" 'T-1\?forged'
 ctl audit --since yesterday >/dev/null 2>&1
 check_eq "audit --since with a bad value is exit 2" "$?" 2
+ctl audit --limit " 2" >/dev/null 2>&1
+check_eq "audit --limit \" 2\" (a blank before the digits) is exit 2" "$?" 2
 
 # ---- trust del --------------------------------------------------------------
 

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "compile.h"
 #include "load.h"
 #include "unit.h"
 
@@ -792,6 +793,48 @@ static void test_ban_invalid(void **state)
 		"error: policy.json: ban.violations: must be an integer from 1 to 1000000, not 2.5");
 }
 
+/* Every number that becomes nanoseconds in the data plane is bounded so
+ * that the conversion cannot wrap 64 bits: at the maxima the compiled
+ * values are exact, and one step beyond each maximum is refused. */
+static void test_ns_conversions_bounded(void **state)
+{
+	struct sg_config *cfg = calloc(1, sizeof(*cfg));
+	struct sg_policy p;
+
+	(void)state;
+	assert_non_null(cfg);
+	REFUSED("{'ban': {'violations': 1, 'window_sec': 86401, 'duration_sec': 315360001},"
+		" 'events': {'interval_sec': 3601}}",
+		"error: policy.json: ban.window_sec: 86401 is above the maximum of 86400",
+		"error: policy.json: ban.duration_sec: 315360001 is above the maximum of 315360000",
+		"error: policy.json: events.interval_sec: 3601 is above the maximum of 3600");
+	LOADED("{'ban': {'violations': 1000000, 'window_sec': 86400, 'duration_sec': 315360000},"
+	       " 'events': {'interval_sec': 3600},"
+	       " 'rate_classes': {'slow': {'conn_per_sec': 0.001, 'conn_burst': 86.4,"
+	       " 'bytes_per_sec': 1000, 'bytes_burst': 86400000},"
+	       " 'fast': {'conn_per_sec': 1e9, 'conn_burst': 8.64e13,"
+	       " 'bytes_per_sec': 1e12, 'bytes_burst': 8.64e16}}}", &p, );
+	sg_compile_config(&p, 1, cfg);
+	assert_true(cfg->ban_window_ns == 86400ull * 1000000000ull);
+	assert_true(cfg->ban_duration_ns == 315360000ull * 1000000000ull);
+	assert_true(cfg->event_interval_ns == 3600ull * 1000000000ull);
+	for (size_t i = 0; i < p.n_classes; i++) {
+		const struct sg_rate *r = &cfg->classes[i];
+
+		/* A day's burst at most, and costs that a 256 KiB packet (a
+		 * big GSO one on TC) cannot overflow when multiplied. */
+		assert_true(r->conn_tau_ns > 0 && r->conn_tau_ns <= 86400ull * 1000000000ull);
+		assert_true(r->byte_tau_ns > 0 && r->byte_tau_ns <= 86400ull * 1000000000ull);
+		assert_true(r->conn_cost > 0 && r->conn_cost <= UINT64_MAX / 2);
+		assert_true(r->byte_cost > 0 && r->byte_cost <= UINT64_MAX / (256u << 10));
+	}
+	/* The slowest class: 1000 s per connection, scaled, exactly. */
+	assert_true(cfg->classes[0].conn_cost == 1000000000000ull << SG_RATE_SHIFT ||
+		    cfg->classes[1].conn_cost == 1000000000000ull << SG_RATE_SHIFT);
+	sg_policy_free(&p);
+	free(cfg);
+}
+
 static void test_relay_cap_invalid(void **state)
 {
 	(void)state;
@@ -923,19 +966,70 @@ static void test_trusted_expires_invalid(void **state)
 		"error: policy.json: trusted[1].expires: must be a string, not 1814313600");
 }
 
+/* Dates the data plane's nanosecond clock cannot hold are refused, not
+ * wrapped (a 9999 "never" used to expire at once); "never" is no
+ * "expires" at all. */
+static void test_trusted_expires_after_2262(void **state)
+{
+	struct sg_policy p;
+
+	(void)state;
+	REFUSED("{" RELAYS ", 'trusted': [{'addr': '10.0.0.1', 'relays': ['r'], 'ticket': 'T',"
+		" 'owner': 'o', 'expires': '9999-12-31T23:59:59Z'}, {'addr': '10.0.0.2',"
+		" 'relays': ['r'], 'ticket': 'T', 'owner': 'o', 'expires': '2262-01-01T00:00:01Z'}]}",
+		"error: policy.json: trusted[0].expires: 9999-12-31T23:59:59Z is after "
+		"2262-01-01T00:00:00Z, the last expiry the data plane's clock can hold; for an "
+		"entry that never expires, leave \"expires\" out",
+		"error: policy.json: trusted[1].expires: 2262-01-01T00:00:01Z is after "
+		"2262-01-01T00:00:00Z, the last expiry the data plane's clock can hold; for an "
+		"entry that never expires, leave \"expires\" out");
+	LOADED("{" RELAYS ", 'trusted': [{'addr': '10.0.0.1', 'relays': ['r'], 'ticket': 'T',"
+	       " 'owner': 'o', 'expires': '2262-01-01T00:00:00Z'}]}", &p, );
+	assert_int_equal(p.trusted[0].expires, 9214646400LL);
+	sg_policy_free(&p);
+}
+
 static void test_trusted_duplicates(void **state)
 {
 	(void)state;
-	/* The same prefix however it is written: "/32", IPv4-mapped. */
+	/* The same prefix however it is written ("/32"); IPv4-mapped text
+	 * is refused outright (test_v4_alias_refused). */
 	REFUSED("{" RELAYS ", 'trusted': [" ENTRY("10.20.1.5") "," ENTRY("10.20.1.0/24") ","
 		ENTRY("10.20.1.5/32") "," ENTRY("2001:db8::/32") "," ENTRY("::ffff:10.20.1.5") ","
 		ENTRY("2001:db8:0::/32") "]}",
+		"error: policy.json: trusted[4].addr: \"::ffff:10.20.1.5\" is an IPv4-mapped IPv6 "
+		"address, which smtpgate treats as the IPv4 address 10.20.1.5: write 10.20.1.5 "
+		"instead",
 		"error: policy.json: trusted[2].addr: 10.20.1.5 is listed twice (trusted[0] and "
 		"trusted[2])",
-		"error: policy.json: trusted[4].addr: 10.20.1.5 is listed twice (trusted[0] and "
-		"trusted[4])",
 		"error: policy.json: trusted[5].addr: 2001:db8::/32 is listed twice (trusted[3] and "
 		"trusted[5])");
+}
+
+/* IPv4 is kept as ::ffff:a.b.c.d, so an IPv6 prefix over ::ffff:0:0/96
+ * would silently take in IPv4 sources: refused everywhere a prefix or
+ * address is written, naming the JSON path and what to write. */
+#define OVER_V4(text) "\"" text "\" contains ::ffff:0:0/96, where smtpgate keeps IPv4 " \
+	"addresses, so it would match every IPv4 source as well: write IPv6 prefixes that " \
+	"leave ::ffff:0:0/96 out (2000::/3 is all global unicast IPv6) and IPv4 prefixes for " \
+	"IPv4 (0.0.0.0/0 is all of it)"
+
+static void test_v4_alias_refused(void **state)
+{
+	(void)state;
+	REFUSED("{'scope': ['::/0', '::ffff:10.20.0.0/112']}",
+		"error: policy.json: scope[0]: " OVER_V4("::/0"),
+		"error: policy.json: scope[1]: \"::ffff:10.20.0.0/112\" is an IPv4-mapped IPv6 "
+		"prefix, which smtpgate treats as the IPv4 prefix 10.20.0.0/16: write 10.20.0.0/16 "
+		"instead");
+	REFUSED("{'relays': {'r': [{'addr': '::ffff:192.0.2.25'}]}}",
+		"error: policy.json: relays.r[0].addr: \"::ffff:192.0.2.25\" is an IPv4-mapped IPv6 "
+		"address, which smtpgate treats as the IPv4 address 192.0.2.25: write 192.0.2.25 "
+		"instead");
+	REFUSED("{" RELAYS ", 'trusted': [" ENTRY("2001:db8::/32") "," ENTRY("::/64") ","
+		ENTRY("10.0.0.0/ 8") "]}",
+		"error: policy.json: trusted[1].addr: " OVER_V4("::/64"),
+		"error: policy.json: trusted[2].addr: \"10.0.0.0/ 8\": prefix length must be 0-32");
 }
 
 static void test_trusted_not_object(void **state)
@@ -1202,6 +1296,7 @@ int main(void)
 		cmocka_unit_test(test_prefix_lens_limit),
 		cmocka_unit_test(test_unregistered_invalid),
 		cmocka_unit_test(test_ban_invalid),
+		cmocka_unit_test(test_ns_conversions_bounded),
 		cmocka_unit_test(test_relay_cap_invalid),
 		cmocka_unit_test(test_trusted_bad_prefix),
 		cmocka_unit_test(test_trusted_host_bits),
@@ -1211,7 +1306,9 @@ int main(void)
 		cmocka_unit_test(test_trusted_text_limits),
 		cmocka_unit_test(test_trusted_control_chars),
 		cmocka_unit_test(test_trusted_expires_invalid),
+		cmocka_unit_test(test_trusted_expires_after_2262),
 		cmocka_unit_test(test_trusted_duplicates),
+		cmocka_unit_test(test_v4_alias_refused),
 		cmocka_unit_test(test_trusted_not_object),
 		cmocka_unit_test(test_trusted_too_many),
 		cmocka_unit_test(test_all_problems_reported),

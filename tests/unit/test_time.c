@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <cmocka.h>
+#include "clock.h"
 #include "load.h"
 
 static void expect_time(const char *s, long long want)
@@ -155,6 +156,42 @@ static void test_duration_overflow(void **state)
 	assert_int_equal(d, 42);
 }
 
+/* Expiry dates become data-plane deadlines in nanoseconds: dates whose
+ * nanoseconds do not fit 64 bits must neither wrap into the past (a
+ * 9999 date meant "never" and expired at once) nor into the future. */
+static void test_deadline_far_future(void **state)
+{
+	const uint64_t years_200 = 200ull * 365 * 86400 * 1000000000ull;
+	static const long long far[] = {
+		SG_EXPIRES_MAX,         /* 2262-01-01: the last date taken */
+		32503679999LL,          /* 2999-12-31T23:59:59Z */
+		253402300799LL,         /* 9999-12-31T23:59:59Z */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(far) / sizeof(far[0]); i++) {
+		uint64_t now = sg_boot_ns(), dl = sg_deadline_from_unix(far[i]);
+
+		if (dl <= now + years_200)
+			print_message("# %lld: deadline %llu, now %llu\n", far[i],
+				      (unsigned long long)dl, (unsigned long long)now);
+		assert_true(dl > now + years_200);
+		/* Shown back as a wall-clock time no later than the limit. */
+		assert_true(sg_unix_from_boot(dl) <= SG_EXPIRES_MAX);
+		assert_true(sg_unix_from_boot(dl) >= SG_EXPIRES_MAX - 1);
+	}
+}
+
+static void test_deadline_past_and_never(void **state)
+{
+	(void)state;
+	assert_int_equal(sg_deadline_from_unix(0), 0);                 /* never */
+	assert_int_equal(sg_deadline_from_unix(1), 1);                 /* 1970 */
+	assert_int_equal(sg_deadline_from_unix(1577836800LL), 1);      /* 2020 */
+	assert_int_equal(sg_deadline_from_unix(-62135596800LL), 1);    /* year 1 */
+	assert_int_equal(sg_deadline_from_unix(-9223372036854775807LL), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -167,6 +204,8 @@ int main(void)
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_duration_rejects),
 		cmocka_unit_test(test_duration_overflow),
+		cmocka_unit_test(test_deadline_far_future),
+		cmocka_unit_test(test_deadline_past_and_never),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);

@@ -69,7 +69,6 @@ int ctl_cmd_audit(struct ctl *c)
 	const char *since = NULL, *limit = NULL;
 	json_t *args = json_object(), *result;
 	long long when, n;
-	char *end;
 	int o, rc;
 
 	while ((o = ctl_getopt(c, longs)) >= 0) {
@@ -91,8 +90,7 @@ int ctl_cmd_audit(struct ctl *c)
 		json_object_set_new(args, "since", json_integer(when));
 	}
 	if (limit) {
-		n = strtoll(limit, &end, 10);
-		if (!*limit || *end || n < 1 || n > 1000000) {
+		if (ctl_parse_count(limit, 1, 1000000, &n)) {
 			json_decref(args);
 			return ctl_usage(c, "--limit: \"%s\" is not a number from 1 to 1000000", limit);
 		}

@@ -117,6 +117,9 @@ const char *ctl_duration_text(long long sec, char *buf, size_t len);
 /* Time arguments: RFC 3339, or [+|-]DURATION relative to now (sign:
  * +1 for "in the future", -1 for "ago").  0 or -1. */
 int ctl_parse_when(const char *s, int sign, long long *unix_sec);
+/* A whole number from min to max written as decimal digits only: no
+ * blanks, sign or trailing text (strtol would take " 5" and "+5"). */
+int ctl_parse_count(const char *s, long long min, long long max, long long *out);
 
 /* ---- commands ---- */
 

@@ -191,6 +191,24 @@ const char *ctl_duration_text(long long sec, char *buf, size_t len)
 	return buf;
 }
 
+int ctl_parse_count(const char *s, long long min, long long max, long long *out)
+{
+	long long v = 0;
+	const char *p = s;
+
+	if (!p || *p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (max - (*p - '0')) / 10)
+			return -1; /* over max, and never overflowing */
+		v = v * 10 + (*p - '0');
+	}
+	if (*p || v < min)
+		return -1;
+	*out = v;
+	return 0;
+}
+
 int ctl_parse_when(const char *s, int sign, long long *unix_sec)
 {
 	long long d;

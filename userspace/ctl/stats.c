@@ -137,8 +137,7 @@ int ctl_cmd_stats(struct ctl *c)
 	const char *pin_dir = NULL, *top_text = NULL;
 	bool sources = false;
 	json_t *args, *result;
-	long top = SG_DEFAULT_TOP_SOURCES;
-	char *end;
+	long long top = SG_DEFAULT_TOP_SOURCES;
 	int o, rc;
 
 	while ((o = ctl_getopt(c, longs)) >= 0) {
@@ -154,8 +153,7 @@ int ctl_cmd_stats(struct ctl *c)
 	if ((rc = ctl_no_positional(c)))
 		return rc;
 	if (top_text) {
-		top = strtol(top_text, &end, 10);
-		if (!*top_text || *end || top < 1 || top > SG_MAX_TOP_SOURCES)
+		if (ctl_parse_count(top_text, 1, SG_MAX_TOP_SOURCES, &top))
 			return ctl_usage(c, "--top: \"%s\" is not a number from 1 to %d", top_text,
 					 SG_MAX_TOP_SOURCES);
 		sources = true;

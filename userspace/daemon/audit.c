@@ -12,9 +12,11 @@
 #include <unistd.h>
 #include "daemon.h"
 #include "log.h"
+#include "safe_path.h"
 
 int sgd_audit(struct sgd *d, const struct sgd_audit *a)
 {
+	struct sg_err err = { 0 };
 	char when[32];
 	json_t *o;
 	char *line;
@@ -43,11 +45,15 @@ int sgd_audit(struct sgd *d, const struct sgd_audit *a)
 		return -ENOMEM;
 	len = strlen(line);
 	line[len] = '\n'; /* json_dumps' NUL becomes the newline */
-	fd = open(d->audit_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	if (fd < 0 || write(fd, line, len + 1) != (ssize_t)(len + 1) || fsync(fd))
+	fd = sg_open_own_file(d->audit_path, O_WRONLY | O_APPEND | O_CREAT, 0640, &err);
+	if (fd < 0) {
+		free(line);
+		sgd_err("audit log %s", err.msg);
+		return fd;
+	}
+	if (write(fd, line, len + 1) != (ssize_t)(len + 1) || fsync(fd))
 		rc = -errno;
-	if (fd >= 0)
-		close(fd);
+	close(fd);
 	free(line);
 	if (rc)
 		sgd_err("audit log %s: %s", d->audit_path, strerror(-rc));

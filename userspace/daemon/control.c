@@ -36,6 +36,7 @@
 #include "control_cmd.h"
 #include "log.h"
 #include "loop.h"
+#include "safe_path.h"
 
 #define REQUEST_TIMEOUT_MS 5000
 /* A reader that stops reading its reply is dropped after this long. */
@@ -492,7 +493,8 @@ static int set_group_acl(const char *path, mode_t mode, gid_t gid, unsigned perm
 		},
 	};
 
-	return setxattr(path, "system.posix_acl_access", &acl, sizeof(acl), 0) ? -errno : 0;
+	/* l-: never through a link planted in place of the socket or dir. */
+	return lsetxattr(path, "system.posix_acl_access", &acl, sizeof(acl), 0) ? -errno : 0;
 }
 
 /* Group admin_group (when it exists) and an ACL for read_group. */
@@ -502,7 +504,7 @@ static void set_access(struct sgd *d, const char *path, mode_t mode, unsigned re
 	bool have_admin = group_gid(d->cfg.admin_group, &admin);
 	int rc;
 
-	if (have_admin && chown(path, (uid_t)-1, admin))
+	if (have_admin && lchown(path, (uid_t)-1, admin))
 		sgd_warn("control: chgrp %s %s: %s", d->cfg.admin_group, path, strerror(errno));
 	if (!group_gid(d->cfg.read_group, &reader)) {
 		sgd_info("control: no group \"%s\" (control.read_group): only root%s%s%s may use %s",
@@ -538,10 +540,44 @@ static int make_socket_dir(struct sgd *d, const char *sock_path)
 	}
 	if (!mkdir(dir, 0750)) {
 		/* Ours: mkdir's mode went through the umask. */
-		chmod(dir, 0750);
+		int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+		if (fd < 0 || fchmod(fd, 0750)) {
+			int e = errno;
+
+			if (fd >= 0)
+				close(fd);
+			return -e;
+		}
+		close(fd);
 		set_access(d, dir, 0750, ACL_READ | ACL_EXECUTE);
 	} else if (errno != EEXIST) {
 		return -errno;
+	}
+	return 0;
+}
+
+/* The socket's directory may be the admin and read groups' to enter
+ * (r-x), but root's alone to write: whoever may write it could swap the
+ * socket for a link between bind() and the ownership changes below. */
+static int check_socket_dir(struct sgd *d, const char *sock_path)
+{
+	struct sg_err err = { 0 };
+	char dir[PATH_MAX];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", sock_path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if (sg_check_private_dir("the directory of control.socket", dir,
+				 d->load_opts.allow_any_owner, &err)) {
+		sgd_err("control: %s", err.msg);
+		return -EPERM;
 	}
 	return 0;
 }
@@ -584,6 +620,7 @@ static int open_socket(struct sgd_control *ctl)
 	struct sgd *d = ctl->d;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct stat st;
+	mode_t old_mask;
 	int rc;
 
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", ctl->path);
@@ -592,21 +629,33 @@ static int open_socket(struct sgd_control *ctl)
 		sgd_err("control: cannot create the directory of %s: %s", ctl->path, strerror(-rc));
 		return rc;
 	}
+	rc = check_socket_dir(d, ctl->path);
+	if (rc)
+		return rc;
 	rc = clear_stale(ctl->path, &sa);
 	if (rc)
 		return rc;
 	ctl->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (ctl->listen_fd < 0 || bind(ctl->listen_fd, (struct sockaddr *)&sa, sizeof(sa))) {
+	if (ctl->listen_fd < 0) {
 		rc = -errno;
-		sgd_err("control: bind %s: %s", ctl->path, strerror(errno));
+		sgd_err("control: socket: %s", strerror(-rc));
 		return rc;
 	}
-	/* Nobody can connect before listen(): the mode, group and ACL are in
-	 * place first. */
-	if (chmod(ctl->path, 0660) || stat(ctl->path, &st)) {
-		rc = -errno;
-		sgd_err("control: chmod %s: %s", ctl->path, strerror(errno));
+	/* The mode comes from the umask at bind(), not from a chmod of the
+	 * path afterwards (which would follow whatever is there by then).
+	 * No other thread runs yet to see the umask changed. */
+	old_mask = umask(0117);
+	rc = bind(ctl->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
+	umask(old_mask);
+	if (rc) {
+		sgd_err("control: bind %s: %s", ctl->path, strerror(-rc));
 		return rc;
+	}
+	/* Nobody can connect before listen(): the group and ACL are in
+	 * place first. */
+	if (lstat(ctl->path, &st) || !S_ISSOCK(st.st_mode)) {
+		sgd_err("control: %s is not the socket just bound", ctl->path);
+		return -EEXIST;
 	}
 	ctl->dev = st.st_dev;
 	ctl->ino = st.st_ino;
@@ -667,7 +716,7 @@ void sgd_control_stop(struct sgd *d)
 		close(ctl->listen_fd);
 		ctl->listen_fd = -1;
 		/* Only our own socket: not one another daemon bound since. */
-		if (!stat(ctl->path, &st) && st.st_dev == ctl->dev && st.st_ino == ctl->ino)
+		if (!lstat(ctl->path, &st) && st.st_dev == ctl->dev && st.st_ino == ctl->ino)
 			unlink(ctl->path);
 	}
 	if (ctl->timer_fd >= 0) {

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "clock.h"
 #include "control_cmd.h"
 #include "log.h"
 
@@ -181,6 +182,13 @@ static int parse_entry(struct sgd_req *r, long long now, struct sg_trusted_entry
 		if (expires <= now) {
 			sg_format_rfc3339(expires, when, sizeof(when));
 			return sgd_req_fail(r, SGD_E_INVALID, "expires", "%s is in the past", when);
+		}
+		if (expires > SG_EXPIRES_MAX) {
+			sg_format_rfc3339(expires, when, sizeof(when));
+			return sgd_req_fail(r, SGD_E_INVALID, "expires", "%s is after "
+					    SG_EXPIRES_MAX_TEXT ", the last expiry the data "
+					    "plane's clock can hold; for an approval that never "
+					    "expires, leave out --expires", when);
 		}
 		t->expires = expires;
 		break;

@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "daemon.h"
 #include "log.h"
+#include "safe_path.h"
 
 void sgd_format_time_ms(uint64_t boot_ns, char *buf, size_t len)
 {
@@ -28,18 +29,56 @@ void sgd_format_time_ms(uint64_t boot_ns, char *buf, size_t len)
 	snprintf(buf + n, len - n, ".%03dZ", (int)((real_ns / 1000000) % 1000));
 }
 
+/* Events not written since the last one that was (0: writing works).
+ * One daemon per process, so one counter. */
+static unsigned long long events_unwritten;
+
+/* Appends one whole line or nothing: what a short write (a full disk)
+ * left is cut off again, so the next line never glues onto half of
+ * this one.  Not through stdio, whose buffer would keep the half. */
+static int append_line(int fd, const char *buf, size_t len)
+{
+	struct stat st;
+	ssize_t n;
+	int e;
+
+	if (fstat(fd, &st))
+		return -errno;
+	n = write(fd, buf, len);
+	if (n == (ssize_t)len)
+		return 0;
+	e = n < 0 ? errno : ENOSPC;
+	if (n > 0 && ftruncate(fd, st.st_size))
+		e = errno;
+	return -e;
+}
+
 void sgd_events_write(struct sgd *d, void *json)
 {
 	json_t *o = json;
 	char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	size_t len;
+	int rc;
 
 	if (!line)
 		return;
-	if (d->events) {
-		fprintf(d->events, "%s\n", line);
-		fflush(d->events);
-	}
+	len = strlen(line);
+	line[len] = '\n'; /* json_dumps' NUL becomes the newline */
+	rc = d->events ? append_line(fileno(d->events), line, len + 1) : -EBADF;
 	free(line);
+	if (rc) {
+		/* Logged once per failing stretch, not per event: events come
+		 * from packets, and a flood must not flood the journal too. */
+		if (!events_unwritten++)
+			sgd_err("%s: cannot write events (%s): they are dropped until it works "
+				"again", d->events_path, strerror(-rc));
+		return;
+	}
+	if (events_unwritten) {
+		sgd_notice("%s: writing events again; %llu were not written", d->events_path,
+			   events_unwritten);
+		events_unwritten = 0;
+	}
 	pthread_mutex_lock(&d->lock);
 	d->events_written++;
 	pthread_mutex_unlock(&d->lock);
@@ -95,16 +134,22 @@ static int on_event(void *ctx, void *data, size_t size)
 
 static int open_events_file(struct sgd *d)
 {
-	int fd = open(d->events_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	struct sg_err err = { 0 };
+	int fd = sg_open_own_file(d->events_path, O_WRONLY | O_APPEND | O_CREAT, 0640, &err);
 
 	if (fd < 0) {
-		sgd_err("%s: %s", d->events_path, strerror(errno));
+		sgd_err("%s", err.msg);
 		return -1;
 	}
 	if (d->events)
 		fclose(d->events);
 	d->events = fdopen(fd, "a");
-	return d->events ? 0 : -1;
+	if (!d->events) {
+		sgd_err("%s: %s", d->events_path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return 0;
 }
 
 /* logrotate renames the file away: follow the path, not the old inode. */
@@ -114,7 +159,7 @@ static void reopen_if_rotated(struct sgd *d)
 
 	if (!d->events || fstat(fileno(d->events), &by_fd))
 		return;
-	if (stat(d->events_path, &by_path) || by_path.st_ino != by_fd.st_ino ||
+	if (lstat(d->events_path, &by_path) || by_path.st_ino != by_fd.st_ino ||
 	    by_path.st_dev != by_fd.st_dev)
 		open_events_file(d);
 }

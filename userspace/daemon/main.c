@@ -24,6 +24,7 @@
 #include "loop.h"
 #include "metrics.h"
 #include "notify.h"
+#include "safe_path.h"
 
 static void usage(FILE *f)
 {
@@ -132,14 +133,20 @@ static int load_config(struct sgd *d)
 /* One daemon per state dir: two would fight over approvals.json. */
 static int take_lock(struct sgd *d)
 {
+	struct sg_err err = { 0 };
 	char path[PATH_MAX], pid[32];
 
 	snprintf(path, sizeof(path), "%s/smtpgated.lock", d->cfg.state_dir);
-	d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (d->lock_fd < 0 || flock(d->lock_fd, LOCK_EX | LOCK_NB)) {
+	/* Not through a planted link: the file is truncated below. */
+	d->lock_fd = sg_open_own_file(path, O_RDWR | O_CREAT, 0600, &err);
+	if (d->lock_fd < 0) {
+		sgd_err("%s", err.msg);
+		return -1;
+	}
+	if (flock(d->lock_fd, LOCK_EX | LOCK_NB)) {
 		char other[32] = "?";
 
-		if (d->lock_fd >= 0 && read(d->lock_fd, other, sizeof(other) - 1) > 0)
+		if (read(d->lock_fd, other, sizeof(other) - 1) > 0)
 			other[strcspn(other, "\n")] = '\0';
 		sgd_err("another smtpgated (pid %s) uses state dir %s", other, d->cfg.state_dir);
 		return -1;
@@ -158,9 +165,9 @@ static int refuse_if_running(struct sgd *d)
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/smtpgated.lock", d->cfg.state_dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
-		return 0; /* never ran with this state dir */
+		return 0; /* never ran with this state dir (or not a lock of ours) */
 	if (!flock(fd, LOCK_EX | LOCK_NB)) {
 		close(fd);
 		return 0;
@@ -223,6 +230,31 @@ static void on_link_events(struct sgd *d, void *arg, uint32_t events)
 	sgd_linkwatch_read(d);
 }
 
+/* The state and log dirs are root's alone, and the files smtpgated
+ * appends to there are its own, before anything is written. */
+static int check_own_paths(struct sgd *d)
+{
+	struct sg_err err = { 0 };
+	const char *files[] = { d->audit_path, d->events_path };
+	bool any = d->load_opts.allow_any_owner;
+	int fd;
+
+	if (sg_check_private_dir("paths.state_dir", d->cfg.state_dir, any, &err) ||
+	    sg_check_private_dir("paths.log_dir", d->cfg.log_dir, any, &err)) {
+		sgd_err("%s", err.msg);
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		fd = sg_open_own_file(files[i], O_WRONLY | O_APPEND | O_CREAT, 0640, &err);
+		if (fd < 0) {
+			sgd_err("%s", err.msg);
+			return -1;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
 static int start(struct sgd *d)
 {
 	struct sg_err err = { 0 };
@@ -239,7 +271,7 @@ static int start(struct sgd *d)
 			strerror(errno));
 		return -1;
 	}
-	if (take_lock(d))
+	if (check_own_paths(d) || take_lock(d))
 		return -1;
 	if (sg_dp_open(&d->dp, d->cfg.pin_dir, &err)) {
 		sgd_err("%s", err.msg);

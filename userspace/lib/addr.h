@@ -20,10 +20,13 @@ struct sg_prefix {
 };
 
 bool sg_addr_is_v4(const struct sg_addr *a);
-/* Parses an address (no prefix length). */
+/* Parses an address (no prefix length).  IPv4 written in IPv4-mapped
+ * IPv6 form (::ffff:a.b.c.d) is refused, naming the IPv4 to write. */
 int sg_addr_parse(const char *text, struct sg_addr *out, struct sg_err *err);
-/* Parses "ADDR" (a host: /32 or /128) or "ADDR/LEN".  Host bits set
- * under the mask are an error, never silently cleared. */
+/* Parses "ADDR" (a host: /32 or /128) or "ADDR/LEN", LEN decimal digits
+ * only.  Host bits set under the mask are an error, never silently
+ * cleared.  An IPv6 prefix that contains ::ffff:0:0/96 (it would match
+ * every IPv4 source) or lies inside it (IPv4 in disguise) is refused. */
 int sg_prefix_parse(const char *text, struct sg_prefix *out, struct sg_err *err);
 void sg_addr_format(const struct sg_addr *a, char *buf, size_t len);
 /* Hosts print without a length, like they are usually written. */

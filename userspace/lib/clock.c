@@ -27,10 +27,19 @@ uint64_t sg_deadline_from_unix(int64_t unix_sec)
 {
 	int64_t real = sg_real_ns();
 	uint64_t boot = sg_boot_ns();
-	int64_t until = unix_sec * 1000000000ll - real;
+	int64_t until;
 
 	if (unix_sec == 0)
 		return 0;
+	/* Checked before multiplying: 9999-12-31 or year 1 in nanoseconds
+	 * overflow 64 bits, and the wrapped product once turned a far
+	 * future into "expired at once" (and could turn a far past into a
+	 * future). */
+	if (unix_sec < 0 || unix_sec <= real / 1000000000ll)
+		return 1;
+	if (unix_sec > SG_EXPIRES_MAX)
+		unix_sec = SG_EXPIRES_MAX;
+	until = unix_sec * 1000000000ll - real;
 	if (until <= 0)
 		return 1;
 	return boot + (uint64_t)until;

@@ -19,6 +19,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "dp_internal.h"
+#include "safe_path.h"
 
 #ifndef BPF_FS_MAGIC
 #define BPF_FS_MAGIC 0xcafe4a11
@@ -59,6 +60,7 @@ static int make_pin_dir(const char *dir, struct sg_err *err)
 {
 	char parent[4096], *slash;
 	struct stat st;
+	int fd, rc;
 
 	snprintf(parent, sizeof(parent), "%s", dir);
 	slash = strrchr(parent, '/');
@@ -71,8 +73,18 @@ static int make_pin_dir(const char *dir, struct sg_err *err)
 		return sg_errf(err, -errno, "pin dir %s: %s", dir, strerror(errno));
 	if (lstat(dir, &st) || !S_ISDIR(st.st_mode))
 		return sg_errf(err, -ENOTDIR, "pin dir %s is not a directory", dir);
-	chmod(dir, 0700);
-	return check_bpffs(dir, err);
+	/* Checked before it is tightened: a pin dir someone else could
+	 * write may already hold their pins (or links) under our names. */
+	rc = sg_check_private_dir("paths.pin_dir", dir, false, err);
+	if (rc)
+		return rc;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return sg_errf(err, -ENOTDIR, "pin dir %s is not a directory", dir);
+	if (fchmod(fd, 0700))
+		rc = sg_errf(err, -errno, "pin dir %s: chmod: %s", dir, strerror(errno));
+	close(fd);
+	return rc ? rc : check_bpffs(dir, err);
 }
 
 /* The pinned map must be the map this build defines, field for field. */
@@ -174,7 +186,7 @@ static int pin_new_maps(struct sg_dp *dp, struct sg_err *err)
 		sg_dp_pin_path(dp, path, sizeof(path), sg_dp_pin_name(m));
 		if (bpf_obj_pin(bpf_map__fd(m), path))
 			return sg_errf(err, -errno, "pin %s: %s", path, strerror(errno));
-		chmod(path, 0600);
+		fchmodat(AT_FDCWD, path, 0600, AT_SYMLINK_NOFOLLOW);
 	}
 	return 0;
 }

@@ -319,15 +319,15 @@ int sg_j_get_num(struct sg_jctx *c, json_t *obj, const char *key, bool required,
 		return rc;
 	n = json_number_value(v);
 	if (min_exclusive && n <= min) {
-		sg_j_error_at(c, key, "must be greater than %g, not %g", min, n);
+		sg_j_error_at(c, key, "must be greater than %.15g, not %.15g", min, n);
 		return -1;
 	}
 	if (!min_exclusive && n < min) {
-		sg_j_error_at(c, key, "%g is below the minimum of %g", n, min);
+		sg_j_error_at(c, key, "%.15g is below the minimum of %.15g", n, min);
 		return -1;
 	}
 	if (n > max) {
-		sg_j_error_at(c, key, "%g is above the maximum of %g", n, max);
+		sg_j_error_at(c, key, "%.15g is above the maximum of %.15g", n, max);
 		return -1;
 	}
 	*out = n;

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include "clock.h"
 #include "load_internal.h"
 
 static const char *const trusted_keys[] = {
@@ -106,6 +107,13 @@ static void parse_expires(struct sg_jctx *c, json_t *obj, long long now,
 
 	if (sg_j_get_time(c, obj, "expires", false, &e) <= 0)
 		return;
+	if (e > SG_EXPIRES_MAX) {
+		sg_format_rfc3339(e, when, sizeof(when));
+		sg_j_error_at(c, "expires", "%s is after " SG_EXPIRES_MAX_TEXT ", the last expiry "
+			      "the data plane's clock can hold; for an entry that never expires, "
+			      "leave \"expires\" out", when);
+		return;
+	}
 	/* 0 means "never" in memory; a time at or before the epoch is
 	 * simply long past. */
 	t->expires = e > 0 ? e : 1;
