@@ -11,10 +11,17 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <sys/types.h>
+#include "append.h"
 #include "daemon.h"
 
-/* A request, a reply line, at most this many bytes. */
+/* A request line, at most this many bytes. */
 #define SGD_CTL_MAX_REQUEST (64 * 1024)
+/* A reply line, at most this many bytes: a larger one is replaced by a
+ * "failed" error that says so. */
+#define SGD_CTL_MAX_REPLY (16 << 20)
+/* What `audit` puts in a reply, at most: the newest records that fit,
+ * then the reply says it was cut ("truncated": true, and a warning). */
+#define SGD_AUDIT_REPLY_BUDGET (8 << 20)
 
 enum sgd_role {
 	SGD_ROLE_NONE = 0,      /* in neither group: refused before reading */
@@ -49,6 +56,10 @@ struct sgd_req {
 	char *error;            /* "arg: problem", malloc'd */
 	char arg[32];           /* the argument at fault, "" if none */
 	json_t *warnings;       /* array of strings, or NULL */
+	bool truncated;         /* the result was cut to fit a reply */
+	/* A change recorded before it was made (sgd_req_audit_change). */
+	bool audited;
+	struct sg_append_mark audit_mark;
 };
 
 /* Fails the request: code, the argument at fault (NULL: none) and the
@@ -59,6 +70,13 @@ int sgd_req_fail(struct sgd_req *r, const char *code, const char *arg, const cha
 int sgd_req_ok(struct sgd_req *r, json_t *result);
 /* Adds a warning line to the reply. */
 void sgd_req_warn(struct sgd_req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Records the change the request is about to make, as done, before it is
+ * made: a change that cannot be recorded is not made.  Change commands
+ * call it once their arguments are checked, right before their first
+ * effect; if the change then fails, the record is taken back and the
+ * failure recorded instead.  Returns 0, or -1 (the request has failed). */
+int sgd_req_audit_change(struct sgd_req *r);
 
 /* Argument getters.  Each returns 1 (present and valid, *out set), 0
  * (absent and optional) or -1 (the request has failed with a message
@@ -107,7 +125,9 @@ int sgd_cmd_ban_list(struct sgd_req *r);
 int sgd_cmd_status(struct sgd_req *r);
 int sgd_cmd_relay_list(struct sgd_req *r);
 int sgd_cmd_stats(struct sgd_req *r);
-int sgd_cmd_audit(struct sgd_req *r);
 int sgd_cmd_reload(struct sgd_req *r);
+
+/* audit_read.c */
+int sgd_cmd_audit(struct sgd_req *r);
 
 #endif

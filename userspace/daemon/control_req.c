@@ -282,8 +282,13 @@ static json_t *error_reply(const char *code, const char *error, const char *arg)
 	return o;
 }
 
-static void audit(struct sgd *d, const struct sgd_peer *peer, const char *command,
-		  json_t *args, const char *code, const char *error, struct sgd_req *r)
+/* Writes the record of a request.  Refusals of peers that may not change
+ * anything are rate-limited per uid (audit_limit.c).  Returns false when
+ * the record was suppressed (then the refusal is not logged either); a
+ * write failure is logged and counted by sgd_audit, and *rc says it. */
+static bool audit(struct sgd *d, const struct sgd_peer *peer, const char *command,
+		  json_t *args, const char *code, const char *error, struct sg_append_mark *mark,
+		  int *rc)
 {
 	json_t *ticket = args ? json_object_get(args, "ticket") : NULL;
 	struct sgd_audit a = {
@@ -293,24 +298,43 @@ static void audit(struct sgd *d, const struct sgd_peer *peer, const char *comman
 		.ticket = json_is_string(ticket) ? json_string_value(ticket) : NULL,
 		.result = audit_result(code),
 		.error = error,
-		.args = args ? json_deep_copy(args) : NULL,
 	};
 
-	if (sgd_audit(d, &a) && r && !code)
-		sgd_req_warn(r, "the change is made, but the audit log could not be written "
-			     "(see the daemon's log)");
+	*rc = 0;
+	if (code && peer->role != SGD_ROLE_ADMIN &&
+	    !sgd_refusal_admit(d, (unsigned)peer->uid, &a.suppressed))
+		return false;
+	a.args = args ? json_deep_copy(args) : NULL;
+	*rc = sgd_audit_mark(d, &a, mark);
+	return true;
+}
+
+int sgd_req_audit_change(struct sgd_req *r)
+{
+	int rc;
+
+	audit(r->d, r->peer, r->command, r->args, NULL, NULL, &r->audit_mark, &rc);
+	if (rc)
+		return sgd_req_fail(r, SGD_E_FAILED, NULL, "the audit log cannot be written (%s), "
+				    "so the change was not made", strerror(-rc));
+	r->audited = true;
+	return 0;
 }
 
 json_t *sgd_control_refuse(struct sgd *d, const struct sgd_peer *peer, const char *code,
 			   const char *why, json_t *audit_args)
 {
+	int rc;
+
 	/* A peer in neither group never had a request read: record the
 	 * attempt itself.  An admin's unreadable request may have been a
 	 * change: record its refusal. */
-	if (!strcmp(code, SGD_E_DENIED))
-		audit(d, peer, "connect", audit_args, code, why, NULL);
-	else if (peer->role == SGD_ROLE_ADMIN)
-		audit(d, peer, "invalid_request", audit_args, code, why, NULL);
+	if (!strcmp(code, SGD_E_DENIED)) {
+		if (audit(d, peer, "connect", audit_args, code, why, NULL, &rc))
+			sgd_warn("control: %s", why);
+	} else if (peer->role == SGD_ROLE_ADMIN) {
+		audit(d, peer, "invalid_request", audit_args, code, why, NULL, &rc);
+	}
 	json_decref(audit_args);
 	return error_reply(code, why, NULL);
 }
@@ -355,7 +379,7 @@ json_t *sgd_control_handle(struct sgd *d, const struct sgd_peer *peer, json_t *r
 {
 	struct sgd_req r = { .d = d, .peer = peer, .command = "?", .args = json_object() };
 	const struct sgd_command *cmd = NULL;
-	bool audited;
+	bool audited, logged = true;
 	char groups[128];
 	json_t *reply;
 	int rc;
@@ -377,10 +401,22 @@ json_t *sgd_control_handle(struct sgd *d, const struct sgd_peer *peer, json_t *r
 		rc = cmd->run(&r);
 	if (!rc && !r.result)
 		rc = sgd_req_fail(&r, SGD_E_FAILED, NULL, "out of memory");
-	if (audited)
-		audit(d, peer, cmd ? cmd->name : "invalid_request", r.args, r.code, r.error, &r);
+	if (r.audited && !rc) {
+		sg_append_done(&r.audit_mark);
+	} else if (audited) {
+		int wrc;
+
+		/* Recorded as done, then failed: the failure replaces it. */
+		if (r.audited)
+			sgd_audit_retract(d, &r.audit_mark);
+		logged = audit(d, peer, cmd ? cmd->name : "invalid_request", r.args, r.code,
+			       r.error, NULL, &wrc);
+		if (wrc && !rc)
+			sgd_req_warn(&r, "the change is made, but the audit log could not be "
+				     "written (see the daemon's log)");
+	}
 	if (rc) {
-		if (cmd && cmd->change)
+		if (cmd && cmd->change && logged)
 			sgd_info("control: %s by %s (uid %u) refused: %s", r.command, peer->user,
 				 (unsigned)peer->uid, r.error ? r.error : "?");
 		reply = error_reply(r.code, r.error, r.arg);
@@ -388,6 +424,8 @@ json_t *sgd_control_handle(struct sgd *d, const struct sgd_peer *peer, json_t *r
 		reply = json_pack("{s:b, s:O}", "ok", 1, "result", r.result);
 		if (reply && r.warnings)
 			json_object_set(reply, "warnings", r.warnings);
+		if (reply && r.truncated)
+			json_object_set_new(reply, "truncated", json_true());
 		if (cmd->change)
 			sgd_notice("control: %s by %s (uid %u): ok", r.command, peer->user,
 				   (unsigned)peer->uid);

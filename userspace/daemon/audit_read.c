@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * `audit` (a read): the newest records of audit.jsonl, read from the end
+ * of the file backwards, so that neither the memory nor the time it takes
+ * depends on the size of the file: it stops at `limit` records, at the
+ * first record older than `since` (records are appended in time order),
+ * or when the reply would outgrow SGD_AUDIT_REPLY_BUDGET bytes (then the
+ * reply says it was cut).  Lines that are not audit records are counted
+ * and reported, never silently skipped.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "control_cmd.h"
+#include "log.h"
+
+#define AUDIT_DEFAULT_LIMIT 10000
+#define AUDIT_MAX_LIMIT 1000000
+/* A line longer than this is not a record the daemon wrote. */
+#define AUDIT_LINE_MAX (1 << 20)
+#define CHUNK (64 * 1024)
+
+/* Lines of a file, last first, through a window of at most
+ * AUDIT_LINE_MAX + CHUNK bytes. */
+struct rev_lines {
+	int fd;
+	off_t fpos;             /* file offset of buf[lo] */
+	char *buf;
+	size_t cap, lo, hi;     /* unread data: buf[lo, hi) */
+};
+
+enum { LINE_EOF = 0, LINE_OK = 1, LINE_TOO_LONG = 2 };
+
+static int read_before(struct rev_lines *r)
+{
+	size_t n = r->fpos < CHUNK ? (size_t)r->fpos : CHUNK, len = r->hi - r->lo;
+
+	if (r->lo < n) {
+		memmove(r->buf + r->cap - len, r->buf + r->lo, len);
+		r->lo = r->cap - len;
+		r->hi = r->cap;
+	}
+	if (pread(r->fd, r->buf + r->lo - n, n, r->fpos - (off_t)n) != (ssize_t)n)
+		return -EIO;
+	r->lo -= n;
+	r->fpos -= (off_t)n;
+	return 0;
+}
+
+/* The previous line (without its newline) in *line, *len. */
+static int prev_line(struct rev_lines *r, const char **line, size_t *len)
+{
+	bool skipping = false;
+
+	for (;;) {
+		size_t end = r->hi > r->lo && r->buf[r->hi - 1] == '\n' ? r->hi - 1 : r->hi;
+		char *nl = end > r->lo ? memrchr(r->buf + r->lo, '\n', end - r->lo) : NULL;
+
+		if (r->hi == r->lo && r->fpos == 0)
+			return LINE_EOF;
+		if (nl || r->fpos == 0) {
+			size_t start = nl ? (size_t)(nl - r->buf) + 1 : r->lo;
+
+			*line = r->buf + start;
+			*len = end - start;
+			r->hi = start;
+			return skipping ? LINE_TOO_LONG : LINE_OK;
+		}
+		if (r->hi - r->lo > AUDIT_LINE_MAX) {
+			/* Keep only the newline-less tail's last byte: enough to
+			 * go on looking for the line's start. */
+			skipping = true;
+			r->lo = r->hi - 1;
+		}
+		if (read_before(r))
+			return -EIO;
+	}
+}
+
+struct collected {
+	json_t *newest_first;
+	size_t bytes;
+	size_t malformed;
+	bool cut;               /* stopped by the reply budget */
+};
+
+/* Reads records backwards into c until limit, since or the budget. */
+static int collect(int fd, off_t size, long long since, size_t limit, struct collected *c)
+{
+	struct rev_lines r = { .fd = fd, .fpos = size, .cap = AUDIT_LINE_MAX + CHUNK + 1 };
+	const char *line;
+	size_t len;
+	int rc;
+
+	r.buf = malloc(r.cap);
+	if (!r.buf)
+		return -ENOMEM;
+	r.lo = r.hi = r.cap;
+	while (json_array_size(c->newest_first) < limit &&
+	       (rc = prev_line(&r, &line, &len)) > LINE_EOF) {
+		json_t *rec;
+		const char *when;
+		long long t;
+
+		if (rc == LINE_TOO_LONG) {
+			c->malformed++;
+			continue;
+		}
+		if (!len)
+			continue;
+		rec = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
+		when = json_string_value(json_object_get(rec, "time"));
+		if (!json_is_object(rec) || !when || sg_parse_rfc3339(when, &t)) {
+			json_decref(rec);
+			c->malformed++;
+			continue;
+		}
+		if (t < since) {
+			json_decref(rec);
+			break;
+		}
+		if (c->bytes + len + 1 > SGD_AUDIT_REPLY_BUDGET) {
+			json_decref(rec);
+			c->cut = true;
+			break;
+		}
+		c->bytes += len + 1;
+		json_array_append_new(c->newest_first, rec);
+	}
+	free(r.buf);
+	return rc < 0 ? rc : 0;
+}
+
+int sgd_cmd_audit(struct sgd_req *r)
+{
+	long long since = 0, limit = AUDIT_DEFAULT_LIMIT;
+	struct collected c = { .newest_first = json_array() };
+	const char *path = r->d->audit_path;
+	struct stat st;
+	json_t *arr;
+	size_t n;
+	int fd, rc = 0;
+
+	if (sgd_arg_int(r, "since", false, 0, 253402300799LL, &since) < 0 ||
+	    sgd_arg_int(r, "limit", false, 1, AUDIT_MAX_LIMIT, &limit) < 0) {
+		json_decref(c.newest_first);
+		return -1;
+	}
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno != ENOENT)
+		rc = -errno;
+	else if (fd >= 0 && fstat(fd, &st))
+		rc = -errno;
+	else if (fd >= 0 && c.newest_first)
+		rc = collect(fd, st.st_size, since, (size_t)limit, &c);
+	if (fd >= 0)
+		close(fd);
+	arr = json_array();
+	if (rc || !arr || !c.newest_first) {
+		json_decref(arr);
+		json_decref(c.newest_first);
+		return sgd_req_fail(r, SGD_E_FAILED, NULL, "%s: %s", path,
+				    strerror(rc ? -rc : ENOMEM));
+	}
+	n = json_array_size(c.newest_first);
+	for (size_t i = n; i > 0; i--)
+		json_array_append(arr, json_array_get(c.newest_first, i - 1));
+	json_decref(c.newest_first);
+	if (c.malformed) {
+		sgd_warn("audit: %s: %zu line(s) that are not audit records were skipped", path,
+			 c.malformed);
+		sgd_req_warn(r, "%s: %zu line(s) among those read are not audit records (torn or "
+			     "damaged) and were skipped", path, c.malformed);
+	}
+	if (c.cut) {
+		r->truncated = true;
+		sgd_req_warn(r, "the reply is cut at %d MiB: only the newest %zu records are shown; "
+			     "ask for fewer (--limit) or newer ones (--since)",
+			     SGD_AUDIT_REPLY_BUDGET >> 20, n);
+	}
+	return sgd_req_ok(r, arr);
+}
