@@ -119,6 +119,32 @@ grown=$(($(hwm_kb) - hwm0))
 tap_diag "audit: $n records in the reply; the daemon's peak memory grew by $grown KiB"
 check_cmp "... the daemon's peak memory grew by less than 64 MiB (KiB)" "$grown" -lt 65536
 check_eq "... and it still answers" "$(ctl --json status | jq -r .mode)" enforce
+# Readers that ask for 8 MiB replies and do not read them: the daemon
+# holds at most 64 MiB of such replies, the rest are told it is busy.
+HOARD="$CTL_DIR/hoard.py"
+cat >"$HOARD" <<'PY'
+import json, socket, sys, time
+path, n = sys.argv[1], int(sys.argv[2])
+req = (json.dumps({"command": "audit", "args": {"limit": 1000000}}) + "\n").encode()
+socks = []
+for _ in range(n):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(path)
+    s.sendall(req)
+    socks.append(s)
+    time.sleep(0.3)  # one at a time: each is answered before the next
+kinds = {}
+for s in socks:
+    s.settimeout(5)
+    head = s.recv(200)
+    kind = "busy" if b"smtpgated is busy" in head else "result" if head.startswith(b'{"ok":true') else "other"
+    kinds[kind] = kinds.get(kind, 0) + 1
+print(json.dumps(kinds, sort_keys=True))
+PY
+out=$(ctl_as "$U" /usr/bin/python3 "$HOARD" "$CTL_SOCK" 12 2>&1)
+tap_diag "12 unread audit replies: $out"
+check_match "12 unread 8 MiB replies: some are held, the rest told busy" "$out" \
+	'^\{"busy": ([4-9]|1[01]), "result": ([1-8])\}$'
 
 # ---- 3. a connection flood ------------------------------------------------------
 

@@ -54,7 +54,8 @@
 #define MAX_PER_UID 32
 /* Replies waiting to be read by unprivileged peers, in total: beyond it
  * a reader's reply is "busy" (a reader that does not read its replies
- * must not make the daemon hold them all). */
+ * must not make the daemon hold them all).  One reply alone always
+ * goes, however large. */
 #define READER_REPLY_BUDGET (64u << 20)
 /* After an early refusal, how long the peer's unread bytes are drained. */
 #define DRAIN_MS 2000
@@ -278,18 +279,16 @@ static char *reply_instead(char *text, const char *fmt, ...)
 	return text;
 }
 
-/* Sends reply (consumed) and closes. */
-static void conn_reply(struct conn *c, json_t *reply)
+/* Sends the reply line (malloc'd, consumed) and closes. */
+static void conn_reply_text(struct conn *c, char *text)
 {
 	struct sgd_control *ctl = c->ctl;
-	char *text = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
 	size_t len = text ? strlen(text) : 0;
 
-	json_decref(reply);
 	if (len > SGD_CTL_MAX_REPLY)
 		text = reply_instead(text, "the reply would be %zu bytes, over the limit of %d MiB: "
 				     "ask for less", len, SGD_CTL_MAX_REPLY >> 20);
-	else if (text && c->peer.role != SGD_ROLE_ADMIN &&
+	else if (text && c->peer.role != SGD_ROLE_ADMIN && ctl->reader_bytes &&
 		 ctl->reader_bytes + len > READER_REPLY_BUDGET)
 		text = reply_instead(text, "smtpgated is busy: %zu MiB of replies wait for other "
 				     "read-only clients to read them; try again later",
@@ -314,6 +313,14 @@ static void conn_reply(struct conn *c, json_t *reply)
 	c->in = NULL;
 	c->in_len = c->in_cap = 0;
 	conn_flush(c);
+}
+
+static void conn_reply(struct conn *c, json_t *reply)
+{
+	char *text = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
+
+	json_decref(reply);
+	conn_reply_text(c, text);
 }
 
 static void conn_refuse(struct conn *c, const char *code, const char *why)
@@ -347,7 +354,7 @@ static void conn_answer(struct conn *c)
 		conn_refuse(c, SGD_E_INVALID, "the request must be a JSON object");
 		return;
 	}
-	conn_reply(c, sgd_control_handle(c->ctl->d, &c->peer, req));
+	conn_reply_text(c, sgd_control_handle(c->ctl->d, &c->peer, req));
 	json_decref(req);
 }
 
