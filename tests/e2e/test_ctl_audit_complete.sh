@@ -10,7 +10,8 @@
 #      audit file ending 40 bytes short of a page: the next record is a
 #      short write, then ENOSPC), a change is not made: exit 1, nothing
 #      changed, no partial line, a log line and the failure counted; once
-#      there is room again the same change makes one complete record.
+#      there is room again the same change makes one complete record;
+#      an event that cannot be written is counted, not left torn.
 set -uo pipefail
 
 . "$(dirname "$0")/ctl_lib.sh"
@@ -106,6 +107,17 @@ check_eq "... not made" "$(ctl --json ban list | jq length)" 0
 ctl reload >/dev/null 2>&1
 check_eq "disk full: reload is exit 1" "$?" 1
 check_cmp "... the failures are counted (status)" "$(ctl --json status | jq .audit.write_failures)" -ge 3
+# An event (198.18.1.7 is not trusted: drop/untrusted_source) cannot be
+# written either: counted, not a torn line, not counted as written.
+ctl_try 198.18.1.7 >/dev/null
+for ((i = 0; i < 30; i++)); do
+	[ "$(ctl --json status | jq .events_write_failures)" -ge 1 ] && break
+	sleep 0.1
+done
+check_cmp "disk full: an event that cannot be written is counted (status)" \
+	"$(ctl --json status | jq .events_write_failures)" -ge 1
+check_eq "... and events.jsonl holds only whole lines" \
+	"$(jq -c 'select(.event) | 1' "$CTL_LOG/events.jsonl" 2>&1 | wc -l)" "$(wc -l <"$CTL_LOG/events.jsonl")"
 check_match "... and logged" "$(lab_daemon_log_since "$CTL_NAME" "$mark")" \
 	"audit log: .*No space left on device; changes are refused until it can be written"
 rm -f "$CTL_LOG/fill"

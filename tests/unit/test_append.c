@@ -220,6 +220,27 @@ static void test_symlink_is_refused(void **state)
 	assert_int_equal(access(target, F_OK), -1);
 }
 
+/* The descriptor variant (events.jsonl): the same guarantee, no fsync. */
+static void test_fd_append_whole_or_nothing(void **state)
+{
+	char path[128];
+	int fd;
+
+	(void)state;
+	path_of("events", path, sizeof(path));
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	chunk = 2;
+	assert_int_equal(sg_append_fd(fd, "{\"e\":1}\n", 8), 0);
+	room = 4;
+	assert_int_equal(sg_append_fd(fd, "{\"e\":2}\n", 8), -ENOSPC);
+	expect_text(path, "{\"e\":1}\n");
+	room = -1;
+	assert_int_equal(sg_append_fd(fd, "{\"e\":3}\n", 8), 0);
+	expect_text(path, "{\"e\":1}\n{\"e\":3}\n");
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -231,6 +252,7 @@ int main(void)
 		cmocka_unit_test_setup(test_retract_takes_the_line_back, setup),
 		cmocka_unit_test_setup(test_retract_after_copytruncate_is_a_no_op, setup),
 		cmocka_unit_test_setup(test_symlink_is_refused, setup),
+		cmocka_unit_test_setup(test_fd_append_whole_or_nothing, setup),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);

@@ -80,8 +80,12 @@ static int prev_line(struct rev_lines *r, const char **line, size_t *len)
 	}
 }
 
+/* The records as read (their text, checked to be JSON objects), newest
+ * first: kept as text, not as trees, to keep the memory near the reply's
+ * size. */
 struct collected {
-	json_t *newest_first;
+	char **newest_first;
+	size_t n, cap;
 	size_t bytes;
 	size_t malformed;
 	bool cut;               /* stopped by the reply budget */
@@ -93,13 +97,13 @@ static int collect(int fd, off_t size, long long since, size_t limit, struct col
 	struct rev_lines r = { .fd = fd, .fpos = size, .cap = AUDIT_LINE_MAX + CHUNK + 1 };
 	const char *line;
 	size_t len;
-	int rc;
+	int rc = 0;
 
 	r.buf = malloc(r.cap);
 	if (!r.buf)
 		return -ENOMEM;
 	r.lo = r.hi = r.cap;
-	while (json_array_size(c->newest_first) < limit &&
+	while (c->n < limit &&
 	       (rc = prev_line(&r, &line, &len)) > LINE_EOF) {
 		json_t *rec;
 		const char *when;
@@ -118,57 +122,91 @@ static int collect(int fd, off_t size, long long since, size_t limit, struct col
 			c->malformed++;
 			continue;
 		}
-		if (t < since) {
-			json_decref(rec);
+		json_decref(rec);
+		if (t < since)
 			break;
-		}
 		if (c->bytes + len + 1 > SGD_AUDIT_REPLY_BUDGET) {
-			json_decref(rec);
 			c->cut = true;
 			break;
 		}
+		if (c->n == c->cap) {
+			size_t cap = c->cap ? c->cap * 2 : 256;
+			char **nl = realloc(c->newest_first, cap * sizeof(*nl));
+
+			if (!nl) {
+				rc = -ENOMEM;
+				break;
+			}
+			c->newest_first = nl;
+			c->cap = cap;
+		}
+		if (!(c->newest_first[c->n] = strndup(line, len))) {
+			rc = -ENOMEM;
+			break;
+		}
+		c->n++;
 		c->bytes += len + 1;
-		json_array_append_new(c->newest_first, rec);
 	}
 	free(r.buf);
 	return rc < 0 ? rc : 0;
 }
 
+/* "[oldest,...,newest]", freeing the lines. */
+static char *join_oldest_first(struct collected *c)
+{
+	char *text = malloc(c->bytes + 3), *p = text;
+
+	if (text)
+		*p++ = '[';
+	for (size_t i = c->n; i > 0; i--) {
+		char *line = c->newest_first[i - 1];
+
+		if (text) {
+			size_t len = strlen(line);
+
+			if (i != c->n)
+				*p++ = ',';
+			memcpy(p, line, len);
+			p += len;
+		}
+		free(line);
+	}
+	if (text) {
+		*p++ = ']';
+		*p = '\0';
+	}
+	free(c->newest_first);
+	c->newest_first = NULL;
+	return text;
+}
+
 int sgd_cmd_audit(struct sgd_req *r)
 {
 	long long since = 0, limit = AUDIT_DEFAULT_LIMIT;
-	struct collected c = { .newest_first = json_array() };
+	struct collected c = { 0 };
 	const char *path = r->d->audit_path;
 	struct stat st;
-	json_t *arr;
-	size_t n;
+	char *text;
 	int fd, rc = 0;
 
 	if (sgd_arg_int(r, "since", false, 0, 253402300799LL, &since) < 0 ||
-	    sgd_arg_int(r, "limit", false, 1, AUDIT_MAX_LIMIT, &limit) < 0) {
-		json_decref(c.newest_first);
+	    sgd_arg_int(r, "limit", false, 1, AUDIT_MAX_LIMIT, &limit) < 0)
 		return -1;
-	}
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && errno != ENOENT)
 		rc = -errno;
 	else if (fd >= 0 && fstat(fd, &st))
 		rc = -errno;
-	else if (fd >= 0 && c.newest_first)
+	else if (fd >= 0)
 		rc = collect(fd, st.st_size, since, (size_t)limit, &c);
 	if (fd >= 0)
 		close(fd);
-	arr = json_array();
-	if (rc || !arr || !c.newest_first) {
-		json_decref(arr);
-		json_decref(c.newest_first);
+	text = join_oldest_first(&c);
+	if (rc || !text) {
+		free(text);
 		return sgd_req_fail(r, SGD_E_FAILED, NULL, "%s: %s", path,
 				    strerror(rc ? -rc : ENOMEM));
 	}
-	n = json_array_size(c.newest_first);
-	for (size_t i = n; i > 0; i--)
-		json_array_append(arr, json_array_get(c.newest_first, i - 1));
-	json_decref(c.newest_first);
 	if (c.malformed) {
 		sgd_warn("audit: %s: %zu line(s) that are not audit records were skipped", path,
 			 c.malformed);
@@ -179,7 +217,7 @@ int sgd_cmd_audit(struct sgd_req *r)
 		r->truncated = true;
 		sgd_req_warn(r, "the reply is cut at %d MiB: only the newest %zu records are shown; "
 			     "ask for fewer (--limit) or newer ones (--since)",
-			     SGD_AUDIT_REPLY_BUDGET >> 20, n);
+			     SGD_AUDIT_REPLY_BUDGET >> 20, c.n);
 	}
-	return sgd_req_ok(r, arr);
+	return sgd_req_ok_raw(r, text);
 }

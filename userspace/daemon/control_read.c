@@ -28,6 +28,7 @@ int sgd_cmd_status(struct sgd_req *r)
 	struct sgd *d = r->d;
 	uint64_t totals[SG_V_COUNT] = { 0 }, st[SG_STAT_COUNT] = { 0 };
 	json_t *att = sg_stats_attachments(d->dp, false, totals), *o, *audit;
+	json_int_t events_failed;
 	char when[40];
 	size_t approvals = 0;
 
@@ -39,6 +40,7 @@ int sgd_cmd_status(struct sgd_req *r)
 	pthread_mutex_lock(&d->lock);
 	audit = json_pack("{s:I, s:I}", "write_failures", (json_int_t)d->audit_write_failures,
 			  "refusals_suppressed", (json_int_t)d->audit_refusals_suppressed);
+	events_failed = d->events_write_failures;
 	pthread_mutex_unlock(&d->lock);
 	o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s,"
 		      " s:i, s:o, s:o, s:o}",
@@ -61,6 +63,8 @@ int sgd_cmd_status(struct sgd_req *r)
 		      "attachments", att ? att : json_array(),
 		      "totals", totals_json(totals),
 		      "audit", audit ? audit : json_object());
+	if (o)
+		json_object_set_new(o, "events_write_failures", json_integer(events_failed));
 	return sgd_req_ok(r, o);
 }
 

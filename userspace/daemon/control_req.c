@@ -41,6 +41,14 @@ int sgd_req_fail(struct sgd_req *r, const char *code, const char *arg, const cha
 	return -1;
 }
 
+int sgd_req_ok_raw(struct sgd_req *r, char *text)
+{
+	if (!text)
+		return sgd_req_fail(r, SGD_E_FAILED, NULL, "out of memory");
+	r->raw_result = text;
+	return 0;
+}
+
 int sgd_req_ok(struct sgd_req *r, json_t *result)
 {
 	if (!result)
@@ -375,13 +383,36 @@ static const char *peer_groups_text(const struct sgd *d, char *buf, size_t len)
 	return buf;
 }
 
-json_t *sgd_control_handle(struct sgd *d, const struct sgd_peer *peer, json_t *request)
+/* {"ok": true, "result": <raw>, ...}: a result that is JSON text already
+ * (audit's records as read) is not parsed into a tree again. */
+static char *raw_reply(const char *raw, json_t *warnings, bool truncated)
+{
+	char *w = warnings ? json_dumps(warnings, JSON_COMPACT) : NULL, *text = NULL;
+
+	if (warnings && !w)
+		return NULL;
+	if (asprintf(&text, "{\"ok\":true,\"result\":%s%s%s%s}", raw, w ? ",\"warnings\":" : "",
+		     w ? w : "", truncated ? ",\"truncated\":true" : "") < 0)
+		text = NULL;
+	free(w);
+	return text;
+}
+
+static char *dump_reply(json_t *reply)
+{
+	char *text = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
+
+	json_decref(reply);
+	return text;
+}
+
+char *sgd_control_handle(struct sgd *d, const struct sgd_peer *peer, json_t *request)
 {
 	struct sgd_req r = { .d = d, .peer = peer, .command = "?", .args = json_object() };
 	const struct sgd_command *cmd = NULL;
 	bool audited, logged = true;
 	char groups[128];
-	json_t *reply;
+	char *reply;
 	int rc;
 
 	if (!r.args)
@@ -399,7 +430,7 @@ json_t *sgd_control_handle(struct sgd *d, const struct sgd_peer *peer, json_t *r
 		rc = check_keys(&r, cmd->keys);
 	if (!rc)
 		rc = cmd->run(&r);
-	if (!rc && !r.result)
+	if (!rc && !r.result && !r.raw_result)
 		rc = sgd_req_fail(&r, SGD_E_FAILED, NULL, "out of memory");
 	if (r.audited && !rc) {
 		sg_append_done(&r.audit_mark);
@@ -419,18 +450,23 @@ json_t *sgd_control_handle(struct sgd *d, const struct sgd_peer *peer, json_t *r
 		if (cmd && cmd->change && logged)
 			sgd_info("control: %s by %s (uid %u) refused: %s", r.command, peer->user,
 				 (unsigned)peer->uid, r.error ? r.error : "?");
-		reply = error_reply(r.code, r.error, r.arg);
+		reply = dump_reply(error_reply(r.code, r.error, r.arg));
+	} else if (r.raw_result) {
+		reply = raw_reply(r.raw_result, r.warnings, r.truncated);
 	} else {
-		reply = json_pack("{s:b, s:O}", "ok", 1, "result", r.result);
-		if (reply && r.warnings)
-			json_object_set(reply, "warnings", r.warnings);
-		if (reply && r.truncated)
-			json_object_set_new(reply, "truncated", json_true());
+		json_t *o = json_pack("{s:b, s:O}", "ok", 1, "result", r.result);
+
+		if (o && r.warnings)
+			json_object_set(o, "warnings", r.warnings);
+		if (o && r.truncated)
+			json_object_set_new(o, "truncated", json_true());
+		reply = dump_reply(o);
 		if (cmd->change)
 			sgd_notice("control: %s by %s (uid %u): ok", r.command, peer->user,
 				   (unsigned)peer->uid);
 	}
 	json_decref(r.result);
+	free(r.raw_result);
 	json_decref(r.warnings);
 	json_decref(r.args);
 	free(r.error);

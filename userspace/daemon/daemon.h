@@ -87,10 +87,12 @@ struct sgd {
 	int64_t last_reload_success;  /* unix seconds */
 	int64_t started;
 	uint64_t events_written;
+	uint64_t events_write_failures;       /* events that could not be written */
 	uint64_t audit_write_failures;        /* records that could not be written */
 	uint64_t audit_refusals_suppressed;   /* refusals not recorded (rate limit) */
 
 	bool audit_failing;           /* the last audit write failed (logged once) */
+	bool events_failing;          /* the last event write failed (logged once) */
 };
 
 /* policy_state.c */

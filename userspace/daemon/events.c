@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include "append.h"
 #include "clock.h"
 #include "daemon.h"
 #include "log.h"
@@ -28,21 +29,34 @@ void sgd_format_time_ms(uint64_t boot_ns, char *buf, size_t len)
 	snprintf(buf + n, len - n, ".%03dZ", (int)((real_ns / 1000000) % 1000));
 }
 
+/* One line per event, whole or not at all (a full disk must not leave a
+ * torn line for the next event to be glued onto); only what was written
+ * is counted as written, a failure is counted and logged once. */
 void sgd_events_write(struct sgd *d, void *json)
 {
 	json_t *o = json;
 	char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	size_t len;
+	int rc;
 
 	if (!line)
 		return;
-	if (d->events) {
-		fprintf(d->events, "%s\n", line);
-		fflush(d->events);
-	}
+	len = strlen(line);
+	line[len++] = '\n'; /* json_dumps' NUL becomes the newline */
+	rc = d->events ? sg_append_fd(fileno(d->events), line, len) : -EBADF;
 	free(line);
 	pthread_mutex_lock(&d->lock);
-	d->events_written++;
+	if (rc)
+		d->events_write_failures++;
+	else
+		d->events_written++;
 	pthread_mutex_unlock(&d->lock);
+	if (rc && !d->events_failing)
+		sgd_err("%s: %s: events are not written until it can be (counted in "
+			"smtpgate_events_write_failures_total)", d->events_path, strerror(-rc));
+	else if (!rc && d->events_failing)
+		sgd_notice("%s: writable again", d->events_path);
+	d->events_failing = rc != 0;
 }
 
 /* An automatic ban is a control-plane change made by the data plane:

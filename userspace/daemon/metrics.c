@@ -94,6 +94,7 @@ static int copy_daemon_state(struct sgd *d, struct sg_mt_snapshot *s)
 	s->reload_failures = d->reload_failures;
 	s->last_reload_success = d->last_reload_success;
 	s->events_written = d->events_written;
+	s->events_write_failures = d->events_write_failures;
 	s->audit_write_failures = d->audit_write_failures;
 	s->audit_refusals_suppressed = d->audit_refusals_suppressed;
 	if (d->n_expiries) {

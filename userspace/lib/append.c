@@ -40,6 +40,19 @@ static bool ends_torn(int fd, off_t size)
 	return size > 0 && pread(fd, &last, 1, size - 1) == 1 && last != '\n';
 }
 
+int sg_append_fd(int fd, const char *buf, size_t len)
+{
+	struct stat st;
+	int rc;
+
+	if (fstat(fd, &st))
+		return -errno;
+	rc = write_all(fd, buf, len);
+	if (rc && ftruncate(fd, st.st_size))
+		return -EIO; /* a partial line stays: say so louder */
+	return rc;
+}
+
 int sg_append_line(const char *path, const char *buf, size_t len, struct sg_append_mark *mark,
 		   struct sg_err *err)
 {

@@ -37,6 +37,12 @@ int sg_append_retract(struct sg_append_mark *mark, struct sg_err *err);
 /* Closes the mark: the line stays. */
 void sg_append_done(struct sg_append_mark *mark);
 
+/* Appends buf[0..len) to fd, a file opened with O_APPEND, whole or not
+ * at all (a line that cannot be completed is cut back), without fsync:
+ * for logs whose lines need not be durable one by one (events.jsonl).
+ * Returns 0 or -errno (-EIO: not even the cut-back worked). */
+int sg_append_fd(int fd, const char *buf, size_t len);
+
 /* For tests: the write(2) the appender uses, so a short write or a full
  * disk can be simulated. */
 extern ssize_t (*sg_append_write_fn)(int fd, const void *buf, size_t len);
