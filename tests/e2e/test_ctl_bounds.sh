@@ -12,7 +12,9 @@
 #      a line that is not a record is reported, not silently skipped;
 #   3. with the connection table flooded by idle read-only clients, an
 #      admin's `smtpgatectl status` is answered at once, the flood gets
-#      "busy", and idle readers are dropped after 2 s.
+#      "busy", and idle readers are dropped after 2 s;
+#   4. out of file descriptors, a connecting client makes the daemon
+#      neither spin nor flood its log, and is served afterwards.
 set -uo pipefail
 
 . "$(dirname "$0")/ctl_lib.sh"
@@ -189,5 +191,35 @@ check_eq "... the flood: 268 told busy at once, 32 (one uid's share) dropped aft
 	"$(tail -1 "$CTL_DIR/flood.out")" '{"busy": 268, "no request within 2 seconds of connecting": 32}'
 check_eq "... and a reader is served again afterwards" \
 	"$(ctl_as "$U" "$CTL" --socket "$CTL_SOCK" --json status | jq -r .mode)" enforce
+
+# ---- 4. out of file descriptors ----------------------------------------------
+
+# The daemon may open no more descriptors (its limit is its lowest free
+# one): a client that connects then must neither make it spin nor flood
+# its log, and is served once descriptors are back.
+lowest_free() {
+	local n=0
+
+	while [ -e "/proc/$SGD_PID/fd/$n" ]; do
+		n=$((n + 1))
+	done
+	echo "$n"
+}
+hard=$(prlimit --pid "$SGD_PID" --nofile --noheadings --output HARD --raw)
+prlimit --pid "$SGD_PID" --nofile="$(lowest_free):$hard" || tap_bail "prlimit"
+mark=$(lab_daemon_mark "$CTL_NAME")
+cpu0=$(awk '{print $14 + $15}' "/proc/$SGD_PID/stat")
+(timeout 10 "$CTL" --socket "$CTL_SOCK" --json status >"$CTL_DIR/starved.json" 2>&1) &
+STARVED=$!
+sleep 1.5
+cpu=$(( $(awk '{print $14 + $15}' "/proc/$SGD_PID/stat") - cpu0 ))
+tap_diag "out of descriptors for 1.5 s: $cpu ticks of CPU"
+check_cmp "out of descriptors: the daemon does not spin (CPU ticks in 1.5 s)" "$cpu" -lt 30
+check_eq "... and says so once" \
+	"$(lab_daemon_log_since "$CTL_NAME" "$mark" | grep -c 'out of file descriptors')" 1
+prlimit --pid "$SGD_PID" --nofile="1024:$hard"
+wait "$STARVED"
+check_eq "... the waiting client is served once descriptors are back" \
+	"$(jq -r .mode "$CTL_DIR/starved.json" 2>&1)" enforce
 
 tap_done

@@ -91,6 +91,7 @@ struct sgd_control {
 	size_t n_unprivileged;  /* connections of peers that are not admins */
 	size_t reader_bytes;    /* reply bytes held for unprivileged peers */
 	bool busy_logged;       /* "busy" is logged once per episode */
+	bool fd_starved;        /* accept ran out of descriptors (logged once) */
 };
 
 static int64_t now_ms(void)
@@ -553,15 +554,22 @@ static void on_listen(struct sgd *d, void *arg, uint32_t events)
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
 			if (errno == EMFILE || errno == ENFILE) {
-				sgd_warn("control: out of file descriptors; %zu connections open",
-					 ctl->n_conns);
-				if (ctl->n_conns)
-					pause_accepting(ctl);
+				/* The connection stays in the backlog, so the
+				 * listener stays readable: unwatch it (or the
+				 * loop would spin, logging) until a connection
+				 * closes or the next second's timer. */
+				if (!ctl->fd_starved)
+					sgd_warn("control: out of file descriptors (%zu connections "
+						 "open): new connections wait in the backlog",
+						 ctl->n_conns);
+				ctl->fd_starved = true;
+				pause_accepting(ctl);
 			} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
 				sgd_warn("control: accept: %s", strerror(errno));
 			}
 			return;
 		}
+		ctl->fd_starved = false;
 		conn_new(ctl, fd);
 	}
 	pause_accepting(ctl);
@@ -579,6 +587,7 @@ static void on_timer(struct sgd *d, void *arg, uint32_t events)
 	(void)events;
 	if (read(ctl->timer_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 		return;
+	resume_accepting(ctl); /* after running out of file descriptors */
 	for (c = ctl->conns; c; c = next) {
 		next = c->next;
 		if (c->deadline_ms > now)
