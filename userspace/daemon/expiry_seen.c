@@ -138,11 +138,14 @@ int sgd_expiry_seen_save(struct sgd *d, struct sg_err *err)
 		unlink(tmp);
 		goto out;
 	}
-	/* The rename is durable only once the directory is. */
+	/* The rename is durable only once the directory is.  If that fails
+	 * the new file is in place all the same: reporting a failure would
+	 * take back an audit record the file says was written (and so never
+	 * write it again); at worst a crash now records the expiry twice. */
 	dfd = open(d->cfg.state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0 || fsync(dfd))
-		rc = sg_errf(err, -errno, "%s: fsync of the directory: %s", d->cfg.state_dir,
-			     strerror(errno));
+		sgd_warn("%s: fsync of the directory: %s (a crash now may audit an expiry again)",
+			 d->cfg.state_dir, strerror(errno));
 out:
 	if (fd >= 0)
 		close(fd);
