@@ -98,15 +98,21 @@ check_eq "an admin's 25 refused requests are all recorded" \
 
 REC='{"time":"2026-01-01T00:00:00Z","uid":0,"user":"root","command":"ban.add","args":{"addr":"198.18.1.9","note":"a filler record of the audit log, long enough to weigh about two hundred bytes in all"},"result":"ok"}'
 yes "$REC" | head -c 100000000 | head -n -1 >>"$AUDIT" # whole lines only
-printf '%s\n' 'this line is not a record' \
-	'{"time":"2026-12-06T00:00:00Z","uid":0,"user":"root","command":"reload","result":"ok"}' >>"$AUDIT"
+# A line that is not a record, 2 MB long (longer than any record).
+{
+	head -c 2000000 /dev/zero | tr '\0' x
+	printf '\n%s\n' '{"time":"2026-12-06T00:00:00Z","uid":0,"user":"root","command":"reload","result":"ok"}'
+} >>"$AUDIT"
 check_cmp "the audit log is now over 95 MB" "$(size_of "$AUDIT")" -gt 95000000
 hwm0=$(hwm_kb)
 t0=$(lab_now_ms)
 ctl_as "$U" "$CTL" --socket "$CTL_SOCK" --json audit --limit 1 >"$CTL_DIR/a1.json" 2>"$CTL_DIR/a1.err"
 check_eq "audit --limit 1: the newest record" "$(jq -c '[.[].command]' "$CTL_DIR/a1.json")" '["reload"]'
+check_eq "audit --limit 2: the record before it is found past it" \
+	"$(ctl_as "$U" "$CTL" --socket "$CTL_SOCK" --json audit --limit 2 2>/dev/null | jq -c '[.[].command]')" \
+	'["ban.add","reload"]'
 check_cmp "... at once (ms)" "$(($(lab_now_ms) - t0))" -lt 1000
-check_eq "audit --limit 2: the line that is not a record is reported" \
+check_eq "audit --limit 2: the 2 MB line that is not a record is reported" \
 	"$(ctl_as "$U" "$CTL" --socket "$CTL_SOCK" --json audit --limit 2 2>&1 >/dev/null)" \
 	"smtpgatectl: audit: warning: $AUDIT: 1 line(s) among those read are not audit records (torn or damaged) and were skipped"
 ctl_as "$U" "$CTL" --socket "$CTL_SOCK" --json audit --limit 1000000 >"$CTL_DIR/all.json" 2>"$CTL_DIR/all.err"
