@@ -51,6 +51,10 @@ int sgd_req_ok_raw(struct sgd_req *r, char *text)
 
 int sgd_req_ok(struct sgd_req *r, json_t *result)
 {
+	/* A change already made (and recorded) is not reported as failed
+	 * for want of memory to describe it. */
+	if (!result && r->audited && (result = json_object()))
+		sgd_req_warn(r, "the change is made, but describing it ran out of memory");
 	if (!result)
 		return sgd_req_fail(r, SGD_E_FAILED, NULL, "out of memory");
 	r->result = result;
