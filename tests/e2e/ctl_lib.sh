@@ -217,9 +217,15 @@ ctl_make_reader() {
 		lab_on_exit "ctl_retry groupdel $g"
 		ctl_retry groupadd -r "$g" || tap_bail "groupadd $g"
 	done
-	lab_on_exit "ctl_retry userdel $CTL_READER"
-	ctl_retry useradd -r -M -N -s /usr/sbin/nologin -G "$CTL_READ_GROUP" "$CTL_READER" ||
-		tap_bail "useradd $CTL_READER"
+	ctl_add_reader "$CTL_READER"
+}
+
+# ctl_add_reader NAME: one more user in the read group (after
+# ctl_make_reader), removed at exit.
+ctl_add_reader() {
+	lab_on_exit "ctl_retry userdel $1"
+	ctl_retry useradd -r -M -N -s /usr/sbin/nologin -G "$CTL_READ_GROUP" "$1" ||
+		tap_bail "useradd $1"
 }
 
 # ctl_retry CMD...: concurrent runs contend for the lock of /etc/passwd.

@@ -22,6 +22,8 @@ set -uo pipefail
 ctl_init 120
 ctl_make_reader
 U="$CTL_READER"
+U2="${LAB_PREFIX}u2"
+ctl_add_reader "$U2"
 UID_R=$(id -u "$U")
 TEXTFILE="$CTL_DIR/metrics.prom"
 AUDIT="$CTL_LOG/audit.jsonl"
@@ -111,12 +113,20 @@ check_eq "audit --limit 1: the newest record" "$(jq -c '[.[].command]' "$CTL_DIR
 check_eq "audit --limit 2: the record before it is found past it" \
 	"$(ctl_as "$U" "$CTL" --socket "$CTL_SOCK" --json audit --limit 2 2>/dev/null | jq -c '[.[].command]')" \
 	'["ban.add","reload"]'
-check_cmp "... at once (ms)" "$(($(lab_now_ms) - t0))" -lt 1000
+# (Reading all of it took 13 s on the test machine; the margin is for a
+# loaded machine and smtpgatectl's own start.)
+check_cmp "... at once (ms)" "$(($(lab_now_ms) - t0))" -lt 3000
 check_eq "audit --limit 2: the 2 MB line that is not a record is reported" \
 	"$(ctl_as "$U" "$CTL" --socket "$CTL_SOCK" --json audit --limit 2 2>&1 >/dev/null)" \
 	"smtpgatectl: audit: warning: $AUDIT: 1 line(s) among those read are not audit records (torn or damaged) and were skipped"
+t0=$(lab_now_ms)
 ctl_as "$U" "$CTL" --socket "$CTL_SOCK" --json audit --limit 1000000 >"$CTL_DIR/all.json" 2>"$CTL_DIR/all.err"
 check_eq "audit --limit 1000000 on 100 MB: answered (exit 0)" "$?" 0
+tap_diag "audit --limit 1000000: $(($(lab_now_ms) - t0)) ms, smtpgatectl's parsing and printing included"
+t0=$(lab_now_ms)
+bytes=$(printf '{"command":"audit","args":{"limit":1000000}}\n' |
+	timeout 20 socat -t 10 - "UNIX-CONNECT:$CTL_SOCK" | wc -c)
+tap_diag "... the daemon's part: $bytes bytes in $(($(lab_now_ms) - t0)) ms"
 n=$(jq length "$CTL_DIR/all.json")
 check_cmp "... cut to what fits in 8 MiB (records)" "$n" -lt 60000
 check_cmp "... still many records" "$n" -gt 30000
@@ -127,6 +137,37 @@ grown=$(($(hwm_kb) - hwm0))
 tap_diag "audit: $n records in the reply; the daemon's peak memory grew by $grown KiB"
 check_cmp "... the daemon's peak memory grew by less than 64 MiB (KiB)" "$grown" -lt 65536
 check_eq "... and it still answers" "$(ctl --json status | jq -r .mode)" enforce
+# Reading takes the loop's time: a reader may read 64 MiB of the audit
+# log at once, then 2 MiB a second.
+READS="$CTL_DIR/reads.py"
+cat >"$READS" <<'PY'
+import json, socket, sys
+path, n = sys.argv[1], int(sys.argv[2])
+req = (json.dumps({"command": "audit", "args": {"limit": 1000000}}) + "\n").encode()
+kinds = {}
+for _ in range(n):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(path)
+    s.sendall(req)
+    data = bytearray()
+    while True:
+        b = s.recv(1 << 20)
+        if not b:
+            break
+        data += b
+    s.close()
+    head = bytes(data[:300])
+    kind = ("rate" if b"has read more than 64 MiB" in head
+            else "result" if head.startswith(b'{"ok":true') else head.decode())
+    kinds[kind] = kinds.get(kind, 0) + 1
+print(json.dumps(kinds, sort_keys=True))
+PY
+out=$(ctl_as "$U" /usr/bin/python3 "$READS" "$CTL_SOCK" 14 2>&1)
+tap_diag "14 audits of 8 MiB in a row by one reader: $out"
+check_match "14 audits of 8 MiB in a row by one reader: some are told to wait" "$out" \
+	'^\{"rate": ([2-9]|1[0-2]), "result": ([2-9]|1[0-2])\}$'
+check_eq "... while root reads as much as it likes" \
+	"$(ctl --json audit --limit 1000000 2>/dev/null | jq 'length > 30000')" true
 # Readers that ask for 8 MiB replies and do not read them: the daemon
 # holds at most 64 MiB of such replies, the rest are told it is busy.
 HOARD="$CTL_DIR/hoard.py"
@@ -145,14 +186,16 @@ kinds = {}
 for s in socks:
     s.settimeout(5)
     head = s.recv(200)
-    kind = "busy" if b"smtpgated is busy" in head else "result" if head.startswith(b'{"ok":true') else "other"
+    kind = ("busy" if b"replies wait" in head else "rate" if b"has read more than" in head
+            else "result" if head.startswith(b'{"ok":true') else head.decode())
     kinds[kind] = kinds.get(kind, 0) + 1
 print(json.dumps(kinds, sort_keys=True))
 PY
-out=$(ctl_as "$U" /usr/bin/python3 "$HOARD" "$CTL_SOCK" 12 2>&1)
+# (Another reader: the first one has spent its audit reading budget.)
+out=$(ctl_as "$U2" /usr/bin/python3 "$HOARD" "$CTL_SOCK" 12 2>&1)
 tap_diag "12 unread audit replies: $out"
-check_match "12 unread 8 MiB replies: some are held, the rest told busy" "$out" \
-	'^\{"busy": ([4-9]|1[01]), "result": ([1-8])\}$'
+check_match "12 unread 8 MiB replies: 7 (64 MiB) are held, the others told busy" "$out" \
+	'^\{"busy": [1-5], ("rate": [0-4], )?"result": 7\}$'
 
 # ---- 3. a connection flood ------------------------------------------------------
 
@@ -191,7 +234,7 @@ st=$(ctl --json status 2>&1)
 ms=$(($(lab_now_ms) - t0))
 tap_diag "status under the flood: $ms ms"
 check_eq "300 idle reader connections: an admin's status succeeds" "$(jq -r .mode <<<"$st" 2>&1)" enforce
-check_cmp "... at once (ms)" "$ms" -lt 1000
+check_cmp "... at once (ms; it waited 5 s for a slot before)" "$ms" -lt 2500
 wait "$FLOOD_PID"
 check_eq "... the flood: 268 told busy at once, 32 (one uid's share) dropped after 2 s idle" \
 	"$(tail -1 "$CTL_DIR/flood.out")" '{"busy": 268, "no request within 2 seconds of connecting": 32}'

@@ -7,6 +7,11 @@
  * or when the reply would outgrow SGD_AUDIT_REPLY_BUDGET bytes (then the
  * reply says it was cut).  Lines that are not audit records are counted
  * and reported, never silently skipped.
+ *
+ * Reading is the loop's time: a peer that is not an admin may read
+ * READ_BURST bytes of the file at once, then READ_PER_SEC a second (per
+ * uid, uid_rate.h), so that readers cannot keep the loop from serving
+ * the firewall team.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,12 +21,17 @@
 #include <unistd.h>
 #include "control_cmd.h"
 #include "log.h"
+#include "uid_rate.h"
 
 #define AUDIT_DEFAULT_LIMIT 10000
 #define AUDIT_MAX_LIMIT 1000000
 /* A line longer than this is not a record the daemon wrote. */
 #define AUDIT_LINE_MAX (1 << 20)
 #define CHUNK (64 * 1024)
+#define READ_BURST (64 << 20)
+#define READ_PER_SEC (2 << 20)
+
+static struct sgd_uid_rate reads = { .burst = READ_BURST, .per_sec = READ_PER_SEC };
 
 /* Lines of a file, last first, through a window of at most
  * AUDIT_LINE_MAX + CHUNK bytes. */
@@ -30,6 +40,7 @@ struct rev_lines {
 	off_t fpos;             /* file offset of buf[lo] */
 	char *buf;
 	size_t cap, lo, hi;     /* unread data: buf[lo, hi) */
+	size_t read;            /* bytes read from the file */
 };
 
 enum { LINE_EOF = 0, LINE_OK = 1, LINE_TOO_LONG = 2 };
@@ -47,6 +58,7 @@ static int read_before(struct rev_lines *r)
 		return -EIO;
 	r->lo -= n;
 	r->fpos -= (off_t)n;
+	r->read += n;
 	return 0;
 }
 
@@ -88,6 +100,7 @@ struct collected {
 	size_t n, cap;
 	size_t bytes;
 	size_t malformed;
+	size_t read;            /* bytes of the file read */
 	bool cut;               /* stopped by the reply budget */
 };
 
@@ -148,6 +161,7 @@ static int collect(int fd, off_t size, long long since, size_t limit, struct col
 		c->bytes += len + 1;
 	}
 	free(r.buf);
+	c->read = r.read;
 	return rc < 0 ? rc : 0;
 }
 
@@ -185,6 +199,8 @@ int sgd_cmd_audit(struct sgd_req *r)
 	long long since = 0, limit = AUDIT_DEFAULT_LIMIT;
 	struct collected c = { 0 };
 	const char *path = r->d->audit_path;
+	bool limited = r->peer->role != SGD_ROLE_ADMIN;
+	int64_t wait_s = 0;
 	struct stat st;
 	char *text;
 	int fd, rc = 0;
@@ -192,6 +208,12 @@ int sgd_cmd_audit(struct sgd_req *r)
 	if (sgd_arg_int(r, "since", false, 0, 253402300799LL, &since) < 0 ||
 	    sgd_arg_int(r, "limit", false, 1, AUDIT_MAX_LIMIT, &limit) < 0)
 		return -1;
+	if (limited && !sgd_uid_rate_ready(&reads, (unsigned)r->peer->uid, &wait_s))
+		return sgd_req_fail(r, SGD_E_FAILED, NULL, "smtpgated is busy: %s (uid %u) has read "
+				    "more than %d MiB of the audit log, at most %d MiB a second "
+				    "after that; try again in %lld s", r->peer->user,
+				    (unsigned)r->peer->uid, READ_BURST >> 20, READ_PER_SEC >> 20,
+				    (long long)wait_s);
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && errno != ENOENT)
 		rc = -errno;
@@ -201,6 +223,8 @@ int sgd_cmd_audit(struct sgd_req *r)
 		rc = collect(fd, st.st_size, since, (size_t)limit, &c);
 	if (fd >= 0)
 		close(fd);
+	if (limited)
+		sgd_uid_rate_charge(&reads, (unsigned)r->peer->uid, (int64_t)c.read);
 	text = join_oldest_first(&c);
 	if (rc || !text) {
 		free(text);
