@@ -204,3 +204,45 @@ ctl_audit_count() {
 ctl_prefixes() {
 	ctl --json trust list | jq -r '[.[].prefix] | join(" ")'
 }
+
+# ctl_make_reader: real groups for the daemon's admin and read groups
+# (throwaway names) and one user in the read group, CTL_READER; all
+# removed at exit.  Call after ctl_init, before ctl_write_config.
+CTL_READER=""
+ctl_make_reader() {
+	CTL_READER="${LAB_PREFIX}ur"
+	local g
+
+	for g in "$CTL_ADMIN_GROUP" "$CTL_READ_GROUP"; do
+		lab_on_exit "ctl_retry groupdel $g"
+		ctl_retry groupadd -r "$g" || tap_bail "groupadd $g"
+	done
+	ctl_add_reader "$CTL_READER"
+}
+
+# ctl_add_reader NAME: one more user in the read group (after
+# ctl_make_reader), removed at exit.
+ctl_add_reader() {
+	lab_on_exit "ctl_retry userdel $1"
+	ctl_retry useradd -r -M -N -s /usr/sbin/nologin -G "$CTL_READ_GROUP" "$1" ||
+		tap_bail "useradd $1"
+}
+
+# ctl_retry CMD...: concurrent runs contend for the lock of /etc/passwd.
+ctl_retry() {
+	local i
+
+	for ((i = 0; i < 20; i++)); do
+		"$@" 2>/dev/null && return 0
+		sleep 0.$((RANDOM % 5 + 1))
+	done
+	"$@"
+}
+
+# ctl_as USER CMD...: CMD with USER's uid, primary gid and groups.
+ctl_as() {
+	local u="$1"
+
+	shift
+	setpriv --reuid "$u" --regid "$(id -g "$u")" --init-groups -- "$@"
+}

@@ -3,7 +3,8 @@
 #
 # smtpgated under valgrind (memcheck) for a whole life: start (XDP on
 # srv0, TC egress on up0), a few data-plane events, a SIGHUP reload with a
-# changed policy, a refused reload, SIGTERM.  The exit status must be 0:
+# changed policy, a refused reload, audited control requests and an
+# audit read, SIGTERM.  The exit status must be 0:
 # no leak (definite or indirect), no memory error outside the libbpf
 # false positives of tests/valgrind/libbpf.supp (valgrind exits 9
 # otherwise).
@@ -103,6 +104,17 @@ main() {
 	line=$(lab_daemon_hup "$NAME" 30)
 	rc=$?
 	check_eq "SIGHUP with bad JSON: refused" "$rc" 1 || tap_diag "$line"
+
+	# The control paths that record, take back and read audit records.
+	lab_daemon_ctl "$NAME" ban add 198.51.100.7 --duration 1h >/dev/null
+	check_eq "ban add under valgrind (recorded first)" "$?" 0
+	lab_daemon_ctl "$NAME" ban add 198.51.100.0/24 >/dev/null 2>&1
+	check_eq "an invalid ban add under valgrind is refused" "$?" 2
+	lab_daemon_ctl "$NAME" ban del 198.51.100.7 >/dev/null
+	check_eq "ban del under valgrind" "$?" 0
+	check_eq "audit under valgrind: the records, read from the end" \
+		"$(lab_daemon_ctl "$NAME" --json audit --limit 3 | jq -c '[.[] | [.command, .result]]')" \
+		'[["ban.add","ok"],["ban.add","refused"],["ban.del","ok"]]'
 
 	t1=$(lab_now_ms)
 	lab_daemon_stop "$NAME" 60

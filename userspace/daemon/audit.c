@@ -3,59 +3,149 @@
  * The audit trail: one JSON object per line for every control-plane
  * change or refused change, appended and fsync'd before the change is
  * reported done.
+ *
+ * A change is recorded before it is made (sgd_audit_mark), so that a
+ * change that cannot be recorded is not made; if the change then fails,
+ * its "ok" line is taken back (sg_append_retract) and the failure is
+ * recorded instead.  Each change thus has exactly one complete line.
+ *
+ * What a refused request writes is bounded (its arguments are cut to
+ * SGD_AUDIT_REFUSED_ARGS_MAX bytes), and how often unprivileged peers get
+ * their refusals written is limited per uid (audit_limit.c): a read-only
+ * user cannot fill the disk with refusals.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
+#include "append.h"
 #include "daemon.h"
 #include "log.h"
-#include "safe_path.h"
 
-int sgd_audit(struct sgd *d, const struct sgd_audit *a)
+/* Longest ticket kept in a record: SG_TICKET_MAX characters of UTF-8. */
+#define AUDIT_TICKET_MAX (SG_TICKET_MAX * 4)
+/* A refused request's argument names kept when its arguments are cut. */
+#define AUDIT_KEYS_MAX 16
+#define AUDIT_KEY_MAX 64
+
+/* The longest prefix of s, at most max bytes, that does not cut a UTF-8
+ * sequence (jansson refuses invalid UTF-8). */
+static size_t utf8_cut(const char *s, size_t max)
 {
-	struct sg_err err = { 0 };
+	size_t n = strlen(s);
+
+	if (n <= max)
+		return n;
+	while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+		max--;
+	return max;
+}
+
+/* A refused request's arguments stand in the record as sent when they
+ * are small; otherwise as their size and their first argument names. */
+static json_t *bound_args(json_t *args)
+{
+	char *text = json_dumps(args, JSON_COMPACT);
+	size_t len = text ? strlen(text) : 0;
+	json_t *keys, *o;
+	const char *key;
+	json_t *v;
+
+	free(text);
+	if (text && len <= SGD_AUDIT_REFUSED_ARGS_MAX)
+		return args;
+	keys = json_array();
+	json_object_foreach(args, key, v) {
+		if (json_array_size(keys) >= AUDIT_KEYS_MAX)
+			break;
+		json_array_append_new(keys, json_stringn(key, utf8_cut(key, AUDIT_KEY_MAX)));
+	}
+	o = json_pack("{s:b, s:I, s:o}", "truncated", 1, "bytes", (json_int_t)len,
+		      "keys", keys ? keys : json_array());
+	json_decref(args);
+	return o;
+}
+
+static char *record_line(const struct sgd_audit *a, size_t *len)
+{
 	char when[32];
-	json_t *o;
+	json_t *o, *args = a->args;
 	char *line;
-	int fd, rc = 0;
-	size_t len;
 
 	sg_format_rfc3339((long long)time(NULL), when, sizeof(when));
 	o = json_pack("{s:s, s:I, s:s, s:s, s:s}", "time", when, "uid", (json_int_t)a->uid,
 		      "user", a->user ? a->user : "smtpgated", "command", a->command,
 		      "result", a->result);
 	if (!o) {
-		json_decref((json_t *)a->args);
-		return -ENOMEM;
+		json_decref(args);
+		return NULL;
 	}
-	if (a->args)
-		json_object_set_new(o, "args", (json_t *)a->args);
+	if (args && strcmp(a->result, "ok"))
+		args = bound_args(args);
+	if (args)
+		json_object_set_new(o, "args", args);
 	if (a->ticket)
-		json_object_set_new(o, "ticket", json_string(a->ticket));
+		json_object_set_new(o, "ticket", json_stringn(a->ticket,
+							      utf8_cut(a->ticket, AUDIT_TICKET_MAX)));
 	if (a->error)
 		json_object_set_new(o, "error", json_string(a->error));
 	if (a->warnings && json_array_size(a->warnings))
 		json_object_set(o, "warnings", (json_t *)a->warnings);
+	if (a->suppressed)
+		json_object_set_new(o, "suppressed_before", json_integer((json_int_t)a->suppressed));
 	line = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	if (!line)
-		return -ENOMEM;
-	len = strlen(line);
-	line[len] = '\n'; /* json_dumps' NUL becomes the newline */
-	fd = sg_open_own_file(d->audit_path, O_WRONLY | O_APPEND | O_CREAT, 0640, &err);
-	if (fd < 0) {
-		free(line);
-		sgd_err("audit log %s", err.msg);
-		return fd;
-	}
-	if (write(fd, line, len + 1) != (ssize_t)(len + 1) || fsync(fd))
-		rc = -errno;
-	close(fd);
-	free(line);
+		return NULL;
+	*len = strlen(line);
+	line[(*len)++] = '\n'; /* json_dumps' NUL becomes the newline */
+	return line;
+}
+
+/* Counts a failure, logs it (and its end) without repeating itself. */
+static void note_result(struct sgd *d, int rc, const char *why)
+{
+	pthread_mutex_lock(&d->lock);
 	if (rc)
-		sgd_err("audit log %s: %s", d->audit_path, strerror(-rc));
+		d->audit_write_failures++;
+	pthread_mutex_unlock(&d->lock);
+	if (rc && !d->audit_failing)
+		sgd_err("audit log: %s; changes are refused until it can be written "
+			"(smtpgate_audit_write_failures_total counts the failures)", why);
+	else if (!rc && d->audit_failing)
+		sgd_notice("audit log %s: writable again", d->audit_path);
+	d->audit_failing = rc != 0;
+}
+
+int sgd_audit_mark(struct sgd *d, const struct sgd_audit *a, struct sg_append_mark *mark)
+{
+	struct sg_err err = { 0 };
+	size_t len = 0;
+	char *line = record_line(a, &len);
+	int rc;
+
+	if (mark)
+		mark->fd = -1;
+	if (!line) {
+		note_result(d, -ENOMEM, "out of memory");
+		return -ENOMEM;
+	}
+	rc = sg_append_line(d->audit_path, line, len, mark, &err);
+	free(line);
+	note_result(d, rc, err.msg);
 	return rc;
+}
+
+int sgd_audit(struct sgd *d, const struct sgd_audit *a)
+{
+	return sgd_audit_mark(d, a, NULL);
+}
+
+void sgd_audit_retract(struct sgd *d, struct sg_append_mark *mark)
+{
+	struct sg_err err = { 0 };
+
+	if (sg_append_retract(mark, &err))
+		sgd_err("audit log %s: %s: it records as done a change that failed", d->audit_path,
+			err.msg);
 }

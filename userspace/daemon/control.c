@@ -20,6 +20,8 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -39,10 +41,23 @@
 #include "safe_path.h"
 
 #define REQUEST_TIMEOUT_MS 5000
+/* A peer that may not change anything and has sent nothing is dropped
+ * after this long: connecting and then sitting idle holds a slot. */
+#define IDLE_TIMEOUT_MS 2000
 /* A reader that stops reading its reply is dropped after this long. */
 #define REPLY_TIMEOUT_MS 30000
 /* More connections than this wait in the listen backlog. */
 #define MAX_CONNECTIONS 256
+/* Of them, this many are kept for root and admin_group: a flood of
+ * read-only (or refused) clients cannot lock the firewall team out. */
+#define ADMIN_RESERVED 16
+/* Connections one unprivileged uid may hold at once. */
+#define MAX_PER_UID 32
+/* Replies waiting to be read by unprivileged peers, in total: beyond it
+ * a reader's reply is "busy" (a reader that does not read its replies
+ * must not make the daemon hold them all).  One reply alone always
+ * goes, however large. */
+#define READER_REPLY_BUDGET (64u << 20)
 /* After an early refusal, how long the peer's unread bytes are drained. */
 #define DRAIN_MS 2000
 
@@ -58,7 +73,9 @@ struct conn {
 	bool drain;             /* answered early: drain the rest once replied */
 	bool draining;          /* replied; discarding input until EOF */
 	uint32_t watching;      /* EPOLLIN, EPOLLOUT or 0 */
+	int64_t accepted_ms;
 	int64_t deadline_ms;
+	size_t reader_bytes;    /* counted in ctl->reader_bytes */
 	struct conn *prev, *next;
 };
 
@@ -72,6 +89,10 @@ struct sgd_control {
 	ino_t ino;
 	struct conn *conns;
 	size_t n_conns;
+	size_t n_unprivileged;  /* connections of peers that are not admins */
+	size_t reader_bytes;    /* reply bytes held for unprivileged peers */
+	bool busy_logged;       /* "busy" is logged once per episode */
+	bool fd_starved;        /* accept ran out of descriptors (logged once) */
 };
 
 static int64_t now_ms(void)
@@ -163,6 +184,9 @@ static void conn_close(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	ctl->n_conns--;
+	if (c->peer.role != SGD_ROLE_ADMIN)
+		ctl->n_unprivileged--;
+	ctl->reader_bytes -= c->reader_bytes;
 	free(c->in);
 	free(c->out);
 	free(c);
@@ -239,12 +263,38 @@ static void conn_flush(struct conn *c)
 		conn_close(c);
 }
 
-/* Sends reply (consumed) and closes. */
-static void conn_reply(struct conn *c, json_t *reply)
+/* A reply that cannot be sent as it is: one line saying why, instead. */
+static char *reply_instead(char *text, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static char *reply_instead(char *text, const char *fmt, ...)
 {
-	char *text = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
+	char why[256];
+	json_t *o;
+	va_list ap;
 
-	json_decref(reply);
+	free(text);
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	o = json_pack("{s:b, s:s, s:s}", "ok", 0, "error", why, "code", SGD_E_FAILED);
+	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return text;
+}
+
+/* Sends the reply line (malloc'd, consumed) and closes. */
+static void conn_reply_text(struct conn *c, char *text)
+{
+	struct sgd_control *ctl = c->ctl;
+	size_t len = text ? strlen(text) : 0;
+
+	if (len > SGD_CTL_MAX_REPLY)
+		text = reply_instead(text, "the reply would be %zu bytes, over the limit of %d MiB: "
+				     "ask for less", len, SGD_CTL_MAX_REPLY >> 20);
+	else if (text && c->peer.role != SGD_ROLE_ADMIN && ctl->reader_bytes &&
+		 ctl->reader_bytes + len > READER_REPLY_BUDGET)
+		text = reply_instead(text, "smtpgated is busy: %zu MiB of replies wait for other "
+				     "read-only clients to read them; try again later",
+				     ctl->reader_bytes >> 20);
 	if (!text)
 		text = strdup("{\"ok\":false,\"error\":\"out of memory\",\"code\":\"failed\"}");
 	if (!text) {
@@ -252,6 +302,10 @@ static void conn_reply(struct conn *c, json_t *reply)
 		return;
 	}
 	c->out_len = strlen(text);
+	if (c->peer.role != SGD_ROLE_ADMIN) {
+		c->reader_bytes = c->out_len + 1;
+		ctl->reader_bytes += c->reader_bytes;
+	}
 	text[c->out_len++] = '\n'; /* json_dumps' NUL becomes the newline */
 	c->out = text;
 	c->out_off = 0;
@@ -261,6 +315,14 @@ static void conn_reply(struct conn *c, json_t *reply)
 	c->in = NULL;
 	c->in_len = c->in_cap = 0;
 	conn_flush(c);
+}
+
+static void conn_reply(struct conn *c, json_t *reply)
+{
+	char *text = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
+
+	json_decref(reply);
+	conn_reply_text(c, text);
 }
 
 static void conn_refuse(struct conn *c, const char *code, const char *why)
@@ -294,7 +356,7 @@ static void conn_answer(struct conn *c)
 		conn_refuse(c, SGD_E_INVALID, "the request must be a JSON object");
 		return;
 	}
-	conn_reply(c, sgd_control_handle(c->ctl->d, &c->peer, req));
+	conn_reply_text(c, sgd_control_handle(c->ctl->d, &c->peer, req));
 	json_decref(req);
 }
 
@@ -333,6 +395,9 @@ static void conn_read(struct conn *c)
 				conn_close(c);
 			return;
 		}
+		/* Idle no more: the whole request has until the usual deadline. */
+		if (!c->in_len)
+			c->deadline_ms = c->accepted_ms + REQUEST_TIMEOUT_MS;
 		nl = memchr(c->in + c->in_len, '\n', (size_t)n);
 		c->in_len += (size_t)n;
 		if (nl && (size_t)(nl - c->in) < SGD_CTL_MAX_REQUEST) {
@@ -364,33 +429,92 @@ static void on_conn(struct sgd *d, void *arg, uint32_t events)
 		conn_read(c);
 }
 
+/* How many connections uid holds. */
+static size_t conns_of(const struct sgd_control *ctl, uid_t uid)
+{
+	size_t n = 0;
+
+	for (const struct conn *c = ctl->conns; c; c = c->next)
+		n += c->peer.uid == uid;
+	return n;
+}
+
+/* A peer over its share of connections is told so and closed at once,
+ * without a slot: draining it would hold one. */
+static bool over_share(struct sgd_control *ctl, int fd, const struct sgd_peer *p)
+{
+	char why[256], *text;
+	json_t *o;
+
+	if (p->role == SGD_ROLE_ADMIN)
+		return false;
+	if (ctl->n_unprivileged >= MAX_CONNECTIONS - ADMIN_RESERVED)
+		snprintf(why, sizeof(why), "smtpgated is busy: %d connections of clients that may "
+			 "only read are open (the rest are kept for admins); try again later",
+			 MAX_CONNECTIONS - ADMIN_RESERVED);
+	else if (conns_of(ctl, p->uid) >= MAX_PER_UID)
+		snprintf(why, sizeof(why), "smtpgated is busy: %s (uid %u) already has %d "
+			 "connections open; try again later", p->user, (unsigned)p->uid,
+			 MAX_PER_UID);
+	else
+		return false;
+	if (!ctl->busy_logged)
+		sgd_warn("control: %s (further refusals for lack of slots are not logged until a "
+			 "connection of this kind is accepted again)", why);
+	ctl->busy_logged = true;
+	o = json_pack("{s:b, s:s, s:s}", "ok", 0, "error", why, "code", SGD_E_FAILED);
+	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (text) {
+		size_t len = strlen(text);
+
+		text[len] = '\n';
+		if (send(fd, text, len + 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+			sgd_debug("control: busy reply: %s", strerror(errno));
+	}
+	free(text);
+	close(fd);
+	return true;
+}
+
 static void conn_new(struct sgd_control *ctl, int fd)
 {
-	struct conn *c = calloc(1, sizeof(*c));
+	struct conn *c;
+	struct sgd_peer peer = { 0 };
 	char why[256];
 
-	if (!c) {
+	/* Who it is decides whether it may have a slot at all. */
+	if (peer_identify(ctl->d, fd, &peer)) {
+		close(fd);
+		return;
+	}
+	if (over_share(ctl, fd, &peer))
+		return;
+	if (!(c = calloc(1, sizeof(*c)))) {
 		close(fd);
 		return;
 	}
 	c->ctl = ctl;
 	c->fd = fd;
-	c->deadline_ms = now_ms() + REQUEST_TIMEOUT_MS;
+	c->peer = peer;
+	c->accepted_ms = now_ms();
+	c->deadline_ms = c->accepted_ms +
+			 (peer.role == SGD_ROLE_ADMIN ? REQUEST_TIMEOUT_MS : IDLE_TIMEOUT_MS);
 	c->next = ctl->conns;
 	if (ctl->conns)
 		ctl->conns->prev = c;
 	ctl->conns = c;
 	ctl->n_conns++;
-	if (peer_identify(ctl->d, fd, &c->peer)) {
-		conn_close(c);
-		return;
+	if (peer.role != SGD_ROLE_ADMIN) {
+		ctl->n_unprivileged++;
+		ctl->busy_logged = false;
 	}
 	if (c->peer.role == SGD_ROLE_NONE) {
 		snprintf(why, sizeof(why), "permission denied: %s (uid %u) is neither root nor in "
 			 "control.admin_group \"%s\" or control.read_group \"%s\"", c->peer.user,
 			 (unsigned)c->peer.uid, ctl->d->cfg.admin_group, ctl->d->cfg.read_group);
-		sgd_warn("control: %s", why);
-		/* Refused before a byte of the request is read. */
+		/* Refused before a byte of the request is read (and logged with
+		 * its audit record, both rate-limited per uid). */
 		conn_refuse_early(c, SGD_E_DENIED, why);
 		return;
 	}
@@ -431,15 +555,22 @@ static void on_listen(struct sgd *d, void *arg, uint32_t events)
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
 			if (errno == EMFILE || errno == ENFILE) {
-				sgd_warn("control: out of file descriptors; %zu connections open",
-					 ctl->n_conns);
-				if (ctl->n_conns)
-					pause_accepting(ctl);
+				/* The connection stays in the backlog, so the
+				 * listener stays readable: unwatch it (or the
+				 * loop would spin, logging) until a connection
+				 * closes or the next second's timer. */
+				if (!ctl->fd_starved)
+					sgd_warn("control: out of file descriptors (%zu connections "
+						 "open): new connections wait in the backlog",
+						 ctl->n_conns);
+				ctl->fd_starved = true;
+				pause_accepting(ctl);
 			} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
 				sgd_warn("control: accept: %s", strerror(errno));
 			}
 			return;
 		}
+		ctl->fd_starved = false;
 		conn_new(ctl, fd);
 	}
 	pause_accepting(ctl);
@@ -457,14 +588,17 @@ static void on_timer(struct sgd *d, void *arg, uint32_t events)
 	(void)events;
 	if (read(ctl->timer_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 		return;
+	resume_accepting(ctl); /* after running out of file descriptors */
 	for (c = ctl->conns; c; c = next) {
 		next = c->next;
 		if (c->deadline_ms > now)
 			continue;
 		if (c->replying || c->draining) {
 			conn_close(c);
-		} else {
+		} else if (!c->in_len && c->peer.role != SGD_ROLE_ADMIN) {
 			/* The refusal may close c, and only c. */
+			conn_refuse(c, SGD_E_INVALID, "no request within 2 seconds of connecting");
+		} else {
 			conn_refuse(c, SGD_E_INVALID, "the request was not complete within 5 seconds");
 		}
 	}

@@ -74,6 +74,8 @@ int sgd_cmd_ban_add(struct sgd_req *r)
 	    sgd_arg_text(r, "reason", false, BAN_REASON_MAX, &reason) < 0 ||
 	    sgd_arg_text(r, "ticket", false, SG_TICKET_MAX, &ticket) < 0)
 		return -1;
+	if (sgd_req_audit_change(r))
+		return -1;
 	if (sg_dp_ban_put(r->d->dp, &a, (uint64_t)duration * 1000000000ull, SG_BAN_MANUAL, &err))
 		return sgd_req_fail(r, SGD_E_FAILED, NULL, "data plane: %s", err.msg);
 	if (!ban_get(r->d->dp, &a, &b))
@@ -99,6 +101,10 @@ int sgd_cmd_ban_del(struct sgd_req *r)
 	if (!ban_get(r->d->dp, &a, &b))
 		return sgd_req_fail(r, SGD_E_NOT_FOUND, "addr", "%s is not banned", text);
 	result = ban_json(&a, &b, sg_boot_ns());
+	if (sgd_req_audit_change(r)) {
+		json_decref(result);
+		return -1;
+	}
 	rc = sg_dp_ban_del(r->d->dp, &a, &err);
 	if (rc == -ENOENT) {
 		json_decref(result);

@@ -11,10 +11,18 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <sys/types.h>
+#include "append.h"
 #include "daemon.h"
 
-/* A request, a reply line, at most this many bytes. */
+/* A request line, at most this many bytes. */
 #define SGD_CTL_MAX_REQUEST (64 * 1024)
+/* A reply line, at most this many bytes: a larger one is replaced by a
+ * "failed" error that says so.  Room for trust.list of a full table of
+ * typical entries (262,144 of about 300 bytes). */
+#define SGD_CTL_MAX_REPLY (256 << 20)
+/* What `audit` puts in a reply, at most: the newest records that fit,
+ * then the reply says it was cut ("truncated": true, and a warning). */
+#define SGD_AUDIT_REPLY_BUDGET (8 << 20)
 
 enum sgd_role {
 	SGD_ROLE_NONE = 0,      /* in neither group: refused before reading */
@@ -48,7 +56,12 @@ struct sgd_req {
 	const char *code;
 	char *error;            /* "arg: problem", malloc'd */
 	char arg[32];           /* the argument at fault, "" if none */
+	char *raw_result;       /* or the result as JSON text, malloc'd */
 	json_t *warnings;       /* array of strings, or NULL */
+	bool truncated;         /* the result was cut to fit a reply */
+	/* A change recorded before it was made (sgd_req_audit_change). */
+	bool audited;
+	struct sg_append_mark audit_mark;
 };
 
 /* Fails the request: code, the argument at fault (NULL: none) and the
@@ -57,8 +70,18 @@ int sgd_req_fail(struct sgd_req *r, const char *code, const char *arg, const cha
 	__attribute__((format(printf, 4, 5)));
 /* Sets the result (stolen).  Returns 0, or -1 (failed) if it is NULL. */
 int sgd_req_ok(struct sgd_req *r, json_t *result);
+/* Sets the result as JSON text (malloc'd, stolen; the caller has made
+ * sure it is valid JSON).  Returns 0, or -1 (failed) if it is NULL. */
+int sgd_req_ok_raw(struct sgd_req *r, char *text);
 /* Adds a warning line to the reply. */
 void sgd_req_warn(struct sgd_req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Records the change the request is about to make, as done, before it is
+ * made: a change that cannot be recorded is not made.  Change commands
+ * call it once their arguments are checked, right before their first
+ * effect; if the change then fails, the record is taken back and the
+ * failure recorded instead.  Returns 0, or -1 (the request has failed). */
+int sgd_req_audit_change(struct sgd_req *r);
 
 /* Argument getters.  Each returns 1 (present and valid, *out set), 0
  * (absent and optional) or -1 (the request has failed with a message
@@ -85,9 +108,9 @@ struct sgd_command {
 const struct sgd_command *sgd_command_find(const char *name);
 
 /* Answers one request: checks the keys and the peer's right, runs the
- * command, audits it, and returns the reply object (never NULL unless
- * out of memory). */
-json_t *sgd_control_handle(struct sgd *d, const struct sgd_peer *peer, json_t *request);
+ * command, audits it, and returns the reply line (malloc'd, without its
+ * newline; NULL only when out of memory). */
+char *sgd_control_handle(struct sgd *d, const struct sgd_peer *peer, json_t *request);
 /* A reply for a request that could not even be parsed; audited when
  * the peer may change things. */
 json_t *sgd_control_refuse(struct sgd *d, const struct sgd_peer *peer, const char *code,
@@ -107,7 +130,9 @@ int sgd_cmd_ban_list(struct sgd_req *r);
 int sgd_cmd_status(struct sgd_req *r);
 int sgd_cmd_relay_list(struct sgd_req *r);
 int sgd_cmd_stats(struct sgd_req *r);
-int sgd_cmd_audit(struct sgd_req *r);
 int sgd_cmd_reload(struct sgd_req *r);
+
+/* audit_read.c */
+int sgd_cmd_audit(struct sgd_req *r);
 
 #endif

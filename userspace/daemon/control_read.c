@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * status, relay.list, stats, audit (reads) and reload (a change).
+ * status, relay.list, stats (reads) and reload (a change); audit is
+ * audit_read.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -26,7 +27,8 @@ int sgd_cmd_status(struct sgd_req *r)
 {
 	struct sgd *d = r->d;
 	uint64_t totals[SG_V_COUNT] = { 0 }, st[SG_STAT_COUNT] = { 0 };
-	json_t *att = sg_stats_attachments(d->dp, false, totals), *o;
+	json_t *att = sg_stats_attachments(d->dp, false, totals), *o, *audit;
+	json_int_t events_failed;
 	char when[40];
 	size_t approvals = 0;
 
@@ -35,8 +37,13 @@ int sgd_cmd_status(struct sgd_req *r)
 	if (d->last_reload_success)
 		sg_format_rfc3339(d->last_reload_success, when, sizeof(when));
 	sg_dp_read_stats(d->dp, st);
+	pthread_mutex_lock(&d->lock);
+	audit = json_pack("{s:I, s:I}", "write_failures", (json_int_t)d->audit_write_failures,
+			  "refusals_suppressed", (json_int_t)d->audit_refusals_suppressed);
+	events_failed = d->events_write_failures;
+	pthread_mutex_unlock(&d->lock);
 	o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s,"
-		      " s:i, s:o, s:o}",
+		      " s:i, s:o, s:o, s:o}",
 		      "version", SG_VERSION,
 		      "mode", d->policy.mode == SG_MODE_MONITOR ? "monitor" : "enforce",
 		      "generation", (json_int_t)sg_dp_generation(d->dp),
@@ -54,7 +61,10 @@ int sgd_cmd_status(struct sgd_req *r)
 		      "socket", d->cfg.control_socket,
 		      "pid", (int)getpid(),
 		      "attachments", att ? att : json_array(),
-		      "totals", totals_json(totals));
+		      "totals", totals_json(totals),
+		      "audit", audit ? audit : json_object());
+	if (o)
+		json_object_set_new(o, "events_write_failures", json_integer(events_failed));
 	return sgd_req_ok(r, o);
 }
 
@@ -113,58 +123,17 @@ int sgd_cmd_stats(struct sgd_req *r)
 	return sgd_req_ok(r, sg_stats_json(r->d->dp, sources, (unsigned)top));
 }
 
-/* ---- audit ------------------------------------------------------------ */
-
-#define AUDIT_DEFAULT_LIMIT 10000
-#define AUDIT_MAX_LIMIT 1000000
-
-/* The newest `limit` records at or after `since`, oldest first.  Lines
- * that do not parse (a torn last line after a crash) are skipped. */
-int sgd_cmd_audit(struct sgd_req *r)
-{
-	long long since = 0, limit = AUDIT_DEFAULT_LIMIT, t;
-	FILE *f;
-	char *line = NULL;
-	size_t cap = 0;
-	json_t *arr, *tail;
-	size_t n;
-
-	if (sgd_arg_int(r, "since", false, 0, 253402300799LL, &since) < 0 ||
-	    sgd_arg_int(r, "limit", false, 1, AUDIT_MAX_LIMIT, &limit) < 0)
-		return -1;
-	arr = json_array();
-	if (!arr)
-		return sgd_req_fail(r, SGD_E_FAILED, NULL, "out of memory");
-	f = fopen(r->d->audit_path, "re");
-	if (!f && errno != ENOENT) {
-		json_decref(arr);
-		return sgd_req_fail(r, SGD_E_FAILED, NULL, "%s: %s", r->d->audit_path,
-				    strerror(errno));
-	}
-	while (f && getline(&line, &cap, f) > 0) {
-		json_t *rec = json_loads(line, JSON_DISABLE_EOF_CHECK, NULL);
-		const char *when = json_string_value(json_object_get(rec, "time"));
-
-		if (!json_is_object(rec) || !when || sg_parse_rfc3339(when, &t) || t < since) {
-			json_decref(rec);
-			continue;
-		}
-		json_array_append_new(arr, rec);
-	}
-	free(line);
-	if (f)
-		fclose(f);
-	n = json_array_size(arr);
-	if (n <= (size_t)limit)
-		return sgd_req_ok(r, arr);
-	tail = json_array();
-	for (size_t i = n - (size_t)limit; tail && i < n; i++)
-		json_array_append(tail, json_array_get(arr, i));
-	json_decref(arr);
-	return sgd_req_ok(r, tail);
-}
-
 /* ---- reload ----------------------------------------------------------- */
+
+static int reload_gate(void *ctx, char *msg, size_t len)
+{
+	struct sgd_req *r = ctx;
+
+	if (!sgd_req_audit_change(r))
+		return 0;
+	snprintf(msg, len, "error: %s", r->error ? r->error : "the audit log cannot be written");
+	return -1;
+}
 
 int sgd_cmd_reload(struct sgd_req *r)
 {
@@ -175,7 +144,7 @@ int sgd_cmd_reload(struct sgd_req *r)
 
 	if (!msg)
 		return sgd_req_fail(r, SGD_E_FAILED, NULL, "out of memory");
-	if (sgd_reload(d, msg, len)) {
+	if (sgd_reload(d, msg, len, reload_gate, r)) {
 		rc = sgd_req_fail(r, SGD_E_FAILED, NULL, "reload refused, the running policy "
 				  "(generation %llu) stays:\n%s",
 				  (unsigned long long)sg_dp_generation(d->dp), msg);

@@ -41,8 +41,20 @@ int sgd_req_fail(struct sgd_req *r, const char *code, const char *arg, const cha
 	return -1;
 }
 
+int sgd_req_ok_raw(struct sgd_req *r, char *text)
+{
+	if (!text)
+		return sgd_req_fail(r, SGD_E_FAILED, NULL, "out of memory");
+	r->raw_result = text;
+	return 0;
+}
+
 int sgd_req_ok(struct sgd_req *r, json_t *result)
 {
+	/* A change already made (and recorded) is not reported as failed
+	 * for want of memory to describe it. */
+	if (!result && r->audited && (result = json_object()))
+		sgd_req_warn(r, "the change is made, but describing it ran out of memory");
 	if (!result)
 		return sgd_req_fail(r, SGD_E_FAILED, NULL, "out of memory");
 	r->result = result;
@@ -282,8 +294,13 @@ static json_t *error_reply(const char *code, const char *error, const char *arg)
 	return o;
 }
 
-static void audit(struct sgd *d, const struct sgd_peer *peer, const char *command,
-		  json_t *args, const char *code, const char *error, struct sgd_req *r)
+/* Writes the record of a request.  Refusals of peers that may not change
+ * anything are rate-limited per uid (audit_limit.c).  Returns false when
+ * the record was suppressed (then the refusal is not logged either); a
+ * write failure is logged and counted by sgd_audit, and *rc says it. */
+static bool audit(struct sgd *d, const struct sgd_peer *peer, const char *command,
+		  json_t *args, json_t *warnings, const char *code, const char *error,
+		  struct sg_append_mark *mark, int *rc)
 {
 	json_t *ticket = args ? json_object_get(args, "ticket") : NULL;
 	struct sgd_audit a = {
@@ -293,25 +310,44 @@ static void audit(struct sgd *d, const struct sgd_peer *peer, const char *comman
 		.ticket = json_is_string(ticket) ? json_string_value(ticket) : NULL,
 		.result = audit_result(code),
 		.error = error,
-		.args = args ? json_deep_copy(args) : NULL,
-		.warnings = r && !code ? r->warnings : NULL,
+		.warnings = code ? NULL : warnings,
 	};
 
-	if (sgd_audit(d, &a) && r && !code)
-		sgd_req_warn(r, "the change is made, but the audit log could not be written "
-			     "(see the daemon's log)");
+	*rc = 0;
+	if (code && peer->role != SGD_ROLE_ADMIN &&
+	    !sgd_refusal_admit(d, (unsigned)peer->uid, &a.suppressed))
+		return false;
+	a.args = args ? json_deep_copy(args) : NULL;
+	*rc = sgd_audit_mark(d, &a, mark);
+	return true;
+}
+
+int sgd_req_audit_change(struct sgd_req *r)
+{
+	int rc;
+
+	audit(r->d, r->peer, r->command, r->args, NULL, NULL, NULL, &r->audit_mark, &rc);
+	if (rc)
+		return sgd_req_fail(r, SGD_E_FAILED, NULL, "the audit log cannot be written (%s), "
+				    "so the change was not made", strerror(-rc));
+	r->audited = true;
+	return 0;
 }
 
 json_t *sgd_control_refuse(struct sgd *d, const struct sgd_peer *peer, const char *code,
 			   const char *why, json_t *audit_args)
 {
+	int rc;
+
 	/* A peer in neither group never had a request read: record the
 	 * attempt itself.  An admin's unreadable request may have been a
 	 * change: record its refusal. */
-	if (!strcmp(code, SGD_E_DENIED))
-		audit(d, peer, "connect", audit_args, code, why, NULL);
-	else if (peer->role == SGD_ROLE_ADMIN)
-		audit(d, peer, "invalid_request", audit_args, code, why, NULL);
+	if (!strcmp(code, SGD_E_DENIED)) {
+		if (audit(d, peer, "connect", audit_args, NULL, code, why, NULL, &rc))
+			sgd_warn("control: %s", why);
+	} else if (peer->role == SGD_ROLE_ADMIN) {
+		audit(d, peer, "invalid_request", audit_args, NULL, code, why, NULL, &rc);
+	}
 	json_decref(audit_args);
 	return error_reply(code, why, NULL);
 }
@@ -352,13 +388,36 @@ static const char *peer_groups_text(const struct sgd *d, char *buf, size_t len)
 	return buf;
 }
 
-json_t *sgd_control_handle(struct sgd *d, const struct sgd_peer *peer, json_t *request)
+/* {"ok": true, "result": <raw>, ...}: a result that is JSON text already
+ * (audit's records as read) is not parsed into a tree again. */
+static char *raw_reply(const char *raw, json_t *warnings, bool truncated)
+{
+	char *w = warnings ? json_dumps(warnings, JSON_COMPACT) : NULL, *text = NULL;
+
+	if (warnings && !w)
+		return NULL;
+	if (asprintf(&text, "{\"ok\":true,\"result\":%s%s%s%s}", raw, w ? ",\"warnings\":" : "",
+		     w ? w : "", truncated ? ",\"truncated\":true" : "") < 0)
+		text = NULL;
+	free(w);
+	return text;
+}
+
+static char *dump_reply(json_t *reply)
+{
+	char *text = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
+
+	json_decref(reply);
+	return text;
+}
+
+char *sgd_control_handle(struct sgd *d, const struct sgd_peer *peer, json_t *request)
 {
 	struct sgd_req r = { .d = d, .peer = peer, .command = "?", .args = json_object() };
 	const struct sgd_command *cmd = NULL;
-	bool audited;
+	bool audited, logged = true;
 	char groups[128];
-	json_t *reply;
+	char *reply;
 	int rc;
 
 	if (!r.args)
@@ -376,24 +435,53 @@ json_t *sgd_control_handle(struct sgd *d, const struct sgd_peer *peer, json_t *r
 		rc = check_keys(&r, cmd->keys);
 	if (!rc)
 		rc = cmd->run(&r);
-	if (!rc && !r.result)
+	if (!rc && !r.result && !r.raw_result)
 		rc = sgd_req_fail(&r, SGD_E_FAILED, NULL, "out of memory");
-	if (audited)
-		audit(d, peer, cmd ? cmd->name : "invalid_request", r.args, r.code, r.error, &r);
+	if (r.audited && !rc && json_array_size(r.warnings)) {
+		int wrc;
+
+		/* Done, with something the operator must know (a change that a
+		 * power loss may undo): the record is rewritten to say it. */
+		sgd_audit_retract(d, &r.audit_mark);
+		audit(d, peer, cmd->name, r.args, r.warnings, NULL, NULL, NULL, &wrc);
+		if (wrc)
+			sgd_req_warn(&r, "the change is made, but its audit record could not be "
+				     "rewritten with the warnings above (see the daemon's log)");
+	} else if (r.audited && !rc) {
+		sg_append_done(&r.audit_mark);
+	} else if (audited) {
+		int wrc;
+
+		/* Recorded as done, then failed: the failure replaces it. */
+		if (r.audited)
+			sgd_audit_retract(d, &r.audit_mark);
+		logged = audit(d, peer, cmd ? cmd->name : "invalid_request", r.args, NULL, r.code,
+			       r.error, NULL, &wrc);
+		if (wrc && !rc)
+			sgd_req_warn(&r, "the change is made, but the audit log could not be "
+				     "written (see the daemon's log)");
+	}
 	if (rc) {
-		if (cmd && cmd->change)
+		if (cmd && cmd->change && logged)
 			sgd_info("control: %s by %s (uid %u) refused: %s", r.command, peer->user,
 				 (unsigned)peer->uid, r.error ? r.error : "?");
-		reply = error_reply(r.code, r.error, r.arg);
+		reply = dump_reply(error_reply(r.code, r.error, r.arg));
+	} else if (r.raw_result) {
+		reply = raw_reply(r.raw_result, r.warnings, r.truncated);
 	} else {
-		reply = json_pack("{s:b, s:O}", "ok", 1, "result", r.result);
-		if (reply && r.warnings)
-			json_object_set(reply, "warnings", r.warnings);
+		json_t *o = json_pack("{s:b, s:O}", "ok", 1, "result", r.result);
+
+		if (o && r.warnings)
+			json_object_set(o, "warnings", r.warnings);
+		if (o && r.truncated)
+			json_object_set_new(o, "truncated", json_true());
+		reply = dump_reply(o);
 		if (cmd->change)
 			sgd_notice("control: %s by %s (uid %u): ok", r.command, peer->user,
 				   (unsigned)peer->uid);
 	}
 	json_decref(r.result);
+	free(r.raw_result);
 	json_decref(r.warnings);
 	json_decref(r.args);
 	free(r.error);

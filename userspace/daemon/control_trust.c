@@ -8,7 +8,8 @@
  *     1. the data plane (one map write: in force at once),
  *     2. the in-memory policy,
  *     3. approvals.json (temp file, fsync, rename, fsync of the directory),
- * then the audit record (control_req.c) and the reply.
+ * after the audit record (sgd_req_audit_change: no record, no change),
+ * which is taken back if a step fails.
  *
  * The rename is the commit point.  Once it is done approvals.json holds
  * the change, and undoing the first two steps would only make the kernel
@@ -268,6 +269,8 @@ int sgd_cmd_trust_add(struct sgd_req *r)
 		return -1;
 	snprintf(by, sizeof(by), "%s (uid %u)", r->peer->user, (unsigned)r->peer->uid);
 	t.created_by = by;
+	if (sgd_req_audit_change(r))
+		return -1;
 	if (sg_dp_trust_put(d->dp, &t, &err))
 		return sgd_req_fail(r, SGD_E_FAILED, NULL, "data plane: %s", err.msg);
 	if (sg_policy_add_trusted(&d->policy, &t)) {
@@ -354,6 +357,11 @@ int sgd_cmd_trust_del(struct sgd_req *r)
 	if (!result || sg_policy_add_trusted(&saved, &d->policy.trusted[i])) {
 		json_decref(result);
 		return sgd_req_fail(r, SGD_E_FAILED, NULL, "out of memory");
+	}
+	if (sgd_req_audit_change(r)) {
+		sg_policy_free(&saved);
+		json_decref(result);
+		return -1;
 	}
 	/* A shadowed approval is not in the data plane: policy.json's entry
 	 * for the prefix is, and stays. */

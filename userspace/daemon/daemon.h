@@ -93,14 +93,29 @@ struct sgd {
 	int64_t last_reload_success;  /* unix seconds */
 	int64_t started;
 	uint64_t events_written;
+	uint64_t events_write_failures;       /* events that could not be written */
+	uint64_t audit_write_failures;        /* records that could not be written */
+	uint64_t audit_refusals_suppressed;   /* refusals not recorded (rate limit) */
+
+	bool audit_failing;           /* the last audit write failed (logged once) */
+	bool events_failing;          /* the last event write failed (logged once) */
+	unsigned long long events_unwritten; /* events not written since the last that was */
 };
 
 /* policy_state.c */
 int sgd_policy_start(struct sgd *d);
+/* Called by sgd_reload once the new policy is valid, right before it is
+ * applied: the audit record is written there (a reload that cannot be
+ * recorded is not made).  Nonzero refuses the reload, with the reason in
+ * msg. */
+typedef int (*sgd_reload_gate)(void *ctx, char *msg, size_t len);
 /* Re-reads policy.json and approvals.json and switches to them; on any
  * error the running policy stays.  Returns 0, or -1 with the reason in
- * msg (which may hold several lines). */
-int sgd_reload(struct sgd *d, char *msg, size_t len);
+ * msg (which may hold several lines).  gate may be NULL. */
+int sgd_reload(struct sgd *d, char *msg, size_t len, sgd_reload_gate gate, void *ctx);
+/* reload_signal.c: a reload asked for by SIGHUP, audited as the
+ * sender (uid and pid as the kernel reports them). */
+void sgd_reload_on_signal(struct sgd *d, unsigned uid, int pid);
 /* Writes approvals.json from d->policy (sg_approvals_save, load.h).
  * Returns what it returns; SG_SAVED_NOT_DURABLE means the change is
  * saved (keep it) but may not survive a power loss: logged and counted
@@ -147,7 +162,18 @@ void sgd_linkwatch_stop(struct sgd *d);
  * second). */
 void sgd_expire_due(struct sgd *d);
 
+/* expiry_seen.c: the policy.json expiries already audited, kept in the
+ * state dir so that each is audited once across reloads and restarts.
+ * apply marks d->policy's entries (after every load); save writes the
+ * marked ones (0 or -errno, with err). */
+void sgd_expiry_seen_apply(struct sgd *d);
+int sgd_expiry_seen_save(struct sgd *d, struct sg_err *err);
+
 /* audit.c */
+/* A refused request's arguments longer than this (as compact JSON) are
+ * recorded as their size and names only. */
+#define SGD_AUDIT_REFUSED_ARGS_MAX 1024
+struct sg_append_mark;
 struct sgd_audit {
 	long long uid;          /* -1: the daemon itself */
 	const char *user;
@@ -158,7 +184,19 @@ struct sgd_audit {
 	void *args;             /* json_t *: object, stolen (may be NULL) */
 	void *warnings;         /* json_t *: array of strings told with an "ok",
 				 * borrowed (may be NULL) */
+	uint64_t suppressed;    /* refusals of this uid not recorded before this one */
 };
+/* Appends one record (whole and fsync'd, or not at all).  0 or -errno;
+ * a failure is logged and counted. */
 int sgd_audit(struct sgd *d, const struct sgd_audit *a);
+/* The same, keeping the record retractable through *mark: for a change
+ * recorded before it is made (see audit.c). */
+int sgd_audit_mark(struct sgd *d, const struct sgd_audit *a, struct sg_append_mark *mark);
+/* Takes back a marked record: the change it records did not happen. */
+void sgd_audit_retract(struct sgd *d, struct sg_append_mark *mark);
+
+/* audit_limit.c: may a refusal of this unprivileged uid be recorded now?
+ * If so, *suppressed is how many were not since the last one that was. */
+bool sgd_refusal_admit(struct sgd *d, unsigned uid, uint64_t *suppressed);
 
 #endif

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include "append.h"
 #include "clock.h"
 #include "daemon.h"
 #include "log.h"
@@ -29,30 +30,9 @@ void sgd_format_time_ms(uint64_t boot_ns, char *buf, size_t len)
 	snprintf(buf + n, len - n, ".%03dZ", (int)((real_ns / 1000000) % 1000));
 }
 
-/* Events not written since the last one that was (0: writing works).
- * One daemon per process, so one counter. */
-static unsigned long long events_unwritten;
-
-/* Appends one whole line or nothing: what a short write (a full disk)
- * left is cut off again, so the next line never glues onto half of
- * this one.  Not through stdio, whose buffer would keep the half. */
-static int append_line(int fd, const char *buf, size_t len)
-{
-	struct stat st;
-	ssize_t n;
-	int e;
-
-	if (fstat(fd, &st))
-		return -errno;
-	n = write(fd, buf, len);
-	if (n == (ssize_t)len)
-		return 0;
-	e = n < 0 ? errno : ENOSPC;
-	if (n > 0 && ftruncate(fd, st.st_size))
-		e = errno;
-	return -e;
-}
-
+/* One line per event, whole or not at all (a full disk must not leave a
+ * torn line for the next event to be glued onto); only what was written
+ * is counted as written, a failure is counted and logged once. */
 void sgd_events_write(struct sgd *d, void *json)
 {
 	json_t *o = json;
@@ -63,25 +43,26 @@ void sgd_events_write(struct sgd *d, void *json)
 	if (!line)
 		return;
 	len = strlen(line);
-	line[len] = '\n'; /* json_dumps' NUL becomes the newline */
-	rc = d->events ? append_line(fileno(d->events), line, len + 1) : -EBADF;
+	line[len++] = '\n'; /* json_dumps' NUL becomes the newline */
+	rc = d->events ? sg_append_fd(fileno(d->events), line, len) : -EBADF;
 	free(line);
-	if (rc) {
-		/* Logged once per failing stretch, not per event: events come
-		 * from packets, and a flood must not flood the journal too. */
-		if (!events_unwritten++)
-			sgd_err("%s: cannot write events (%s): they are dropped until it works "
-				"again", d->events_path, strerror(-rc));
-		return;
-	}
-	if (events_unwritten) {
-		sgd_notice("%s: writing events again; %llu were not written", d->events_path,
-			   events_unwritten);
-		events_unwritten = 0;
-	}
 	pthread_mutex_lock(&d->lock);
-	d->events_written++;
+	if (rc)
+		d->events_write_failures++;
+	else
+		d->events_written++;
 	pthread_mutex_unlock(&d->lock);
+	/* Logged once per failing stretch, not per event: events come from
+	 * packets, and a flood must not flood the journal too. */
+	if (rc && !d->events_failing)
+		sgd_err("%s: cannot write events (%s): they are dropped until it works again "
+			"(counted in smtpgate_events_write_failures_total)", d->events_path,
+			strerror(-rc));
+	else if (!rc && d->events_failing)
+		sgd_notice("%s: writing events again; %llu were not written", d->events_path,
+			   d->events_unwritten);
+	d->events_unwritten = rc ? d->events_unwritten + 1 : 0;
+	d->events_failing = rc != 0;
 }
 
 /* An automatic ban is a control-plane change made by the data plane:

@@ -5,44 +5,62 @@
  * approval is removed from the maps and from approvals.json, with an
  * audit record.  Entries of policy.json stay in the maps (their reason
  * becomes "expired", which points at the file to fix) and are reported
- * once.
+ * once, ever (expiry_seen.c).  Every removal and report is audited first:
+ * one that cannot be recorded waits for the next tick.
  */
 #include <jansson.h>
 #include <stdbool.h>
 #include <string.h>
 #include <time.h>
+#include "append.h"
 #include "clock.h"
 #include "daemon.h"
 #include "log.h"
 
-static void expire_approval(struct sgd *d, size_t i)
+/* Removes approval i, audited; false when it could not be recorded (the
+ * approval then stays, blocked by the kernel, and is tried again at the
+ * next tick: no change without its record). */
+static bool expire_approval(struct sgd *d, size_t i)
 {
 	struct sg_trusted_entry *t = &d->policy.trusted[i];
 	char text[SG_PREFIX_STRLEN], when[32], *ticket;
 	struct sg_err err = { 0 };
 	struct sgd_audit a = { .uid = -1, .command = "expire", .result = "ok" };
+	struct sg_append_mark mark;
 	json_t *warnings = NULL;
 	int rc;
 
 	sg_prefix_format(&t->prefix, text, sizeof(text));
 	sg_format_rfc3339(t->expires, when, sizeof(when));
 	ticket = strdup(t->ticket ? t->ticket : "");
+	a.ticket = ticket;
+	a.args = json_pack("{s:s, s:s}", "addr", text, "expires", when);
+	if (sgd_audit_mark(d, &a, &mark)) {
+		free(ticket);
+		return false;
+	}
 	/* A shadowed approval's kernel entry is the policy's: it stays. */
 	if (!sgd_is_shadowed(&d->policy, t) && sg_dp_trust_del(d->dp, &t->prefix, &err))
 		sgd_warn("expire %s: %s", text, err.msg);
 	sg_policy_remove_trusted(&d->policy, i);
 	rc = sgd_save_approvals(d, &err);
-	if (rc == SG_SAVED_NOT_DURABLE) {
-		warnings = json_pack("[s]", err.msg);
-		a.warnings = warnings;
-	} else if (rc) {
+	if (rc < 0) {
+		sgd_audit_retract(d, &mark);
 		a.result = "failed";
 		a.error = err.msg;
+		a.args = json_pack("{s:s, s:s}", "addr", text, "expires", when);
+		sgd_audit(d, &a);
+	} else if (rc == SG_SAVED_NOT_DURABLE) {
+		/* Done, but a power loss may undo it: the record says so. */
+		sgd_audit_retract(d, &mark);
+		warnings = json_pack("[s]", err.msg);
+		a.warnings = warnings;
+		a.args = json_pack("{s:s, s:s}", "addr", text, "expires", when);
+		sgd_audit(d, &a);
+		json_decref(warnings);
+	} else {
+		sg_append_done(&mark);
 	}
-	a.ticket = ticket;
-	a.args = json_pack("{s:s, s:s}", "addr", text, "expires", when);
-	sgd_audit(d, &a);
-	json_decref(warnings);
 	if (rc < 0)
 		/* Still in the file: a restart loads it expired (the kernel
 		 * blocks it as such) and this removes it again. */
@@ -53,6 +71,41 @@ static void expire_approval(struct sgd *d, size_t i)
 			   when);
 	free(ticket);
 	sgd_snapshot_policy(d);
+	return true;
+}
+
+/* Audits the expiry of policy.json entry t once, ever: the record, then
+ * the memory of it in the state dir (expiry_seen.c); if that cannot be
+ * saved the record is taken back and both are tried again later. */
+static void report_policy_expiry(struct sgd *d, struct sg_trusted_entry *t)
+{
+	static bool save_failing;
+	struct sgd_audit a = { .uid = -1, .command = "expire", .result = "ok",
+			       .ticket = t->ticket };
+	char text[SG_PREFIX_STRLEN], when[32];
+	struct sg_err err = { 0 };
+	struct sg_append_mark mark;
+
+	sg_prefix_format(&t->prefix, text, sizeof(text));
+	sg_format_rfc3339(t->expires, when, sizeof(when));
+	a.args = json_pack("{s:s, s:s, s:s}", "addr", text, "expires", when, "source",
+			   "policy.json");
+	if (sgd_audit_mark(d, &a, &mark))
+		return;
+	t->expiry_reported = 1;
+	if (sgd_expiry_seen_save(d, &err)) {
+		t->expiry_reported = 0;
+		sgd_audit_retract(d, &mark);
+		if (!save_failing)
+			sgd_err("cannot record that the expiry of %s was audited (%s): it is "
+				"audited once this can be saved", text, err.msg);
+		save_failing = true;
+		return;
+	}
+	save_failing = false;
+	sg_append_done(&mark);
+	sgd_warn("policy.json entry %s (ticket %s) expired at %s: the kernel blocks it as "
+		 "\"expired\"; remove or renew it in policy.json", text, t->ticket, when);
 }
 
 /* Bans end by themselves in the kernel at their deadline; the daemon then
@@ -85,13 +138,20 @@ static void expire_bans(struct sgd *d)
 	for (int i = 0; i < e.n; i++) {
 		const char *kind = e.flags[i] & SG_BAN_AUTO ? "auto" : "manual";
 		struct sgd_audit a = { .uid = -1, .command = "ban.expire", .result = "ok" };
+		struct sg_append_mark mark;
 		json_t *ev;
 
-		if (sg_dp_ban_del(d->dp, &e.addr[i], NULL))
-			continue; /* removed meanwhile */
 		sg_addr_format(&e.addr[i], text, sizeof(text));
 		a.args = json_pack("{s:s, s:s}", "addr", text, "kind", kind);
-		sgd_audit(d, &a);
+		/* Not recorded, not removed: the kernel has ended the ban
+		 * anyway; the next tick tries again. */
+		if (sgd_audit_mark(d, &a, &mark))
+			return;
+		if (sg_dp_ban_del(d->dp, &e.addr[i], NULL)) {
+			sgd_audit_retract(d, &mark); /* removed meanwhile */
+			continue;
+		}
+		sg_append_done(&mark);
 		ev = json_pack("{s:s, s:s, s:s, s:s}", "time", when, "event", "unban", "source",
 			       text, "kind", kind);
 		sgd_events_write(d, ev);
@@ -104,7 +164,6 @@ void sgd_expire_due(struct sgd *d)
 {
 	expire_bans(d);
 	long long now = (long long)time(NULL);
-	char text[SG_PREFIX_STRLEN], when[32];
 
 	for (size_t i = 0; i < d->policy.n_trusted;) {
 		struct sg_trusted_entry *t = &d->policy.trusted[i];
@@ -114,23 +173,13 @@ void sgd_expire_due(struct sgd *d)
 			continue;
 		}
 		if (t->origin == SG_ORIGIN_APPROVAL) {
-			expire_approval(d, i);
-			continue; /* entry i is now the next one */
+			if (expire_approval(d, i))
+				continue; /* entry i is now the next one */
+			i++;
+			continue;
 		}
-		if (!t->expiry_reported) {
-			struct sgd_audit a = { .uid = -1, .command = "expire", .result = "ok",
-					       .ticket = t->ticket };
-
-			sg_prefix_format(&t->prefix, text, sizeof(text));
-			sg_format_rfc3339(t->expires, when, sizeof(when));
-			a.args = json_pack("{s:s, s:s, s:s}", "addr", text, "expires", when,
-					   "source", "policy.json");
-			sgd_audit(d, &a);
-			sgd_warn("policy.json entry %s (ticket %s) expired at %s: the kernel blocks "
-				 "it as \"expired\"; remove or renew it in policy.json", text,
-				 t->ticket, when);
-			t->expiry_reported = 1;
-		}
+		if (!t->expiry_reported)
+			report_policy_expiry(d, t);
 		i++;
 	}
 }

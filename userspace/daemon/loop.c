@@ -74,15 +74,15 @@ static void reap_dead_watches(void)
 static void on_signal(struct sgd *d, void *arg, uint32_t events)
 {
 	struct signalfd_siginfo si;
-	char msg[4096];
 
 	(void)arg;
 	(void)events;
 	while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
 		switch (si.ssi_signo) {
 		case SIGHUP:
-			sgd_notice("SIGHUP: reloading %s", d->cfg.policy_path);
-			sgd_reload(d, msg, sizeof(msg));
+			sgd_notice("SIGHUP from pid %u (uid %u): reloading %s", si.ssi_pid,
+				   si.ssi_uid, d->cfg.policy_path);
+			sgd_reload_on_signal(d, si.ssi_uid, (int)si.ssi_pid);
 			break;
 		case SIGTERM:
 		case SIGINT:

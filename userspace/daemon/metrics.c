@@ -95,6 +95,9 @@ static int copy_daemon_state(struct sgd *d, struct sg_mt_snapshot *s)
 	s->approvals_not_durable = d->approvals_not_durable;
 	s->last_reload_success = d->last_reload_success;
 	s->events_written = d->events_written;
+	s->events_write_failures = d->events_write_failures;
+	s->audit_write_failures = d->audit_write_failures;
+	s->audit_refusals_suppressed = d->audit_refusals_suppressed;
 	if (d->n_expiries) {
 		s->expiries = calloc(d->n_expiries, sizeof(*s->expiries));
 		if (s->expiries) {

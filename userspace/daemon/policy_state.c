@@ -173,6 +173,7 @@ int sgd_policy_start(struct sgd *d)
 		return -1;
 	}
 	memcpy(d->policy_sha256, sha, sizeof(sha));
+	sgd_expiry_seen_apply(d);
 	pthread_mutex_lock(&d->lock);
 	d->last_reload_success = time(NULL);
 	pthread_mutex_unlock(&d->lock);
@@ -192,7 +193,7 @@ static void reload_failed(struct sgd *d, const char *why)
 		(unsigned long long)d->generation, why);
 }
 
-int sgd_reload(struct sgd *d, char *msg, size_t len)
+int sgd_reload(struct sgd *d, char *msg, size_t len, sgd_reload_gate gate, void *ctx)
 {
 	struct sg_diag diag = { 0 };
 	struct sg_err err = { 0 };
@@ -211,6 +212,12 @@ int sgd_reload(struct sgd *d, char *msg, size_t len)
 	}
 	log_diag(&diag);
 	sg_diag_free(&diag);
+	if (gate && gate(ctx, msg, len)) {
+		sg_policy_free(&next);
+		reload_failed(d, msg);
+		sgd_notify_ready("reload refused; previous policy in force");
+		return -1;
+	}
 	if (apply(d, &next, &err)) {
 		snprintf(msg, len, "error: %s", err.msg);
 		sg_policy_free(&next);
@@ -222,6 +229,7 @@ int sgd_reload(struct sgd *d, char *msg, size_t len)
 	sg_policy_free(&d->policy);
 	d->policy = next;
 	memcpy(d->policy_sha256, sha, sizeof(sha));
+	sgd_expiry_seen_apply(d);
 	pthread_mutex_lock(&d->lock);
 	d->last_reload_success = time(NULL);
 	pthread_mutex_unlock(&d->lock);

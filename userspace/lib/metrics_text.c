@@ -840,6 +840,18 @@ static void render_stats(const struct sg_mt_snapshot *s, FILE *out)
 	counter(out, "smtpgate_events_written_total",
 		"Events written to events.jsonl since the daemon started.",
 		(unsigned long long)s->events_written);
+	counter(out, "smtpgate_events_write_failures_total",
+		"Events that could not be written to events.jsonl since the daemon started "
+		"(they are not in the file; the counters have them).",
+		(unsigned long long)s->events_write_failures);
+	counter(out, "smtpgate_audit_write_failures_total",
+		"Audit records that could not be written since the daemon started (the "
+		"changes they were for were not made).",
+		(unsigned long long)s->audit_write_failures);
+	counter(out, "smtpgate_audit_refusals_suppressed_total",
+		"Refused requests of unprivileged peers not written to the audit log "
+		"because their uid was over its rate, since the daemon started.",
+		(unsigned long long)s->audit_refusals_suppressed);
 }
 
 int sg_mt_render(const struct sg_mt_snapshot *s, FILE *out)

@@ -77,6 +77,9 @@ struct sg_mt_snapshot {
 	int64_t last_reload_success;    /* unix seconds; 0: never */
 	int64_t start_time;             /* unix seconds; 0: unknown (not shown) */
 	uint64_t events_written;
+	uint64_t events_write_failures;
+	uint64_t audit_write_failures;
+	uint64_t audit_refusals_suppressed;
 	struct sg_mt_expiry *expiries;  /* owned by the snapshot (freed with it) */
 	size_t n_expiries;
 
