@@ -193,3 +193,42 @@ int sg_dp_ban_foreach(struct sg_dp *dp, sg_dp_ban_cb cb, void *ctx)
 	}
 	return rc;
 }
+
+int sg_dp_auto_ban_foreach(struct sg_dp *dp, sg_dp_auto_ban_cb cb, void *ctx)
+{
+	int fd = bpf_map__fd(dp->skel->maps.sg_auto_bans), rc = 0;
+	__u32 key, next, *prev = NULL;
+	struct sg_entry_ban b;
+
+	while (!rc && !bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		memset(&b, 0, sizeof(b));
+		if (bpf_map_lookup_elem(fd, &key, &b.rec))
+			continue;
+		b.known = !sg_dp_slot_prefix(dp, key, &b.entry);
+		rc = cb(&b, ctx);
+	}
+	return rc;
+}
+
+/* The ban is cleared in the bucket by rewriting the whole value: a charge
+ * another CPU makes at that instant may be lost (the entry gets one more
+ * connection), which is the price of an operator's rare action. */
+int sg_dp_auto_ban_del(struct sg_dp *dp, uint32_t slot, struct sg_err *err)
+{
+	int bfd = bpf_map__fd(dp->skel->maps.sg_buckets);
+	struct sg_bucket b;
+
+	if (bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.sg_auto_bans), &slot))
+		return sg_errf(err, -errno, "automatic ban of slot %u: %s", slot,
+			       errno == ENOENT ? "not banned" : strerror(errno));
+	if (!bpf_map_lookup_elem(bfd, &slot, &b) && b.ban_until_ns) {
+		b.ban_until_ns = 0;
+		b.violations = 0;
+		if (bpf_map_update_elem(bfd, &slot, &b, BPF_EXIST))
+			return sg_errf(err, -errno, "lifting the ban of slot %u: %s", slot,
+				       strerror(errno));
+	}
+	return 0;
+}
