@@ -121,9 +121,13 @@ static int on_event(void *ctx, void *data, size_t size)
 	sgd_events_write(d, o);
 	json_decref(o);
 	if (ban) {
-		sgd_warn("banned trusted entry %s after repeated rate-limit violations "
-			 "(the one that reached the threshold from %s, on %s %s)",
-			 entry, src, slot->ifname, sg_hook_name(slot->hook));
+		if (strcmp(entry, src))
+			sgd_warn("banned %s after repeated rate-limit violations (the whole "
+				 "trusted entry; %s reached the threshold; on %s %s)",
+				 entry, src, slot->ifname, sg_hook_name(slot->hook));
+		else
+			sgd_warn("banned %s after repeated rate-limit violations (on %s %s)", src,
+				 slot->ifname, sg_hook_name(slot->hook));
 		audit_auto_ban(d, entry, src, slot->ifname);
 	} else
 		sgd_info("%s %s -> %s:%u %s/%s x%llu", slot->ifname, src, dst, e->dport,

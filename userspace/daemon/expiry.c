@@ -131,7 +131,7 @@ static void expire_auto_bans(struct sgd *d)
 			       "source", entry, "kind", "auto", "scope", "entry");
 		sgd_events_write(d, ev);
 		json_decref(ev);
-		sgd_notice("ban of %s (auto, the whole entry) ended", entry);
+		sgd_notice("ban of %s (auto) ended", entry);
 	}
 }
 
