@@ -624,10 +624,29 @@ static void test_auto_ban(struct sg_dp *dp)
 	b.conn_tat = 0;
 	st_bucket_put(dp, "sg_buckets", slot, &b);
 	st_expect(dp, &s, SG_V_DROP, SG_R_BANNED, "auto-ban: a ban until removed applies");
+	b.ban_until_ns = seen.ban.rec.expires_ns; /* the ban its record is of */
+	st_bucket_put(dp, "sg_buckets", slot, &b);
 	tap_check(sg_dp_auto_ban_del(dp, slot, NULL) == 0 && auto_bans(dp, slot).found == 0 &&
 			  sg_dp_auto_ban_del(dp, slot, NULL) == -ENOENT,
 		  "auto-ban: sg_dp_auto_ban_del removes the record (then -ENOENT)", "failed");
 	st_expect(dp, &s, SG_V_PASS, SG_R_TRUSTED, "auto-ban: ... and lifts the ban");
+	{
+		/* Deleting a record lifts only the ban it records, not a newer one. */
+		struct sg_auto_ban rec = { .since_ns = sg_boot_ns() - 2 * ST_SEC,
+					   .expires_ns = sg_boot_ns() - ST_SEC, .slot = slot };
+
+		if (bpf_map_update_elem(sg_dp_map_fd(dp, "sg_auto_bans"), &slot, &rec, 0))
+			tap_bail("write sg_auto_bans: %s", strerror(errno));
+		b.ban_until_ns = SG_BAN_FOREVER;
+		b.conn_tat = 0;
+		st_bucket_put(dp, "sg_buckets", slot, &b);
+		tap_check(sg_dp_auto_ban_del(dp, slot, NULL) == 0,
+			  "auto-ban: an ended ban's record is deleted", "failed");
+		st_expect(dp, &s, SG_V_DROP, SG_R_BANNED,
+			  "auto-ban: ... and a newer ban in the bucket stays");
+		b.ban_until_ns = 0;
+		st_bucket_put(dp, "sg_buckets", slot, &b);
+	}
 
 	/* Violations spread over more than the window (10 s) do not ban. */
 	b = (struct sg_bucket){ .conn_tat = sg_boot_ns() + 10 * ST_SEC, .violations = 2,

@@ -218,12 +218,18 @@ int sg_dp_auto_ban_foreach(struct sg_dp *dp, sg_dp_auto_ban_cb cb, void *ctx)
 int sg_dp_auto_ban_del(struct sg_dp *dp, uint32_t slot, struct sg_err *err)
 {
 	int bfd = bpf_map__fd(dp->skel->maps.sg_buckets);
+	int afd = bpf_map__fd(dp->skel->maps.sg_auto_bans);
+	struct sg_auto_ban rec;
 	struct sg_bucket b;
+	uint64_t until;
 
-	if (bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.sg_auto_bans), &slot))
+	if (bpf_map_lookup_elem(afd, &slot, &rec) || bpf_map_delete_elem(afd, &slot))
 		return sg_errf(err, -errno, "automatic ban of slot %u: %s", slot,
 			       errno == ENOENT ? "not banned" : strerror(errno));
-	if (!bpf_map_lookup_elem(bfd, &slot, &b) && b.ban_until_ns) {
+	/* Only the ban this record is of: a newer one (the kernel banned
+	 * again meanwhile, and rewrote the record) stays. */
+	until = rec.expires_ns ? rec.expires_ns : SG_BAN_FOREVER;
+	if (!bpf_map_lookup_elem(bfd, &slot, &b) && b.ban_until_ns == until) {
 		b.ban_until_ns = 0;
 		b.violations = 0;
 		if (bpf_map_update_elem(bfd, &slot, &b, BPF_EXIST))
