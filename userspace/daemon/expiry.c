@@ -108,7 +108,7 @@ static int collect_ended_auto(const struct sg_entry_ban *b, void *ctx)
 static void expire_auto_bans(struct sgd *d)
 {
 	struct ended_auto_bans e = { .n = 0 };
-	char entry[SG_PREFIX_STRLEN], src[SG_PREFIX_STRLEN], when[40];
+	char entry[SG_PREFIX_STRLEN], when[40];
 
 	sg_dp_auto_ban_foreach(d->dp, collect_ended_auto, &e);
 	sgd_format_time_ms(sg_boot_ns(), when, sizeof(when));
@@ -123,9 +123,9 @@ static void expire_auto_bans(struct sgd *d)
 			sg_prefix_format(&b->entry, entry, sizeof(entry));
 		else
 			snprintf(entry, sizeof(entry), "(entry gone, slot %u)", b->rec.slot);
-		sg_addr_format(&b->rec.src, src, sizeof(src));
-		a.args = json_pack("{s:s, s:s, s:s}", "addr", entry, "kind", "auto", "source",
-				   src);
+		/* As a manual ban's end: the entry and the kind (the source that
+		 * reached the threshold is in the ban.auto record). */
+		a.args = json_pack("{s:s, s:s}", "addr", entry, "kind", "auto");
 		sgd_audit(d, &a);
 		ev = json_pack("{s:s, s:s, s:s, s:s, s:s}", "time", when, "event", "unban",
 			       "source", entry, "kind", "auto", "scope", "entry");
