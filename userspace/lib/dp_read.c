@@ -194,21 +194,49 @@ int sg_dp_ban_foreach(struct sg_dp *dp, sg_dp_ban_cb cb, void *ctx)
 	return rc;
 }
 
+static int entry_ban_cmp(const void *a, const void *b)
+{
+	uint32_t x = ((const struct sg_entry_ban *)a)->rec.slot;
+	uint32_t y = ((const struct sg_entry_ban *)b)->rec.slot;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The records are read first, then their entries found in one walk of
+ * the prefix index (not one walk per record), then handed out in slot
+ * order. */
 int sg_dp_auto_ban_foreach(struct sg_dp *dp, sg_dp_auto_ban_cb cb, void *ctx)
 {
 	int fd = bpf_map__fd(dp->skel->maps.sg_auto_bans), rc = 0;
 	__u32 key, next, *prev = NULL;
-	struct sg_entry_ban b;
+	struct sg_entry_ban *ents = NULL, *grown;
+	size_t n = 0, cap = 0;
 
-	while (!rc && !bpf_map_get_next_key(fd, prev, &next)) {
+	while (!bpf_map_get_next_key(fd, prev, &next) && n < SG_MAX_AUTO_BANS) {
 		key = next;
 		prev = &key;
-		memset(&b, 0, sizeof(b));
-		if (bpf_map_lookup_elem(fd, &key, &b.rec))
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			grown = realloc(ents, cap * sizeof(*ents));
+			if (!grown) {
+				free(ents);
+				return -ENOMEM;
+			}
+			ents = grown;
+		}
+		memset(&ents[n], 0, sizeof(ents[n]));
+		if (bpf_map_lookup_elem(fd, &key, &ents[n].rec))
 			continue;
-		b.known = !sg_dp_slot_prefix(dp, key, &b.entry);
-		rc = cb(&b, ctx);
+		ents[n].rec.slot = key;
+		n++;
 	}
+	if (n) {
+		qsort(ents, n, sizeof(*ents), entry_ban_cmp);
+		sg_dp_resolve_entry_bans(dp, ents, n);
+	}
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = cb(&ents[i], ctx);
+	free(ents);
 	return rc;
 }
 

@@ -104,6 +104,48 @@ static void slot_search_visit(const void *nodep, VISIT which, void *ctx)
 		s->hit = n;
 }
 
+/* Many slots at once, in one walk of the index: ents sorted by rec.slot. */
+struct slots_search {
+	struct sg_entry_ban *ents;
+	size_t n;
+};
+
+static int entry_slot_cmp(const void *key, const void *elem)
+{
+	uint32_t k = *(const uint32_t *)key, e = ((const struct sg_entry_ban *)elem)->rec.slot;
+
+	return k < e ? -1 : k > e;
+}
+
+static void slots_search_visit(const void *nodep, VISIT which, void *ctx)
+{
+	const struct slot_node *n = *(const struct slot_node *const *)nodep;
+	struct slots_search *s = ctx;
+	struct sg_entry_ban *hit;
+
+	if (which != postorder && which != leaf)
+		return;
+	hit = bsearch(&n->slot, s->ents, s->n, sizeof(*s->ents), entry_slot_cmp);
+	if (hit) {
+		hit->entry = n->prefix;
+		hit->known = true;
+	}
+}
+
+void sg_dp_resolve_entry_bans(struct sg_dp *dp, struct sg_entry_ban *ents, size_t n)
+{
+	struct slots_search s = { .ents = ents, .n = n };
+
+	for (size_t i = 0; i < n; i++)
+		ents[i].known = false;
+	if (n && dp->slot_index && dp->slot_used)
+		twalk_r(dp->slot_index, slots_search_visit, &s);
+	for (size_t i = 0; i < n; i++)
+		if (ents[i].known &&
+		    (ents[i].rec.slot >= SG_MAX_TRUSTED || !sg_slot_test(dp->slot_used, ents[i].rec.slot)))
+			ents[i].known = false;
+}
+
 int sg_dp_slot_prefix(struct sg_dp *dp, uint32_t slot, struct sg_prefix *out)
 {
 	struct slot_search s = { .slot = slot };
