@@ -215,13 +215,16 @@ static __always_inline __u32 sg_lowest_bit(__u64 x)
 	return n;
 }
 
-/* The relay cap of the lowest-numbered group this packet may use. */
+/* The relay cap of the lowest-numbered group this packet may use.
+ * Unregistered (throttled) sources first take from their own share of the
+ * cap (sg_relay_caps[SG_MAX_GROUPS + g]), then from the cap: a flood of
+ * them can take at most the share from trusted entries. */
 static __always_inline int sg_relay_cap_ok(const struct sg_config *cfg, __u64 groups,
-					   __u64 now, int is_conn)
+					   __u64 now, int is_conn, int unreg)
 {
 	const struct sg_rate *cap;
 	struct sg_bucket *b;
-	__u32 g;
+	__u32 g, k;
 
 	if (!is_conn || !groups || !(cfg->flags & SG_CFG_RELAY_CAPS))
 		return 1; /* the usual policy has no caps: skip finding the group */
@@ -229,6 +232,12 @@ static __always_inline int sg_relay_cap_ok(const struct sg_config *cfg, __u64 gr
 	cap = &cfg->relay_cap[g];
 	if (!cap->conn_cost)
 		return 1;
+	if (unreg) {
+		k = SG_MAX_GROUPS + g;
+		b = bpf_map_lookup_elem(&sg_relay_caps, &k);
+		if (!b || sg_charge(b, &cfg->relay_cap_unreg[g], now, 1, 0, NULL) != SG_CHARGE_OK)
+			return 0;
+	}
 	b = bpf_map_lookup_elem(&sg_relay_caps, &g);
 	if (!b)
 		return 0;
@@ -240,32 +249,37 @@ static __always_inline struct sg_state *sg_global_state(void)
 	return &sg_live.state;
 }
 
-/* Bans are counted in sg_live.state so that packets skip the ban lookup while
- * there are none: the count grows with every new entry (here or in the
- * daemon) and shrinks only when the daemon deletes one. */
-static __always_inline void sg_ban(const struct sg_config *cfg, const struct sg_addr *src,
-				   __u64 now)
+/* An automatic ban is the entry's (see struct sg_bucket): its deadline
+ * goes into the entry's bucket, which every packet of the entry reads, and
+ * a record of it into sg_auto_bans for userspace (keyed by slot: one per
+ * entry at most, so never full).  sg_bans, the manual bans, is not
+ * touched: no traffic can use up the room an operator's ban needs. */
+static __always_inline void sg_ban_entry(const struct sg_config *cfg, struct sg_bucket *b,
+					 __u32 slot, const struct sg_addr *src, __u64 now)
 {
-	struct sg_ban ban = {
+	struct sg_auto_ban rec = {
 		.since_ns = now,
 		.expires_ns = cfg->ban_duration_ns ? now + cfg->ban_duration_ns : 0,
-		.flags = SG_BAN_AUTO,
+		.slot = slot,
 	};
-	struct sg_state *st = sg_global_state();
 
-	if (!bpf_map_update_elem(&sg_bans, src, &ban, BPF_NOEXIST)) {
-		if (st)
-			__sync_fetch_and_add(&st->bans, 1);
-		return;
-	}
-	/* An entry is there already (an expired ban, or a race): renew it. */
-	if (bpf_map_update_elem(&sg_bans, src, &ban, BPF_EXIST)) {
+	sg_addr_copy(&rec.src, src);
+	*(volatile __u64 *)&b->ban_until_ns = rec.expires_ns ? rec.expires_ns : SG_BAN_FOREVER;
+	if (bpf_map_update_elem(&sg_auto_bans, &slot, &rec, BPF_ANY)) {
 		__u32 k = SG_STAT_BAN_FAILED;
 		__u64 *v = bpf_map_lookup_elem(&sg_stats, &k);
 
 		if (v)
 			*v += 1;
 	}
+}
+
+/* Is the entry whose bucket is b banned at `now`? */
+static __always_inline int sg_entry_banned(const struct sg_bucket *b, __u64 now)
+{
+	__u64 until = *(volatile const __u64 *)&b->ban_until_ns;
+
+	return until && (until == SG_BAN_FOREVER || now < until);
 }
 
 static __always_inline int sg_banned(const struct sg_state *st, const struct sg_addr *src,
@@ -292,15 +306,19 @@ static __always_inline int sg_decide_trusted(const struct sg_config *cfg, __u32 
 	__u64 groups;
 	int r;
 
+	b = bpf_map_lookup_elem(&sg_buckets, &slot);
+	if (!b)
+		return sg_set(d, SG_V_DROP, SG_R_RATE_LIMITED);
+	/* The entry's automatic ban: the ban step of the decision order,
+	 * for the entry rather than the address. */
+	if (sg_entry_banned(b, now))
+		return sg_set(d, SG_V_DROP, SG_R_BANNED);
 	if (t->expires_ns && now >= t->expires_ns)
 		return sg_set(d, SG_V_DROP, SG_R_EXPIRED);
 	groups = sg_relay_groups(cfg, gen, p, memo) & t->relay_groups;
 	if (!groups)
 		return sg_set(d, SG_V_DROP, SG_R_UNAPPROVED_RELAY);
 	if (t->class_idx < SG_MAX_CLASSES) {
-		b = bpf_map_lookup_elem(&sg_buckets, &slot);
-		if (!b)
-			return sg_set(d, SG_V_DROP, SG_R_RATE_LIMITED);
 		if (cfg->flags & SG_CFG_BAN_AUTO) {
 			rule.violations = cfg->ban_violations;
 			rule.window_ns = cfg->ban_window_ns;
@@ -309,13 +327,13 @@ static __always_inline int sg_decide_trusted(const struct sg_config *cfg, __u32 
 			      is_conn, p->ip_bytes, &rule);
 		if (r != SG_CHARGE_OK) {
 			if (r == SG_CHARGE_BAN) {
-				sg_ban(cfg, &p->src, now);
+				sg_ban_entry(cfg, b, slot, &p->src, now);
 				d->banned_now = 1;
 			}
 			return sg_set(d, SG_V_DROP, SG_R_RATE_LIMITED);
 		}
 	}
-	if (!sg_relay_cap_ok(cfg, groups, now, is_conn))
+	if (!sg_relay_cap_ok(cfg, groups, now, is_conn, 0))
 		return sg_set(d, SG_V_DROP, SG_R_RATE_LIMITED);
 	return sg_set(d, SG_V_PASS, SG_R_TRUSTED);
 }
@@ -347,7 +365,7 @@ static __always_inline int sg_decide_unregistered(const struct sg_config *cfg, _
 	if (!b || sg_charge(b, &cfg->classes[cfg->unreg_class & (SG_MAX_CLASSES - 1)], now,
 			    is_conn, p->ip_bytes, NULL) != SG_CHARGE_OK)
 		return sg_set(d, SG_V_DROP, SG_R_RATE_LIMITED);
-	if (!sg_relay_cap_ok(cfg, groups, now, is_conn))
+	if (!sg_relay_cap_ok(cfg, groups, now, is_conn, 1))
 		return sg_set(d, SG_V_DROP, SG_R_RATE_LIMITED);
 	return sg_set(d, SG_V_PASS, SG_R_THROTTLE_ALLOWANCE);
 }

@@ -138,19 +138,32 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, SG_MAX_GROUPS);
+	__uint(max_entries, SG_RELAY_CAP_BUCKETS);
 	__type(key, __u32);
 	__type(value, struct sg_bucket);
 } sg_relay_caps SEC(".maps");
 
-/* Preallocated and not LRU: a ban can only disappear by expiring or by
- * an operator, never because something else needed the room. */
+/* Manual bans.  Preallocated and not LRU: a ban can only disappear by
+ * expiring or by an operator, never because something else needed the
+ * room; and the data plane never adds to it, so no traffic can fill it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SG_MAX_BANS);
 	__type(key, struct sg_addr);
 	__type(value, struct sg_ban);
 } sg_bans SEC(".maps");
+
+/* Records of automatic bans, one per banned trusted entry, keyed by its
+ * slot (the ban itself is in the entry's bucket).  Slots are bounded by
+ * SG_MAX_TRUSTED and the loader deletes a slot's record when it resets
+ * the slot, so this can never be full; memory follows the bans. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SG_MAX_AUTO_BANS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct sg_auto_ban);
+} sg_auto_bans SEC(".maps");
 
 /* ---- accounting ---- */
 

@@ -16,7 +16,7 @@
 
 #include <linux/types.h>
 
-#define SG_ABI_VERSION 5
+#define SG_ABI_VERSION 6
 
 /* ---- time ---------------------------------------------------------- */
 
@@ -35,9 +35,13 @@
 #define SG_MAX_SCOPE        4096   /* scope prefixes */
 #define SG_MAX_RELAY_KEYS   16384  /* (relay address, port) pairs */
 #define SG_MAX_GROUPS       64     /* relay groups: one bit each in a mask */
+/* sg_relay_caps: group g's cap at g, unregistered sources' share of it at
+ * SG_MAX_GROUPS + g */
+#define SG_RELAY_CAP_BUCKETS (2 * SG_MAX_GROUPS)
 #define SG_MAX_CLASSES      64     /* rate classes */
 #define SG_MAX_ATTACH       64     /* interface+hook attachments per daemon */
-#define SG_MAX_BANS         65536
+#define SG_MAX_BANS         65536  /* manual bans (sg_bans): the data plane never adds any */
+#define SG_MAX_AUTO_BANS    SG_MAX_TRUSTED /* automatic bans: at most one per trusted entry */
 #define SG_MAX_SOURCES      131072 /* per-source statistics (LRU) */
 #define SG_MAX_EVENT_KEYS   65536  /* event aggregation (LRU) */
 #define SG_THROTTLE_BUCKETS 65536  /* hashed buckets for unregistered sources */
@@ -163,6 +167,11 @@ struct sg_config {
 	__u8 pad_lines[28];         /* the size a whole number of cache lines */
 	struct sg_rate classes[SG_MAX_CLASSES];
 	struct sg_rate relay_cap[SG_MAX_GROUPS]; /* conn_* only; zero = no cap */
+	/* Per capped group, the share of its cap that unregistered
+	 * (throttled) sources may use at most: they are charged this share
+	 * and the cap, trusted entries the cap only, so no flood of
+	 * unregistered sources takes more than the share from trusted ones. */
+	struct sg_rate relay_cap_unreg[SG_MAX_GROUPS];
 	/* Governed destination ports, a bitmap indexed by the port as it is
 	 * on the wire (network byte order read as a __u16: sg_port_wire()),
 	 * so that the data plane tests the header field without a swap. */
@@ -220,8 +229,18 @@ struct sg_relay_memo {
  * Generic cell rate algorithm: each *_tat is a theoretical arrival time
  * on the data-plane clock, advanced by compare-and-swap, so rates hold
  * across CPUs without a lock (a spin lock disables interrupts, which is
- * dear on virtual machines). */
+ * dear on virtual machines).
+ *
+ * ban_until_ns is the automatic ban of a trusted entry (sg_buckets only):
+ * a violation of an entry's rate class is the entry's, whichever of its
+ * addresses sent the packet, so the ban is the entry's too (all of a
+ * prefix).  It lives in the bucket the packet reads anyway: no lookup, and
+ * no table that automatic bans could fill.  It comes first so that it
+ * shares a cache line with conn_tat whatever the bucket's offset. */
+#define SG_BAN_FOREVER (~0ull) /* ban_until_ns: until removed */
+
 struct sg_bucket {
+	__u64 ban_until_ns;   /* 0: not banned; SG_BAN_FOREVER; else the deadline */
 	__u64 conn_tat;
 	__u64 byte_tat;
 	__u64 window_start_ns;
@@ -229,8 +248,21 @@ struct sg_bucket {
 	__u32 pad;
 };
 
-/* sg_ban.flags */
-#define SG_BAN_AUTO   (1u << 0) /* created by the data plane */
+/* What userspace reports about an automatic ban (sg_auto_bans, keyed by
+ * the entry's slot): enforcement is ban_until_ns in the entry's bucket,
+ * this record is how the ban is listed, counted and ended.  The data plane
+ * writes it after the bucket; userspace deletes it with the ban. */
+struct sg_auto_ban {
+	__u64 since_ns;       /* data-plane clock */
+	__u64 expires_ns;     /* data-plane clock deadline; 0 = until removed */
+	struct sg_addr src;   /* the source whose violation reached the threshold */
+	__u32 slot;           /* the entry's slot (also the key) */
+	__u32 pad;
+};
+
+/* sg_ban.flags (sg_bans holds manual bans only since ABI 6; automatic
+ * bans are per entry, see struct sg_auto_ban) */
+#define SG_BAN_AUTO   (1u << 0) /* created by the data plane (ABI <= 5) */
 #define SG_BAN_MANUAL (1u << 1) /* created by an operator */
 
 struct sg_ban {
@@ -265,7 +297,7 @@ struct sg_source_stats {
 enum sg_stat {
 	SG_STAT_EVENTS_LOST = 0,      /* ring buffer full */
 	SG_STAT_EVENTS_SUPPRESSED,    /* over the per-CPU event budget */
-	SG_STAT_BAN_FAILED,           /* auto-ban could not be stored (map full) */
+	SG_STAT_BAN_FAILED,           /* an automatic ban's record could not be stored (it is enforced all the same) */
 	SG_STAT_RST_FAILED,           /* reject could not build a RST */
 	SG_STAT_SOURCES_UNTRACKED,    /* packets of new sources over the per-CPU budget */
 	SG_STAT_COUNT
@@ -513,7 +545,7 @@ static inline __u32 sg_bloom_bit(const struct sg_lpm_key *k)
 #ifndef __bpf__
 _Static_assert(sizeof(struct sg_rate) == 32, "sg_rate layout");
 _Static_assert(sizeof(struct sg_config) ==
-	       64 + 2 * SG_MAX_PREFIX_LENS + 32 + 32 * SG_MAX_CLASSES + 32 * SG_MAX_GROUPS +
+	       64 + 2 * SG_MAX_PREFIX_LENS + 32 + 32 * SG_MAX_CLASSES + 2 * 32 * SG_MAX_GROUPS +
 		       8 * SG_PORT_WORDS,
 	       "sg_config layout");
 _Static_assert(sizeof(struct sg_addr) == 16, "sg_addr layout");
@@ -527,7 +559,8 @@ _Static_assert(sizeof(struct sg_live) == 64 + SG_GENERATIONS * sizeof(struct sg_
 		       8 * SG_PORT_WORDS,
 	       "sg_live layout");
 _Static_assert(sizeof(struct sg_config) % 64 == 0, "sg_config: whole cache lines");
-_Static_assert(sizeof(struct sg_bucket) == 32, "sg_bucket layout");
+_Static_assert(sizeof(struct sg_bucket) == 40, "sg_bucket layout");
+_Static_assert(sizeof(struct sg_auto_ban) == 40, "sg_auto_ban layout");
 _Static_assert(sizeof(struct sg_ban) == 24, "sg_ban layout");
 _Static_assert(sizeof(struct sg_counter) == 24, "sg_counter layout");
 _Static_assert(sizeof(struct sg_event_key) == 20, "sg_event_key layout");

@@ -11,9 +11,11 @@
  * frame must come out unchanged.  About 10 % of the frames go through the
  * TC ingress program instead of XDP.
  *
- * State that depends on time is pinned down: no automatic bans, no relay
- * caps, rate buckets unlimited or exhausted for an hour, expiries an hour
- * in the past or a month ahead.
+ * State that depends on time is pinned down: automatic bans of entries
+ * written as state (in force for an hour or forever, or ended a second
+ * ago), none made during the run, rate buckets and relay caps (and their
+ * unregistered shares) unlimited or exhausted for an hour, expiries an
+ * hour in the past or a month ahead.
  *
  *   test_differential [-s SEED] [-p POLICIES] [-n PACKETS] [-k ONLY_POLICY] [-v]
  */
@@ -175,8 +177,27 @@ static void set_state(struct sg_dp *dp, struct rp_rng *r, const struct rp_policy
 		if (val.class_idx != rp->pol.trusted[i].class_idx)
 			tap_bail("trusted entry %zu has class %u, want %u", i, val.class_idx,
 				 rp->pol.trusted[i].class_idx);
-		if (t->has_class && rp_limited(&t->limits))
-			put_bucket(fd, val.slot, until, "sg_buckets");
+		if ((t->has_class && rp_limited(&t->limits)) || t->ban != RM_EBAN_NONE) {
+			struct sg_bucket b = { 0 };
+
+			if (t->has_class && rp_limited(&t->limits))
+				b.conn_tat = b.byte_tat = until;
+			if (t->ban == RM_EBAN_ACTIVE)
+				b.ban_until_ns = rp_pct(r, 50) ? SG_BAN_FOREVER : until;
+			else if (t->ban == RM_EBAN_ENDED)
+				b.ban_until_ns = sg_boot_ns() - NS_PER_SEC;
+			if (bpf_map_update_elem(fd, &val.slot, &b, 0))
+				tap_bail("sg_buckets[%u]: %s", val.slot, strerror(errno));
+		}
+	}
+	for (uint32_t g = 0; g < 64; g++) {
+		int cfd = sg_dp_map_fd(dp, "sg_relay_caps");
+		uint32_t share = SG_MAX_GROUPS + g;
+
+		if (rp->world.caps[g].exhausted)
+			put_bucket(cfd, g, until, "sg_relay_caps");
+		if (rp->world.caps[g].share_exhausted)
+			put_bucket(cfd, share, until, "sg_relay_caps");
 	}
 	if (rp->world.unreg_action == SG_UNREG_THROTTLE && rp_limited(&rp->world.throttle))
 		exhaust_throttle(dp, until);

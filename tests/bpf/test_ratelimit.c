@@ -40,6 +40,12 @@
 #define SRC_UNREG     "198.18.9.1"
 #define SRC_UNREG6    "2001:db8:9::1"
 #define SRC_UNREG_BAN "198.18.9.2"
+#define NET_BAN       "198.18.5.0/24" /* one entry, one class, shared by its hosts */
+#define NET_A         "198.18.5.1"
+#define NET_B         "198.18.5.2"
+#define NET_C         "198.18.5.77"
+#define NET_HOST      "198.18.5.200"  /* a host entry of its own inside NET_BAN */
+#define NET_FLOOD     "10.64.0.0/15"  /* 131072 addresses: more than SG_MAX_BANS */
 
 enum { C_CONN, C_BYTES, C_BOTH, C_FAST };
 enum { G_CAPPED, G_ONE, G_PLAIN };
@@ -96,6 +102,9 @@ static void build_policy(void)
 	h_trust(&pol, SRC_CAP_A, cap_mask, SG_NO_CLASS, 0);
 	h_trust(&pol, SRC_CAP_B, cap_mask, SG_NO_CLASS, 0);
 	h_trust(&pol, SRC_CAP_G1, 1ull << G_ONE, SG_NO_CLASS, 0);
+	h_trust(&pol, NET_BAN, plain_mask, C_CONN, 0);
+	h_trust(&pol, NET_HOST, plain_mask, C_CONN, 0);
+	h_trust(&pol, NET_FLOOD, plain_mask, C_CONN, 0);
 	pol.unreg_action = SG_UNREG_THROTTLE;
 	pol.unreg_class = C_CONN;
 }
@@ -412,6 +421,64 @@ static void test_throttle(struct sg_dp *dp)
 	st_bucket_set(dp, "sg_relay_caps", G_CAPPED, 0, 0);
 }
 
+/* Unregistered sources have their own share of a relay cap (a tenth of
+ * its rate and burst, at least one connection) and are charged it and the
+ * cap; trusted entries the cap only.  A flood of spoofed unregistered
+ * sources, each with a fresh throttle bucket, takes the share and no
+ * more: group 1's cap (10/s, burst 4) keeps 3 for the trusted source. */
+static void test_cap_share(struct sg_dp *dp)
+{
+	const uint32_t share = SG_MAX_GROUPS + G_ONE;
+	int passed = 0;
+	uint64_t before, after, t;
+	char src[32];
+
+	st_bucket_set(dp, "sg_relay_caps", G_ONE, 0, 0);
+	st_bucket_set(dp, "sg_relay_caps", share, 0, 0);
+	before = sg_boot_ns();
+	for (int i = 0; i < 200; i++) {
+		struct pkt_spec u;
+		struct sg_addr ua;
+
+		snprintf(src, sizeof(src), "198.18.%d.%d", 10 + i / 250, 1 + i % 250);
+		ua = st_addr(src);
+		st_bucket_set(dp, "sg_throttle", sg_throttle_hash(&ua), 0, 0);
+		u = syn(src, RELAY_G1);
+		passed += st_xdp(dp, &u) == XDP_PASS;
+	}
+	after = sg_boot_ns();
+	t = st_conn_tat(dp, "sg_relay_caps", share);
+	tap_check(passed == 1, "cap share: 200 spoofed unregistered SYNs, 1 passes (the share's burst)",
+		  "%d passed", passed);
+	tap_check(st_in(t, before + 10 * CAP_T, after + 10 * CAP_T) &&
+			  st_in(cap_tat(dp, G_ONE), before + CAP_T, after + CAP_T),
+		  "cap share: charged the share (1/s: +1 s) and the cap (+100 ms) once each",
+		  "share +%lld ms, cap +%lld ms", (long long)(t - before) / 1000000,
+		  (long long)(cap_tat(dp, G_ONE) - before) / 1000000);
+	for (int i = 1; i <= 3; i++) {
+		char name[96];
+
+		snprintf(name, sizeof(name),
+			 "cap share: during the flood, trusted SYN %d of the cap's other 3 passes", i);
+		st_expect_to(dp, SRC_CAP_G1, RELAY_G1, TCPF_SYN, SG_V_PASS, SG_R_TRUSTED,
+				   name);
+	}
+	tap_check(st_conn_tat(dp, "sg_relay_caps", share) == t,
+		  "cap share: trusted SYNs do not charge the share", "share moved");
+	st_bucket_set(dp, "sg_relay_caps", G_ONE, 0, 0);
+	st_bucket_set(dp, "sg_relay_caps", share, sg_boot_ns() + 10 * ST_SEC, 0);
+	{
+		struct sg_addr ua = st_addr(SRC_UNREG);
+
+		st_bucket_set(dp, "sg_throttle", sg_throttle_hash(&ua), 0, 0);
+	}
+	st_expect_to(dp, SRC_UNREG, RELAY_G1, TCPF_SYN, SG_V_DROP, SG_R_RATE_LIMITED,
+		     "cap share: share exhausted, cap full: an unregistered SYN is rate_limited");
+	tap_check(cap_tat(dp, G_ONE) == 0, "cap share: ... and charges no cap", "cap %llu",
+		  (unsigned long long)cap_tat(dp, G_ONE));
+	st_bucket_set(dp, "sg_relay_caps", share, 0, 0);
+}
+
 static void test_multi_cpu(struct sg_dp *dp)
 {
 	struct pkt_spec s = syn(SRC_FAST, RELAY_PLAIN);
@@ -465,11 +532,41 @@ static void test_multi_cpu(struct sg_dp *dp)
 		  (unsigned long long)(d1.packets - d0.packets), runs - passed);
 }
 
+struct auto_seen {
+	uint32_t slot;
+	struct sg_entry_ban ban;
+	int found, total;
+};
+
+static int auto_cb(const struct sg_entry_ban *b, void *ctx)
+{
+	struct auto_seen *s = ctx;
+
+	s->total++;
+	if (b->rec.slot == s->slot) {
+		s->found++;
+		s->ban = *b;
+	}
+	return 0;
+}
+
+/* The record of slot's automatic ban, through the loader's API. */
+static struct auto_seen auto_bans(struct sg_dp *dp, uint32_t slot)
+{
+	struct auto_seen s = { .slot = slot };
+
+	sg_dp_auto_ban_foreach(dp, auto_cb, &s);
+	return s;
+}
+
+/* A violation bans the trusted entry whose class it violated, in the
+ * entry's bucket: never an address in sg_bans (the manual bans). */
 static void test_auto_ban(struct sg_dp *dp)
 {
 	struct pkt_spec s = syn(SRC_BAN, RELAY_PLAIN);
 	struct sg_addr a = st_addr(SRC_BAN);
 	uint32_t slot = st_slot(dp, SRC_BAN);
+	struct auto_seen seen;
 	struct sg_bucket b;
 	struct sg_ban ban;
 	uint64_t before, after;
@@ -482,36 +579,76 @@ static void test_auto_ban(struct sg_dp *dp)
 		st_bucket_get(dp, "sg_buckets", slot, &b);
 		snprintf(name, sizeof(name),
 			 "auto-ban: no ban after %d violations (count %d)", i, i);
-		tap_check(st_ban_get(dp, &a, &ban) == -ENOENT && b.violations == (uint32_t)i, name,
-			  "violations %u", b.violations);
+		tap_check(!b.ban_until_ns && auto_bans(dp, slot).found == 0 &&
+				  b.violations == (uint32_t)i,
+			  name, "violations %u ban_until %llu", b.violations,
+			  (unsigned long long)b.ban_until_ns);
 	}
 	before = sg_boot_ns();
 	st_expect(dp, &s, SG_V_DROP, SG_R_RATE_LIMITED,
 		  "auto-ban: violation 3 is drop/rate_limited");
 	after = sg_boot_ns();
-	tap_check(!st_ban_get(dp, &a, &ban) && ban.flags == SG_BAN_AUTO &&
-			  st_in(ban.since_ns, before, after) &&
-			  ban.expires_ns == ban.since_ns + 60 * ST_SEC,
-		  "auto-ban: the 3rd violation bans: SG_BAN_AUTO, expires = since + 60 s",
-		  "flags %u since %+lld ns expires-since %lld", ban.flags,
-		  (long long)(ban.since_ns - before), (long long)(ban.expires_ns - ban.since_ns));
 	st_bucket_get(dp, "sg_buckets", slot, &b);
+	seen = auto_bans(dp, slot);
+	tap_check(seen.found == 1 && st_in(seen.ban.rec.since_ns, before, after) &&
+			  seen.ban.rec.expires_ns == seen.ban.rec.since_ns + 60 * ST_SEC &&
+			  b.ban_until_ns == seen.ban.rec.expires_ns &&
+			  !memcmp(&seen.ban.rec.src, &a, sizeof(a)) && seen.ban.known &&
+			  seen.ban.entry.len == 128,
+		  "auto-ban: the 3rd violation bans the entry: its bucket and record say until "
+		  "since + 60 s, the record names the entry and the source",
+		  "found %d since %+lld ns expires-since %lld bucket %llu known %d len %u",
+		  seen.found, (long long)(seen.ban.rec.since_ns - before),
+		  (long long)(seen.ban.rec.expires_ns - seen.ban.rec.since_ns),
+		  (unsigned long long)b.ban_until_ns, seen.ban.known, seen.ban.entry.len);
+	tap_check(st_ban_get(dp, &a, &ban) == -ENOENT && st_ban_count(dp) == 0,
+		  "auto-ban: nothing in sg_bans (kept for manual bans)", "%d bans",
+		  st_ban_count(dp));
 	tap_check(b.violations == 0, "auto-ban: the violation count restarts", "violations %u",
 		  b.violations);
-	st_bucket_set(dp, "sg_buckets", slot, 0, 0);
+	b.conn_tat = 0;
+	st_bucket_put(dp, "sg_buckets", slot, &b);
 	st_expect(dp, &s, SG_V_DROP, SG_R_BANNED,
 		  "auto-ban: next SYN is drop/banned though it conforms");
 	st_bucket_get(dp, "sg_buckets", slot, &b);
 	tap_check(b.conn_tat == 0, "auto-ban: a banned packet charges nothing",
 		  "conn_tat %llu", (unsigned long long)b.conn_tat);
+	st_expect_to(dp, SRC_BAN, NOT_RELAY, TCPF_SYN, SG_V_DROP, SG_R_BANNED,
+		     "auto-ban: banned comes before unapproved_relay");
 
-	ban.expires_ns = sg_boot_ns() - ST_MS;
-	st_ban_write(dp, &a, &ban);
+	b.ban_until_ns = sg_boot_ns() - ST_MS;
+	st_bucket_put(dp, "sg_buckets", slot, &b);
 	st_expect(dp, &s, SG_V_PASS, SG_R_TRUSTED,
 		  "auto-ban: a ban past its deadline no longer applies");
+	b.ban_until_ns = SG_BAN_FOREVER;
+	b.conn_tat = 0;
+	st_bucket_put(dp, "sg_buckets", slot, &b);
+	st_expect(dp, &s, SG_V_DROP, SG_R_BANNED, "auto-ban: a ban until removed applies");
+	b.ban_until_ns = seen.ban.rec.expires_ns; /* the ban its record is of */
+	st_bucket_put(dp, "sg_buckets", slot, &b);
+	tap_check(sg_dp_auto_ban_del(dp, slot, NULL) == 0 && auto_bans(dp, slot).found == 0 &&
+			  sg_dp_auto_ban_del(dp, slot, NULL) == -ENOENT,
+		  "auto-ban: sg_dp_auto_ban_del removes the record (then -ENOENT)", "failed");
+	st_expect(dp, &s, SG_V_PASS, SG_R_TRUSTED, "auto-ban: ... and lifts the ban");
+	{
+		/* Deleting a record lifts only the ban it records, not a newer one. */
+		struct sg_auto_ban rec = { .since_ns = sg_boot_ns() - 2 * ST_SEC,
+					   .expires_ns = sg_boot_ns() - ST_SEC, .slot = slot };
+
+		if (bpf_map_update_elem(sg_dp_map_fd(dp, "sg_auto_bans"), &slot, &rec, 0))
+			tap_bail("write sg_auto_bans: %s", strerror(errno));
+		b.ban_until_ns = SG_BAN_FOREVER;
+		b.conn_tat = 0;
+		st_bucket_put(dp, "sg_buckets", slot, &b);
+		tap_check(sg_dp_auto_ban_del(dp, slot, NULL) == 0,
+			  "auto-ban: an ended ban's record is deleted", "failed");
+		st_expect(dp, &s, SG_V_DROP, SG_R_BANNED,
+			  "auto-ban: ... and a newer ban in the bucket stays");
+		b.ban_until_ns = 0;
+		st_bucket_put(dp, "sg_buckets", slot, &b);
+	}
 
 	/* Violations spread over more than the window (10 s) do not ban. */
-	sg_dp_ban_del(dp, &a, NULL);
 	b = (struct sg_bucket){ .conn_tat = sg_boot_ns() + 10 * ST_SEC, .violations = 2,
 				.window_start_ns = sg_boot_ns() - 11 * ST_SEC };
 	st_bucket_put(dp, "sg_buckets", slot, &b);
@@ -520,8 +657,7 @@ static void test_auto_ban(struct sg_dp *dp)
 		  "auto-ban: 3rd violation 11 s later: limited");
 	after = sg_boot_ns();
 	st_bucket_get(dp, "sg_buckets", slot, &b);
-	tap_check(st_ban_get(dp, &a, &ban) == -ENOENT && b.violations == 1 &&
-			  st_in(b.window_start_ns, before, after),
+	tap_check(!b.ban_until_ns && b.violations == 1 && st_in(b.window_start_ns, before, after),
 		  "auto-ban: ... no ban, the window restarts with 1 violation",
 		  "violations %u window_start %+lld", b.violations,
 		  (long long)(b.window_start_ns - before));
@@ -530,9 +666,11 @@ static void test_auto_ban(struct sg_dp *dp)
 	st_bucket_put(dp, "sg_buckets", slot, &b);
 	st_expect(dp, &s, SG_V_DROP, SG_R_RATE_LIMITED,
 		  "auto-ban: 3rd violation 9 s later: limited");
-	tap_check(!st_ban_get(dp, &a, &ban) && ban.flags == SG_BAN_AUTO,
+	st_bucket_get(dp, "sg_buckets", slot, &b);
+	tap_check(b.ban_until_ns && auto_bans(dp, slot).found == 1,
 		  "auto-ban: ... within the window: banned", "no ban");
-	sg_dp_ban_del(dp, &a, NULL);
+	sg_dp_auto_ban_del(dp, slot, NULL);
+	st_bucket_set(dp, "sg_buckets", slot, 0, 0);
 
 	/* Throttled (unregistered) sources are never banned automatically. */
 	{
@@ -544,10 +682,112 @@ static void test_auto_ban(struct sg_dp *dp)
 			      0);
 		for (int i = 0; i < 5; i++)
 			limited += st_xdp(dp, &u) == XDP_DROP;
-		tap_check(limited == 5 && st_ban_get(dp, &ua, &ban) == -ENOENT,
+		tap_check(limited == 5 && st_ban_get(dp, &ua, &ban) == -ENOENT &&
+				  st_ban_count(dp) == 0 && auto_bans(dp, 0).total == 0,
 			  "auto-ban: 5 throttle violations of an unregistered source ban nothing",
 			  "%d limited", limited);
 	}
+}
+
+/* A /24 entry with one class: host A's burst exhausts the shared bucket,
+ * host B's SYNs then count the violations.  The ban is the entry's (all
+ * of the /24, whoever sent the violating packet), not B's address nor
+ * A's; a host with an entry of its own inside the /24 is not touched. */
+static void test_entry_ban(struct sg_dp *dp)
+{
+	struct sg_prefix net = st_prefix(NET_BAN);
+	uint32_t slot = st_slot(dp, NET_BAN), host_slot = st_slot(dp, NET_HOST);
+	struct sg_addr b_addr = st_addr(NET_B);
+	struct pkt_spec a = syn(NET_A, RELAY_PLAIN), b = syn(NET_B, RELAY_PLAIN);
+	struct auto_seen seen;
+	char name[96];
+
+	st_bucket_set(dp, "sg_buckets", slot, 0, 0);
+	st_bucket_set(dp, "sg_buckets", host_slot, 0, 0);
+	for (int i = 1; i <= 3; i++) {
+		snprintf(name, sizeof(name), "entry ban: host A's burst, SYN %d passes", i);
+		st_expect(dp, &a, SG_V_PASS, SG_R_TRUSTED, name);
+	}
+	st_expect(dp, &b, SG_V_DROP, SG_R_RATE_LIMITED,
+		  "entry ban: host B's first SYN finds the /24's bucket empty: rate_limited");
+	st_expect(dp, &b, SG_V_DROP, SG_R_RATE_LIMITED, "entry ban: B's 2nd: rate_limited");
+	tap_check(auto_bans(dp, slot).found == 0, "entry ban: 2 violations ban nothing", "banned");
+	st_expect(dp, &b, SG_V_DROP, SG_R_RATE_LIMITED,
+		  "entry ban: B's 3rd SYN, the 3rd violation: rate_limited");
+	seen = auto_bans(dp, slot);
+	tap_check(seen.found == 1 && seen.ban.known && seen.ban.entry.len == net.len &&
+			  !memcmp(&seen.ban.entry.addr, &net.addr, sizeof(net.addr)) &&
+			  !memcmp(&seen.ban.rec.src, &b_addr, sizeof(b_addr)),
+		  "entry ban: the record names the entry " NET_BAN " and B as the source",
+		  "found %d known %d len %u", seen.found, seen.ban.known, seen.ban.entry.len);
+	tap_check(st_ban_count(dp) == 0,
+		  "entry ban: no address ban for A or B: sg_bans stays empty", "%d bans",
+		  st_ban_count(dp));
+	st_bucket_set(dp, "sg_buckets", slot, 0, 0); /* the bucket full: only the ban holds */
+	{
+		struct sg_bucket bk;
+
+		st_bucket_get(dp, "sg_buckets", slot, &bk);
+		bk.ban_until_ns = seen.ban.rec.expires_ns;
+		st_bucket_put(dp, "sg_buckets", slot, &bk);
+	}
+	st_expect(dp, &a, SG_V_DROP, SG_R_BANNED, "entry ban: host A is drop/banned");
+	st_expect(dp, &b, SG_V_DROP, SG_R_BANNED, "entry ban: host B is drop/banned");
+	st_expect_to(dp, NET_C, RELAY_PLAIN, TCPF_SYN, SG_V_DROP, SG_R_BANNED,
+		     "entry ban: any other host of the /24 is drop/banned");
+	st_expect_to(dp, NET_HOST, RELAY_PLAIN, TCPF_SYN, SG_V_PASS, SG_R_TRUSTED,
+		     "entry ban: a host entry of its own inside the /24 still passes");
+	st_expect_to(dp, SRC_CONN, RELAY_PLAIN, TCPF_SYN, SG_V_PASS, SG_R_TRUSTED,
+		     "entry ban: another entry still passes");
+	tap_check(sg_dp_auto_ban_del(dp, slot, NULL) == 0, "entry ban: lifted by slot", "failed");
+	st_expect(dp, &a, SG_V_PASS, SG_R_TRUSTED, "entry ban: lifted: host A passes again");
+	st_bucket_set(dp, "sg_buckets", slot, 0, 0);
+}
+
+/* Spoofed sources inside a trusted prefix, the bucket exhausted, one
+ * violation bans (the policy of this test): however many sources, the
+ * data plane makes one ban (the entry's) and sg_bans, the manual bans,
+ * gets nothing, so an operator's ban still goes in afterwards. */
+#define FLOOD_SOURCES 70000 /* more than SG_MAX_BANS */
+
+static void test_auto_ban_flood(struct sg_dp *dp)
+{
+	uint32_t slot = st_slot(dp, NET_FLOOD);
+	struct sg_addr manual = st_addr(SRC_MANUAL);
+	struct sg_err err = { 0 };
+	uint64_t stats_before = st_stat(dp, SG_STAT_BAN_FAILED);
+	struct auto_seen seen;
+	int dropped = 0, rc;
+	char src[32];
+
+	for (int i = 0; i < FLOOD_SOURCES; i++) {
+		struct pkt_spec s;
+
+		if (i % 1000 == 0) { /* lift the ban now and then: many bans */
+			sg_dp_auto_ban_del(dp, slot, NULL);
+			st_bucket_set(dp, "sg_buckets", slot, sg_boot_ns() + 100 * ST_SEC, 0);
+		}
+		snprintf(src, sizeof(src), "10.%d.%d.%d", 64 + (i >> 16), (i >> 8) & 255, i & 255);
+		s = syn(src, RELAY_PLAIN);
+		dropped += st_xdp(dp, &s) == XDP_DROP;
+	}
+	seen = auto_bans(dp, slot);
+	tap_check(dropped == FLOOD_SOURCES && seen.found == 1 && seen.total == 1,
+		  "ban flood: 70000 spoofed sources in " NET_FLOOD " dropped, one ban record "
+		  "(the entry's)",
+		  "%d dropped, %d records", dropped, seen.total);
+	tap_check(st_ban_count(dp) == 0 && st_stat(dp, SG_STAT_BAN_FAILED) == stats_before,
+		  "ban flood: sg_bans untouched, no ban failed", "%d bans, %llu failed",
+		  st_ban_count(dp),
+		  (unsigned long long)(st_stat(dp, SG_STAT_BAN_FAILED) - stats_before));
+	rc = sg_dp_ban_put(dp, &manual, 0, SG_BAN_MANUAL, &err);
+	tap_check(rc == 0, "ban flood: a manual ban_put still succeeds afterwards", "%s",
+		  err.msg);
+	st_expect_to(dp, SRC_MANUAL, RELAY_PLAIN, TCPF_SYN, SG_V_DROP, SG_R_BANNED,
+		     "ban flood: ... and applies");
+	sg_dp_ban_del(dp, &manual, NULL);
+	sg_dp_auto_ban_del(dp, slot, NULL);
+	st_bucket_set(dp, "sg_buckets", slot, 0, 0);
 }
 
 struct ban_seen {
@@ -637,6 +877,7 @@ int main(void)
 	test_clock_memo(dp);
 	test_relay_cap(dp);
 	test_throttle(dp);
+	test_cap_share(dp);
 	test_multi_cpu(dp);
 
 	pol.ban_enabled = true;
@@ -645,7 +886,12 @@ int main(void)
 	pol.ban_duration_sec = 60;
 	h_apply(dp, &pol);
 	test_auto_ban(dp);
+	test_entry_ban(dp);
 	test_manual_ban(dp);
+
+	pol.ban_violations = 1;
+	h_apply(dp, &pol);
+	test_auto_ban_flood(dp);
 
 	sg_policy_free(&pol);
 	sg_dp_close(dp);

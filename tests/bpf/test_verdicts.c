@@ -9,6 +9,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <bpf/bpf.h>
 #include "clock.h"
 #include "harness.h"
 #include "tap.h"
@@ -19,6 +20,7 @@ enum {
 	R_PARTNER,    /* group partner (1), port 587 only */
 	R_RESTRICTED, /* group restricted (2): no entry below may use it */
 	R_CAPPED,     /* group capped (3), relay cap exhausted */
+	R_SHARED,     /* group shared (4): cap open, unregistered sources' share exhausted */
 	R_NONE,       /* not a relay */
 	S_TRUSTED,    /* internal, partner, capped; unlimited; no expiry */
 	S_EXPIRED,    /* expires an hour ago */
@@ -35,12 +37,17 @@ enum {
 	S_NET24,      /* /24 (partner) inside a /16 (internal) */
 	S_NET16,      /* the /16 only */
 	S_OUTSCOPE,   /* untrusted, outside the scope of P_SCOPE */
+	S_EBAN_A,     /* inside a prefix entry whose automatic ban is in force */
+	S_EBAN_B,     /* another host of that prefix */
+	S_EBAN_HOST,  /* a host entry of its own inside the banned prefix */
 	A_COUNT
 };
 
 static const char *const addr4[A_COUNT] = {
 	[R_INTERNAL] = "198.18.0.25", [R_PARTNER] = "198.18.0.26",
 	[R_RESTRICTED] = "198.18.0.27", [R_CAPPED] = "198.18.0.28", [R_NONE] = "198.18.0.99",
+	[R_SHARED] = "198.18.0.29", [S_EBAN_A] = "198.18.4.1", [S_EBAN_B] = "198.18.4.2",
+	[S_EBAN_HOST] = "198.18.4.3",
 	[S_TRUSTED] = "198.18.1.5", [S_EXPIRED] = "198.18.1.6", [S_FUTURE] = "198.18.1.7",
 	[S_LIMITED] = "198.18.1.8", [S_CONNONLY] = "198.18.1.9", [S_BANNED] = "198.18.1.10",
 	[S_OLDBAN] = "198.18.1.11", [S_UNTRUSTED] = "198.18.1.20", [S_UNTR_BAN] = "198.18.1.21",
@@ -51,6 +58,8 @@ static const char *const addr4[A_COUNT] = {
 static const char *const addr6[A_COUNT] = {
 	[R_INTERNAL] = "2001:db8::25", [R_PARTNER] = "2001:db8::26",
 	[R_RESTRICTED] = "2001:db8::27", [R_CAPPED] = "2001:db8::28", [R_NONE] = "2001:db8::99",
+	[R_SHARED] = "2001:db8::29", [S_EBAN_A] = "2001:db8:4::1", [S_EBAN_B] = "2001:db8:4::2",
+	[S_EBAN_HOST] = "2001:db8:4::3",
 	[S_TRUSTED] = "2001:db8:1::5", [S_EXPIRED] = "2001:db8:1::6",
 	[S_FUTURE] = "2001:db8:1::7", [S_LIMITED] = "2001:db8:1::8",
 	[S_CONNONLY] = "2001:db8:1::9", [S_BANNED] = "2001:db8:1::10",
@@ -66,9 +75,11 @@ static const char *const host_net[2] = { "198.18.3.0/24", "2001:db8:3::/64" };
 static const char *const net24[2] = { "198.19.5.0/24", "2001:db8:19:5::/64" };
 static const char *const net16[2] = { "198.19.0.0/16", "2001:db8:19::/48" };
 static const char *const scope[2] = { "198.18.1.0/24", "2001:db8:1::/64" };
+static const char *const eban_net[2] = { "198.18.4.0/24", "2001:db8:4::/64" };
 
-enum { G_INTERNAL = 1, G_PARTNER = 2, G_RESTRICTED = 4, G_CAPPED = 8 };
+enum { G_INTERNAL = 1, G_PARTNER = 2, G_RESTRICTED = 4, G_CAPPED = 8, G_SHARED = 16 };
 #define CAPPED_GROUP 3
+#define SHARED_GROUP 4
 
 /* Policy variants. */
 enum {
@@ -175,6 +186,21 @@ static const struct vcase cases[] = {
 	{ P_DROP, "banned to port 443", S_BANNED, R_INTERNAL, 443, SYN, 0, UNGOV, 0 },
 	{ P_DROP, "expired ban", S_OLDBAN, R_INTERNAL, 25, SYN, 0, PASS_(TRUSTED), 1 },
 	{ P_DROP, "banned untrusted", S_UNTR_BAN, R_NONE, 25, SYN, 0, DROP_(BANNED), 1 },
+	/* the automatic ban of a prefix entry: every host of it, before the rest */
+	{ P_DROP, "entry-banned /24: host A SYN", S_EBAN_A, R_INTERNAL, 25, SYN, 0,
+	  DROP_(BANNED), 1 },
+	{ P_DROP, "entry-banned /24: host B SYN", S_EBAN_B, R_INTERNAL, 25, SYN, 0,
+	  DROP_(BANNED), 1 },
+	{ P_DROP, "entry-banned /24: host B ACK", S_EBAN_B, R_INTERNAL, 25, ACK, 0,
+	  DROP_(BANNED), 0 },
+	{ P_DROP, "entry-banned /24: to a non-relay (ban first)", S_EBAN_A, R_NONE, 25, SYN, 0,
+	  DROP_(BANNED), 1 },
+	{ P_DROP, "entry-banned /24: to port 443", S_EBAN_A, R_INTERNAL, 443, SYN, 0, UNGOV, 0 },
+	{ P_DROP, "host entry of its own inside an entry-banned /24", S_EBAN_HOST, R_INTERNAL, 25,
+	  SYN, 0, PASS_(TRUSTED), 1 },
+	/* relay caps: trusted entries are not held by unregistered sources' share */
+	{ P_DROP, "trusted SYN, cap open, unregistered share exhausted", S_TRUSTED, R_SHARED, 25,
+	  SYN, 0, PASS_(TRUSTED), 1 },
 	/* longest prefix */
 	{ P_DROP, "host entry beats /24 (internal refused)", S_HOST, R_INTERNAL, 25, SYN, 0,
 	  DROP_(UNAPPROVED_RELAY), 1 },
@@ -247,6 +273,13 @@ static const struct vcase cases[] = {
 	{ P_THROTTLE, "untrusted ACK to an exhausted relay cap", S_UNTRUSTED, R_CAPPED, 25, ACK, 0,
 	  PASS_(THROTTLE_ALLOWANCE), 0 },
 	{ P_THROTTLE, "trusted SYN", S_TRUSTED, R_INTERNAL, 25, SYN, 0, PASS_(TRUSTED), 1 },
+	{ P_THROTTLE, "untrusted SYN, cap open, unregistered share exhausted", S_UNTRUSTED,
+	  R_SHARED, 25, SYN, 0, DROP_(RATE_LIMITED), 1 },
+	{ P_THROTTLE, "untrusted ACK, unregistered share exhausted", S_UNTRUSTED, R_SHARED, 25,
+	  ACK, 0, PASS_(THROTTLE_ALLOWANCE), 0 },
+	{ P_THROTTLE, "trusted SYN, cap open, unregistered share exhausted", S_TRUSTED, R_SHARED,
+	  25, SYN, 0, PASS_(TRUSTED), 1 },
+	{ P_THROTTLE, "entry-banned /24 SYN", S_EBAN_A, R_INTERNAL, 25, SYN, 0, DROP_(BANNED), 1 },
 	{ P_THROTTLE, "banned untrusted", S_UNTR_BAN, R_INTERNAL, 25, SYN, 0, DROP_(BANNED), 1 },
 
 	/* monitor: every non-pass verdict becomes monitor, and passes */
@@ -256,6 +289,7 @@ static const struct vcase cases[] = {
 	  MON_(UNAPPROVED_RELAY), 1 },
 	{ P_MONITOR, "exhausted class", S_LIMITED, R_INTERNAL, 25, SYN, 0, MON_(RATE_LIMITED), 1 },
 	{ P_MONITOR, "banned", S_BANNED, R_INTERNAL, 25, ACK, 0, MON_(BANNED), 0 },
+	{ P_MONITOR, "entry-banned /24", S_EBAN_B, R_INTERNAL, 25, SYN, 0, MON_(BANNED), 1 },
 	{ P_MONITOR, "expired entry", S_EXPIRED, R_INTERNAL, 25, SYN, 0, MON_(EXPIRED), 1 },
 	{ P_MONITOR, "fragment", S_UNTRUSTED, R_INTERNAL, 25, SYN, M_FRAG, MON_(FRAGMENT), 0 },
 	{ P_MONITOR, "doff 3", S_TRUSTED, R_INTERNAL, 25, SYN, M_BADDOFF, MON_(MALFORMED), 1 },
@@ -314,13 +348,17 @@ static void build_policy(struct sg_policy *p, int variant)
 	relays(p, h_group(p, "partner", NULL), R_PARTNER, p587, 1);
 	relays(p, h_group(p, "restricted", NULL), R_RESTRICTED, NULL, 0);
 	relays(p, h_group(p, "capped", NULL), R_CAPPED, NULL, 0);
+	relays(p, h_group(p, "shared", NULL), R_SHARED, NULL, 0);
 	p->groups[CAPPED_GROUP].cap_conn_per_sec = 1;
 	p->groups[CAPPED_GROUP].cap_conn_burst = 1;
+	p->groups[SHARED_GROUP].cap_conn_per_sec = 1e6;
+	p->groups[SHARED_GROUP].cap_conn_burst = 1e6;
 	limited = h_class(p, "limited", 1, 1, 1000, 1000);
 	connonly = h_class(p, "connonly", 1, 1, 0, 0);
 	thr = h_class(p, "throttle", 1e6, 1e6, 1e12, 0);
 
-	trust_both(p, S_TRUSTED, G_INTERNAL | G_PARTNER | G_CAPPED, SG_NO_CLASS, 0);
+	trust_both(p, S_TRUSTED, G_INTERNAL | G_PARTNER | G_CAPPED | G_SHARED, SG_NO_CLASS, 0);
+	trust_both(p, S_EBAN_HOST, G_INTERNAL, SG_NO_CLASS, 0);
 	trust_both(p, S_EXPIRED, G_INTERNAL, SG_NO_CLASS, now - 3600);
 	trust_both(p, S_FUTURE, G_INTERNAL, SG_NO_CLASS, now + 3600);
 	trust_both(p, S_LIMITED, G_INTERNAL, (uint32_t)limited, 0);
@@ -332,6 +370,7 @@ static void build_policy(struct sg_policy *p, int variant)
 		h_trust(p, host_net[f], G_INTERNAL, SG_NO_CLASS, 0);
 		h_trust(p, net16[f], G_INTERNAL, SG_NO_CLASS, 0);
 		h_trust(p, net24[f], G_PARTNER, SG_NO_CLASS, 0);
+		h_trust(p, eban_net[f], G_INTERNAL, (uint32_t)connonly, 0);
 	}
 	switch (variant) {
 	case P_REJECT:
@@ -375,6 +414,17 @@ static void exhaust_buckets(struct sg_dp *dp)
 	h_exhaust_throttle(dp, addr4[S_THR_EXH]);
 	h_exhaust_throttle(dp, addr6[S_THR_EXH]);
 	h_exhaust_relay_cap(dp, CAPPED_GROUP);
+	h_exhaust_relay_cap(dp, SG_MAX_GROUPS + SHARED_GROUP); /* the share, not the cap */
+	for (int f = 0; f < 2; f++) {
+		struct sg_bucket b = { .ban_until_ns = f ? SG_BAN_FOREVER
+							 : sg_boot_ns() + 3600ull * 1000000000ull };
+		struct sg_prefix pfx;
+		struct sg_trusted t;
+
+		if (sg_prefix_parse(eban_net[f], &pfx, NULL) || sg_dp_trust_get(dp, &pfx, &t) ||
+		    bpf_map_update_elem(sg_dp_map_fd(dp, "sg_buckets"), &t.slot, &b, 0))
+			tap_bail("ban entry %s", eban_net[f]);
+	}
 }
 
 static void make_spec(const struct vcase *c, int v6, int vlan, struct pkt_spec *s)

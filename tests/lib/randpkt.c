@@ -358,6 +358,8 @@ static void make_trusted(struct rp_rng *r, struct rp_policy *rp, int64_t now_uni
 		t->expired = e.expires != 0 && e.expires <= now_unix;
 		t->has_class = e.class_idx != SG_NO_CLASS;
 		t->limits = class_limits(&rp->pol, e.class_idx);
+		if (rp_pct(r, 12))
+			t->ban = rp_pct(r, 65) ? RM_EBAN_ACTIVE : RM_EBAN_ENDED;
 		rp->world.n_trusted++;
 	}
 }
@@ -413,6 +415,23 @@ static void make_bans(struct rp_rng *r, struct rp_policy *rp)
 	}
 }
 
+/* Relay caps, each unlimited in practice (1e9/s, a burst of 1e9) or
+ * exhausted, and so is unregistered sources' share of it. */
+static void make_caps(struct rp_rng *r, struct rp_policy *rp)
+{
+	for (size_t g = 0; g < rp->pol.n_groups && g < 64; g++) {
+		struct rm_cap *c = &rp->world.caps[g];
+
+		if (!rp_pct(r, 30))
+			continue;
+		c->capped = true;
+		c->exhausted = rp_pct(r, 30);
+		c->share_exhausted = rp_pct(r, 40);
+		rp->pol.groups[g].cap_conn_per_sec = 1e9;
+		rp->pol.groups[g].cap_conn_burst = 1e9;
+	}
+}
+
 void rp_policy_make(struct rp_rng *r, struct rp_policy *rp, int64_t now_unix, unsigned variant)
 {
 	memset(rp, 0, sizeof(*rp));
@@ -424,6 +443,7 @@ void rp_policy_make(struct rp_rng *r, struct rp_policy *rp, int64_t now_unix, un
 	make_trusted(r, rp, now_unix);
 	make_scope(r, rp);
 	make_bans(r, rp);
+	make_caps(r, rp);
 	/* Every (mode, unregistered action) pair comes round in six. */
 	rp->pol.mode = (variant / 3) % 2 ? SG_MODE_MONITOR : SG_MODE_ENFORCE;
 	rp->pol.unreg_action = (int)(variant % 3);
@@ -431,7 +451,8 @@ void rp_policy_make(struct rp_rng *r, struct rp_policy *rp, int64_t now_unix, un
 		rp->pol.unreg_class = rp_below(r, RP_N_CLASSES);
 		rp->world.throttle = class_limits(&rp->pol, rp->pol.unreg_class);
 	}
-	/* Time-dependent state stays out: no automatic bans, no caps. */
+	/* Time-dependent state stays out: no new automatic bans (the bans
+	 * made are written as state), caps unlimited or exhausted. */
 	rp->pol.ban_enabled = false;
 	rp->world.mode = rp->pol.mode;
 	rp->world.unreg_action = rp->pol.unreg_action;
@@ -487,10 +508,17 @@ void rp_policy_print(const struct rp_policy *rp, FILE *out)
 		const struct rm_trusted *t = &w->trusted[i];
 
 		prefix_text(&t->prefix, text, sizeof(text));
-		fprintf(out, "#   trusted %s groups %#llx%s class %s\n", text,
+		fprintf(out, "#   trusted %s groups %#llx%s%s class %s\n", text,
 			(unsigned long long)t->groups, t->expired ? " EXPIRED" : "",
+			t->ban == RM_EBAN_ACTIVE  ? " BANNED" :
+			t->ban == RM_EBAN_ENDED ? " (ban ended)" : "",
 			t->has_class ? limits_text(&t->limits) : "none");
 	}
+	for (size_t g = 0; g < 64; g++)
+		if (w->caps[g].capped)
+			fprintf(out, "#   cap g%zu %s, unregistered share %s\n", g,
+				w->caps[g].exhausted ? "exhausted" : "open",
+				w->caps[g].share_exhausted ? "exhausted" : "open");
 	for (size_t i = 0; i < w->n_bans; i++) {
 		addr_text(&w->bans[i].addr, addr_is_v4(&w->bans[i].addr), text, sizeof(text));
 		fprintf(out, "#   ban %s %s\n", text, w->bans[i].active ? "active" : "expired");

@@ -412,15 +412,40 @@ static bool conforms(const struct rm_limits *l, bool is_conn)
 	return true;
 }
 
+/* §3.f: a new connection is held by the cap of the lowest-numbered group
+ * it may use; an unregistered source's also by its share of that cap. */
+static bool cap_allows(const struct rm_world *w, uint64_t usable, bool is_conn, bool unreg)
+{
+	const struct rm_cap *c;
+	int g = 0;
+
+	if (!is_conn || !usable)
+		return true;
+	while (!(usable & (1ull << g)))
+		g++;
+	c = &w->caps[g];
+	if (!c->capped)
+		return true;
+	return !c->exhausted && !(unreg && c->share_exhausted);
+}
+
 static void decide_trusted(const struct rm_world *w, const struct rm_trusted *t,
 			   const struct rm_parsed *p, bool is_conn, struct rm_answer *a)
 {
+	uint64_t usable;
+
 	a->verdict = SG_V_DROP;
+	/* The entry's automatic ban: all of the entry, whichever address. */
+	if (t->ban == RM_EBAN_ACTIVE) {
+		a->reason = SG_R_BANNED;
+		return;
+	}
 	if (t->expired) {
 		a->reason = SG_R_EXPIRED;
 		return;
 	}
-	if (!(relay_groups(w, &p->dst, p->dport) & t->groups)) {
+	usable = relay_groups(w, &p->dst, p->dport) & t->groups;
+	if (!usable) {
 		a->reason = SG_R_UNAPPROVED_RELAY;
 		return;
 	}
@@ -428,7 +453,10 @@ static void decide_trusted(const struct rm_world *w, const struct rm_trusted *t,
 		a->reason = SG_R_RATE_LIMITED;
 		return;
 	}
-	/* No relay caps in the worlds the model is given. */
+	if (!cap_allows(w, usable, is_conn, false)) {
+		a->reason = SG_R_RATE_LIMITED;
+		return;
+	}
 	a->verdict = SG_V_PASS;
 	a->reason = SG_R_TRUSTED;
 }
@@ -447,7 +475,8 @@ static void decide_untrusted(const struct rm_world *w, const struct rm_parsed *p
 			a->reason = SG_R_UNAPPROVED_RELAY;
 			return;
 		}
-		if (!conforms(&w->throttle, is_conn)) {
+		if (!conforms(&w->throttle, is_conn) ||
+		    !cap_allows(w, relay_groups(w, &p->dst, p->dport), is_conn, true)) {
 			a->reason = SG_R_RATE_LIMITED;
 			return;
 		}

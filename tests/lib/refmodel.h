@@ -85,9 +85,18 @@ struct rm_relay {
 	size_t n_ports;               /* 0: the policy's governed ports */
 };
 
+/* The automatic ban of a trusted entry (a ban of the entry, all of a
+ * prefix, not of an address). */
+enum rm_entry_ban {
+	RM_EBAN_NONE = 0,
+	RM_EBAN_ACTIVE = 1,           /* in force */
+	RM_EBAN_ENDED = 2,            /* its deadline has passed: no effect */
+};
+
 struct rm_trusted {
 	struct sg_prefix prefix;      /* len over the mapped 128 bits */
 	uint64_t groups;              /* relay groups the entry may use */
+	int ban;                      /* enum rm_entry_ban */
 	bool expired;                 /* its expiry lies in the past */
 	bool has_class;               /* a rate class is charged */
 	struct rm_limits limits;      /* the class's dimensions (bucket exhausted) */
@@ -96,6 +105,16 @@ struct rm_trusted {
 struct rm_ban {
 	struct sg_addr addr;
 	bool active;                  /* false: the ban's expiry has passed */
+};
+
+/* A relay group's cap: with capped set, the cap itself (charged by every
+ * new connection that uses the group) and unregistered sources' share of
+ * it (charged by theirs as well) are each unlimited in practice or
+ * exhausted. */
+struct rm_cap {
+	bool capped;
+	bool exhausted;
+	bool share_exhausted;
 };
 
 /* Everything the model needs to decide a packet. */
@@ -114,6 +133,7 @@ struct rm_world {
 	size_t n_trusted;
 	struct rm_ban bans[RM_MAX_BANS];
 	size_t n_bans;
+	struct rm_cap caps[64];       /* by relay group */
 };
 
 /* The model's answer for one frame. */

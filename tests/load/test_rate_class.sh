@@ -159,7 +159,8 @@ phase_ban() {
 	try=$(lab_tcp_try app1 "$RELAY" 25 1)
 	check_match "ban: a new connection from app1 fails while banned" "$try" '^timeout'
 	check_match "ban: the kernel holds an automatic ban for app1" \
-		"$(load_sgstate "$PIN" --bans)" "^(::ffff:)?$APP1 since_ns [0-9]+ expires_ns [1-9][0-9]* flags 1\$"
+		"$(load_sgstate "$PIN" --bans)" \
+		"^(::ffff:)?$APP1 since_ns [0-9]+ expires_ns [1-9][0-9]* flags 1 source (::ffff:)?$APP1\$"
 
 	line=$(wait_jsonl "$events" "$ev0" "\"event\":\"ban\".*\"source\":\"(::ffff:)?$APP1\"" 3)
 	check_match "ban: events.jsonl has a ban event for app1" "$line" '"reason":"banned"'

@@ -9,7 +9,9 @@
  *   sgstate --pin-dir DIR --bucket PFX    "slot S conn_tat T byte_tat B violations V window_start W"
  *   sgstate --pin-dir DIR --stats         "NAME VALUE" per statistic
  *   sgstate --pin-dir DIR --maps          "MAP entries N max M bytes B" per map, then "total bytes B"
- *   sgstate --pin-dir DIR --bans          "ADDR since_ns S expires_ns E flags F" per ban
+ *   sgstate --pin-dir DIR --bans          "ADDR since_ns S expires_ns E flags F" per manual
+ *                                         ban, then "ENTRY since_ns S expires_ns E flags 1
+ *                                         source SRC" per automatic ban (of a trusted entry)
  *   sgstate --pin-dir DIR --cpu-split IF:HOOK
  *                                         "VERDICT REASON cpu0 N cpu1 M ..." packets per CPU
  *                                         (shows which CPUs judged an attachment's traffic)
@@ -274,6 +276,29 @@ static int print_ban(const struct sg_addr *a, const struct sg_ban *b, void *ctx)
 	return 0;
 }
 
+static int print_auto_ban(const struct sg_entry_ban *b, void *ctx)
+{
+	char entry[SG_PREFIX_STRLEN], src[SG_PREFIX_STRLEN];
+
+	(void)ctx;
+	if (b->known)
+		sg_prefix_format(&b->entry, entry, sizeof(entry));
+	else
+		snprintf(entry, sizeof(entry), "slot-%u", b->rec.slot);
+	sg_addr_format(&b->rec.src, src, sizeof(src));
+	printf("%s since_ns %llu expires_ns %llu flags %u source %s\n", entry,
+	       (unsigned long long)b->rec.since_ns, (unsigned long long)b->rec.expires_ns,
+	       SG_BAN_AUTO, src);
+	return 0;
+}
+
+static int cmd_bans(struct sg_dp *dp)
+{
+	if (sg_dp_ban_foreach(dp, print_ban, NULL) || sg_dp_auto_ban_foreach(dp, print_auto_ban, NULL))
+		return 1;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -323,7 +348,7 @@ int main(int argc, char **argv)
 	case CMD_STATS: rc = cmd_stats(dp); break;
 	case CMD_MAPS: rc = cmd_maps(pin_dir); break;
 	case CMD_CPU_SPLIT: rc = cmd_cpu_split(dp, prefix); break;
-	default: rc = sg_dp_ban_foreach(dp, print_ban, NULL) ? 1 : 0; break;
+	default: rc = cmd_bans(dp); break;
 	}
 	sg_dp_close(dp);
 	return rc;

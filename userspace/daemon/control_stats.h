@@ -175,12 +175,22 @@ static inline int sg_stats_ban_cb(const struct sg_addr *a, const struct sg_ban *
 	return 0;
 }
 
-/* Unexpired bans in the ban table. */
+static inline int sg_stats_auto_ban_cb(const struct sg_entry_ban *b, void *ctx)
+{
+	uint64_t *count = ctx;
+
+	if (!b->rec.expires_ns || b->rec.expires_ns > sg_boot_ns())
+		(*count)++;
+	return 0;
+}
+
+/* Unexpired bans: manual ones (by address) and automatic ones (by entry). */
 static inline uint64_t sg_stats_bans_active(struct sg_dp *dp)
 {
 	uint64_t n = 0;
 
 	sg_dp_ban_foreach(dp, sg_stats_ban_cb, &n);
+	sg_dp_auto_ban_foreach(dp, sg_stats_auto_ban_cb, &n);
 	return n;
 }
 

@@ -66,15 +66,39 @@ void sgd_events_write(struct sgd *d, void *json)
 }
 
 /* An automatic ban is a control-plane change made by the data plane:
- * it goes to the audit trail too. */
-static void audit_auto_ban(struct sgd *d, const char *src, const char *ifname)
+ * it goes to the audit trail too.  addr is the banned entry, src the
+ * address whose violation reached the threshold. */
+static void audit_auto_ban(struct sgd *d, const char *entry, const char *src,
+			   const char *ifname)
 {
 	struct sgd_audit a = { .uid = -1, .command = "ban.auto", .result = "ok" };
 
-	a.args = json_pack("{s:s, s:s, s:i, s:f}", "addr", src, "interface", ifname,
-			   "violations", (int)d->policy.ban_violations, "duration_sec",
+	a.args = json_pack("{s:s, s:s, s:s, s:s, s:i, s:f}", "addr", entry, "scope", "entry",
+			   "source", src, "interface", ifname, "violations",
+			   (int)d->policy.ban_violations, "duration_sec",
 			   d->policy.ban_duration_sec);
 	sgd_audit(d, &a);
+}
+
+struct ban_entry_find {
+	const struct sg_addr *src;
+	uint64_t since;
+	struct sg_prefix entry;
+	bool found;
+};
+
+/* The entry the data plane banned for src (its latest record naming src). */
+static int ban_entry_cb(const struct sg_entry_ban *b, void *ctx)
+{
+	struct ban_entry_find *f = ctx;
+
+	if (b->known && !memcmp(&b->rec.src, f->src, sizeof(*f->src)) &&
+	    (!f->found || b->rec.since_ns > f->since)) {
+		f->entry = b->entry;
+		f->since = b->rec.since_ns;
+		f->found = true;
+	}
+	return 0;
 }
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -85,6 +109,8 @@ static int on_event(void *ctx, void *data, size_t size)
 	char when[40], src[SG_PREFIX_STRLEN], dst[SG_PREFIX_STRLEN];
 	bool ban = e->kind == SG_EVT_BAN_START;
 	json_t *o;
+
+	char entry[SG_PREFIX_STRLEN];
 
 	if (size < sizeof(*e) || e->verdict >= SG_V_COUNT || e->reason >= SG_R_COUNT)
 		return 0;
@@ -100,12 +126,29 @@ static int on_event(void *ctx, void *data, size_t size)
 		      "reason", sg_reason_names[e->reason], "count", (json_int_t)e->count);
 	if (!o)
 		return 0;
+	if (ban) {
+		struct ban_entry_find f = { .src = &e->src };
+
+		/* The ban is the entry's: name it (a prefix is banned whole). */
+		sg_dp_auto_ban_foreach(d->dp, ban_entry_cb, &f);
+		if (f.found)
+			sg_prefix_format(&f.entry, entry, sizeof(entry));
+		else
+			snprintf(entry, sizeof(entry), "%s", src);
+		json_object_set_new(o, "entry", json_string(entry));
+		json_object_set_new(o, "scope", json_string("entry"));
+	}
 	sgd_events_write(d, o);
 	json_decref(o);
 	if (ban) {
-		sgd_warn("banned %s after repeated rate-limit violations (on %s %s)", src,
-			 slot->ifname, sg_hook_name(slot->hook));
-		audit_auto_ban(d, src, slot->ifname);
+		if (strcmp(entry, src))
+			sgd_warn("banned %s after repeated rate-limit violations (the whole "
+				 "trusted entry; %s reached the threshold; on %s %s)",
+				 entry, src, slot->ifname, sg_hook_name(slot->hook));
+		else
+			sgd_warn("banned %s after repeated rate-limit violations (on %s %s)", src,
+				 slot->ifname, sg_hook_name(slot->hook));
+		audit_auto_ban(d, entry, src, slot->ifname);
 	} else
 		sgd_info("%s %s -> %s:%u %s/%s x%llu", slot->ifname, src, dst, e->dport,
 			 sg_verdict_names[e->verdict], sg_reason_names[e->reason],

@@ -10,6 +10,7 @@
  */
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include "append.h"
@@ -160,9 +161,58 @@ static void expire_bans(struct sgd *d)
 	}
 }
 
+/* Automatic bans (per entry) end in the kernel at their deadline too; the
+ * daemon deletes the record and records the end.  A record whose slot no
+ * longer belongs to an entry (the entry was removed while banned) is
+ * deleted as well: nothing can match it any more. */
+struct ended_auto_bans {
+	struct sg_entry_ban ban[64];
+	int n;
+};
+
+static int collect_ended_auto(const struct sg_entry_ban *b, void *ctx)
+{
+	struct ended_auto_bans *e = ctx;
+
+	if (((b->rec.expires_ns && sg_boot_ns() >= b->rec.expires_ns) || !b->known) && e->n < 64)
+		e->ban[e->n++] = *b;
+	return e->n < 64 ? 0 : 1;
+}
+
+static void expire_auto_bans(struct sgd *d)
+{
+	struct ended_auto_bans e = { .n = 0 };
+	char entry[SG_PREFIX_STRLEN], when[40];
+
+	sg_dp_auto_ban_foreach(d->dp, collect_ended_auto, &e);
+	sgd_format_time_ms(sg_boot_ns(), when, sizeof(when));
+	for (int i = 0; i < e.n; i++) {
+		const struct sg_entry_ban *b = &e.ban[i];
+		struct sgd_audit a = { .uid = -1, .command = "ban.expire", .result = "ok" };
+		json_t *ev;
+
+		if (sg_dp_auto_ban_del(d->dp, b->rec.slot, NULL))
+			continue; /* removed meanwhile */
+		if (b->known)
+			sg_prefix_format(&b->entry, entry, sizeof(entry));
+		else
+			snprintf(entry, sizeof(entry), "(entry gone, slot %u)", b->rec.slot);
+		/* As a manual ban's end: the entry and the kind (the source that
+		 * reached the threshold is in the ban.auto record). */
+		a.args = json_pack("{s:s, s:s}", "addr", entry, "kind", "auto");
+		sgd_audit(d, &a);
+		ev = json_pack("{s:s, s:s, s:s, s:s, s:s}", "time", when, "event", "unban",
+			       "source", entry, "kind", "auto", "scope", "entry");
+		sgd_events_write(d, ev);
+		json_decref(ev);
+		sgd_notice("ban of %s (auto) ended", entry);
+	}
+}
+
 void sgd_expire_due(struct sgd *d)
 {
 	expire_bans(d);
+	expire_auto_bans(d);
 	long long now = (long long)time(NULL);
 
 	for (size_t i = 0; i < d->policy.n_trusted;) {

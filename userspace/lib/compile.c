@@ -84,8 +84,19 @@ void sg_compile_config(const struct sg_policy *p, __u64 generation, struct sg_co
 	for (size_t g = 0; g < p->n_groups && g < SG_MAX_GROUPS; g++) {
 		sg_compile_rate(p->groups[g].cap_conn_per_sec, p->groups[g].cap_conn_burst,
 				&cfg->relay_cap[g].conn_cost, &cfg->relay_cap[g].conn_tau_ns);
-		if (cfg->relay_cap[g].conn_cost)
+		if (cfg->relay_cap[g].conn_cost) {
+			double rate = p->groups[g].cap_conn_per_sec, burst = p->groups[g].cap_conn_burst;
+
 			cfg->flags |= SG_CFG_RELAY_CAPS;
+			/* Unregistered sources' share: 1/SG_UNREG_CAP_SHARE of the
+			 * rate and of the burst, at least one connection at once. */
+			if (burst <= 0)
+				burst = rate < 1 ? 1 : rate;
+			burst /= SG_UNREG_CAP_SHARE;
+			sg_compile_rate(rate / SG_UNREG_CAP_SHARE, burst < 1 ? 1 : burst,
+					&cfg->relay_cap_unreg[g].conn_cost,
+					&cfg->relay_cap_unreg[g].conn_tau_ns);
+		}
 	}
 	for (size_t i = 0; i < p->n_ports; i++) {
 		uint16_t wire = sg_port_wire(p->ports[i]);

@@ -9,6 +9,11 @@
 #include <stddef.h>
 #include "policy.h"
 
+/* Unregistered (throttled) sources may use 1/SG_UNREG_CAP_SHARE of a
+ * relay cap (its rate and its burst, at least one connection): the rest of
+ * the cap cannot be taken from trusted entries by any number of them. */
+#define SG_UNREG_CAP_SHARE 10
+
 /* GCRA parameters for `per_sec` units per second with a burst of `burst`
  * units (burst <= 0: one second's worth).  per_sec <= 0: no limit, both 0. */
 void sg_compile_rate(double per_sec, double burst, __u64 *cost, __u64 *tau_ns);

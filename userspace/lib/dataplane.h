@@ -61,6 +61,25 @@ typedef int (*sg_dp_ban_cb)(const struct sg_addr *a, const struct sg_ban *b, voi
 /* Calls cb for every ban (expired ones too: they carry their deadline). */
 int sg_dp_ban_foreach(struct sg_dp *dp, sg_dp_ban_cb cb, void *ctx);
 
+/* ---- automatic bans ----
+ * The data plane bans a trusted entry (all of a prefix), not an address:
+ * the ban is in the entry's bucket, and sg_auto_bans holds a record of it
+ * per entry slot (see struct sg_auto_ban). */
+
+struct sg_entry_ban {
+	struct sg_auto_ban rec;
+	bool known;               /* entry is the active generation's entry of rec.slot */
+	struct sg_prefix entry;
+};
+typedef int (*sg_dp_auto_ban_cb)(const struct sg_entry_ban *b, void *ctx);
+/* Calls cb for every record (ended bans too: they carry their deadline). */
+int sg_dp_auto_ban_foreach(struct sg_dp *dp, sg_dp_auto_ban_cb cb, void *ctx);
+/* Lifts the automatic ban of the entry in `slot` (if its bucket still
+ * holds one) and deletes its record.  -ENOENT if there is no record. */
+int sg_dp_auto_ban_del(struct sg_dp *dp, uint32_t slot, struct sg_err *err);
+/* The prefix of the active generation's entry in slot; -ENOENT if none. */
+int sg_dp_slot_prefix(struct sg_dp *dp, uint32_t slot, struct sg_prefix *out);
+
 /* ---- attachments ---- */
 
 /* Attaches to ifname at hook (enum sg_hook).  If this hook is already

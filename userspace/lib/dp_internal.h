@@ -41,6 +41,10 @@ struct sg_dp {
 	int n_links;
 };
 
+/* Sets entry and known of every element (sorted by rec.slot): one walk
+ * of the prefix index for all of them. */
+void sg_dp_resolve_entry_bans(struct sg_dp *dp, struct sg_entry_ban *ents, size_t n);
+
 static inline bool sg_slot_test(const uint64_t *bm, uint32_t s)
 {
 	return (bm[s / 64] >> (s % 64)) & 1;

@@ -90,6 +90,76 @@ void sg_dp_free_index(struct sg_dp *dp)
 	index_free(&dp->slot_index);
 }
 
+struct slot_search {
+	uint32_t slot;
+	const struct slot_node *hit;
+};
+
+static void slot_search_visit(const void *nodep, VISIT which, void *ctx)
+{
+	const struct slot_node *n = *(const struct slot_node *const *)nodep;
+	struct slot_search *s = ctx;
+
+	if ((which == postorder || which == leaf) && !s->hit && n->slot == s->slot)
+		s->hit = n;
+}
+
+/* Many slots at once, in one walk of the index: ents sorted by rec.slot. */
+struct slots_search {
+	struct sg_entry_ban *ents;
+	size_t n;
+};
+
+static int entry_slot_cmp(const void *key, const void *elem)
+{
+	uint32_t k = *(const uint32_t *)key, e = ((const struct sg_entry_ban *)elem)->rec.slot;
+
+	return k < e ? -1 : k > e;
+}
+
+static void slots_search_visit(const void *nodep, VISIT which, void *ctx)
+{
+	const struct slot_node *n = *(const struct slot_node *const *)nodep;
+	struct slots_search *s = ctx;
+	struct sg_entry_ban *hit;
+
+	if (which != postorder && which != leaf)
+		return;
+	hit = bsearch(&n->slot, s->ents, s->n, sizeof(*s->ents), entry_slot_cmp);
+	if (hit) {
+		hit->entry = n->prefix;
+		hit->known = true;
+	}
+}
+
+void sg_dp_resolve_entry_bans(struct sg_dp *dp, struct sg_entry_ban *ents, size_t n)
+{
+	struct slots_search s = { .ents = ents, .n = n };
+
+	for (size_t i = 0; i < n; i++)
+		ents[i].known = false;
+	if (n && dp->slot_index && dp->slot_used)
+		twalk_r(dp->slot_index, slots_search_visit, &s);
+	for (size_t i = 0; i < n; i++)
+		if (ents[i].known &&
+		    (ents[i].rec.slot >= SG_MAX_TRUSTED || !sg_slot_test(dp->slot_used, ents[i].rec.slot)))
+			ents[i].known = false;
+}
+
+int sg_dp_slot_prefix(struct sg_dp *dp, uint32_t slot, struct sg_prefix *out)
+{
+	struct slot_search s = { .slot = slot };
+
+	if (slot >= SG_MAX_TRUSTED || !dp->slot_used || !sg_slot_test(dp->slot_used, slot))
+		return -ENOENT;
+	if (dp->slot_index)
+		twalk_r(dp->slot_index, slot_search_visit, &s);
+	if (!s.hit)
+		return -ENOENT;
+	*out = s.hit->prefix;
+	return 0;
+}
+
 /* ---- helpers ---- */
 
 static struct sg_lpm_key lpm_key(const struct sg_prefix *p)
@@ -114,12 +184,18 @@ static long alloc_slot(struct sg_dp *dp, const uint64_t *a, const uint64_t *b)
 	return -1;
 }
 
+/* A slot given to a new entry starts with a full bucket and no ban: the
+ * record of an automatic ban of its previous owner goes too. */
 static int reset_bucket(struct sg_dp *dp, uint32_t slot)
 {
 	struct sg_bucket zero = {};
 
-	return bpf_map_update_elem(bpf_map__fd(dp->skel->maps.sg_buckets), &slot, &zero, 0)
-		       ? -errno : 0;
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.sg_buckets), &slot, &zero, 0))
+		return -errno;
+	if (bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.sg_auto_bans), &slot) &&
+	    errno != ENOENT)
+		return -errno;
+	return 0;
 }
 
 /* Waits until no packet can still be using the inactive generation: BPF

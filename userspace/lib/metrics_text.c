@@ -344,14 +344,30 @@ static int on_ban(const void *key, const void *value, void *ctx)
 	return 0;
 }
 
+/* Automatic bans are per trusted entry (one record per banned entry). */
+static int on_auto_ban(const void *key, const void *value, void *ctx)
+{
+	const struct sg_auto_ban *b = value;
+	struct ban_scan *sc = ctx;
+
+	(void)key;
+	if (b->expires_ns && b->expires_ns <= sc->now)
+		return 0;
+	sc->active++;
+	sc->automatic++;
+	return 0;
+}
+
 static int collect_bans(struct sg_dp *dp, struct sg_mt_snapshot *s)
 {
 	struct ban_scan sc = { .now = sg_boot_ns() };
-	int fd = sg_dp_map_fd(dp, "sg_bans"), rc;
+	int fd = sg_dp_map_fd(dp, "sg_bans"), afd = sg_dp_map_fd(dp, "sg_auto_bans"), rc;
 
-	if (fd < 0)
+	if (fd < 0 || afd < 0)
 		return -ENOENT;
 	rc = scan_map(fd, sizeof(struct sg_addr), sizeof(struct sg_ban), on_ban, &sc);
+	if (!rc)
+		rc = scan_map(afd, sizeof(__u32), sizeof(struct sg_auto_ban), on_auto_ban, &sc);
 	s->bans_active = sc.active;
 	s->bans_auto_active = sc.automatic;
 	return rc;
@@ -811,7 +827,7 @@ static const struct {
 	{ "events_suppressed", "smtpgate_events_suppressed_total",
 	  "Data-plane events not emitted because a CPU was over its event budget." },
 	{ "ban_failed", "smtpgate_ban_failures_total",
-	  "Automatic bans the data plane could not store (ban table full)." },
+	  "Automatic bans whose record the data plane could not store (enforced all the same, not listed)." },
 	{ "rst_failed", "smtpgate_rst_failures_total",
 	  "Rejects for which no TCP RST could be built (the packet was dropped)." },
 	{ "sources_untracked", "smtpgate_sources_untracked_packets_total",
