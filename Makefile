@@ -21,7 +21,7 @@ CFLAGS       += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 		-DSG_VERSION=\"$(VERSION)\" \
 		-Iinclude -I$(BUILD) -I$(BUILD)/tests/tools -Iuserspace/lib -Itests/lib \
 		$(shell pkg-config --cflags libnl-3.0 libnl-route-3.0)
-LDLIBS_CORE  := -lbpf -lelf -lz -ljansson -lm -lcrypto
+LDLIBS_CORE  := -lbpf -lelf -lz -ljansson -lm -lcrypto -lcurl
 LDLIBS_DAEMON := $(LDLIBS_CORE) $(shell pkg-config --libs libnl-route-3.0 libnl-3.0) \
 		 -lmicrohttpd -lpthread
 ifeq ($(HAVE_SYSTEMD),1)
@@ -36,7 +36,7 @@ BPF_OBJ      := $(BUILD)/smtpgate.bpf.o
 SKEL         := $(BUILD)/smtpgate.skel.h
 LIB          := $(BUILD)/libsmtpgate.a
 
-LIB_SRCS     := $(wildcard userspace/lib/*.c)
+LIB_SRCS     := $(wildcard userspace/lib/*.c userspace/lib/store/*.c)
 LIB_OBJS     := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 DAEMON_SRCS  := $(wildcard userspace/daemon/*.c)
 DAEMON_OBJS  := $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
@@ -85,7 +85,7 @@ $(BUILD)/tests/tools/%.skel.h: $(BUILD)/tests/tools/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@.tmp && mv $@.tmp $@
 
 # Every userspace object may include the skeletons or the ABI header.
-$(BUILD)/%.o: %.c $(SKEL) $(TOOL_SKELS) $(wildcard userspace/*/*.h include/smtpgate/*.h tests/lib/*.h)
+$(BUILD)/%.o: %.c $(SKEL) $(TOOL_SKELS) $(wildcard userspace/*/*.h userspace/lib/store/*.h include/smtpgate/*.h tests/lib/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
