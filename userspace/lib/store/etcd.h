@@ -94,8 +94,8 @@ const char *sg_etcd_endpoint_at(struct sg_etcd *e, size_t i);
 size_t sg_etcd_current(struct sg_etcd *e);
 void sg_etcd_set_current(struct sg_etcd *e, size_t i);
 /* Makes sure a token is held when username is set (authenticates on
- * endpoint i if not).  Returns 0 or as sg_etcd_call. */
-int sg_etcd_ensure_token(struct sg_etcd *e, size_t i, struct sg_err *err);
+ * endpoint i, within timeout_ms, if not).  Returns 0 or as sg_etcd_call. */
+int sg_etcd_ensure_token(struct sg_etcd *e, size_t i, long long timeout_ms, struct sg_err *err);
 /* Appends "; what" to why (a list of what each endpoint said). */
 void sg_etcd_note_failure(char *why, size_t len, const char *what);
 /* Forgets the token: the next request authenticates again. */

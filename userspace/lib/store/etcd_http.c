@@ -313,9 +313,24 @@ int sg_etcd_curl_error(struct sg_etcd *e, const char *url, int code, const char 
 		return snprintf(buf, len, "%s: TLS: %s", url, what);
 	case CURLE_OPERATION_TIMEDOUT:
 		return snprintf(buf, len, "%s: no answer in time (%s)", url, what);
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_COULDNT_CONNECT:
+		/* A server that wants a client certificate we do not send (or
+		 * does not trust ours) ends the handshake with an alert, which
+		 * TLS 1.3 delivers on the first read. */
+		if (!strstr(url, "https://") || (!strstr(what, "SSL") && !strstr(what, "alert") &&
+						  !strstr(what, "getpeername")))
+			break;
+		*denied = true;
+		return snprintf(buf, len, "%s: TLS: the server ended the handshake (it requires a "
+				"client certificate it trusts: %s): %s", url,
+				e->cert ? "is store.etcd.tls.cert signed by its CA?"
+					: "store.etcd.tls.cert is not set", what);
 	default:
-		return snprintf(buf, len, "%s: %s", url, what);
+		break;
 	}
+	return snprintf(buf, len, "%s: %s", url, what);
 }
 
 int sg_etcd_error_reply(struct sg_etcd *e, const char *url, long status, const char *body,
@@ -357,9 +372,31 @@ int sg_etcd_error_reply(struct sg_etcd *e, const char *url, long status, const c
 		*retry_elsewhere = rc == SG_STORE_EUNAVAILABLE;
 		break;
 	}
-	if (!j)
-		snprintf(text, sizeof(text), "HTTP status %ld without an etcd error (is this an "
-			 "etcd v3 client URL?)", status);
+	if (!j) {
+		/* Not the gateway's JSON: say what came back, briefly. */
+		if (len)
+			snprintf(text, sizeof(text), "HTTP status %ld: %.*s", status,
+				 len > 200 ? 200 : (int)len, body);
+		else
+			snprintf(text, sizeof(text), "HTTP status %ld with no body (is this an etcd "
+				 "v3 client URL?)", status);
+		for (char *p = text; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = ' ';
+		/* etcd 3.4 with --client-cert-auth refuses gateway clients whose
+		 * certificate has a CommonName (it could not be used as the
+		 * user name through the gateway). */
+		if (strstr(text, "CommonName")) {
+			rc = -EACCES;
+			*retry_elsewhere = false;
+			sg_errf(err, rc, "%s: etcd refuses client certificates with a CommonName on "
+				"its JSON gateway: issue store.etcd.tls.cert without one (e.g. "
+				"subject O=smtpgate, OU=<gateway>) and authenticate with username "
+				"and password_file", url);
+			json_decref(j);
+			return rc;
+		}
+	}
 	sg_errf(err, rc, "%s: etcd: %s", url, text);
 	json_decref(j);
 	return rc;
@@ -413,7 +450,7 @@ static int post_one(struct sg_etcd *e, size_t i, const char *path, const char *b
 	return rc;
 }
 
-int sg_etcd_ensure_token(struct sg_etcd *e, size_t i, struct sg_err *err)
+int sg_etcd_ensure_token(struct sg_etcd *e, size_t i, long long timeout_ms, struct sg_err *err)
 {
 	struct body b = { 0 };
 	bool elsewhere, reauth;
@@ -434,7 +471,7 @@ int sg_etcd_ensure_token(struct sg_etcd *e, size_t i, struct sg_err *err)
 	json_decref(req);
 	if (!text)
 		return sg_errf(err, -ENOMEM, "out of memory");
-	rc = post_one(e, i, "/v3/auth/authenticate", text, e->timeout_ms, 64 << 10, &b,
+	rc = post_one(e, i, "/v3/auth/authenticate", text, timeout_ms, 64 << 10, &b,
 		      &elsewhere, &reauth, err);
 	explicit_bzero(text, strlen(text));
 	free(text);
@@ -518,7 +555,7 @@ int sg_etcd_call(struct sg_etcd *e, const char *path, json_t *req, size_t max_re
 		if (budget < MIN_TRY_MS)
 			budget = left < MIN_TRY_MS ? left : MIN_TRY_MS;
 		tries++;
-		rc = sg_etcd_ensure_token(e, i, &one);
+		rc = sg_etcd_ensure_token(e, i, budget, &one);
 		if (!rc)
 			rc = post_one(e, i, path, text, budget, max_reply, &b, &elsewhere,
 				      &reauth, &one);

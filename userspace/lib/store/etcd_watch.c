@@ -84,8 +84,9 @@ static void on_message(struct wstate *w, json_t *msg)
 		const char *why = json_string_value(json_object_get(res, "cancel_reason"));
 
 		/* Auth failures end a watch this way too. */
-		w->reauth = why && strstr(why, "auth");
-		finish(w, w->reauth ? -EACCES : SG_STORE_EUNAVAILABLE);
+		w->reauth = why && strstr(why, "auth token");
+		finish(w, w->reauth || (why && strstr(why, "permission denied")) ? -EACCES
+		       : SG_STORE_EUNAVAILABLE);
 		sg_errf(w->err, w->rc, "%s: etcd canceled the watch: %.200s", w->url,
 			why ? why : "(no reason given)");
 		return;
@@ -231,7 +232,7 @@ int sg_etcd_watch(struct sg_etcd *e, json_t *create_request, unsigned timeout_ms
 		CURL *c;
 
 		snprintf(url, sizeof(url), "%s/v3/watch", sg_etcd_endpoint_at(e, i));
-		rc = sg_etcd_ensure_token(e, i, err);
+		rc = sg_etcd_ensure_token(e, i, SG_STORE_DEFAULT_TIMEOUT_MS, err);
 		if (rc == -EACCES)
 			break;
 		if (rc) {

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# The fleet store's etcd client against a real 3-member etcd cluster
+# (TLS with client certificates, a user limited to the test's prefix):
+# records written by hand with etcdctl, invalid ones refused and counted;
+# compare-on-revision transactions and a two-gateway race; watch from a
+# revision and live; a CA, certificate or password that is wrong; every
+# endpoint unreachable (a clear error in time, the local cache instead);
+# the leader killed; a compacted revision.  The checks themselves are in
+# tests/unit/store_etcd_check.c, run phase by phase from the client
+# namespace.
+set -uo pipefail
+
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/etcd_lib.sh"
+
+CHECK="$BUILD/tests/unit/store_etcd_check"
+PREFIX=/smtpgate/t/
+
+e2e_init 90
+for tool in etcd etcdctl openssl jq; do
+	command -v "$tool" >/dev/null ||
+		tap_bail "$tool is missing (scripts/install-deps.sh installs etcd-server, etcd-client, openssl, jq)"
+done
+[ -x "$CHECK" ] || tap_bail "$CHECK is missing (make BUILD=${BUILD##*/})"
+
+t_start=$(lab_now_ms)
+etcd_pki || tap_bail "making the test CA and certificates failed"
+etcd_cluster 3 || tap_bail "the 3-member etcd cluster did not come up within 20 s"
+ok "a 3-member etcd cluster answers over TLS ($(($(lab_now_ms) - t_start)) ms)"
+etcd_auth "$PREFIX" gw-test || tap_bail "setting up etcd users and roles failed"
+ok "authentication on, user gw-test limited to $PREFIX"
+out=$(ETCD_ROOT_PW="" etcd_ctl --user "gw-test:$(cat "$LAB_DIR/gw-test.password")" \
+	put /smtpgate/other/x y 2>&1)
+check_match "gw-test is refused outside $PREFIX" "$out" "permission denied"
+
+# Hand-written records: three invalid, one valid.
+etcd_ctl put "${PREFIX}approvals/10.9.9.9" 'not json at all' >/dev/null &&
+	etcd_ctl put "${PREFIX}approvals/10.9.9.8/32" \
+		'{"addr":"10.9.9.8","relays":["internal"],"ticket":"T","owner":"o"}' >/dev/null &&
+	etcd_ctl put "${PREFIX}bans/198.18.0.9" '{"addr":"198.18.0.10"}' >/dev/null &&
+	etcd_ctl put "${PREFIX}approvals/10.7.7.7" \
+		'{"addr":"10.7.7.7","relays":["internal"],"ticket":"CHG-0","owner":"ops","created":"2026-12-06T09:00:00Z","created_by":"bob (uid 1001)"}' \
+		>/dev/null || tap_bail "writing records with etcdctl failed"
+
+eps=$(IFS=,; echo "${ETCD_ENDPOINTS[*]}")
+export SG_T_ENDPOINTS="$eps" SG_T_PREFIX="$PREFIX" SG_T_DIR="$LAB_DIR" \
+	SG_T_CA="$ETCD_PKI/ca.pem" SG_T_CERT="$ETCD_PKI/client.pem" \
+	SG_T_KEY="$ETCD_PKI/client-key.pem" SG_T_WRONG_CA="$ETCD_PKI/wrong-ca.pem" \
+	SG_T_USER=gw-test SG_T_PASSWORD_FILE="$LAB_DIR/gw-test.password" \
+	SG_T_BAD_PASSWORD_FILE="$LAB_DIR/gw-test.bad-password" \
+	SG_T_UNREACHABLE="https://$ETCD_NET.99:2379,https://$ETCD_NET.1:2399"
+
+# phase NAME: runs one phase in the client namespace and re-emits its
+# TAP lines as this test's own (numbered here).
+phase() {
+	local line out rc
+
+	out=$(lab_exec cl "$CHECK" "$1" 2>&1)
+	rc=$?
+	while IFS= read -r line; do
+		case "$line" in
+		"ok "*) ok "$1: ${line#ok * - }" ;;
+		"not ok "*) not_ok "$1: ${line#not ok * - }" ;;
+		*) echo "# $1: ${line#\# }" ;;
+		esac
+	done <<<"$out"
+	[ "$rc" -eq 0 ] || [ "$TAP_FAILED" -gt 0 ] || not_ok "$1: exited with status $rc"
+}
+
+phase basic
+phase live
+phase tls
+phase unreachable
+
+leader=$(etcd_leader) || tap_bail "no leader found"
+etcd_kill "$leader"
+ok "killed the leader, m$((leader + 1))"
+# The dead leader first, so the client has to fail over.
+order="${ETCD_ENDPOINTS[$leader]}"
+for i in "${!ETCD_ENDPOINTS[@]}"; do
+	[ "$i" = "$leader" ] || order+=",${ETCD_ENDPOINTS[$i]}"
+done
+SG_T_ENDPOINTS="$order" phase failover
+
+live=()
+for i in "${!ETCD_ENDPOINTS[@]}"; do
+	[ "$i" = "$leader" ] || live+=("${ETCD_ENDPOINTS[$i]}")
+done
+ETCD_ENDPOINTS=("${live[@]}")
+rev=$(etcd_revision)
+check "compacting the cluster up to revision $rev" etcd_ctl compaction --physical "$rev"
+phase compacted
+
+tap_diag "whole test: $(($(lab_now_ms) - t_start)) ms"
+tap_done
