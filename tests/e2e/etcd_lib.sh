@@ -18,7 +18,8 @@
 #
 # Client URLs are https (with client certificates required); peers talk
 # plain http on the lab's private bridge.  Heartbeat 50 ms and election
-# timeout 500 ms, so a lost leader is replaced within a second.
+# timeout 500 ms, so a lost leader is replaced within a second; tokens
+# expire after 2 s idle, so renewing them is tested in seconds.
 
 ETCD_NET=198.18.77
 ETCD_PKI=""
@@ -89,7 +90,7 @@ etcd_cluster() {
 			--initial-cluster-token "sg-$LAB_PREFIX" \
 			--cert-file "$ETCD_PKI/member.pem" --key-file "$ETCD_PKI/member-key.pem" \
 			--trusted-ca-file "$ETCD_PKI/ca.pem" --client-cert-auth \
-			--heartbeat-interval 50 --election-timeout 500 \
+			--heartbeat-interval 50 --election-timeout 500 --auth-token-ttl 2 \
 			--logger zap --log-level warn >/dev/null
 		ETCD_PIDS+=("$LAB_LAST_PGID")
 		ETCD_ENDPOINTS+=("https://$ETCD_NET.$i:2379")

@@ -7,7 +7,8 @@
 # compare-on-revision transactions and a two-gateway race; watch from a
 # revision and live; a CA, certificate or password that is wrong; every
 # endpoint unreachable (a clear error in time, the local cache instead);
-# the leader killed; a compacted revision.  The checks themselves are in
+# the leader killed; a compacted revision; the follower thread the daemon
+# will use; tokens that expire (after 2 s idle here).  The checks themselves are in
 # tests/unit/store_etcd_check.c, run phase by phase from the client
 # namespace.
 set -uo pipefail
@@ -57,7 +58,9 @@ export SG_T_ENDPOINTS="$eps" SG_T_PREFIX="$PREFIX" SG_T_DIR="$LAB_DIR" \
 phase() {
 	local line out rc
 
-	out=$(lab_exec cl "$CHECK" "$1" 2>&1)
+	# STORE_CHECK_WRAP: e.g. "valgrind -q --leak-check=full --error-exitcode=9"
+	# shellcheck disable=SC2086 # a command line, split on purpose
+	out=$(lab_exec cl ${STORE_CHECK_WRAP:-} "$CHECK" "$1" 2>&1)
 	rc=$?
 	while IFS= read -r line; do
 		case "$line" in
@@ -71,6 +74,8 @@ phase() {
 
 phase basic
 phase live
+phase follow
+phase token
 phase tls
 phase unreachable
 

@@ -12,7 +12,10 @@
  *     failover     changes and loads still work (the leader was killed)
  *     unreachable  a clear error within the time budget; the cache loads
  *     tls          wrong CA, no client certificate, wrong password
- *     compacted    a watch from a compacted revision says so
+ *     follow       the follower thread: changes wake its fd, status, stop
+ *     token        an expired token is renewed unseen (load and watch)
+ *     compacted    a watch from a compacted revision says so; a follower
+ *                  hands over the whole state instead
  *
  * Environment: SG_T_ENDPOINTS (comma-separated), SG_T_PREFIX, SG_T_CA,
  * SG_T_CERT, SG_T_KEY, SG_T_USER, SG_T_PASSWORD_FILE, SG_T_WRONG_CA,
@@ -20,6 +23,7 @@
  * (endpoints nothing answers on).
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -155,6 +159,8 @@ static int collect_cb(void *ctx, const struct sg_store_event *ev)
 {
 	struct collect *c = ctx;
 
+	if (ev->rec.kind == SG_STORE_SYNC)
+		return 0;
 	if (c->n < 64) {
 		c->ev[c->n] = *ev;
 		c->values[c->n] = ev->rec.value ? strdup(ev->rec.value) : NULL;
@@ -337,6 +343,100 @@ static void phase_live(void)
 	sg_store_config_free(cfg);
 }
 
+static int count_cb(void *ctx, const struct sg_store_event *ev)
+{
+	if (ev->rec.kind != SG_STORE_SYNC)
+		++*(int *)ctx;
+	return 0;
+}
+
+/* ---- follow: the thread the daemon will use ------------------------------ */
+
+/* Waits (bounded) for the follower's fd and takes what is there. */
+static size_t take(struct sg_store_follower *f, struct sg_store_item *items, size_t max,
+		   int timeout_ms)
+{
+	struct pollfd p = { .fd = sg_store_follow_fd(f), .events = POLLIN };
+
+	if (poll(&p, 1, timeout_ms) <= 0)
+		return 0;
+	return sg_store_follow_take(f, items, max);
+}
+
+static void phase_follow(void)
+{
+	struct sg_store_config *cfg = config(env("SG_T_ENDPOINTS"));
+	struct sg_store *gw1 = open_store(cfg, "gw1"), *gw2 = open_store(cfg, "gw2");
+	struct sg_store_follower *f = NULL;
+	struct sg_store_follow_status st;
+	struct sg_store_state state = { 0 };
+	struct sg_store_item items[16];
+	struct sg_err err = { 0 };
+	char *v = approval("10.1.8.8", "CHG-8");
+	size_t n = 0, got = 0;
+	int64_t rev = 0;
+	long long t0;
+	int rc;
+
+	rc = sg_store_load(gw2, &state, &err);
+	if (!rc)
+		rc = sg_store_follow_start(gw2, state.revision + 1, &f, &err);
+	check(!rc, "follow: a follower starts from the loaded revision", "%s", err.msg);
+	if (rc)
+		return;
+	rc = apply(gw1, "10.1.8.8", v, 0, &rev, &err);
+	t0 = now_ms();
+	while (got < 2 && now_ms() - t0 < 2000) {
+		n = take(f, items + got, 16 - got, 200);
+		got += n;
+	}
+	check(!rc && got >= 2 && items[0].type == SG_STORE_ITEM_EVENT &&
+	      items[0].ev.rec.kind == SG_STORE_APPROVAL && items[0].ev.revision == rev &&
+	      items[1].ev.rec.kind == SG_STORE_AUDIT,
+	      "follow: the change and its audit record wake the loop's fd, in order",
+	      "rc %d, %zu items: %s", rc, got, err.msg);
+	sg_store_follow_status(f, &st);
+	check(st.up && st.revision >= rev && st.last_sync > 0 && !st.error[0],
+	      "follow: the status says up, at the change's revision, synced now",
+	      "up %d, revision %lld (want %lld), error \"%s\"", st.up, (long long)st.revision,
+	      (long long)rev, st.error);
+	for (size_t i = 0; i < got; i++)
+		sg_store_item_free(&items[i]);
+	t0 = now_ms();
+	sg_store_follow_stop(f);
+	check(now_ms() - t0 < 500, "follow: stop ends the thread promptly", "%lld ms",
+	      now_ms() - t0);
+	sg_store_state_free(&state);
+	free(v);
+	sg_store_close(gw1);
+	sg_store_close(gw2);
+	sg_store_config_free(cfg);
+}
+
+/* ---- token: etcd's tokens expire (the test cluster: after 2 s idle) --- */
+
+static void phase_token(void)
+{
+	struct sg_store_config *cfg = config(env("SG_T_ENDPOINTS"));
+	struct sg_store *gw1 = open_store(cfg, "gw1");
+	struct sg_store_state st = { 0 };
+	struct sg_err err = { 0 };
+	int rc, n = 0;
+
+	rc = sg_store_load(gw1, &st, &err);
+	check(!rc, "token: a load authenticates", "%s", err.msg);
+	sleep(3);
+	rc = sg_store_load(gw1, &st, &err);
+	check(!rc, "token: after the token expired, the next load authenticates again, unseen",
+	      "rc %d: %s", rc, err.msg);
+	sleep(3);
+	rc = sg_store_watch(gw1, st.revision + 1, 500, count_cb, &n, NULL, &err);
+	check(!rc, "token: so does a watch", "rc %d: %s", rc, err.msg);
+	sg_store_state_free(&st);
+	sg_store_close(gw1);
+	sg_store_config_free(cfg);
+}
+
 /* ---- failover ---------------------------------------------------------- */
 
 static void phase_failover(void)
@@ -446,12 +546,6 @@ static void phase_tls(void)
 
 /* ---- compacted --------------------------------------------------------- */
 
-static int count_cb(void *ctx, const struct sg_store_event *ev)
-{
-	(void)ev;
-	++*(int *)ctx;
-	return 0;
-}
 
 static void phase_compacted(void)
 {
@@ -466,6 +560,21 @@ static void phase_compacted(void)
 	      "compacted: a watch from an old revision says to load everything again",
 	      "rc %d, %d events: %s", rc, n, err.msg);
 	printf("# %s\n", err.msg);
+	{
+		struct sg_store_follower *f = NULL;
+		struct sg_store_item it[4];
+		size_t got = 0;
+
+		rc = sg_store_follow_start(gw1, 2, &f, &err);
+		if (!rc)
+			got = take(f, it, 4, 3000);
+		check(!rc && got == 1 && it[0].type == SG_STORE_ITEM_STATE && it[0].state.n >= 2,
+		      "compacted: a follower from an old revision hands over the whole state",
+		      "rc %d, %zu items, type %d: %s", rc, got, got ? it[0].type : 0, err.msg);
+		for (size_t i = 0; i < got; i++)
+			sg_store_item_free(&it[i]);
+		sg_store_follow_stop(f);
+	}
 	sg_store_close(gw1);
 	sg_store_config_free(cfg);
 }
@@ -478,7 +587,8 @@ int main(int argc, char **argv)
 	} phases[] = {
 		{ "basic", phase_basic }, { "live", phase_live }, { "failover", phase_failover },
 		{ "unreachable", phase_unreachable }, { "tls", phase_tls },
-		{ "compacted", phase_compacted },
+		{ "compacted", phase_compacted }, { "follow", phase_follow },
+		{ "token", phase_token },
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -488,6 +598,7 @@ int main(int argc, char **argv)
 		phases[i].fn();
 		return tap_failed ? 1 : 0;
 	}
-	fprintf(stderr, "usage: %s basic|live|failover|unreachable|tls|compacted\n", argv[0]);
+	fprintf(stderr, "usage: %s basic|live|follow|token|failover|unreachable|tls|compacted\n",
+		argv[0]);
 	return 2;
 }

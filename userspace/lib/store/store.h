@@ -63,6 +63,10 @@ void sg_store_config_free(struct sg_store_config *c);
 /* ---- records -------------------------------------------------------- */
 
 enum sg_store_kind {
+	/* Not a record: a watch event of this kind says the watch is
+	 * established (ev->revision 0), or that etcd has sent every change
+	 * up to ev->revision (progress). */
+	SG_STORE_SYNC = 0,
 	SG_STORE_APPROVAL = 1,  /* <prefix>approvals/<prefix text> */
 	SG_STORE_BAN = 2,       /* <prefix>bans/<address> */
 	SG_STORE_AUDIT = 3,     /* <prefix>audit/<unix ns, 19 digits>-<gateway> */
@@ -199,7 +203,9 @@ struct sg_store_event {
 /* Returns 0 to go on, anything else to end the watch with that value. */
 typedef int (*sg_store_watch_cb)(void *ctx, const struct sg_store_event *ev);
 
-/* Streams the changes of revision from_rev and later to cb, in order,
+/* Streams the changes of revision from_rev and later to cb, in order
+ * (plus SG_STORE_SYNC events when the watch is established and when etcd
+ * reports progress),
  * until cb returns non-zero (returned), timeout_ms passes (0: no limit;
  * returns 0), sg_store_watch_cancel is called (returns -EINTR), or the
  * stream fails (SG_STORE_EUNAVAILABLE, SG_STORE_ECOMPACTED).  Refused records are counted in *n_refused (may
@@ -210,6 +216,49 @@ int sg_store_watch(struct sg_store *s, int64_t from_rev, unsigned timeout_ms,
 /* Ends the running sg_store_watch from another thread within ~100 ms
  * (or the next one, at once, if none is running). */
 void sg_store_watch_cancel(struct sg_store *s);
+
+/* ---- following the store from a thread ------------------------------ */
+
+/* A thread that keeps a watch open and hands what it sees to the
+ * daemon's event loop: it reconnects after an outage from the revision
+ * after the last it delivered, and after a compaction loads everything
+ * and hands over the whole state.  Items wait in a queue; an eventfd is
+ * readable while it is not empty. */
+struct sg_store_follower;
+
+enum sg_store_item_type {
+	SG_STORE_ITEM_EVENT = 1,        /* ev: one change (or SG_STORE_SYNC) */
+	SG_STORE_ITEM_STATE = 2,        /* state: replaces everything applied */
+};
+
+struct sg_store_item {
+	int type;
+	struct sg_store_event ev;       /* ev.rec.value owned by the item */
+	struct sg_store_state state;
+};
+
+struct sg_store_follow_status {
+	bool up;                /* the watch is established */
+	int64_t revision;       /* of the last item queued */
+	int64_t last_sync;      /* unix seconds of the last contact, 0: never */
+	uint64_t refused;       /* records refused by validation */
+	uint64_t reconnects;
+	char error[SG_ERR_MAX]; /* why it is down, or "" */
+};
+
+/* Starts following from revision from_rev (the applied revision + 1). */
+int sg_store_follow_start(struct sg_store *s, int64_t from_rev, struct sg_store_follower **out,
+			  struct sg_err *err);
+/* Readable (EPOLLIN) while items wait. */
+int sg_store_follow_fd(const struct sg_store_follower *f);
+/* Moves up to max waiting items into items[] (in order); returns how
+ * many.  Free each with sg_store_item_free. */
+size_t sg_store_follow_take(struct sg_store_follower *f, struct sg_store_item *items, size_t max);
+void sg_store_item_free(struct sg_store_item *it);
+void sg_store_follow_status(struct sg_store_follower *f, struct sg_store_follow_status *out);
+/* Stops the thread (within ~100 ms, or a reconnect's time budget) and
+ * frees everything still queued. */
+void sg_store_follow_stop(struct sg_store_follower *f);
 
 /* ---- the local cache ------------------------------------------------ */
 

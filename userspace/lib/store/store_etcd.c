@@ -374,6 +374,21 @@ static int on_result(void *ctx, json_t *result)
 
 	if (events && !json_is_array(events))
 		return -EPROTO;
+	if (!json_array_size(events)) {
+		/* "created": the watch is established (revision 0: the events
+		 * of older revisions may still follow).  Progress: every event
+		 * up to header.revision has been sent. */
+		struct sg_store_event e = { .rec.kind = SG_STORE_SYNC };
+
+		if (!json_is_true(json_object_get(result, "created"))) {
+			if (sg_etcd_get_i64(json_object_get(result, "header"), "revision",
+					    &e.revision) || e.revision <= 0)
+				return 0;
+			if (e.revision >= *w->next)
+				*w->next = e.revision + 1;
+		}
+		return w->cb(w->ctx, &e);
+	}
 	json_array_foreach(events, i, ev) {
 		const char *type = json_string_value(json_object_get(ev, "type"));
 		bool del = type && !strcmp(type, "DELETE");
@@ -411,8 +426,9 @@ int sg_store_watch(struct sg_store *s, int64_t from_rev, unsigned timeout_ms,
 	int rc;
 
 	snprintf(rev, sizeof(rev), "%lld", (long long)next);
-	create = json_pack("{s:o, s:o, s:s}", "key", sg_etcd_b64(s->prefix, strlen(s->prefix)),
-			   "range_end", sg_etcd_prefix_end(s->prefix), "start_revision", rev);
+	create = json_pack("{s:o, s:o, s:s, s:b}", "key", sg_etcd_b64(s->prefix, strlen(s->prefix)),
+			   "range_end", sg_etcd_prefix_end(s->prefix), "start_revision", rev,
+			   "progress_notify", 1);
 	if (!create)
 		return sg_errf(err, -ENOMEM, "out of memory");
 	rc = sg_etcd_watch(s->etcd, create, timeout_ms, WATCH_MSG_MAX, on_result, &w,
