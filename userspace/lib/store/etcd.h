@@ -90,6 +90,7 @@ int sg_etcd_watch(struct sg_etcd *e, json_t *create_request, unsigned timeout_ms
 void *sg_etcd_handle(struct sg_etcd *e, size_t i, const char *path, const char *body,
 		     void *headers_out /* struct curl_slist ** */);
 size_t sg_etcd_n_endpoints(struct sg_etcd *e);
+unsigned sg_etcd_timeout_ms(struct sg_etcd *e);
 const char *sg_etcd_endpoint_at(struct sg_etcd *e, size_t i);
 size_t sg_etcd_current(struct sg_etcd *e);
 void sg_etcd_set_current(struct sg_etcd *e, size_t i);

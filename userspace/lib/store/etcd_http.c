@@ -180,6 +180,11 @@ size_t sg_etcd_n_endpoints(struct sg_etcd *e)
 	return e->n;
 }
 
+unsigned sg_etcd_timeout_ms(struct sg_etcd *e)
+{
+	return e->timeout_ms;
+}
+
 const char *sg_etcd_endpoint_at(struct sg_etcd *e, size_t i)
 {
 	return e->endpoints[i % e->n];

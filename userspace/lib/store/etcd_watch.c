@@ -232,7 +232,7 @@ int sg_etcd_watch(struct sg_etcd *e, json_t *create_request, unsigned timeout_ms
 		CURL *c;
 
 		snprintf(url, sizeof(url), "%s/v3/watch", sg_etcd_endpoint_at(e, i));
-		rc = sg_etcd_ensure_token(e, i, SG_STORE_DEFAULT_TIMEOUT_MS, err);
+		rc = sg_etcd_ensure_token(e, i, sg_etcd_timeout_ms(e), err);
 		if (rc == -EACCES)
 			break;
 		if (rc) {
@@ -247,7 +247,7 @@ int sg_etcd_watch(struct sg_etcd *e, json_t *create_request, unsigned timeout_ms
 		curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail);
 		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
 		curl_easy_setopt(c, CURLOPT_WRITEDATA, &w);
-		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)SG_STORE_DEFAULT_TIMEOUT_MS);
+		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)sg_etcd_timeout_ms(e));
 		/* An idle watch is normal; a dead peer is found by keepalive. */
 		curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
 		curl_easy_setopt(c, CURLOPT_TCP_KEEPIDLE, 5L);
