@@ -65,7 +65,7 @@ etcd_pki() {
 # etcd_cluster N: N members and the client namespace on one bridge;
 # waits (bounded) until the cluster answers.
 etcd_cluster() {
-	local n="$1" i cluster="" ns t0
+	local n="$1" i cluster="" ns t0 ports=()
 
 	lab_ns sw >/dev/null
 	lab_ns cl >/dev/null
@@ -76,8 +76,9 @@ etcd_cluster() {
 		lab_link "m$i" eth0 sw "p$i"
 		lab_addr "m$i" eth0 "$ETCD_NET.$i/24"
 		cluster+="${cluster:+,}m$i=http://$ETCD_NET.$i:2380"
+		ports+=("p$i")
 	done
-	lab_bridge sw br0 pcl $(for i in $(seq 1 "$n"); do echo "p$i"; done)
+	lab_bridge sw br0 pcl "${ports[@]}"
 	for i in $(seq 1 "$n"); do
 		ns="m$i"
 		mkdir -p "$LAB_DIR/etcd-m$i"

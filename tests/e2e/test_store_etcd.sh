@@ -39,13 +39,15 @@ out=$(ETCD_ROOT_PW="" etcd_ctl --user "gw-test:$(cat "$LAB_DIR/gw-test.password"
 check_match "gw-test is refused outside $PREFIX" "$out" "permission denied"
 
 # Hand-written records: three invalid, one valid.
-etcd_ctl put "${PREFIX}approvals/10.9.9.9" 'not json at all' >/dev/null &&
+if ! { etcd_ctl put "${PREFIX}approvals/10.9.9.9" 'not json at all' &&
 	etcd_ctl put "${PREFIX}approvals/10.9.9.8/32" \
-		'{"addr":"10.9.9.8","relays":["internal"],"ticket":"T","owner":"o"}' >/dev/null &&
-	etcd_ctl put "${PREFIX}bans/198.18.0.9" '{"addr":"198.18.0.10"}' >/dev/null &&
+		'{"addr":"10.9.9.8","relays":["internal"],"ticket":"T","owner":"o"}' &&
+	etcd_ctl put "${PREFIX}bans/198.18.0.9" '{"addr":"198.18.0.10"}' &&
 	etcd_ctl put "${PREFIX}approvals/10.7.7.7" \
-		'{"addr":"10.7.7.7","relays":["internal"],"ticket":"CHG-0","owner":"ops","created":"2026-12-06T09:00:00Z","created_by":"bob (uid 1001)"}' \
-		>/dev/null || tap_bail "writing records with etcdctl failed"
+		'{"addr":"10.7.7.7","relays":["internal"],"ticket":"CHG-0","owner":"ops","created":"2026-12-06T09:00:00Z","created_by":"bob (uid 1001)"}'
+} >/dev/null; then
+	tap_bail "writing records with etcdctl failed"
+fi
 
 eps=$(IFS=,; echo "${ETCD_ENDPOINTS[*]}")
 export SG_T_ENDPOINTS="$eps" SG_T_PREFIX="$PREFIX" SG_T_DIR="$LAB_DIR" \
