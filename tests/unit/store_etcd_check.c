@@ -222,6 +222,9 @@ static void phase_basic(void)
 	rc = apply(gw2, "10.1.2.9", NULL, rev1, NULL, &err);
 	check(rc == SG_STORE_ECONFLICT, "txn: a delete at a stale revision is refused",
 	      "rc %d: %s", rc, err.msg);
+	rc = apply(gw2, "10.1.2.9/32", NULL, rev, NULL, &err);
+	check(rc == -EINVAL, "txn: a name not in canonical form is refused before sending",
+	      "rc %d: %s", rc, err.msg);
 	rc = apply(gw2, "10.1.3.0/24", v3, 0, &rev2, &err);
 	check(!rc, "txn: a second gateway creates another approval", "%s", err.msg);
 	rc = apply(gw2, "10.1.2.9", NULL, rev, &rev2, &err);
@@ -459,6 +462,8 @@ static void phase_failover(void)
 	took = now_ms() - t0;
 	check(!rc, "failover: a change is made with the leader dead", "rc %d after %lld ms: %s",
 	      rc, took, err.msg);
+	check(sg_store_failovers(gw1) >= 1, "failover: counted",
+	      "%llu", (unsigned long long)sg_store_failovers(gw1));
 	printf("# change made after %lld ms\n", took);
 	rc = sg_store_load(gw1, &st, &err);
 	check(!rc && sg_store_state_find(&st, SG_STORE_APPROVAL, "10.1.5.5"),

@@ -213,6 +213,9 @@ typedef int (*sg_store_watch_cb)(void *ctx, const struct sg_store_event *ev);
  * of its own (see docs/fleet.md). */
 int sg_store_watch(struct sg_store *s, int64_t from_rev, unsigned timeout_ms,
 		   sg_store_watch_cb cb, void *ctx, uint64_t *n_refused, struct sg_err *err);
+/* Requests that had to move to another endpoint than the one before
+ * (smtpgate_store_failovers_total). */
+uint64_t sg_store_failovers(struct sg_store *s);
 /* Ends the running sg_store_watch from another thread within ~100 ms
  * (or the next one, at once, if none is running). */
 void sg_store_watch_cancel(struct sg_store *s);

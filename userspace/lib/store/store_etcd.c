@@ -63,6 +63,11 @@ void sg_store_close(struct sg_store *s)
 	free(s);
 }
 
+uint64_t sg_store_failovers(struct sg_store *s)
+{
+	return sg_etcd_failovers(s->etcd);
+}
+
 void sg_store_watch_cancel(struct sg_store *s)
 {
 	__atomic_store_n(&s->cancel, 1, __ATOMIC_RELEASE);
@@ -289,9 +294,19 @@ int sg_store_apply(struct sg_store *s, const struct sg_store_change *c, int64_t 
 	int64_t r = 0;
 	int rc;
 
+	char canon[SG_STORE_NAME_MAX];
+	int kind;
+
+	/* The key this gateway writes passes the checks every reader makes:
+	 * a kind, a canonical name. */
 	if ((c->kind != SG_STORE_APPROVAL && c->kind != SG_STORE_BAN) ||
 	    sg_store_key_suffix(c->kind, c->name, suffix, sizeof(suffix)))
 		return sg_errf(err, -EINVAL, "not an approval or a ban: \"%.64s\"", c->name);
+	if (sg_store_key_parse(suffix, strlen(suffix), &kind, canon, sizeof(canon), err))
+		return -EINVAL;
+	if (c->expect_mod_revision < 0)
+		return sg_errf(err, -EINVAL, "%s: expect_mod_revision %lld is not a revision",
+			       suffix, (long long)c->expect_mod_revision);
 	/* What this gateway writes passes the checks every reader makes. */
 	if (c->value && sg_store_value_check(c->kind, c->name, c->value, strlen(c->value), err))
 		return -EINVAL;
