@@ -363,6 +363,62 @@ static void test_approval_against_policy(void **state)
 	sg_policy_free(&p);
 }
 
+/* What this gateway writes, every other gateway reads back as it was. */
+static void test_values_round_trip(void **state)
+{
+	struct sg_trusted_entry t = { .groups = 2, .class_idx = 0, .expires = 1900000000,
+				      .origin = SG_ORIGIN_APPROVAL, .ticket = "CHG-9",
+				      .owner = "payroll", .note = "quarter end",
+				      .created = 1796556000, .created_by = "alice (uid 1000)" };
+	struct sg_rate_class rc = { .name = "slow", .conn_per_sec = 1 };
+	struct sg_store_rec r = { .kind = SG_STORE_APPROVAL, .name = "10.1.2.0/24" };
+	struct sg_trusted_entry back;
+	struct sg_store_ban b;
+	struct sg_err err = { 0 };
+	struct sg_policy p;
+	struct sg_addr a;
+
+	(void)state;
+	sg_policy_init(&p);
+	assert_true(sg_policy_add_group(&p, "internal") >= 0);
+	assert_true(sg_policy_add_group(&p, "partners") >= 0);
+	assert_true(sg_policy_add_class(&p, &rc) >= 0);
+	assert_int_equal(sg_prefix_parse("10.1.2.0/24", &t.prefix, NULL), 0);
+	r.value = sg_store_approval_value(&p, &t);
+	assert_non_null(r.value);
+	r.len = strlen(r.value);
+	if (sg_store_approval_parse(&r, &p, 1796556000, &back, &err))
+		fail_msg("%s: %s", r.value, err.msg);
+	assert_true(sg_prefix_equal(&back.prefix, &t.prefix));
+	assert_int_equal(back.groups, 2);
+	assert_int_equal(back.class_idx, 0);
+	assert_int_equal(back.expires, t.expires);
+	assert_int_equal(back.created, t.created);
+	assert_string_equal(back.ticket, "CHG-9");
+	assert_string_equal(back.note, "quarter end");
+	assert_string_equal(back.created_by, "alice (uid 1000)");
+	assert_null(back.contact);
+	sg_trusted_entry_free(&back);
+	free(r.value);
+
+	assert_int_equal(sg_addr_parse("2001:db8::7", &a, NULL), 0);
+	r = (struct sg_store_rec){ .kind = SG_STORE_BAN, .name = "2001:db8::7" };
+	r.value = sg_store_ban_value(&a, 1900000000, "spam run", "INC-4", "bob (uid 1001)");
+	assert_non_null(r.value);
+	r.len = strlen(r.value);
+	if (sg_store_ban_parse(&r, &b, &err))
+		fail_msg("%s: %s", r.value, err.msg);
+	assert_memory_equal(&b.addr, &a, sizeof(a));
+	assert_int_equal(b.expires, 1900000000);
+	free(r.value);
+	r.value = sg_store_ban_value(&a, 0, NULL, NULL, NULL);
+	r.len = strlen(r.value);
+	assert_int_equal(sg_store_ban_parse(&r, &b, &err), 0);
+	assert_int_equal(b.expires, 0);
+	free(r.value);
+	sg_policy_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -375,6 +431,7 @@ int main(void)
 		cmocka_unit_test(test_state),
 		cmocka_unit_test(test_cache),
 		cmocka_unit_test(test_approval_against_policy),
+		cmocka_unit_test(test_values_round_trip),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);

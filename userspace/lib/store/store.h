@@ -140,6 +140,14 @@ int sg_store_value_check(int kind, const char *name, const char *value, size_t l
 int sg_store_approval_parse(const struct sg_store_rec *r, const struct sg_policy *p,
 			    long long now, struct sg_trusted_entry *t, struct sg_err *err);
 
+/* The value of an approval record for t (approvals.json's entry format,
+ * relay and rate names from p), or of a manual ban (expires: unix
+ * seconds, 0 = until removed; strings may be NULL).  malloc'd compact
+ * JSON, or NULL (ENOMEM). */
+char *sg_store_approval_value(const struct sg_policy *p, const struct sg_trusted_entry *t);
+char *sg_store_ban_value(const struct sg_addr *a, long long expires, const char *reason,
+			 const char *ticket, const char *created_by);
+
 /* A ban record: {"addr": ..., "expires": RFC 3339 or null, "reason",
  * "ticket", "created", "created_by"}. */
 struct sg_store_ban {
