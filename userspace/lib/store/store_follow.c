@@ -172,11 +172,13 @@ static void *follow(void *arg)
 	while (!__atomic_load_n(&f->stop, __ATOMIC_ACQUIRE)) {
 		struct sg_err err = { 0 };
 		uint64_t refused = 0;
+		bool resynced = false;
 		int rc;
 
 		if (need_resync) {
 			rc = resync(f, &err);
 			need_resync = rc != 0;
+			resynced = !rc;
 		} else {
 			rc = sg_store_watch(f->s, f->next, 0, on_event, f, &refused, &err);
 			f->refused += refused;
@@ -192,6 +194,10 @@ static void *follow(void *arg)
 			break;
 		if (rc) {
 			mark_down(f, err.msg[0] ? err.msg : "the watch ended");
+			pause_retry(f);
+		} else if (!resynced) {
+			/* A watch without a time limit ends only with an error;
+			 * should one ever end cleanly, do not spin. */
 			pause_retry(f);
 		}
 	}
