@@ -104,11 +104,12 @@ etcd_cluster() {
 }
 
 # etcd_ctl ARGS...: etcdctl in the client namespace, over TLS with the
-# client certificate, as root once etcd_auth has enabled authentication.
+# client certificate, as root once etcd_auth has enabled authentication;
+# to every member, or only to ETCD_ONLY (one endpoint) when it is set.
 etcd_ctl() {
-	local eps
+	local eps="${ETCD_ONLY:-}"
 
-	eps=$(IFS=,; echo "${ETCD_ENDPOINTS[*]}")
+	[ -n "$eps" ] || eps=$(IFS=,; echo "${ETCD_ENDPOINTS[*]}")
 	lab_exec cl env ETCDCTL_API=3 etcdctl --endpoints "$eps" --dial-timeout 2s \
 		--command-timeout 3s --cacert "$ETCD_PKI/ca.pem" --cert "$ETCD_PKI/client.pem" \
 		--key "$ETCD_PKI/client-key.pem" ${ETCD_ROOT_PW:+--user "root:$ETCD_ROOT_PW"} "$@"
@@ -157,6 +158,24 @@ etcd_kill() {
 	# Reaped here, so bash does not report the job as "Killed".
 	wait "${ETCD_PIDS[$1]}" 2>/dev/null
 	return 0
+}
+
+# etcd_partition I on|off: cuts member I (0-based) off from its peers
+# (nftables in its namespace drops the peer port both ways) while its
+# clients can still reach it, or heals the cut.
+etcd_partition() {
+	local ns="m$(($1 + 1))"
+
+	if [ "$2" = on ]; then
+		lab_exec "$ns" nft -f - <<-'NFT'
+			table inet sgpart {
+				chain in { type filter hook input priority 0; tcp dport 2380 drop; tcp sport 2380 drop; }
+				chain out { type filter hook output priority 0; tcp dport 2380 drop; tcp sport 2380 drop; }
+			}
+		NFT
+	else
+		lab_exec "$ns" nft delete table inet sgpart
+	fi
 }
 
 # etcd_revision: the cluster's current revision.

@@ -7,7 +7,7 @@
 # compare-on-revision transactions and a two-gateway race; watch from a
 # revision and live; a CA, certificate or password that is wrong; every
 # endpoint unreachable (a clear error in time, the local cache instead);
-# the leader killed; a compacted revision; the follower thread the daemon
+# a member cut off from its peers; the leader killed; a compacted revision; the follower thread the daemon
 # will use; tokens that expire (after 2 s idle here).  The checks themselves are in
 # tests/unit/store_etcd_check.c, run phase by phase from the client
 # namespace.
@@ -122,6 +122,24 @@ check_eq "store import: one fleet audit record per approval imported" \
 
 phase tls
 phase unreachable
+
+# A follower cut off from its peers, first in the list: it takes the
+# connection but cannot reach a quorum.
+leader=$(etcd_leader) || tap_bail "no leader found"
+cut=$(( (leader + 1) % 3 ))
+check "cut m$((cut + 1)) off from its peers (nftables)" etcd_partition "$cut" on
+order="${ETCD_ENDPOINTS[$cut]}"
+for i in "${!ETCD_ENDPOINTS[@]}"; do
+	[ "$i" = "$cut" ] || order+=",${ETCD_ENDPOINTS[$i]}"
+done
+SG_T_ENDPOINTS="$order" phase partition
+check "heal the cut" etcd_partition "$cut" off
+# Bounded: until the healed member answers a linearizable read again.
+t0=$(lab_now_ms)
+until ETCD_ONLY="${ETCD_ENDPOINTS[$cut]}" etcd_ctl get /x >/dev/null 2>&1; do
+	[ $(($(lab_now_ms) - t0)) -lt 10000 ] || break
+	sleep 0.2
+done
 
 leader=$(etcd_leader) || tap_bail "no leader found"
 etcd_kill "$leader"

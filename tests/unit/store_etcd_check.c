@@ -10,6 +10,7 @@
  *                  delete, watch from a revision, the local cache saved
  *     live         a change reaches a running watch; cancel ends it
  *     failover     changes and loads still work (the leader was killed)
+ *     partition    the same past a member cut off from its peers
  *     unreachable  a clear error within the time budget; the cache loads
  *     tls          wrong CA, no client certificate, wrong password
  *     follow       the follower thread: changes wake its fd, status, stop
@@ -474,6 +475,35 @@ static void phase_failover(void)
 	sg_store_config_free(cfg);
 }
 
+/* ---- partition: the first member is cut off from its peers ------------- */
+
+static void phase_partition(void)
+{
+	struct sg_store_config *cfg = config(env("SG_T_ENDPOINTS"));
+	struct sg_store *gw1 = open_store(cfg, "gw1");
+	struct sg_store_state st = { 0 };
+	struct sg_err err = { 0 };
+	char *v = approval("10.1.5.6", "CHG-56");
+	long long t0 = now_ms(), took;
+	int rc;
+
+	/* It accepts the connection but cannot reach a quorum: the try on
+	 * it must end within its share of the budget. */
+	rc = apply(gw1, "10.1.5.6", v, 0, NULL, &err);
+	took = now_ms() - t0;
+	check(!rc && took < (long long)cfg->timeout_ms,
+	      "partition: a change is made within the budget past a member without quorum",
+	      "rc %d after %lld ms: %s", rc, took, err.msg);
+	printf("# change made after %lld ms\n", took);
+	rc = sg_store_load(gw1, &st, &err);
+	check(!rc && sg_store_state_find(&st, SG_STORE_APPROVAL, "10.1.5.6"),
+	      "partition: a load sees it", "rc %d: %s", rc, err.msg);
+	sg_store_state_free(&st);
+	free(v);
+	sg_store_close(gw1);
+	sg_store_config_free(cfg);
+}
+
 /* ---- unreachable ------------------------------------------------------- */
 
 static void phase_unreachable(void)
@@ -597,7 +627,7 @@ int main(int argc, char **argv)
 		{ "basic", phase_basic }, { "live", phase_live }, { "failover", phase_failover },
 		{ "unreachable", phase_unreachable }, { "tls", phase_tls },
 		{ "compacted", phase_compacted }, { "follow", phase_follow },
-		{ "token", phase_token },
+		{ "token", phase_token }, { "partition", phase_partition },
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -607,7 +637,7 @@ int main(int argc, char **argv)
 		phases[i].fn();
 		return tap_failed ? 1 : 0;
 	}
-	fprintf(stderr, "usage: %s basic|live|follow|token|failover|unreachable|tls|compacted\n",
-		argv[0]);
+	fprintf(stderr, "usage: %s basic|live|follow|token|partition|failover|unreachable|tls|"
+		"compacted\n", argv[0]);
 	return 2;
 }
