@@ -23,7 +23,8 @@ CFLAGS       += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 		$(shell pkg-config --cflags libnl-3.0 libnl-route-3.0)
 # libnl is core: the library asks it each interface's link type before
 # attaching (userspace/lib/linktype.c), and smtpgatectl links that code.
-LDLIBS_CORE  := -lbpf -lelf -lz -ljansson -lm -lcrypto \
+# libcurl: the fleet store's etcd client (userspace/lib/store/).
+LDLIBS_CORE  := -lbpf -lelf -lz -ljansson -lm -lcrypto -lcurl \
 		$(shell pkg-config --libs libnl-route-3.0 libnl-3.0)
 LDLIBS_DAEMON := $(LDLIBS_CORE) -lmicrohttpd -lpthread
 ifeq ($(HAVE_SYSTEMD),1)
@@ -38,7 +39,7 @@ BPF_OBJ      := $(BUILD)/smtpgate.bpf.o
 SKEL         := $(BUILD)/smtpgate.skel.h
 LIB          := $(BUILD)/libsmtpgate.a
 
-LIB_SRCS     := $(wildcard userspace/lib/*.c)
+LIB_SRCS     := $(wildcard userspace/lib/*.c userspace/lib/store/*.c)
 LIB_OBJS     := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 DAEMON_SRCS  := $(wildcard userspace/daemon/*.c)
 DAEMON_OBJS  := $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
@@ -93,7 +94,7 @@ $(BUILD)/tests/tools/%.skel.h: $(BUILD)/tests/tools/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@.tmp && mv $@.tmp $@
 
 # Every userspace object may include the skeletons or the ABI header.
-$(BUILD)/%.o: %.c $(SKEL) $(TOOL_SKELS) $(wildcard userspace/*/*.h include/smtpgate/*.h tests/lib/*.h)
+$(BUILD)/%.o: %.c $(SKEL) $(TOOL_SKELS) $(wildcard userspace/*/*.h userspace/lib/store/*.h include/smtpgate/*.h tests/lib/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 

@@ -131,5 +131,6 @@ int ctl_cmd_ban(struct ctl *c);
 int ctl_cmd_stats(struct ctl *c);
 int ctl_cmd_audit(struct ctl *c);
 int ctl_cmd_check(struct ctl *c);
+int ctl_cmd_store(struct ctl *c);
 
 #endif

@@ -61,6 +61,12 @@ static const struct help helps[] = {
 	  "audit [--since RFC3339|-DURATION] [--limit N]\n"
 	  "    Audit records (changes and refused changes), oldest first: those since\n"
 	  "    the time or DURATION ago, at most the newest N (default 10000).\n" },
+	{ "store import",
+	  "store import APPROVALS.json\n"
+	  "    Writes the approvals of APPROVALS.json (validated against the policy of\n"
+	  "    the host config) into the fleet store of its \"store\" key, each with its\n"
+	  "    audit record.  Safe to run again: exit 1 if an approval differs from the\n"
+	  "    store's (the store's is kept) or could not be written.\n" },
 	{ "check",
 	  "check POLICY.json\n"
 	  "    Validates a policy file offline (no daemon needed) and prints every\n"
@@ -252,6 +258,7 @@ static const struct command commands[] = {
 	{ "reload", ctl_cmd_reload },
 	{ "audit", ctl_cmd_audit },
 	{ "check", ctl_cmd_check },
+	{ "store", ctl_cmd_store },
 };
 
 static int global_options(struct ctl *c, int argc, char **argv)

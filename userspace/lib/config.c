@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include "config.h"
+#include "store/store.h"
 
 void sg_host_config_init(struct sg_host_config *c)
 {
@@ -42,6 +43,7 @@ void sg_host_config_free(struct sg_host_config *c)
 	free(c->pin_dir);
 	free(c->state_dir);
 	free(c->log_dir);
+	sg_store_config_free(c->store);
 	memset(c, 0, sizeof(*c));
 }
 

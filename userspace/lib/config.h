@@ -11,6 +11,8 @@
 
 #define SG_IFNAME_MAX 16
 
+struct sg_store_config;
+
 struct sg_iface_cfg {
 	char name[SG_IFNAME_MAX];
 	int hook;       /* enum sg_hook */
@@ -31,6 +33,7 @@ struct sg_host_config {
 	char *pin_dir;          /* default /sys/fs/bpf/smtpgate */
 	char *state_dir;        /* default /var/lib/smtpgate */
 	char *log_dir;          /* default /var/log/smtpgate */
+	struct sg_store_config *store; /* "store": the fleet store; NULL: none */
 };
 
 #define SG_DEFAULT_CONFIG "/etc/smtpgate/smtpgate.json"

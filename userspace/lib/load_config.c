@@ -10,9 +10,10 @@
 #include <sys/un.h>
 #include "dataplane.h"
 #include "load_internal.h"
+#include "store/store_config.h"
 
 static const char *const config_keys[] = {
-	"policy", "interfaces", "metrics", "control", "paths", NULL
+	"policy", "interfaces", "metrics", "control", "paths", "store", NULL
 };
 
 struct config_parse {
@@ -246,6 +247,7 @@ static void parse_config(struct config_parse *cp)
 	parse_metrics(cp);
 	parse_control(cp);
 	parse_paths(cp);
+	sg_store_config_parse(&cp->c, cp->root, &cp->cfg->store);
 }
 
 int sg_config_load(const char *path, const struct sg_load_opts *o, struct sg_host_config *out,
