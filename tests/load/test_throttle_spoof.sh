@@ -63,7 +63,7 @@ flood() {
 		lab_exec app2 "$FLOODGEN" --dev eth0 --dst-mac "$mac" --dst "$RELAY" \
 			--src-prefix "$SPOOF_PREFIX" --count "$FLOOD_BURST" --generator af_packet \
 			--quiet >"$LAB_DIR/gen.last" 2>&1 || break
-		load_parse_floodgen "$(<"$LAB_DIR/gen.last")"
+		floodgen_parse "$(<"$LAB_DIR/gen.last")"
 		sent=$((sent + FG_SENT - FG_REFUSED))
 		sleep 0.05
 	done
