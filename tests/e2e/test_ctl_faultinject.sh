@@ -188,9 +188,11 @@ scenario "file fsync fails" fsync "$CTL_STATE/#*" EIO 'fsync: Input/output error
 
 # ---- the save fails, and so does undoing the kernel change --------------------
 
-# rollback_start BPF_CMD: the rename fails, and so does the first bpf(2)
-# BPF_CMD after it; both only once $ARM exists (the start makes map
-# updates and deletes of its own).
+# rollback_start BPF_CMD [NTH]: the rename fails, and so does the NTH
+# (default first) bpf(2) BPF_CMD once $ARM exists (the start makes map
+# updates and deletes of its own).  A trust add makes one delete before
+# the rename (the new slot's automatic-ban record), so its rollback's
+# delete is the second.
 ARM="$CTL_DIR/armed"
 rollback_start() {
 	ctl_stop
@@ -198,12 +200,13 @@ rollback_start() {
 	: >"$FILOG"
 	ctl_start LD_PRELOAD="$FI" SG_FI_ARMED="$ARM" SG_FI_LOG="$FILOG" \
 		SG_FI_CALL=rename SG_FI_PATH="$CTL_STATE/approvals.json" SG_FI_COUNT=0 \
-		SG_FI2_CALL=bpf SG_FI2_PATH="$1" SG_FI2_ERRNO=ENOMEM SG_FI2_COUNT=1 ||
+		SG_FI2_CALL=bpf SG_FI2_PATH="$1" SG_FI2_ERRNO=ENOMEM SG_FI2_NTH="${2:-1}" \
+		SG_FI2_COUNT=1 ||
 		tap_bail "smtpgated does not start under the shim (rollback $1)"
 	touch "$ARM"
 }
 
-rollback_start BPF_MAP_DELETE_ELEM
+rollback_start BPF_MAP_DELETE_ELEM 2
 cp "$APPROVALS" "$CTL_DIR/approvals.before"
 mark=$(lab_daemon_mark "$CTL_NAME")
 out=$(ctl trust add 198.18.1.7 --relay internal --ticket CHG-RB1 --owner c 2>&1)
