@@ -27,10 +27,17 @@ uint64_t sg_deadline_from_unix(int64_t unix_sec)
 {
 	int64_t real = sg_real_ns();
 	uint64_t boot = sg_boot_ns();
-	int64_t until = unix_sec * 1000000000ll - real;
+	int64_t until;
 
 	if (unix_sec == 0)
 		return 0;
+	/* Times RFC 3339 allows but nanoseconds since 1970 cannot hold
+	 * (before 1970, after 2262): already past, or never reached. */
+	if (unix_sec < 0)
+		return 1;
+	if (unix_sec > INT64_MAX / 1000000000ll)
+		return UINT64_MAX;
+	until = unix_sec * 1000000000ll - real;
 	if (until <= 0)
 		return 1;
 	return boot + (uint64_t)until;
