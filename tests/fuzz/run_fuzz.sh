@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make fuzz`: runs each libFuzzer target for FUZZ_SECONDS (default 60),
-# one after the other (one fuzzer at a time: -jobs=1, no -workers).
+# one after the other, one fuzzer process at a time (no -jobs or -workers).
 #
 #   FUZZ_SECONDS=N      seconds per target
 #   FUZZ_TARGETS="a b"  only these targets (default: all, see targets.sh)
@@ -33,7 +33,7 @@ for t in "${targets[@]}"; do
 	mkdir -p "$out/corpus/$t"
 	log="$out/fuzz_$t.log"
 	echo "== fuzz_$t: ${FUZZ_SECONDS}s (log $log)"
-	"$bin" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 -jobs=1 \
+	"$bin" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
 		-dict="$(fuzz_dict "$t")" -artifact_prefix="$out/artifacts/$t-" \
 		"$out/corpus/$t" "tests/fuzz/corpus/$t" >"$log" 2>&1
 	rc=$?
