@@ -8,6 +8,7 @@
 #ifndef SG_FUZZ_COMMON_H
 #define SG_FUZZ_COMMON_H
 
+#include <ftw.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,20 +20,38 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
-/* A private directory under /dev/shm (else /tmp), made once per process. */
+static char fz_dir_path[64];
+
+static inline int fz_rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)flag;
+	(void)f;
+	return remove(path);
+}
+
+static inline void fz_rm_dir(void)
+{
+	if (fz_dir_path[0])
+		nftw(fz_dir_path, fz_rm_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A private directory under /dev/shm (else /tmp), made once per process
+ * and removed at exit (a crash leaves it, with the files it needs). */
 static inline const char *fz_dir(void)
 {
-	static char dir[64];
+	char *dir = fz_dir_path;
 
 	if (!dir[0]) {
-		snprintf(dir, sizeof(dir), "/dev/shm/sg-fuzz.XXXXXX");
+		snprintf(dir, sizeof(fz_dir_path), "/dev/shm/sg-fuzz.XXXXXX");
 		if (!mkdtemp(dir)) {
-			snprintf(dir, sizeof(dir), "/tmp/sg-fuzz.XXXXXX");
+			snprintf(dir, sizeof(fz_dir_path), "/tmp/sg-fuzz.XXXXXX");
 			if (!mkdtemp(dir)) {
 				perror("mkdtemp");
 				abort();
 			}
 		}
+		atexit(fz_rm_dir);
 	}
 	return dir;
 }
