@@ -6,6 +6,8 @@
 #   make test     run every test suite (root); last line "N passed, N failed"
 #   make bench    run the benchmarks (not tests)
 #   make demo     run the lab demo (DEMO_ARGS="--keep" etc. go to scripts/lab.sh)
+#   make fuzz     run every libFuzzer target FUZZ_SECONDS (default 60) each
+#   make SANITIZE=1 BUILD=build-asan   smtpgated/smtpgatectl with ASan+UBSan
 
 VERSION      := 0.1.0
 BUILD        := build
@@ -17,6 +19,10 @@ BPFTOOL      ?= bpftool
 HAVE_SYSTEMD := $(shell pkg-config --exists libsystemd && echo 1)
 
 CFLAGS       ?= -O2 -g
+# SANITIZE=1: everything built with ASan and UBSan (use a BUILD dir of its own).
+ifeq ($(SANITIZE),1)
+CFLAGS       += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+endif
 CFLAGS       += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 		-DSG_VERSION=\"$(VERSION)\" \
 		-Iinclude -I$(BUILD) -I$(BUILD)/tests/tools -Iuserspace/lib -Itests/lib \
@@ -50,7 +56,7 @@ TESTLIB_OBJS := $(TESTLIB_SRCS:%.c=$(BUILD)/%.o)
 
 # Every tests/<suite>/*.c with a main() becomes build/tests/<suite>/<name>.
 TEST_PROG_SRCS := $(filter-out %.bpf.c,$(wildcard tests/bpf/*.c tests/unit/*.c tests/bench/*.c \
-			     tests/tools/*.c tests/load/*.c tests/fuzz/*.c))
+			     tests/tools/*.c tests/load/*.c))
 TEST_PROGS   := $(TEST_PROG_SRCS:%.c=$(BUILD)/%)
 
 # BPF programs of the test tooling (traffic generators), with skeletons
@@ -70,7 +76,7 @@ PROGS        := $(if $(DAEMON_SRCS),$(BUILD)/smtpgated) $(if $(CTL_SRCS),$(BUILD
 # intermediates): the build dir stays inspectable and links stay cheap.
 .SECONDARY:
 
-.PHONY: all deps test bench demo clean
+.PHONY: all deps test bench demo clean fuzz fuzz-build
 all: $(BPF_OBJ) $(SKEL) $(LIB) $(PROGS) $(TEST_PROGS) $(PRELOADS)
 
 deps:
@@ -118,7 +124,7 @@ $(BUILD)/tests/preload/%.so: tests/preload/%.c
 # (a no-op when present), bpffs, the build.
 test:
 	scripts/install-deps.sh
-	$(MAKE) all
+	$(MAKE) all fuzz-build
 	BUILD=$(BUILD) tests/run.sh
 
 bench:
@@ -130,6 +136,53 @@ demo:
 	scripts/install-deps.sh
 	$(MAKE) all
 	BUILD=$(BUILD) scripts/lab.sh --demo $(DEMO_ARGS)
+
+# ---- fuzzing (docs/testing.md) -----------------------------------------
+# libFuzzer targets, tests/fuzz/fuzz_*.c, built with clang, ASan and UBSan
+# apart from the gcc build: the library, daemon and test library sources
+# again into $(FUZZ_BUILD) with -fsanitize=fuzzer-no-link, each target
+# linked with -fsanitize=fuzzer.  `make fuzz` keeps what it finds in
+# $(FUZZ_BUILD)/corpus/<target> (outside the repository); the seeds in
+# tests/fuzz/corpus/<target> are only read.
+FUZZ_BUILD   := $(BUILD)/fuzz
+FUZZ_CC      ?= clang
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+		-fno-omit-frame-pointer
+FUZZ_CFLAGS  := -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
+		-std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -DSG_VERSION=\"$(VERSION)\" \
+		-Iinclude -I$(BUILD) -Iuserspace/lib -Iuserspace/daemon -Iuserspace/ctl \
+		-Itests/lib -Itests/fuzz \
+		$(shell pkg-config --cflags libnl-3.0 libnl-route-3.0)
+ifeq ($(HAVE_SYSTEMD),1)
+FUZZ_CFLAGS  += -DSG_HAVE_SYSTEMD=1
+endif
+FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_TARGETS := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+# Everything but the daemon's main(): the control target runs its
+# dispatcher in-process.
+FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(LIB_SRCS) \
+		 $(filter-out userspace/daemon/main.c,$(DAEMON_SRCS)) $(TESTLIB_SRCS))
+FUZZ_SECONDS ?= 60
+
+fuzz-build: $(FUZZ_TARGETS) $(FUZZ_BUILD)/seedgen
+
+$(FUZZ_BUILD)/%.o: %.c $(SKEL) $(wildcard userspace/*/*.h include/smtpgate/*.h tests/lib/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_BUILD)/tests/fuzz/%.o: tests/fuzz/%.c $(SKEL) $(wildcard userspace/*/*.h include/smtpgate/*.h tests/lib/*.h tests/fuzz/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJS)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS_DAEMON) -lcmocka -lm
+
+# Writes the packet seeds (tests/lib/pkt frames): no libFuzzer main.
+$(FUZZ_BUILD)/seedgen: $(FUZZ_BUILD)/tests/fuzz/seedgen.o $(FUZZ_LIB_OBJS)
+	$(FUZZ_CC) $(FUZZ_SAN) -o $@ $^ $(LDLIBS_DAEMON) -lcmocka -lm
+
+fuzz: fuzz-build
+	BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run_fuzz.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -8,6 +8,8 @@ PACKAGES=(
 	make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
 	linux-libc-dev libjansson-dev libnl-3-dev libnl-route-3-dev libssl-dev
 	libmicrohttpd-dev libsystemd-dev libcmocka-dev libcurl4-openssl-dev
+	# fuzzing: libFuzzer and the sanitizers' runtime for clang 14
+	libclang-rt-14-dev
 	# tests: namespaces, traffic, real mail software, metrics tooling
 	iproute2 ethtool procps util-linux curl netcat-openbsd socat jq python3
 	swaks libio-socket-inet6-perl postfix prometheus tshark etcd-server etcd-client openssl

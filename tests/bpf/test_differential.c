@@ -34,6 +34,7 @@
 #include "harness.h"
 #include "randpkt.h"
 #include "refmodel.h"
+#include "world_state.h"
 #include "tap.h"
 
 #define DEFAULT_SEED 0x5347446966660001ull /* "SGDiff" */
@@ -120,24 +121,6 @@ static void read_slot0(struct counter_reader *cr, struct sg_dp *dp, h_snap_t out
 
 /* ---- data plane state the model assumes ----------------------------- */
 
-static void put_bucket(int fd, uint32_t key, uint64_t until, const char *map)
-{
-	struct sg_bucket b = { .conn_tat = until, .byte_tat = until };
-
-	if (bpf_map_update_elem(fd, &key, &b, 0))
-		tap_bail("%s[%u]: %s", map, key, strerror(errno));
-}
-
-static void exhaust_throttle(struct sg_dp *dp, uint64_t until)
-{
-	int fd = sg_dp_map_fd(dp, "sg_throttle");
-
-	if (fd < 0)
-		tap_bail("no sg_throttle map");
-	for (uint32_t k = 0; k < SG_THROTTLE_BUCKETS; k++)
-		put_bucket(fd, k, until, "sg_throttle");
-}
-
 static void write_bans(struct sg_dp *dp, struct rp_rng *r, const struct rm_world *w)
 {
 	int fd = sg_dp_map_fd(dp, "sg_bans");
@@ -166,41 +149,8 @@ static void write_bans(struct sg_dp *dp, struct rp_rng *r, const struct rm_world
 static void set_state(struct sg_dp *dp, struct rp_rng *r, const struct rp_policy *rp)
 {
 	uint64_t until = sg_boot_ns() + 3600ull * NS_PER_SEC;
-	int fd = sg_dp_map_fd(dp, "sg_buckets");
 
-	for (size_t i = 0; i < rp->world.n_trusted; i++) {
-		const struct rm_trusted *t = &rp->world.trusted[i];
-		struct sg_trusted val;
-
-		if (sg_dp_trust_get(dp, &t->prefix, &val))
-			tap_bail("trusted entry %zu is not in the data plane", i);
-		if (val.class_idx != rp->pol.trusted[i].class_idx)
-			tap_bail("trusted entry %zu has class %u, want %u", i, val.class_idx,
-				 rp->pol.trusted[i].class_idx);
-		if ((t->has_class && rp_limited(&t->limits)) || t->ban != RM_EBAN_NONE) {
-			struct sg_bucket b = { 0 };
-
-			if (t->has_class && rp_limited(&t->limits))
-				b.conn_tat = b.byte_tat = until;
-			if (t->ban == RM_EBAN_ACTIVE)
-				b.ban_until_ns = rp_pct(r, 50) ? SG_BAN_FOREVER : until;
-			else if (t->ban == RM_EBAN_ENDED)
-				b.ban_until_ns = sg_boot_ns() - NS_PER_SEC;
-			if (bpf_map_update_elem(fd, &val.slot, &b, 0))
-				tap_bail("sg_buckets[%u]: %s", val.slot, strerror(errno));
-		}
-	}
-	for (uint32_t g = 0; g < 64; g++) {
-		int cfd = sg_dp_map_fd(dp, "sg_relay_caps");
-		uint32_t share = SG_MAX_GROUPS + g;
-
-		if (rp->world.caps[g].exhausted)
-			put_bucket(cfd, g, until, "sg_relay_caps");
-		if (rp->world.caps[g].share_exhausted)
-			put_bucket(cfd, share, until, "sg_relay_caps");
-	}
-	if (rp->world.unreg_action == SG_UNREG_THROTTLE && rp_limited(&rp->world.throttle))
-		exhaust_throttle(dp, until);
+	ws_apply(dp, rp, until, rp_pct(r, 50) ? SG_BAN_FOREVER : until);
 	write_bans(dp, r, &rp->world);
 }
 

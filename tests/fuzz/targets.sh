@@ -1,0 +1,12 @@
+# Sourced by tests/fuzz/run_fuzz.sh and tests/fuzz/test_fuzz.sh: the
+# fuzz targets and the dictionary each uses.
+# shellcheck shell=bash
+
+FUZZ_ALL_TARGETS=(config policy approvals control audit parsers metrics packet)
+
+fuzz_dict() {
+	case "$1" in
+	config|policy|approvals) echo tests/fuzz/dict/json.dict ;;
+	*) echo "tests/fuzz/dict/$1.dict" ;;
+	esac
+}
