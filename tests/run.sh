@@ -24,7 +24,8 @@ if ! mount | grep -q "^bpf on /sys/fs/bpf "; then
 fi
 
 suites=()
-for f in "$BUILD"/tests/unit/test_* "$BUILD"/tests/bpf/test_* tests/e2e/test_*.sh tests/load/test_*.sh; do
+for f in "$BUILD"/tests/unit/test_* "$BUILD"/tests/bpf/test_* tests/e2e/test_*.sh tests/load/test_*.sh \
+	tests/pkg/test_*.sh; do
 	[ -x "$f" ] || continue
 	case "$f" in *.o|*.d) continue ;; esac
 	[ -n "$filter" ] && [[ "$f" != *"$filter"* ]] && continue
