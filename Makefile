@@ -6,6 +6,9 @@
 #   make test     run every test suite (root); last line "N passed, N failed"
 #   make bench    run the benchmarks (not tests)
 #   make demo     run the lab demo (DEMO_ARGS="--keep" etc. go to scripts/lab.sh)
+#   make install  smtpgated, smtpgatectl, unit, man pages... (DESTDIR, PREFIX)
+#   make deb      the Debian package, in $(BUILD)/deb/ (scripts/build-deb.sh)
+#   make test-vm  the package and the BPF suites in a Debian 12 VM (tests/vm)
 
 VERSION      := 0.1.0
 BUILD        := build
@@ -61,8 +64,12 @@ PROGS        := $(if $(DAEMON_SRCS),$(BUILD)/smtpgated) $(if $(CTL_SRCS),$(BUILD
 # intermediates): the build dir stays inspectable and links stay cheap.
 .SECONDARY:
 
-.PHONY: all deps test bench demo clean
+.PHONY: all progs deps test bench demo clean install deb test-vm
 all: $(BPF_OBJ) $(SKEL) $(LIB) $(PROGS) $(TEST_PROGS)
+
+# The daemon and the CLI only (no test programs, no cmocka): what a
+# package builds.
+progs: $(PROGS)
 
 deps:
 	scripts/install-deps.sh
@@ -87,19 +94,19 @@ $(BUILD)/tests/tools/%.skel.h: $(BUILD)/tests/tools/%.bpf.o
 # Every userspace object may include the skeletons or the ABI header.
 $(BUILD)/%.o: %.c $(SKEL) $(TOOL_SKELS) $(wildcard userspace/*/*.h include/smtpgate/*.h tests/lib/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
 $(BUILD)/smtpgated: $(DAEMON_OBJS) $(LIB)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_DAEMON)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_DAEMON)
 
 $(BUILD)/smtpgatectl: $(CTL_OBJS) $(LIB)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_CORE)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_CORE)
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TESTLIB_OBJS) $(LIB)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_DAEMON) -lcmocka -lm
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_DAEMON) -lcmocka -lm
 
 # test, bench and demo set themselves up on a fresh machine: packages
 # (a no-op when present), bpffs, the build.
@@ -117,6 +124,61 @@ demo:
 	scripts/install-deps.sh
 	$(MAKE) all
 	BUILD=$(BUILD) scripts/lab.sh --demo $(DEMO_ARGS)
+
+# Installation for any distribution: make install DESTDIR=... PREFIX=...
+# The BPF programs are embedded in both binaries (bpftool skeleton):
+# nothing is installed under lib/.  The unit's paths follow SBINDIR,
+# BINDIR and SYSCONFDIR.  No config is installed, only examples: the
+# unit starts once $(SYSCONFDIR)/smtpgate/smtpgate.json exists.
+PREFIX       ?= /usr/local
+SBINDIR      ?= $(PREFIX)/sbin
+BINDIR       ?= $(PREFIX)/bin
+MANDIR       ?= $(PREFIX)/share/man
+DOCDIR       ?= $(PREFIX)/share/doc/smtpgate
+SYSCONFDIR   ?= /etc
+UNITDIR      ?= $(PREFIX)/lib/systemd/system
+TMPFILESDIR  ?= $(PREFIX)/lib/tmpfiles.d
+BASHCOMPDIR  ?= $(PREFIX)/share/bash-completion/completions
+INSTALL      ?= install
+EXAMPLES     := policies/example.smtpgate.json policies/example.policy.json \
+		policies/minimal.policy.json policies/throttle.policy.json
+
+install: $(PROGS)
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(BASHCOMPDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/logrotate.d $(DESTDIR)$(SYSCONFDIR)/smtpgate \
+		$(DESTDIR)$(DOCDIR)/examples
+	$(INSTALL) -m 0755 $(BUILD)/smtpgated $(DESTDIR)$(SBINDIR)/smtpgated
+	$(INSTALL) -m 0755 $(BUILD)/smtpgatectl $(DESTDIR)$(BINDIR)/smtpgatectl
+	sed -e 's|/usr/sbin/smtpgated|$(SBINDIR)/smtpgated|g' \
+	    -e 's|/usr/bin/smtpgatectl|$(BINDIR)/smtpgatectl|g' \
+	    -e 's|/etc/smtpgate/|$(SYSCONFDIR)/smtpgate/|g' \
+		dist/systemd/smtpgated.service > $(DESTDIR)$(UNITDIR)/smtpgated.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/smtpgated.service
+	$(INSTALL) -m 0644 dist/tmpfiles.d/smtpgate.conf $(DESTDIR)$(TMPFILESDIR)/smtpgate.conf
+	$(INSTALL) -m 0644 dist/logrotate/smtpgate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/smtpgate
+	$(INSTALL) -m 0644 docs/man/smtpgated.8 docs/man/smtpgatectl.8 $(DESTDIR)$(MANDIR)/man8/
+	$(INSTALL) -m 0644 scripts/smtpgatectl.bash-completion $(DESTDIR)$(BASHCOMPDIR)/smtpgatectl
+	$(INSTALL) -m 0644 policies/example.smtpgate.json \
+		$(DESTDIR)$(SYSCONFDIR)/smtpgate/smtpgate.json.example
+	$(INSTALL) -m 0644 policies/example.policy.json \
+		$(DESTDIR)$(SYSCONFDIR)/smtpgate/policy.json.example
+	$(INSTALL) -m 0644 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
+
+# The Debian package (debhelper, dpkg-buildpackage) from a copy of the
+# tree, so nothing is written next to the repository:
+# $(BUILD)/deb/smtpgate_$(VERSION)_<arch>.deb, checked with lintian.
+deb:
+	scripts/install-deps.sh
+	scripts/build-deb.sh $(BUILD)/deb $(VERSION)
+
+# Debian 12 in qemu (TCG): the package under systemd and the BPF suites
+# on Debian's 6.1 kernels.  Cached in $${SMTPGATE_CACHE:-/var/cache/smtpgate-test}.
+test-vm:
+	scripts/install-deps.sh --vm
+	$(MAKE) all
+	$(MAKE) deb
+	BUILD=$(BUILD) tests/vm/run.sh $(VM_ARGS)
 
 clean:
 	rm -rf $(BUILD)
