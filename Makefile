@@ -3,7 +3,8 @@
 #
 #   make          build everything
 #   make deps     install the Debian packages the build and tests need
-#   make test     run every test suite (root); last line "N passed, N failed"
+#   make test     run every test suite (root), with the short VM slice;
+#                 last line "N passed, N failed"
 #   make bench    run the benchmarks (not tests)
 #   make demo     run the lab demo (DEMO_ARGS="--keep" etc. go to scripts/lab.sh)
 #   make install  smtpgated, smtpgatectl, unit, man pages... (DESTDIR, PREFIX)
@@ -111,7 +112,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TESTLIB_OBJS) $(LIB)
 # test, bench and demo set themselves up on a fresh machine: packages
 # (a no-op when present), bpffs, the build.
 test:
-	scripts/install-deps.sh
+	scripts/install-deps.sh --vm
 	$(MAKE) all
 	BUILD=$(BUILD) tests/run.sh
 

@@ -100,7 +100,7 @@ topology() {
 # prints "delivered" or "blocked".
 smtp() {
 	if ip netns exec app swaks --server "$2" --from app@servers.example --to ops@relay.example \
-		--local-interface "$1" --timeout 20 --silent 2 >/dev/null 2>&1; then
+		--local-interface "$1" --timeout "${SMTP_TIMEOUT:-15}" --silent 2 >/dev/null 2>&1; then
 		echo delivered
 	else
 		echo blocked
@@ -241,10 +241,13 @@ if [ ! -f "$S/phase2" ]; then
 
 	# restart and kill -9: a SYN from the unregistered source every
 	# 0.2 s throughout must never connect.
+	# probe: until "$S/stop" exists (at most 300 s), then prints
+	# "THROUGH of TRIES".
 	probe() {
-		local end=$(($(date +%s) + $1)) n=0 through=0
+		local end=$(($(date +%s) + 300)) n=0 through=0
 
-		while [ "$(date +%s)" -lt "$end" ]; do
+		rm -f "$S/stop"
+		while [ "$(date +%s)" -lt "$end" ] && [ ! -e "$S/stop" ]; do
 			if ip netns exec app nc -z -w 1 -s 10.20.1.12 10.0.0.25 25 >/dev/null 2>&1; then
 				through=$((through + 1))
 			fi
@@ -253,25 +256,28 @@ if [ ! -f "$S/phase2" ]; then
 		done
 		echo "$through of $n"
 	}
-	probe 25 >"$S/probe" &
+	probe >"$S/probe" &
 	pid=$!
 	sleep 2
 	systemctl restart smtpgated
 	check_eq "systemctl restart: exit 0, active again" "$? $(systemctl is-active smtpgated)" "0 active"
+	sleep 2
+	touch "$S/stop"
 	wait $pid
 	check_match "during the restart no SYN from the unregistered source got through" "$(cat "$S/probe")" "^0 of [1-9]"
 	enforcing "after restart"
 
-	probe 20 >"$S/probe" &
+	probe >"$S/probe" &
 	pid=$!
 	sleep 1
 	kill -9 "$(systemctl show -P MainPID smtpgated)"
 	sleep 0.5
 	check_eq "kill -9: while the daemon is down, unregistered still blocked" "$(syn 10.20.1.12 10.0.0.25)" blocked
 	check_eq "kill -9: ... and registered still connects" "$(syn 10.20.1.10 10.0.0.25)" connected
+	wait_active
+	touch "$S/stop"
 	wait $pid
 	check_match "during kill -9 and the restart no SYN got through" "$(cat "$S/probe")" "^0 of [1-9]"
-	wait_active
 	check_eq "systemd restarted it (Restart=on-failure)" \
 		"$(systemctl is-active smtpgated) $(systemctl show -P NRestarts smtpgated)" "active 1"
 	enforcing "after kill -9"
@@ -295,12 +301,14 @@ if [ ! -f "$S/phase2" ]; then
 		sed -i 's/^Version: \(.*\)/Version: \1+vmtest1/' /tmp/up/DEBIAN/control &&
 		dpkg-deb -b /tmp/up /tmp/smtpgate-up.deb >/dev/null
 	pid0=$(systemctl show -P MainPID smtpgated)
-	probe 25 >"$S/probe" &
+	probe >"$S/probe" &
 	pid=$!
 	sleep 2
 	out=$(DEBIAN_FRONTEND=noninteractive dpkg -i /tmp/smtpgate-up.deb 2>&1)
 	check_eq "dpkg -i of a higher version over the running one: exit 0" "$?" 0
 	diag "$out"
+	wait_active
+	touch "$S/stop"
 	wait $pid
 	check_match "during the upgrade no SYN from the unregistered source got through" "$(cat "$S/probe")" "^0 of [1-9]"
 	wait_active
