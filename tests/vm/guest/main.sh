@@ -191,6 +191,12 @@ if [ ! -f "$S/phase2" ]; then
 	}
 	JSON
 	chmod 0644 "$CONF" "$POLICY"
+	# Under TCG on a busy machine, verifying the programs (about 200,000
+	# instructions each) can take longer than systemd's default 90 s
+	# start timeout; on hardware it takes about a second.
+	mkdir -p /etc/systemd/system/smtpgated.service.d
+	printf '[Service]\nTimeoutStartSec=900\n' >/etc/systemd/system/smtpgated.service.d/tcg.conf
+	systemctl daemon-reload
 	topology || not_ok "the namespaces (app, relay) are built"
 
 	t0=$(date +%s%N)
@@ -326,14 +332,14 @@ fi
 
 # ---- boot 2: back at boot, enforcing; remove; purge --------------------------------
 
-check_eq "after the reboot: smtpgated is active (enabled at boot)" "$(systemctl is-active smtpgated)" active
+check_eq "after the reboot: smtpgated is active (enabled at boot), started at the first try" \
+	"$(systemctl is-active smtpgated) $(systemctl show -P NRestarts smtpgated)" "active 0"
 ours=$(systemctl show -P ActiveEnterTimestampMonotonic smtpgated)
 pre=$(systemctl show -P ActiveEnterTimestampMonotonic network-pre.target)
 netsvc=$(systemctl show -P ActiveEnterTimestampMonotonic systemd-networkd.service networking.service 2>/dev/null | sort -n | tail -1)
 diag "boot: smtpgated ready at ${ours} us, network-pre.target at ${pre} us"
-check_cmp() { if [ "$2" "$3" "$4" ]; then ok "$1"; else not_ok "$1" "got '$2' $3 '$4' false"; fi; }
-check_cmp "... ready (sd_notify) before network-pre.target was reached" "$ours" -le "${pre:-0}"
-check_cmp "... network-pre.target was reached" "${pre:-0}" -gt 0
+check_eq "... ready (sd_notify) before network-pre.target was reached" \
+	"$([ "${ours:-0}" -gt 0 ] && [ "${pre:-0}" -gt 0 ] && [ "$ours" -le "$pre" ] && echo before)" before
 diag "${netsvc:+network services at $netsvc us}"
 topology || not_ok "the namespaces are built again"
 wait_xdp
