@@ -3,11 +3,15 @@
 #
 #   make          build everything
 #   make deps     install the Debian packages the build and tests need
-#   make test     run every test suite (root); last line "N passed, N failed"
+#   make test     run every test suite (root), with the short VM slice;
+#                 last line "N passed, N failed"
 #   make bench    run the benchmarks (not tests)
 #   make demo     run the lab demo (DEMO_ARGS="--keep" etc. go to scripts/lab.sh)
 #   make fuzz     run every libFuzzer target FUZZ_SECONDS (default 60) each
 #   make SANITIZE=1 BUILD=build-asan   smtpgated/smtpgatectl with ASan+UBSan
+#   make install  smtpgated, smtpgatectl, unit, man pages... (DESTDIR, PREFIX)
+#   make deb      the Debian package, in $(BUILD)/deb/ (scripts/build-deb.sh)
+#   make test-vm  the package and the BPF suites in a Debian 12 VM (tests/vm)
 
 VERSION      := 0.1.0
 BUILD        := build
@@ -76,8 +80,12 @@ PROGS        := $(if $(DAEMON_SRCS),$(BUILD)/smtpgated) $(if $(CTL_SRCS),$(BUILD
 # intermediates): the build dir stays inspectable and links stay cheap.
 .SECONDARY:
 
-.PHONY: all deps test bench demo clean fuzz fuzz-build
+.PHONY: all progs deps test bench demo clean install deb test-vm fuzz fuzz-build
 all: $(BPF_OBJ) $(SKEL) $(LIB) $(PROGS) $(TEST_PROGS) $(PRELOADS)
+
+# The daemon and the CLI only (no test programs, no cmocka): what a
+# package builds.
+progs: $(PROGS)
 
 deps:
 	scripts/install-deps.sh
@@ -102,19 +110,19 @@ $(BUILD)/tests/tools/%.skel.h: $(BUILD)/tests/tools/%.bpf.o
 # Every userspace object may include the skeletons or the ABI header.
 $(BUILD)/%.o: %.c $(SKEL) $(TOOL_SKELS) $(wildcard userspace/*/*.h userspace/lib/store/*.h include/smtpgate/*.h tests/lib/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
 $(BUILD)/smtpgated: $(DAEMON_OBJS) $(LIB)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_DAEMON)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_DAEMON)
 
 $(BUILD)/smtpgatectl: $(CTL_OBJS) $(LIB)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_CORE)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_CORE)
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TESTLIB_OBJS) $(LIB)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_DAEMON) -lcmocka -lm
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_DAEMON) -lcmocka -lm
 
 $(BUILD)/tests/preload/%.so: tests/preload/%.c
 	@mkdir -p $(dir $@)
@@ -123,7 +131,7 @@ $(BUILD)/tests/preload/%.so: tests/preload/%.c
 # test, bench and demo set themselves up on a fresh machine: packages
 # (a no-op when present), bpffs, the build.
 test:
-	scripts/install-deps.sh
+	scripts/install-deps.sh --vm
 	$(MAKE) all fuzz-build
 	BUILD=$(BUILD) tests/run.sh
 
@@ -183,6 +191,60 @@ $(FUZZ_BUILD)/seedgen: $(FUZZ_BUILD)/tests/fuzz/seedgen.o $(FUZZ_LIB_OBJS)
 
 fuzz: fuzz-build
 	BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run_fuzz.sh
+# Installation for any distribution: make install DESTDIR=... PREFIX=...
+# The BPF programs are embedded in both binaries (bpftool skeleton):
+# nothing is installed under lib/.  The unit's paths follow SBINDIR,
+# BINDIR and SYSCONFDIR.  No config is installed, only examples: the
+# unit starts once $(SYSCONFDIR)/smtpgate/smtpgate.json exists.
+PREFIX       ?= /usr/local
+SBINDIR      ?= $(PREFIX)/sbin
+BINDIR       ?= $(PREFIX)/bin
+MANDIR       ?= $(PREFIX)/share/man
+DOCDIR       ?= $(PREFIX)/share/doc/smtpgate
+SYSCONFDIR   ?= /etc
+UNITDIR      ?= $(PREFIX)/lib/systemd/system
+TMPFILESDIR  ?= $(PREFIX)/lib/tmpfiles.d
+BASHCOMPDIR  ?= $(PREFIX)/share/bash-completion/completions
+INSTALL      ?= install
+EXAMPLES     := policies/example.smtpgate.json policies/example.policy.json \
+		policies/minimal.policy.json policies/throttle.policy.json
+
+install: $(PROGS)
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(BASHCOMPDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/logrotate.d $(DESTDIR)$(SYSCONFDIR)/smtpgate \
+		$(DESTDIR)$(DOCDIR)/examples
+	$(INSTALL) -m 0755 $(BUILD)/smtpgated $(DESTDIR)$(SBINDIR)/smtpgated
+	$(INSTALL) -m 0755 $(BUILD)/smtpgatectl $(DESTDIR)$(BINDIR)/smtpgatectl
+	sed -e 's|/usr/sbin/smtpgated|$(SBINDIR)/smtpgated|g' \
+	    -e 's|/usr/bin/smtpgatectl|$(BINDIR)/smtpgatectl|g' \
+	    -e 's|/etc/smtpgate/|$(SYSCONFDIR)/smtpgate/|g' \
+		dist/systemd/smtpgated.service > $(DESTDIR)$(UNITDIR)/smtpgated.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/smtpgated.service
+	$(INSTALL) -m 0644 dist/tmpfiles.d/smtpgate.conf $(DESTDIR)$(TMPFILESDIR)/smtpgate.conf
+	$(INSTALL) -m 0644 dist/logrotate/smtpgate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/smtpgate
+	$(INSTALL) -m 0644 docs/man/smtpgated.8 docs/man/smtpgatectl.8 $(DESTDIR)$(MANDIR)/man8/
+	$(INSTALL) -m 0644 scripts/smtpgatectl.bash-completion $(DESTDIR)$(BASHCOMPDIR)/smtpgatectl
+	$(INSTALL) -m 0644 policies/example.smtpgate.json \
+		$(DESTDIR)$(SYSCONFDIR)/smtpgate/smtpgate.json.example
+	$(INSTALL) -m 0644 policies/example.policy.json \
+		$(DESTDIR)$(SYSCONFDIR)/smtpgate/policy.json.example
+	$(INSTALL) -m 0644 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
+
+# The Debian package (debhelper, dpkg-buildpackage) from a copy of the
+# tree, so nothing is written next to the repository:
+# $(BUILD)/deb/smtpgate_$(VERSION)_<arch>.deb, checked with lintian.
+deb:
+	scripts/install-deps.sh
+	scripts/build-deb.sh $(BUILD)/deb $(VERSION)
+
+# Debian 12 in qemu (TCG): the package under systemd and the BPF suites
+# on Debian's 6.1 kernels.  Cached in $${SMTPGATE_CACHE:-/var/cache/smtpgate-test}.
+test-vm:
+	scripts/install-deps.sh --vm
+	$(MAKE) all
+	$(MAKE) deb
+	BUILD=$(BUILD) tests/vm/run.sh $(VM_ARGS)
 
 clean:
 	rm -rf $(BUILD)

@@ -136,6 +136,12 @@ static __always_inline int sg_process(void *ctx, int is_xdp, void *data, void *d
 	if (pre == SG_PRE_READY && !sg_port_governed(cfg, bpf_htons(p->dport)))
 		return SG_ACT_PASS; /* governed by the other generation only */
 	if (pre == SG_PRE_FULL) {
+		/* The pre-parse may have written only part of *p.  The parser
+		 * clears it anyway, but verifiers before "bpf: Fix accesses to
+		 * uninit stack slots" (Debian 12 kernels older than 6.1.192)
+		 * refuse stack memory passed to a global function unless every
+		 * byte of it is written ("invalid indirect read from stack"). */
+		__builtin_memset(p, 0, sizeof(*p));
 		parsed = is_xdp ? sg_parse_xdp(ctx, cfg, p) : sg_parse_tc(ctx, cfg, p);
 		if (parsed == SG_PARSE_PASS)
 			return SG_ACT_PASS;

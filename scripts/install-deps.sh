@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package smtpgate's build, tests, benchmarks and
-# demo need.  Run as root.  A no-op (no apt at all) when all are present.
+# Installs every Debian 12 package smtpgate's build, tests, benchmarks,
+# demo and Debian package need.  Run as root.  A no-op (no apt at all)
+# when all are present.
+#
+#   scripts/install-deps.sh         the build, tests, benchmarks, demo, `make deb`
+#   scripts/install-deps.sh --vm    also what tests/vm needs (mmdebstrap, qemu)
 set -euo pipefail
 
 PACKAGES=(
@@ -15,7 +19,18 @@ PACKAGES=(
 	swaks libio-socket-inet6-perl postfix prometheus tshark etcd-server etcd-client openssl
 	# benchmarks: the peers smtpgate is measured against
 	xdp-tools nftables iptables netsniff-ng valgrind
+	# the Debian package (make deb) and its checks; systemd-analyze verify
+	debhelper dpkg-dev devscripts fakeroot lintian systemd
 )
+# tests/vm: a Debian 12 root file system and kernel booted under qemu.
+VM_PACKAGES=(
+	mmdebstrap qemu-system-x86 qemu-utils e2fsprogs cpio zstd
+)
+case "${1:-}" in
+--vm) PACKAGES+=("${VM_PACKAGES[@]}") ;;
+"") ;;
+*) echo "usage: $0 [--vm]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -25,7 +25,7 @@ fi
 
 suites=()
 for f in "$BUILD"/tests/unit/test_* "$BUILD"/tests/bpf/test_* tests/e2e/test_*.sh tests/load/test_*.sh \
-	 tests/fuzz/test_*.sh; do
+	tests/fuzz/test_*.sh tests/pkg/test_*.sh tests/vm/test_*.sh; do
 	[ -x "$f" ] || continue
 	case "$f" in *.o|*.d) continue ;; esac
 	[ -n "$filter" ] && [[ "$f" != *"$filter"* ]] && continue

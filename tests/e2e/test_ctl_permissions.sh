@@ -6,7 +6,9 @@
 # in neither) are created with unique names and removed at exit; the
 # daemon's config names the groups.
 #   - the socket's directory is 0750 and the socket 0660, group admin,
-#     with an ACL that lets the read group in;
+#     with an ACL that lets the read group in, also when the directory
+#     was made root:root 0750 before the daemon started (systemd's
+#     RuntimeDirectory=);
 #   - an admin member changes things, audited with its uid and name;
 #   - a read member may status/stats/list/audit, and is refused (exit 1)
 #     and audited when it tries a change;
@@ -124,6 +126,48 @@ check_eq "read member: ban add is refused (exit 1)" "$?" 1
 check_eq "... each refusal audited" \
 	"$(ctl_audit_count ".uid == $(id -u "$U_READ") and .result == \"refused\"")" 4
 check_eq "... and nothing changed" "$(ctl_prefixes) | $(ctl --json ban list | jq length)" "$list0 | 0"
+
+has_acl() {
+	python3 -c 'import os, sys
+print("acl" if "system.posix_acl_access" in os.listxattr(sys.argv[1]) else "no-acl")' "$1"
+}
+
+# ---- a runtime directory someone else made (systemd, tmpfiles) ----------------
+# systemd's RuntimeDirectory= makes the socket's directory root:root 0750
+# before the daemon starts; the daemon must still let both groups in.
+
+ctl_stop
+rm -rf "$RUN_DIR"
+install -d -o root -g root -m 0750 "$RUN_DIR"
+check_eq "pre-made runtime dir: root:root 0750 without an ACL" \
+	"$(stat -c '%a %U:%G' "$RUN_DIR") $(has_acl "$RUN_DIR")" "750 root:root no-acl"
+ctl_start || tap_bail "smtpgated does not start on a pre-made runtime dir"
+check_eq "... the daemon gives it group admin, 0750" "$(stat -c '%a %G' "$RUN_DIR")" "750 $ADMIN_G"
+check_eq "... an admin member reaches the socket: status is exit 0" \
+	"$(actl "$U_ADMIN" --json status >/dev/null 2>&1; echo $?)" 0
+check_eq "... and may change things (ban add, ban del)" \
+	"$(actl "$U_ADMIN" ban add 198.18.1.99 >/dev/null 2>&1; echo -n $?; actl "$U_ADMIN" ban del 198.18.1.99 >/dev/null 2>&1; echo $?)" 00
+check_eq "... a read member reaches it: status is exit 0" \
+	"$(actl "$U_READ" --json status >/dev/null 2>&1; echo $?)" 0
+check_eq "... and is still refused changes (exit 1)" \
+	"$(actl "$U_READ" ban add 198.18.1.99 >/dev/null 2>&1; echo $?)" 1
+check_eq "... the read group as primary group: status is exit 0" \
+	"$(actl "$U_PRIM" --json status >/dev/null 2>&1; echo $?)" 0
+# A directory that is not the daemon's own (another entry in it) is left
+# as it is, with a warning: the daemon never opens up a shared directory.
+ctl_stop
+chown root:root "$RUN_DIR"
+python3 -c 'import os, sys; os.removexattr(sys.argv[1], "system.posix_acl_access")' "$RUN_DIR"
+touch "$RUN_DIR/someone-elses-file"
+ctl_start || tap_bail "smtpgated does not restart"
+check_eq "a shared socket directory keeps its owner, mode and ACL" \
+	"$(stat -c '%a %U:%G' "$RUN_DIR") $(has_acl "$RUN_DIR")" "750 root:root no-acl"
+check_match "... and the daemon says why the groups may not get in" \
+	"$(cat "$LAB_DAEMON_LOGFILE" 2>/dev/null)" "is not smtpgated's own directory"
+ctl_stop
+rm -f "$RUN_DIR/someone-elses-file"
+ctl_start || tap_bail "smtpgated does not restart"
+check_eq "... its own again: group admin" "$(stat -c '%a %G' "$RUN_DIR")" "750 $ADMIN_G"
 
 # ---- someone in neither group ------------------------------------------------------
 

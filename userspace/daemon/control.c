@@ -18,6 +18,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -610,8 +611,9 @@ static void on_timer(struct sgd *d, void *arg, uint32_t events)
 	{ htole16(tag), htole16((uint16_t)(perm)), htole32((uint32_t)(id)) }
 
 /* A POSIX ACL (system.posix_acl_access) that adds group `gid` with perm
- * to the owner/group/other bits of mode. */
-static int set_group_acl(const char *path, mode_t mode, gid_t gid, unsigned perm)
+ * to the owner/group/other bits of mode.  On fd when it is >= 0, else on
+ * path. */
+static int set_group_acl(int fd, const char *path, mode_t mode, gid_t gid, unsigned perm)
 {
 	struct {
 		struct posix_acl_xattr_header h;
@@ -627,18 +629,21 @@ static int set_group_acl(const char *path, mode_t mode, gid_t gid, unsigned perm
 		},
 	};
 
-	/* l-: never through a link planted in place of the socket or dir. */
+	/* f-/l-: never through a link planted in place of the socket or dir. */
+	if (fd >= 0)
+		return fsetxattr(fd, "system.posix_acl_access", &acl, sizeof(acl), 0) ? -errno : 0;
 	return lsetxattr(path, "system.posix_acl_access", &acl, sizeof(acl), 0) ? -errno : 0;
 }
 
-/* Group admin_group (when it exists) and an ACL for read_group. */
-static void set_access(struct sgd *d, const char *path, mode_t mode, unsigned read_perm)
+/* Group admin_group (when it exists) and an ACL for read_group, on fd
+ * when it is >= 0, else on path (named in messages either way). */
+static void set_access(struct sgd *d, int fd, const char *path, mode_t mode, unsigned read_perm)
 {
 	gid_t admin, reader;
 	bool have_admin = group_gid(d->cfg.admin_group, &admin);
 	int rc;
 
-	if (have_admin && lchown(path, (uid_t)-1, admin))
+	if (have_admin && (fd >= 0 ? fchown(fd, (uid_t)-1, admin) : lchown(path, (uid_t)-1, admin)))
 		sgd_warn("control: chgrp %s %s: %s", d->cfg.admin_group, path, strerror(errno));
 	if (!group_gid(d->cfg.read_group, &reader)) {
 		sgd_info("control: no group \"%s\" (control.read_group): only root%s%s%s may use %s",
@@ -648,10 +653,72 @@ static void set_access(struct sgd *d, const char *path, mode_t mode, unsigned re
 	}
 	if (have_admin && admin == reader)
 		return;
-	rc = set_group_acl(path, mode, reader, read_perm);
+	rc = set_group_acl(fd, path, mode, reader, read_perm);
 	if (rc)
 		sgd_warn("control: cannot give group \"%s\" access to %s with an ACL (%s): its "
 			 "members cannot connect", d->cfg.read_group, path, strerror(-rc));
+}
+
+/* True if directory fd holds nothing but (maybe) an entry named sock. */
+static bool only_socket_in(int fd, const char *sock)
+{
+	struct dirent *e;
+	bool only = true;
+	DIR *dir;
+	int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+
+	if (dup_fd < 0)
+		return false;
+	dir = fdopendir(dup_fd);
+	if (!dir) {
+		close(dup_fd);
+		return false;
+	}
+	while (only && (e = readdir(dir)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strcmp(e->d_name, sock))
+			only = false;
+	closedir(dir);
+	return only;
+}
+
+/* The socket's directory gets mode 0750, group admin_group and an ACL
+ * for read_group, whoever made it: systemd (RuntimeDirectory=) or
+ * tmpfiles make /run/smtpgate before the daemon starts, as root:root
+ * 0750, which would lock both groups out.  Only a directory that is the
+ * daemon's own (owned by its uid, holding nothing but the socket) is
+ * changed, so a socket configured in a shared directory such as /run
+ * never changes that directory: there a warning says why the groups may
+ * not reach the socket.  Through a descriptor (O_NOFOLLOW): a symlink
+ * is not followed. */
+static int own_socket_dir(struct sgd *d, const char *dir, const char *sock)
+{
+	struct stat st;
+	int fd, rc = 0;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		rc = -errno;
+		goto out;
+	}
+	if (st.st_uid != geteuid() || !only_socket_in(fd, sock)) {
+		if ((st.st_mode & 05) != 05)
+			sgd_warn("control: %s is not smtpgated's own directory (owner uid %u, "
+				 "other entries than %s): its mode and group stay as they are, so "
+				 "members of \"%s\" and \"%s\" may not reach the socket; "
+				 "configure control.socket in a directory of its own",
+				 dir, (unsigned)st.st_uid, sock, d->cfg.admin_group, d->cfg.read_group);
+		goto out;
+	}
+	if (fchmod(fd, 0750)) {
+		rc = -errno;
+		goto out;
+	}
+	set_access(d, fd, dir, 0750, ACL_READ | ACL_EXECUTE);
+out:
+	close(fd);
+	return rc;
 }
 
 static int make_socket_dir(struct sgd *d, const char *sock_path)
@@ -672,23 +739,9 @@ static int make_socket_dir(struct sgd *d, const char *sock_path)
 			return -errno;
 		*p = '/';
 	}
-	if (!mkdir(dir, 0750)) {
-		/* Ours: mkdir's mode went through the umask. */
-		int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-		if (fd < 0 || fchmod(fd, 0750)) {
-			int e = errno;
-
-			if (fd >= 0)
-				close(fd);
-			return -e;
-		}
-		close(fd);
-		set_access(d, dir, 0750, ACL_READ | ACL_EXECUTE);
-	} else if (errno != EEXIST) {
+	if (mkdir(dir, 0750) && errno != EEXIST)
 		return -errno;
-	}
-	return 0;
+	return own_socket_dir(d, dir, slash + 1);
 }
 
 /* The socket's directory may be the admin and read groups' to enter
@@ -793,7 +846,7 @@ static int open_socket(struct sgd_control *ctl)
 	}
 	ctl->dev = st.st_dev;
 	ctl->ino = st.st_ino;
-	set_access(d, ctl->path, 0660, ACL_READ | ACL_WRITE);
+	set_access(d, -1, ctl->path, 0660, ACL_READ | ACL_WRITE);
 	if (listen(ctl->listen_fd, SOMAXCONN)) {
 		rc = -errno;
 		sgd_err("control: listen %s: %s", ctl->path, strerror(errno));
