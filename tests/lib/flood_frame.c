@@ -6,18 +6,6 @@
 
 #define ETH_HDR 14
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
-
 /* The TCP checksum's parts that are the same for every frame: the pseudo
  * header without the source address, and the TCP header with the source
  * port, sequence number and checksum taken as zero. */
@@ -32,7 +20,7 @@ static uint32_t constant_sum(struct flood_frame *f)
 	memcpy(saved, tcp, 8);
 	memset(tcp, 0, 2);     /* source port */
 	memset(tcp + 4, 0, 4); /* sequence */
-	put16(tcp + 16, 0);
+	pkt_put16(tcp + 16, 0);
 	sum = csum_add(sum, tcp, f->tcp_len);
 	memcpy(tcp, saved, 8);
 	return sum;
@@ -64,7 +52,7 @@ int flood_frame_init(struct flood_frame *f, const struct flood_frame_spec *s)
 	f->tcp_len = 20;
 	f->tmpl[f->ip_off + (s->v6 ? 7 : 8)] = s->ttl;
 	if (!s->v6)
-		put16(f->tmpl + f->ip_off + 6, 0x4000); /* DF, as a TCP stack sends */
+		pkt_put16(f->tmpl + f->ip_off + 6, 0x4000); /* DF, as a TCP stack sends */
 	memcpy(f->src, s->src, alen);
 	if (s->src_rand_mask) {
 		memcpy(f->src_mask, s->src_rand_mask, alen);
@@ -99,15 +87,15 @@ void flood_frame_next(struct flood_frame *f, uint8_t *out)
 	if (f->random_src)
 		next_source(f, saddr, alen);
 	if (f->random_sport)
-		put16(tcp, (uint16_t)(r >> 48 | 0x8000));
-	put32(tcp + 4, (uint32_t)r);
+		pkt_put16(tcp, (uint16_t)(r >> 48 | 0x8000));
+	pkt_put32(tcp + 4, (uint32_t)r);
 	sum = csum_add(f->const_sum, saddr, alen);
 	sum = csum_add(sum, tcp, 2);     /* source port */
 	sum = csum_add(sum, tcp + 4, 4); /* sequence */
-	put16(tcp + 16, csum_fold(sum));
+	pkt_put16(tcp + 16, csum_fold(sum));
 	if (!f->v6) {
-		put16(ip + 4, (uint16_t)(r >> 32));
-		put16(ip + 10, 0);
-		put16(ip + 10, csum_fold(csum_add(0, ip, 20)));
+		pkt_put16(ip + 4, (uint16_t)(r >> 32));
+		pkt_put16(ip + 10, 0);
+		pkt_put16(ip + 10, csum_fold(csum_add(0, ip, 20)));
 	}
 }

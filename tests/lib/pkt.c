@@ -22,16 +22,16 @@ uint16_t csum_fold(uint32_t sum)
 	return (uint16_t)~sum;
 }
 
-static void put16(uint8_t *p, uint16_t v)
+void pkt_put16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)(v >> 8);
 	p[1] = (uint8_t)v;
 }
 
-static void put32(uint8_t *p, uint32_t v)
+void pkt_put32(uint8_t *p, uint32_t v)
 {
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
+	pkt_put16(p, (uint16_t)(v >> 16));
+	pkt_put16(p + 2, (uint16_t)v);
 }
 
 static uint16_t get16(const uint8_t *p)
@@ -55,22 +55,22 @@ static size_t build_l4(const struct pkt_spec *s, uint8_t *p)
 
 	if (proto != 6) {
 		/* UDP-like 8-byte header with ports: enough for "not TCP". */
-		put16(p, s->sport);
-		put16(p + 2, s->dport);
-		put16(p + 4, (uint16_t)(8 + s->payload));
-		put16(p + 6, 0);
+		pkt_put16(p, s->sport);
+		pkt_put16(p + 2, s->dport);
+		pkt_put16(p + 4, (uint16_t)(8 + s->payload));
+		pkt_put16(p + 6, 0);
 		memset(p + 8, 0xab, (size_t)s->payload);
 		return 8 + (size_t)s->payload;
 	}
 	hl = 20 + (size_t)s->tcp_opt_len;
 	memset(p, 0, hl);
-	put16(p, s->sport);
-	put16(p + 2, s->dport);
-	put32(p + 4, s->seq);
-	put32(p + 8, s->ack);
+	pkt_put16(p, s->sport);
+	pkt_put16(p + 2, s->dport);
+	pkt_put32(p + 4, s->seq);
+	pkt_put32(p + 8, s->ack);
 	p[12] = (uint8_t)((s->doff_override ? s->doff_override : (int)(hl / 4)) << 4);
 	p[13] = s->flags;
-	put16(p + 14, 64240);
+	pkt_put16(p + 14, 64240);
 	for (size_t i = 20; i < hl; i++)
 		p[i] = 1; /* NOP options */
 	n = hl + (size_t)s->payload;
@@ -86,10 +86,10 @@ static void tcp_checksum_v4(uint8_t *ip, uint8_t *l4, size_t l4len)
 	memcpy(ph, ip + 12, 8);
 	ph[8] = 0;
 	ph[9] = 6;
-	put16(ph + 10, (uint16_t)l4len);
-	put16(l4 + 16, 0);
+	pkt_put16(ph + 10, (uint16_t)l4len);
+	pkt_put16(l4 + 16, 0);
 	sum = csum_add(0, ph, sizeof(ph));
-	put16(l4 + 16, csum_fold(csum_add(sum, l4, l4len)));
+	pkt_put16(l4 + 16, csum_fold(csum_add(sum, l4, l4len)));
 }
 
 static void tcp_checksum_v6(uint8_t *ip6, uint8_t *l4, size_t l4len)
@@ -98,11 +98,11 @@ static void tcp_checksum_v6(uint8_t *ip6, uint8_t *l4, size_t l4len)
 	uint32_t sum;
 
 	memcpy(ph, ip6 + 8, 32);
-	put32(ph + 32, (uint32_t)l4len);
-	put32(ph + 36, 6);
-	put16(l4 + 16, 0);
+	pkt_put32(ph + 32, (uint32_t)l4len);
+	pkt_put32(ph + 36, 6);
+	pkt_put16(l4 + 16, 0);
 	sum = csum_add(0, ph, sizeof(ph));
-	put16(l4 + 16, csum_fold(csum_add(sum, l4, l4len)));
+	pkt_put16(l4 + 16, csum_fold(csum_add(sum, l4, l4len)));
 }
 
 size_t pkt_build(const struct pkt_spec *s, uint8_t *buf, size_t cap)
@@ -115,11 +115,11 @@ size_t pkt_build(const struct pkt_spec *s, uint8_t *buf, size_t cap)
 	memcpy(buf, mac_dst, 6);
 	memcpy(buf + 6, mac_src, 6);
 	for (int i = 0; i < s->n_vlan; i++) {
-		put16(buf + off, s->vlan_tpid[i] ? s->vlan_tpid[i] : 0x8100);
-		put16(buf + off + 2, (uint16_t)(100 + i));
+		pkt_put16(buf + off, s->vlan_tpid[i] ? s->vlan_tpid[i] : 0x8100);
+		pkt_put16(buf + off + 2, (uint16_t)(100 + i));
 		off += 4;
 	}
-	put16(buf + off, s->v6 ? 0x86dd : 0x0800);
+	pkt_put16(buf + off, s->v6 ? 0x86dd : 0x0800);
 	off += 2;
 
 	l4len = build_l4(s, l4);
@@ -135,11 +135,11 @@ size_t pkt_build(const struct pkt_spec *s, uint8_t *buf, size_t cap)
 
 		ip[0] = (uint8_t)(((s->ip_version_override ? s->ip_version_override : 4) << 4) |
 				  (s->ihl_override ? s->ihl_override : (int)(ihl / 4)));
-		put16(ip + 2, (uint16_t)tot);
-		put16(ip + 4, 0x1234);
+		pkt_put16(ip + 2, (uint16_t)tot);
+		pkt_put16(ip + 4, 0x1234);
 		if (s->frag)
 			frag = (uint16_t)((s->mf ? 0x2000 : 0) | (s->frag_off & 0x1fff));
-		put16(ip + 6, frag);
+		pkt_put16(ip + 6, frag);
 		ip[8] = 64;
 		ip[9] = proto;
 		inet_pton(AF_INET, s->src, ip + 12);
@@ -148,7 +148,7 @@ size_t pkt_build(const struct pkt_spec *s, uint8_t *buf, size_t cap)
 			ip[i] = 1; /* NOP options */
 		if (proto == 6 && !(s->frag && s->frag_off))
 			tcp_checksum_v4(ip, l4, l4len);
-		put16(ip + 10, csum_fold(csum_add(0, ip, ihl)));
+		pkt_put16(ip + 10, csum_fold(csum_add(0, ip, ihl)));
 		memcpy(ip + ihl, l4, l4_present);
 		return off + ihl + l4_present;
 	} else {
@@ -157,7 +157,7 @@ size_t pkt_build(const struct pkt_spec *s, uint8_t *buf, size_t cap)
 		size_t ext_total = 0;
 		int plen;
 
-		put32(ip6, (uint32_t)(s->ip_version_override ? s->ip_version_override : 6) << 28);
+		pkt_put32(ip6, (uint32_t)(s->ip_version_override ? s->ip_version_override : 6) << 28);
 		ip6[7] = 64;
 		inet_pton(AF_INET6, s->src, ip6 + 8);
 		inet_pton(AF_INET6, s->dst, ip6 + 24);
@@ -168,8 +168,8 @@ size_t pkt_build(const struct pkt_spec *s, uint8_t *buf, size_t cap)
 			*prev_nh = kind;
 			memset(p, 0, len);
 			if (kind == V6_FRAG) {
-				put16(p + 2, (uint16_t)((s->frag_off << 3) | (s->mf ? 1 : 0)));
-				put32(p + 4, 0xdeadbeef);
+				pkt_put16(p + 2, (uint16_t)((s->frag_off << 3) | (s->mf ? 1 : 0)));
+				pkt_put32(p + 4, 0xdeadbeef);
 			} else if (kind == V6_AH) {
 				p[1] = (uint8_t)(len / 4 - 2);
 			} else {
@@ -185,7 +185,7 @@ size_t pkt_build(const struct pkt_spec *s, uint8_t *buf, size_t cap)
 		}
 		*prev_nh = proto;
 		plen = (int)(ext_total + l4len) + s->ip_len_delta;
-		put16(ip6 + 4, (uint16_t)plen);
+		pkt_put16(ip6 + 4, (uint16_t)plen);
 		if (proto == 6)
 			tcp_checksum_v6(ip6, l4, l4len);
 		memcpy(p, l4, l4_present);
@@ -233,7 +233,7 @@ const char *pkt_check_rst(const uint8_t *f, size_t len, const struct pkt_spec *s
 			memcpy(ph, ip + 12, 8);
 			ph[8] = 0;
 			ph[9] = 6;
-			put16(ph + 10, 20);
+			pkt_put16(ph + 10, 20);
 			if (csum_fold(csum_add(csum_add(0, ph, 12), tcp, 20)) != 0)
 				return "bad TCP checksum (IPv4)";
 		}
@@ -255,8 +255,8 @@ const char *pkt_check_rst(const uint8_t *f, size_t len, const struct pkt_spec *s
 			uint8_t ph[40];
 
 			memcpy(ph, ip + 8, 32);
-			put32(ph + 32, 20);
-			put32(ph + 36, 6);
+			pkt_put32(ph + 32, 20);
+			pkt_put32(ph + 36, 6);
 			if (csum_fold(csum_add(csum_add(0, ph, 40), tcp, 20)) != 0)
 				return "bad TCP checksum (IPv6)";
 		}

@@ -60,6 +60,10 @@ size_t pkt_build(const struct pkt_spec *s, uint8_t *buf, size_t cap);
  * description of the first thing wrong. */
 const char *pkt_check_rst(const uint8_t *frame, size_t len, const struct pkt_spec *syn);
 
+/* Big-endian stores. */
+void pkt_put16(uint8_t *p, uint16_t v);
+void pkt_put32(uint8_t *p, uint32_t v);
+
 /* One's-complement checksum helpers. */
 uint32_t csum_add(uint32_t sum, const void *data, size_t len);
 uint16_t csum_fold(uint32_t sum);

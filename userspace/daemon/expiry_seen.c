@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "daemon.h"
+#include "file_replace.h"
 #include "log.h"
 
 /* More than every key of a full policy could take: anything larger is
@@ -86,27 +87,12 @@ void sgd_expiry_seen_apply(struct sgd *d)
 	json_decref(doc);
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t w = write(fd, buf, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return w < 0 ? -errno : -ENOSPC;
-		buf += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 int sgd_expiry_seen_save(struct sgd *d, struct sg_err *err)
 {
-	char path[PATH_MAX], tmp[PATH_MAX], key[SG_PREFIX_STRLEN + 32];
+	char path[PATH_MAX], key[SG_PREFIX_STRLEN + 32];
 	json_t *arr = json_array(), *doc = json_pack("{s:i, s:o}", "version", 1, "reported", arr);
 	char *text = NULL;
-	int fd = -1, dfd = -1, rc;
+	int rc;
 
 	for (size_t i = 0; doc && i < d->policy.n_trusted; i++) {
 		const struct sg_trusted_entry *t = &d->policy.trusted[i];
@@ -121,36 +107,15 @@ int sgd_expiry_seen_save(struct sgd *d, struct sg_err *err)
 	if (!text)
 		return sg_errf(err, -ENOMEM, "out of memory");
 	seen_path(d, path, sizeof(path), "");
-	seen_path(d, tmp, sizeof(tmp), ".");
-	unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		rc = sg_errf(err, -errno, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	rc = write_all(fd, text, strlen(text));
-	if (!rc && fsync(fd))
-		rc = -errno;
-	if (!rc && rename(tmp, path))
-		rc = -errno;
-	if (rc) {
-		sg_errf(err, rc, "%s: %s", path, strerror(-rc));
-		unlink(tmp);
-		goto out;
-	}
-	/* The rename is durable only once the directory is.  If that fails
-	 * the new file is in place all the same: reporting a failure would
-	 * take back an audit record the file says was written (and so never
-	 * write it again); at worst a crash now records the expiry twice. */
-	dfd = open(d->cfg.state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd))
-		sgd_warn("%s: fsync of the directory: %s (a crash now may audit an expiry again)",
-			 d->cfg.state_dir, strerror(errno));
-out:
-	if (fd >= 0)
-		close(fd);
-	if (dfd >= 0)
-		close(dfd);
+	rc = sg_file_replace(path, text, strlen(text), NULL, NULL, err);
 	free(text);
+	/* Not durable: the new file is in place all the same, and reporting
+	 * a failure would take back an audit record the file says was
+	 * written (and so never write it again); at worst a crash now
+	 * records the expiry twice. */
+	if (rc == SG_SAVED_NOT_DURABLE) {
+		sgd_warn("%s (a crash now may audit an expiry again)", err->msg);
+		rc = 0;
+	}
 	return rc;
 }

@@ -30,6 +30,7 @@
 #include <bpf/libbpf.h>
 #include "log.h"
 #include "metrics.h"
+#include "file_replace.h"
 #include "metrics_text.h"
 
 #define HTTP_THREADS         2
@@ -317,21 +318,6 @@ static int start_http(struct sgd_metrics *m)
 
 /* ---- textfile ----------------------------------------------------------- */
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Write-temp-and-rename in the same directory: a reader (node_exporter's
  * textfile collector) sees the old file or the new one, never a part.
  * The temporary name does not end in .prom, so the collector skips it.
@@ -349,7 +335,7 @@ static int write_textfile(const char *path, const char *text, size_t len)
 		return -errno;
 	rc = fchmod(fd, 0644) ? -errno : 0;
 	if (!rc)
-		rc = write_all(fd, text, len);
+		rc = sg_write_all(fd, text, len);
 	if (close(fd) && !rc)
 		rc = -errno;
 	if (!rc && rename(tmp, path))

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "config.h"
+#include "file_replace.h" /* SG_SAVED_NOT_DURABLE */
 #include "policy.h"
 
 struct sg_diag {
@@ -69,7 +70,6 @@ int sg_approvals_load(const char *path, const struct sg_policy *p,
  * with a message in err, if the new file is in place but the directory's
  * fsync failed: the save is done (a reload or restart reads the new
  * content) but a power loss may undo it. */
-#define SG_SAVED_NOT_DURABLE 1
 int sg_approvals_save(const char *path, const struct sg_policy *p, struct sg_err *err);
 
 /* Opens a config/policy file safely (O_NOFOLLOW, regular file, not group-

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "load.h"
+#include "file_replace.h"
 #include "store.h"
 
 #define CACHE_VERSION 1
@@ -51,74 +52,31 @@ static char *cache_text(const char *prefix, const struct sg_store_state *st)
 	return text;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t w = write(fd, buf, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		buf += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 int sg_store_cache_save(const char *path, const char *prefix, const struct sg_store_state *st,
 			struct sg_err *err)
 {
-	char dir[PATH_MAX], tmp[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	char *text = cache_text(prefix, st);
-	int fd = -1, dfd = -1, rc = 0;
+	char *text = cache_text(prefix, st), *line;
+	size_t len;
+	int rc;
 
 	if (!text)
 		return sg_errf(err, -ENOMEM, "%s: out of memory", path);
-	if (!slash || snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path) >=
-	    (int)sizeof(dir) || snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", slash == path ? "" : dir,
-					 slash + 1) >= (int)sizeof(tmp)) {
+	if (path[0] != '/') {
 		free(text);
 		return sg_errf(err, -EINVAL, "%s: the cache needs an absolute path", path);
 	}
-	if (!dir[0])
-		snprintf(dir, sizeof(dir), "/");
-	/* One daemon per state directory (it holds a lock): a temporary
-	 * left by a crash is ours to replace. */
-	unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		rc = sg_errf(err, -errno, "%s: %s", tmp, strerror(errno));
-		goto out;
+	len = strlen(text);
+	line = realloc(text, len + 2);
+	if (!line) {
+		free(text);
+		return sg_errf(err, -ENOMEM, "%s: out of memory", path);
 	}
-	rc = write_all(fd, text, strlen(text));
-	if (!rc)
-		rc = write_all(fd, "\n", 1);
-	if (!rc && fsync(fd))
-		rc = -errno;
-	if (rc) {
-		sg_errf(err, rc, "%s: write: %s", tmp, strerror(-rc));
-		goto out;
-	}
-	if (rename(tmp, path)) {
-		rc = sg_errf(err, -errno, "%s: rename: %s", path, strerror(errno));
-		goto out;
-	}
-	tmp[0] = '\0';
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	/* The rename is durable only once the directory is. */
-	if (dfd < 0 || fsync(dfd))
-		rc = sg_errf(err, -errno, "%s: fsync of the directory: %s", path, strerror(errno));
-out:
-	if (fd >= 0)
-		close(fd);
-	if (dfd >= 0)
-		close(dfd);
-	if (tmp[0] && rc)
-		unlink(tmp);
-	free(text);
-	return rc;
+	line[len++] = '\n';
+	line[len] = '\0';
+	/* Not durable is as good as failed for a cache: the caller retries. */
+	rc = sg_file_replace(path, line, len, NULL, NULL, err);
+	free(line);
+	return rc == SG_SAVED_NOT_DURABLE ? -EIO : rc;
 }
 
 static int load_records(json_t *arr, struct sg_store_state *st, struct sg_err *err)
