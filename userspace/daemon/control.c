@@ -721,29 +721,6 @@ out:
 	return rc;
 }
 
-static int make_socket_dir(struct sgd *d, const char *sock_path)
-{
-	char dir[PATH_MAX];
-	char *slash;
-
-	snprintf(dir, sizeof(dir), "%s", sock_path);
-	slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return 0;
-	*slash = '\0';
-	for (char *p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(dir, 0750) && errno != EEXIST)
-		return -errno;
-	return own_socket_dir(d, dir, slash + 1);
-}
-
 /* The socket's directory may be the admin and read groups' to enter
  * (r-x), but root's alone to write: whoever may write it could swap the
  * socket for a link between bind() and the ownership changes below. */
@@ -767,6 +744,33 @@ static int check_socket_dir(struct sgd *d, const char *sock_path)
 		return -EPERM;
 	}
 	return 0;
+}
+
+static int make_socket_dir(struct sgd *d, const char *sock_path)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", sock_path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	for (char *p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(dir, 0750) && errno != EEXIST)
+		return -errno;
+	/* Checked before it is made ours: a directory others could write
+	 * may already hold what they planted, so it is refused, not fixed. */
+	if (check_socket_dir(d, sock_path))
+		return -EPERM;
+	return own_socket_dir(d, dir, slash + 1);
 }
 
 /* An existing socket at path: refuse if a daemon answers on it, remove
@@ -812,13 +816,12 @@ static int open_socket(struct sgd_control *ctl)
 
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", ctl->path);
 	rc = make_socket_dir(d, ctl->path);
+	if (rc == -EPERM)
+		return rc; /* check_socket_dir said why */
 	if (rc) {
 		sgd_err("control: cannot create the directory of %s: %s", ctl->path, strerror(-rc));
 		return rc;
 	}
-	rc = check_socket_dir(d, ctl->path);
-	if (rc)
-		return rc;
 	rc = clear_stale(ctl->path, &sa);
 	if (rc)
 		return rc;
