@@ -186,7 +186,10 @@ static int pin_new_maps(struct sg_dp *dp, struct sg_err *err)
 		sg_dp_pin_path(dp, path, sizeof(path), sg_dp_pin_name(m));
 		if (bpf_obj_pin(bpf_map__fd(m), path))
 			return sg_errf(err, -errno, "pin %s: %s", path, strerror(errno));
-		fchmodat(AT_FDCWD, path, 0600, AT_SYMLINK_NOFOLLOW);
+		/* Defence in depth only (the pin dir is root's alone, and that is
+		 * checked): a mode that cannot be narrowed fails nothing. */
+		if (fchmodat(AT_FDCWD, path, 0600, AT_SYMLINK_NOFOLLOW))
+			continue;
 	}
 	return 0;
 }
