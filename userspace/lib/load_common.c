@@ -354,8 +354,15 @@ void sg_format_rfc3339(long long unix_sec, char *buf, size_t len)
 
 	if (!len)
 		return;
-	if (!gmtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		buf[0] = '\0';
+	buf[0] = '\0';
+	/* Four digits of year, always: strftime's %Y writes 226 for the
+	 * year 0226, which the parser (rightly) refuses, so a time it had
+	 * accepted would not read back (found by fuzz_approvals). */
+	if (!gmtime_r(&t, &tm) || tm.tm_year < -1900 || tm.tm_year > 9999 - 1900)
+		return;
+	if (snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec) >= (int)len)
+		buf[0] = '\0'; /* never a cut-off time */
 }
 
 /* Longer durations are surely typos (and now + d must not overflow). */
