@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * The policy decision for a governed packet, in the order SPEC gives:
+ * The policy decision for a governed packet, in the order docs/policy.md gives:
  * ban -> trusted prefix -> expiry -> relay -> rate class (-> relay cap)
  * -> pass; a source that is not trusted gets the policy's unregistered
  * action.  Everything it needs is in the maps: the daemon is never

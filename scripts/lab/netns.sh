@@ -31,7 +31,7 @@
 #    lab_route refuse anything else).
 #  - Commands run through `nsenter --net=/run/netns/NAME`, never
 #    `ip netns exec`: the latter remounts /sys, which hides the host's
-#    bpffs, so pins made inside it vanish (see PITFALLS).
+#    bpffs, so pins made inside it vanish (docs/lab.md, "Pitfalls").
 #  - Every wait is bounded.
 #  - Nothing is killed by name: only the process groups lab_bg started.
 
@@ -331,7 +331,7 @@ lab_forwarding() {
 # lab_napi NS IF
 # Gives a veth NAPI, so that frames its peer sends with XDP_TX (a
 # `reject` RST from XDP on the peer) or XDP redirect are received instead
-# of silently lost (see PITFALLS).  Measured on 6.18: GRO on the veth is
+# of silently lost (docs/lab.md, "Pitfalls").  Measured on 6.18: GRO on the veth is
 # NOT enough for XDP_TX from the peer (the frame vanishes, no counter
 # moves); a no-op XDP program is.  So this attaches one with
 # `sgload --xdp-pass` ($SGLOAD, which tests/e2e/lib.sh sets) and turns

@@ -44,7 +44,7 @@ site_build() {
 	lab_link gw core0 relay eth0
 	lab_link gw wan0 outside eth0
 	# A reject is a RST that XDP sends back out of srv0 (XDP_TX): the
-	# veth's peer needs NAPI to receive it (see PITFALLS).
+	# veth's peer needs NAPI to receive it (docs/lab.md, "Pitfalls").
 	lab_napi srvnet p-gw
 	lab_forwarding gw
 	lab_addr gw srv0 "${SITE[gw_srv_4]}/24"

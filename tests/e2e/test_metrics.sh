@@ -12,7 +12,7 @@
 # The daemon runs in gw with its own config, state, log and pin dir
 # (--test-mode), started and stopped through the lab's daemon library
 # (scripts/lab/daemon.sh); everything is scraped from inside gw with curl.
-#   1. the scrape passes `promtool check metrics`, every SPEC metric has
+#   1. the scrape passes `promtool check metrics`, every stable metric (docs/metrics.md) has
 #      HELP and TYPE, labelled series start at 0 for exactly the
 #      combinations that can occur, label values are escaped;
 #   2. known traffic gives exact counts: 3 single-SYN attempts from an
@@ -47,7 +47,7 @@ IDLE_TIMEOUT=10         # HTTP_IDLE_TIMEOUT_S
 TEXTFILE_INTERVAL=5     # TEXTFILE_INTERVAL_S
 EXPIRES_POLICY=1893456000   # 2030-01-01T00:00:00Z
 EXPIRES_APPROVAL=1927857906 # 2031-02-03T04:05:06Z
-SPEC_METRICS=(
+STABLE_METRICS=(
 	"smtpgate_packets_total counter"
 	"smtpgate_bytes_total counter"
 	"smtpgate_connections_total counter"
@@ -242,12 +242,12 @@ check_format() {
 	printf '%s\n' "$text" >"$D/scrape1.txt"
 	check "promtool check metrics accepts the scrape" \
 		promtool check metrics <"$D/scrape1.txt"
-	for entry in "${SPEC_METRICS[@]}"; do
+	for entry in "${STABLE_METRICS[@]}"; do
 		read -r name type <<<"$entry"
 		grep -q "^# HELP $name " <<<"$text" && grep -qx "# TYPE $name $type" <<<"$text" ||
 			missing+=" $name"
 	done
-	check_eq "every SPEC metric has HELP and TYPE (right type)" "${missing# }" ""
+	check_eq "every stable metric (docs/metrics.md) has HELP and TYPE (right type)" "${missing# }" ""
 	# shellcheck disable=SC2086 # one word per combination
 	expected=$(printf '%s\n' $EXPECTED_COMBOS | sort | paste -sd ' ')
 	for name in smtpgate_packets_total smtpgate_bytes_total smtpgate_connections_total; do

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * A reference model of the data plane's decision, written from
- * docs/semantics (parsing, governed?, decision, action) and nothing else:
+ * the documented semantics (docs/policy.md: governed traffic, verdicts and
+ * reasons, fragments; docs/architecture.md: the decision order) and nothing else:
  * it never looks at the BPF code.  Plain C, byte-level, every read
  * bounds-checked against an explicit length; clarity over speed.
  *

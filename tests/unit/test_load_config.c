@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * smtpgate.json: the SPEC's example, defaults, every validation error with
+ * smtpgate.json: docs/policy.md's host config example, defaults, every validation error with
  * its exact message, and that a refused file leaves the caller's config
  * untouched.  JSON is written with single quotes (see write_config).
  */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * policy.json: the SPEC's example, defaults, every validation error with
+ * policy.json: docs/policy.md's complete example, defaults, every validation error with
  * its exact message, warnings, the file checks (symlink, permissions,
  * owner, size) and the sha256 of what was read.
  *
@@ -154,7 +154,7 @@ static int load(const char *path, const struct sg_load_opts *o, const char *cons
 
 #define LOAD(path, o, ...) load((path), (o), (const char *const[]){ __VA_ARGS__ NULL })
 
-/* ---- a full valid policy: SPEC's example ---------------------------- */
+/* ---- a full valid policy: docs/policy.md's example ------------------ */
 
 static void test_spec_example(void **state)
 {

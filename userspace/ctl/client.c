@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * Talking to smtpgated: find the socket, send one request, read one
- * reply, and turn the outcome into the exit codes SPEC promises.  The
+ * reply, and turn the outcome into the exit codes smtpgatectl(8) promises.  The
  * daemon names the argument at fault in its protocol terms ("relays");
  * messages here use the option the operator typed ("--relay").
  */

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-/* Exit codes (SPEC: smtpgatectl). */
+/* Exit codes (smtpgatectl(8), EXIT STATUS). */
 #define CTL_OK          0
 #define CTL_FAILED      1       /* refused or failed */
 #define CTL_USAGE       2       /* bad usage or invalid argument: nothing changed */

@@ -94,7 +94,7 @@ struct sg_policy {
  * beyond it costs about what a flood from one source does. */
 #define SG_DEFAULT_BLOCKED_BUDGET 20000
 
-/* A policy with SPEC's defaults: enforce, port 25, no scope, drop. */
+/* A policy with the documented defaults (docs/policy.md): enforce, port 25, no scope, drop. */
 void sg_policy_init(struct sg_policy *p);
 void sg_policy_free(struct sg_policy *p);
 void sg_trusted_entry_free(struct sg_trusted_entry *t);
