@@ -227,21 +227,12 @@ static int test_hook(void *ctx, struct sg_err *err)
 
 int sg_approvals_save(const char *path, const struct sg_policy *p, struct sg_err *err)
 {
-	char *text = approvals_text(p), *line;
-	size_t len;
+	char *text = approvals_text(p);
 	int rc;
 
 	if (!text)
 		return sg_errf(err, -ENOMEM, "%s: out of memory", path);
-	len = strlen(text);
-	line = realloc(text, len + 2);
-	if (!line) {
-		free(text);
-		return sg_errf(err, -ENOMEM, "%s: out of memory", path);
-	}
-	line[len++] = '\n';
-	line[len] = '\0';
-	rc = sg_file_replace(path, line, len, test_hook, (void *)path, err);
-	free(line);
+	rc = sg_file_replace_line(path, text, test_hook, (void *)path, err);
+	free(text);
 	return rc;
 }

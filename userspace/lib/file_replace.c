@@ -102,8 +102,9 @@ linked:
 	return 0;
 }
 
-int sg_file_replace(const char *path, const char *text, size_t len,
-		    sg_before_rename_fn before_rename, void *ctx, struct sg_err *err)
+/* The content is text, then newline when it is true. */
+static int replace(const char *path, const char *text, size_t len, bool newline,
+		   sg_before_rename_fn before_rename, void *ctx, struct sg_err *err)
 {
 	struct save s = { .path = path, .dfd = -1, .fd = -1 };
 	int rc;
@@ -112,6 +113,8 @@ int sg_file_replace(const char *path, const char *text, size_t len,
 	if (rc)
 		goto out;
 	rc = sg_write_all(s.fd, text, len);
+	if (!rc && newline)
+		rc = sg_write_all(s.fd, "\n", 1);
 	if (rc) {
 		sg_errf(err, rc, "%s: write: %s", path, strerror(-rc));
 		goto out;
@@ -147,4 +150,16 @@ out:
 	if (s.dfd >= 0)
 		close(s.dfd);
 	return rc;
+}
+
+int sg_file_replace(const char *path, const char *text, size_t len,
+		    sg_before_rename_fn before_rename, void *ctx, struct sg_err *err)
+{
+	return replace(path, text, len, false, before_rename, ctx, err);
+}
+
+int sg_file_replace_line(const char *path, const char *text, sg_before_rename_fn before_rename,
+			 void *ctx, struct sg_err *err)
+{
+	return replace(path, text, strlen(text), true, before_rename, ctx, err);
 }

@@ -32,4 +32,9 @@ typedef int (*sg_before_rename_fn)(void *ctx, struct sg_err *err);
 int sg_file_replace(const char *path, const char *text, size_t len,
 		    sg_before_rename_fn before_rename, void *ctx, struct sg_err *err);
 
+/* The same with the string text and a final newline (a JSON document
+ * as one text line). */
+int sg_file_replace_line(const char *path, const char *text, sg_before_rename_fn before_rename,
+			 void *ctx, struct sg_err *err);
+
 #endif

@@ -55,8 +55,7 @@ static char *cache_text(const char *prefix, const struct sg_store_state *st)
 int sg_store_cache_save(const char *path, const char *prefix, const struct sg_store_state *st,
 			struct sg_err *err)
 {
-	char *text = cache_text(prefix, st), *line;
-	size_t len;
+	char *text = cache_text(prefix, st);
 	int rc;
 
 	if (!text)
@@ -65,17 +64,9 @@ int sg_store_cache_save(const char *path, const char *prefix, const struct sg_st
 		free(text);
 		return sg_errf(err, -EINVAL, "%s: the cache needs an absolute path", path);
 	}
-	len = strlen(text);
-	line = realloc(text, len + 2);
-	if (!line) {
-		free(text);
-		return sg_errf(err, -ENOMEM, "%s: out of memory", path);
-	}
-	line[len++] = '\n';
-	line[len] = '\0';
 	/* Not durable is as good as failed for a cache: the caller retries. */
-	rc = sg_file_replace(path, line, len, NULL, NULL, err);
-	free(line);
+	rc = sg_file_replace_line(path, text, NULL, NULL, err);
+	free(text);
 	return rc == SG_SAVED_NOT_DURABLE ? -EIO : rc;
 }
 
