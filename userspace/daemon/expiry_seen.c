@@ -25,9 +25,9 @@
  * not ours. */
 #define SEEN_FILE_MAX (64u << 20)
 
-static void seen_path(const struct sgd *d, char *buf, size_t len, const char *prefix)
+static void seen_path(const struct sgd *d, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/%sexpiries_reported.json", d->cfg.state_dir, prefix);
+	snprintf(buf, len, "%s/expiries_reported.json", d->cfg.state_dir);
 }
 
 static void entry_key(const struct sg_trusted_entry *t, char *buf, size_t len)
@@ -52,7 +52,7 @@ void sgd_expiry_seen_apply(struct sgd *d)
 	char **keys;
 	size_t n = 0, i;
 
-	seen_path(d, path, sizeof(path), "");
+	seen_path(d, path, sizeof(path));
 	if (stat(path, &st))
 		return; /* none reported yet */
 	if (!S_ISREG(st.st_mode) || (size_t)st.st_size > SEEN_FILE_MAX) {
@@ -106,7 +106,7 @@ int sgd_expiry_seen_save(struct sgd *d, struct sg_err *err)
 	json_decref(doc);
 	if (!text)
 		return sg_errf(err, -ENOMEM, "out of memory");
-	seen_path(d, path, sizeof(path), "");
+	seen_path(d, path, sizeof(path));
 	rc = sg_file_replace(path, text, strlen(text), NULL, NULL, err);
 	free(text);
 	/* Not durable: the new file is in place all the same, and reporting
