@@ -33,10 +33,14 @@ for t in "${targets[@]}"; do
 	mkdir -p "$out/corpus/$t"
 	log="$out/fuzz_$t.log"
 	echo "== fuzz_$t: ${FUZZ_SECONDS}s (log $log)"
-	"$bin" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
+	# The CPU time as well as the wall time: on a shared machine a
+	# target's hour may get much less than an hour of CPU.
+	TIMEFORMAT="fuzz_$t: %R s wall, %U s user, %S s sys"
+	{ time "$bin" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
 		-dict="$(fuzz_dict "$t")" -artifact_prefix="$out/artifacts/$t-" \
-		"$out/corpus/$t" "tests/fuzz/corpus/$t" >"$log" 2>&1
+		"$out/corpus/$t" "tests/fuzz/corpus/$t" >"$log" 2>&1; } 2>"$log.time"
 	rc=$?
+	cat "$log.time"
 	# The last status line: runs, cov, ft, corpus, exec/s.
 	grep -E '^#[0-9]+' "$log" | tail -1
 	grep -E '^(stat::|fuzz_packet:)' "$log"
