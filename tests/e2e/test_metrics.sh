@@ -544,6 +544,8 @@ check_monitoring_docs() {
 		promtool check rules "$MON/alerts.yml"
 	check "promtool test rules docs/monitoring/alerts_test.yml" \
 		promtool test rules "$MON/alerts_test.yml"
+	check "promtool check config docs/monitoring/prometheus-fleet.yml" \
+		promtool check config "$MON/prometheus-fleet.yml"
 	check "docs/monitoring/grafana-dashboard.json is valid JSON" \
 		jq -e '.panels | length > 0' "$MON/grafana-dashboard.json"
 	check "the dashboard's datasource is a variable" \

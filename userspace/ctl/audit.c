@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* smtpgatectl audit: the audit trail of changes and refused changes. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,7 @@ static void details(json_t *rec, char *buf, size_t len)
 static void print_audit(json_t *arr)
 {
 	static const char *const headers[] = {
-		"TIME", "USER", "UID", "COMMAND", "TICKET", "RESULT", "DETAILS"
+		"TIME", "GATEWAY", "USER", "UID", "COMMAND", "TICKET", "RESULT", "DETAILS"
 	};
 	struct ctl_table *t;
 	size_t i;
@@ -38,12 +39,13 @@ static void print_audit(json_t *arr)
 		printf("no audit records\n");
 		return;
 	}
-	t = ctl_table_new(7, headers);
-	ctl_table_right(t, 2);
+	t = ctl_table_new(8, headers);
+	ctl_table_right(t, 3);
 	json_array_foreach(arr, i, rec) {
 		char uid[32], more[DETAILS_MAX + 1];
-		const char *row[7] = {
+		const char *row[8] = {
 			ctl_str(json_object_get(rec, "time"), "?"),
+			ctl_str(json_object_get(rec, "gateway"), "-"),
 			ctl_str(json_object_get(rec, "user"), "?"),
 			ctl_int(json_object_get(rec, "uid"), uid, sizeof(uid)),
 			ctl_str(json_object_get(rec, "command"), "?"),
@@ -64,11 +66,13 @@ int ctl_cmd_audit(struct ctl *c)
 	static const struct option longs[] = {
 		{ "since", required_argument, NULL, 's' },
 		{ "limit", required_argument, NULL, 'l' },
+		{ "fleet", no_argument, NULL, 'f' },
 		CTL_COMMON_OPTIONS
 	};
 	const char *since = NULL, *limit = NULL;
 	json_t *args = json_object(), *result;
-	long long when, n;
+	long long when = 0, n = 1000;
+	bool fleet = false;
 	int o, rc;
 
 	while ((o = ctl_getopt(c, longs)) >= 0) {
@@ -76,6 +80,8 @@ int ctl_cmd_audit(struct ctl *c)
 			since = optarg;
 		else if (o == 'l')
 			limit = optarg;
+		else if (o == 'f')
+			fleet = true;
 	}
 	if (CTL_GETOPT_DONE(o) || (rc = ctl_no_positional(c))) {
 		json_decref(args);
@@ -96,7 +102,12 @@ int ctl_cmd_audit(struct ctl *c)
 		}
 		json_object_set_new(args, "limit", json_integer(n));
 	}
-	rc = ctl_call(c, "audit", args, &result);
+	if (fleet) {
+		json_decref(args);
+		rc = ctl_audit_fleet(c, when, n, &result);
+	} else {
+		rc = ctl_call(c, "audit", args, &result);
+	}
 	if (rc)
 		return rc;
 	if (c->json)

@@ -133,4 +133,9 @@ int ctl_cmd_audit(struct ctl *c);
 int ctl_cmd_check(struct ctl *c);
 int ctl_cmd_store(struct ctl *c);
 
+/* audit_fleet.c: the fleet store's audit records from `since` (unix
+ * seconds, 0: all), the newest `limit`, as an array of records in the
+ * local audit log's shape (*out).  CTL_OK or a failure already told. */
+int ctl_audit_fleet(struct ctl *c, long long since, long long limit, json_t **out);
+
 #endif

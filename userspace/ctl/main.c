@@ -58,9 +58,11 @@ static const struct help helps[] = {
 	  "    Re-reads policy.json and approvals.json; an invalid policy is refused\n"
 	  "    whole and the running one stays (the errors are printed).\n" },
 	{ "audit",
-	  "audit [--since RFC3339|-DURATION] [--limit N]\n"
+	  "audit [--since RFC3339|-DURATION] [--limit N] [--fleet]\n"
 	  "    Audit records (changes and refused changes), oldest first: those since\n"
-	  "    the time or DURATION ago, at most the newest N (default 10000).\n" },
+	  "    the time or DURATION ago, at most the newest N (default 10000).\n"
+	  "    --fleet: every gateway's changes, read from the fleet store (etcd) of\n"
+	  "    the host config's \"store\" key; no daemon needed (default N 1000).\n" },
 	{ "store import",
 	  "store import APPROVALS.json\n"
 	  "    Writes the approvals of APPROVALS.json (validated against the policy of\n"

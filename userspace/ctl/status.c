@@ -61,6 +61,19 @@ static void print_status(json_t *s)
 	ROW("bans active", "%s", ctl_int(json_object_get(s, "bans_active"), a, sizeof(a)));
 	ROW("events lost", "%s", ctl_int(json_object_get(s, "events_lost"), a, sizeof(a)));
 	ROW("pin dir", "%s", ctl_str(json_object_get(s, "pin_dir"), "?"));
+	if (json_is_object(json_object_get(s, "store"))) {
+		json_t *st = json_object_get(s, "store");
+
+		ROW("fleet store", "%s %s as %s: %s, revision %s, last sync %s%s%s",
+		    ctl_str(json_object_get(st, "backend"), "?"),
+		    ctl_str(json_object_get(st, "prefix"), "?"),
+		    ctl_str(json_object_get(st, "gateway"), "?"),
+		    json_is_true(json_object_get(st, "up")) ? "up" : "DOWN",
+		    ctl_int(json_object_get(st, "revision"), a, sizeof(a)),
+		    ctl_str(json_object_get(st, "last_sync"), "never"),
+		    json_is_string(json_object_get(st, "error")) ? ": " : "",
+		    ctl_str(json_object_get(st, "error"), ""));
+	}
 	line[0] = '\0';
 	json_object_foreach(json_object_get(s, "totals"), key, v)
 		off += (size_t)snprintf(line + off, off < sizeof(line) ? sizeof(line) - off : 0,

@@ -130,9 +130,7 @@ static int import_all(struct import *im, const char *approvals)
 
 	if (rc)
 		return rc;
-	if (gethostname(host, sizeof(host) - 1) || !host[0])
-		snprintf(host, sizeof(host), "unknown");
-	host[strcspn(host, ".")] = '\0';        /* the short name */
+	sg_store_gateway_name(im->cfg.store, host, sizeof(host));
 	snprintf(user, sizeof(user), "%s", pw ? pw->pw_name : "?");
 	if (sg_store_open(im->cfg.store, host, &im->store, &err) ||
 	    sg_store_load(im->store, &im->state, &err))

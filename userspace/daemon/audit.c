@@ -73,7 +73,8 @@ static char *record_line(const struct sgd_audit *a, size_t *len)
 	char *line;
 
 	sg_format_rfc3339((long long)time(NULL), when, sizeof(when));
-	o = json_pack("{s:s, s:I, s:s, s:s, s:s}", "time", when, "uid", (json_int_t)a->uid,
+	o = json_pack("{s:s, s:I, s:s, s:s, s:s}", "time", a->time ? a->time : when,
+		      "uid", (json_int_t)a->uid,
 		      "user", a->user ? a->user : "smtpgated", "command", a->command,
 		      "result", a->result);
 	if (!o) {
@@ -91,6 +92,12 @@ static char *record_line(const struct sgd_audit *a, size_t *len)
 		json_object_set_new(o, "error", json_string(a->error));
 	if (a->warnings && json_array_size(a->warnings))
 		json_object_set(o, "warnings", (json_t *)a->warnings);
+	if (a->gateway)
+		json_object_set_new(o, "gateway", json_string(a->gateway));
+	if (a->revision)
+		json_object_set_new(o, "revision", json_integer((json_int_t)a->revision));
+	if (a->fleet)
+		json_object_set_new(o, "fleet", json_true());
 	if (a->suppressed)
 		json_object_set_new(o, "suppressed_before", json_integer((json_int_t)a->suppressed));
 	line = json_dumps(o, JSON_COMPACT);
@@ -120,9 +127,16 @@ static void note_result(struct sgd *d, int rc, const char *why)
 int sgd_audit_mark(struct sgd *d, const struct sgd_audit *a, struct sg_append_mark *mark)
 {
 	struct sg_err err = { 0 };
+	struct sgd_audit named = *a;
 	size_t len = 0;
-	char *line = record_line(a, &len);
+	char *line;
 	int rc;
+
+	/* With a fleet store, every record says which gateway wrote it:
+	 * the fleet's records are mirrored into each gateway's file. */
+	if (!named.gateway && d->store)
+		named.gateway = d->gateway;
+	line = record_line(&named, &len);
 
 	if (mark)
 		mark->fd = -1;

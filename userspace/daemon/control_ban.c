@@ -139,10 +139,18 @@ int sgd_cmd_ban_add(struct sgd_req *r)
 		return -1;
 	if (sgd_req_audit_change(r))
 		return -1;
-	if (sg_dp_ban_put(r->d->dp, &a, (uint64_t)duration * 1000000000ull, SG_BAN_MANUAL, &err))
+	if (r->d->store) {
+		/* In force here once the store's watch brings it back. */
+		if (sgd_fleet_ban(r, &a, duration, reason, ticket))
+			return -1;
+	} else if (sg_dp_ban_put(r->d->dp, &a, (uint64_t)duration * 1000000000ull, SG_BAN_MANUAL,
+				 &err)) {
 		return sgd_req_fail(r, SGD_E_FAILED, NULL, "data plane: %s", err.msg);
+	}
 	if (!ban_get(r->d->dp, &a, &b))
-		return sgd_req_fail(r, SGD_E_FAILED, NULL, "the ban vanished from the ban table");
+		return sgd_req_fail(r, SGD_E_FAILED, NULL, r->d->store
+				    ? "the ban is in the fleet store but not yet applied here"
+				    : "the ban vanished from the ban table");
 	return sgd_req_ok(r, ban_json(&a, &b, sg_boot_ns()));
 }
 
@@ -175,6 +183,14 @@ int sgd_cmd_ban_del(struct sgd_req *r)
 	if (sgd_req_audit_change(r)) {
 		json_decref(result);
 		return -1;
+	}
+	/* With a fleet store its ban goes there; one the store never had
+	 * (an end missed while away) is lifted here only. */
+	rc = r->d->store ? sgd_fleet_unban(r, &a, ticket) : 1;
+	if (rc <= 0) {
+		if (rc)
+			json_decref(result);
+		return rc ? -1 : sgd_req_ok(r, result);
 	}
 	rc = sg_dp_ban_del(r->d->dp, &a, &err);
 	if (rc == -ENOENT) {

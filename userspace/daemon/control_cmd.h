@@ -45,6 +45,9 @@ struct sgd_peer {
 #define SGD_E_NOT_FOUND "not_found"
 #define SGD_E_CONFLICT  "conflict"
 #define SGD_E_FAILED    "failed"
+/* The fleet store's record changed since this gateway saw it: another
+ * gateway won a race.  Nothing changed; look again and retry (exit 1). */
+#define SGD_E_CHANGED   "changed_meanwhile"
 
 struct sgd_req {
 	struct sgd *d;
@@ -120,6 +123,23 @@ json_t *sgd_control_refuse(struct sgd *d, const struct sgd_peer *peer, const cha
 int sgd_cmd_trust_add(struct sgd_req *r);
 int sgd_cmd_trust_del(struct sgd_req *r);
 int sgd_cmd_trust_list(struct sgd_req *r);
+
+/* An entry as trust.list shows it. */
+json_t *sgd_trust_entry_json(const struct sg_policy *p, const struct sg_trusted_entry *t,
+			     long long now);
+
+/* control_fleet.c: the changes on a gateway with a fleet store.  Each
+ * returns 0 (made and, unless a warning says otherwise, applied here)
+ * or -1 (the request has failed; nothing changed).  The trust handlers
+ * set the reply (trust_del's result is stolen); the ban handlers leave
+ * it to the caller.  sgd_fleet_unban returns 1 if the store has no ban
+ * of that address. */
+int sgd_fleet_trust_add(struct sgd_req *r, const struct sg_trusted_entry *t);
+int sgd_fleet_trust_del(struct sgd_req *r, const struct sg_prefix *prefix, const char *ticket,
+			json_t *result);
+int sgd_fleet_ban(struct sgd_req *r, const struct sg_addr *a, long long duration_sec,
+		  const char *reason, const char *ticket);
+int sgd_fleet_unban(struct sgd_req *r, const struct sg_addr *a, const char *ticket);
 
 /* control_ban.c */
 int sgd_cmd_ban_add(struct sgd_req *r);

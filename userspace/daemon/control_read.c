@@ -10,7 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 #include "control_cmd.h"
+#include "clock.h"
 #include "control_stats.h"
+#include "store/store.h"
 
 /* ---- status ---------------------------------------------------------- */
 
@@ -21,6 +23,31 @@ static json_t *totals_json(const uint64_t totals[SG_V_COUNT])
 	for (int v = 0; o && v < SG_V_COUNT; v++)
 		json_object_set_new(o, sg_verdict_names[v], json_integer((json_int_t)totals[v]));
 	return o;
+}
+
+/* The fleet store as this gateway sees it; null without one. */
+static json_t *store_json(struct sgd *d)
+{
+	struct sgd_store_view v;
+	char when[40];
+
+	pthread_mutex_lock(&d->lock);
+	v = d->store_view;
+	pthread_mutex_unlock(&d->lock);
+	if (!v.configured)
+		return json_null();
+	if (v.last_sync)
+		sg_format_rfc3339(v.last_sync, when, sizeof(when));
+	return json_pack("{s:s, s:s, s:s, s:b, s:I, s:o, s:o, s:I, s:I, s:I, s:o}",
+			 "backend", "etcd", "prefix", d->cfg.store->prefix, "gateway", d->gateway,
+			 "up", v.up, "revision", (json_int_t)v.revision,
+			 "last_sync", v.last_sync ? json_string(when) : json_null(),
+			 "seconds_since_sync", v.last_sync
+				? json_integer((json_int_t)(time(NULL) - v.last_sync)) : json_null(),
+			 "records_refused", (json_int_t)v.refused,
+			 "failovers", (json_int_t)v.failovers,
+			 "reconnects", (json_int_t)v.reconnects,
+			 "error", v.error[0] ? json_string(v.error) : json_null());
 }
 
 int sgd_cmd_status(struct sgd_req *r)
@@ -63,8 +90,10 @@ int sgd_cmd_status(struct sgd_req *r)
 		      "attachments", att ? att : json_array(),
 		      "totals", totals_json(totals),
 		      "audit", audit ? audit : json_object());
-	if (o)
+	if (o) {
 		json_object_set_new(o, "events_write_failures", json_integer(events_failed));
+		json_object_set_new(o, "store", store_json(d));
+	}
 	return sgd_req_ok(r, o);
 }
 

@@ -43,8 +43,8 @@ static json_t *time_or_null(long long t)
 	return json_string(when);
 }
 
-static json_t *entry_json(const struct sg_policy *p, const struct sg_trusted_entry *t,
-			  long long now)
+json_t *sgd_trust_entry_json(const struct sg_policy *p, const struct sg_trusted_entry *t,
+			     long long now)
 {
 	char text[SG_PREFIX_STRLEN];
 	json_t *relays = json_array();
@@ -271,6 +271,8 @@ int sgd_cmd_trust_add(struct sgd_req *r)
 	t.created_by = by;
 	if (sgd_req_audit_change(r))
 		return -1;
+	if (d->store)
+		return sgd_fleet_trust_add(r, &t);
 	if (sg_dp_trust_put(d->dp, &t, &err))
 		return sgd_req_fail(r, SGD_E_FAILED, NULL, "data plane: %s", err.msg);
 	if (sg_policy_add_trusted(&d->policy, &t)) {
@@ -300,20 +302,11 @@ int sgd_cmd_trust_add(struct sgd_req *r)
 	}
 	sgd_snapshot_policy(d);
 	warn_out_of_scope(r, &t);
-	return sgd_req_ok(r, entry_json(&d->policy, &d->policy.trusted[d->policy.n_trusted - 1],
+	return sgd_req_ok(r, sgd_trust_entry_json(&d->policy, &d->policy.trusted[d->policy.n_trusted - 1],
 					now));
 }
 
 /* ---- trust.del ------------------------------------------------------- */
-
-static long find_approval(const struct sg_policy *p, const struct sg_prefix *prefix)
-{
-	for (size_t i = 0; i < p->n_trusted; i++)
-		if (p->trusted[i].origin == SG_ORIGIN_APPROVAL &&
-		    sg_prefix_equal(&p->trusted[i].prefix, prefix))
-			return (long)i;
-	return -1;
-}
 
 /* Puts the copy back at index i, where it was. */
 static int reinsert(struct sg_policy *p, const struct sg_trusted_entry *copy, size_t i)
@@ -345,14 +338,14 @@ int sgd_cmd_trust_del(struct sgd_req *r)
 	    sgd_arg_text(r, "ticket", true, SG_TICKET_MAX, &ticket) < 0)
 		return -1;
 	sg_prefix_format(&prefix, text, sizeof(text));
-	i = find_approval(&d->policy, &prefix);
+	i = sgd_find_approval(&d->policy, &prefix);
 	if (i < 0)
 		return sgd_req_fail(r, SGD_E_NOT_FOUND, "prefix", "%s is not an approval%s", text,
 				    sg_policy_find_trusted(&d->policy, &prefix) >= 0
 				    ? " (it is an entry of policy.json: change it there)"
 				    : " (smtpgatectl trust list shows them)");
 	shadowed = sgd_is_shadowed(&d->policy, &d->policy.trusted[i]);
-	result = entry_json(&d->policy, &d->policy.trusted[i], (long long)time(NULL));
+	result = sgd_trust_entry_json(&d->policy, &d->policy.trusted[i], (long long)time(NULL));
 	sg_policy_init(&saved);
 	if (!result || sg_policy_add_trusted(&saved, &d->policy.trusted[i])) {
 		json_decref(result);
@@ -362,6 +355,10 @@ int sgd_cmd_trust_del(struct sgd_req *r)
 		sg_policy_free(&saved);
 		json_decref(result);
 		return -1;
+	}
+	if (d->store) {
+		sg_policy_free(&saved);
+		return sgd_fleet_trust_del(r, &prefix, ticket, result);
 	}
 	/* A shadowed approval is not in the data plane: policy.json's entry
 	 * for the prefix is, and stays. */
@@ -461,7 +458,7 @@ int sgd_cmd_trust_list(struct sgd_req *r)
 
 		if (has_window && (!t->expires || t->expires > now + window))
 			continue;
-		if (json_array_append_new(arr, entry_json(p, t, now))) {
+		if (json_array_append_new(arr, sgd_trust_entry_json(p, t, now))) {
 			free(order);
 			json_decref(arr);
 			return sgd_req_fail(r, SGD_E_FAILED, NULL, "out of memory");

@@ -14,12 +14,15 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "config.h"
+#include "err.h"
 #include "dataplane.h"
 #include "load.h"
 #include "policy.h"
 
 struct ring_buffer;
 struct nl_sock;
+struct sg_store;
+struct sg_store_follower;
 struct sgd_control;
 struct sgd_metrics;
 
@@ -37,6 +40,18 @@ struct sgd_expiry {
 	char prefix[SG_PREFIX_STRLEN];
 	char ticket[SG_TICKET_MAX * 4 + 1]; /* 64 characters of UTF-8 */
 	int64_t expires;        /* unix seconds */
+};
+
+/* The fleet store as `status` and the metrics show it (fleet.c). */
+struct sgd_store_view {
+	bool configured;        /* the host config has a store */
+	bool up;                /* the watch is established */
+	int64_t revision;       /* the store revision applied here */
+	int64_t last_sync;      /* unix seconds of the last contact; 0: never */
+	uint64_t refused;       /* records refused (invalid, or not for this policy) */
+	uint64_t failovers;     /* requests that moved to another endpoint */
+	uint64_t reconnects;    /* of the watch */
+	char error[SG_ERR_MAX]; /* why it is down, or "" */
 };
 
 /* What each counter slot is, for events and metrics. */
@@ -78,6 +93,16 @@ struct sgd {
 	struct sgd_control *control;
 	struct sgd_metrics *metrics;
 
+	/* The fleet store (fleet.c, docs/fleet.md); store is NULL without
+	 * one, and then approvals.json holds the approvals. */
+	struct sg_store *store;
+	struct sg_store_follower *follower;
+	struct sg_store_state *fleet;  /* the records applied, as of fleet->revision */
+	char gateway[64];              /* this gateway's name in audit records */
+	char store_cache_path[PATH_MAX];
+	uint64_t fleet_refused;        /* records refused against the policy */
+	int64_t fleet_expiry_retry;    /* unix seconds: no expiry tidy-up before */
+
 	/* Read by the metrics thread: take `lock`.  The loop thread writes
 	 * them (and `slots`) under it; it reads its own writes freely. */
 	pthread_mutex_t lock;
@@ -96,6 +121,7 @@ struct sgd {
 	uint64_t events_write_failures;       /* events that could not be written */
 	uint64_t audit_write_failures;        /* records that could not be written */
 	uint64_t audit_refusals_suppressed;   /* refusals not recorded (rate limit) */
+	struct sgd_store_view store_view;
 
 	bool audit_failing;           /* the last audit write failed (logged once) */
 	bool events_failing;          /* the last event write failed (logged once) */
@@ -125,6 +151,9 @@ int sgd_save_approvals(struct sgd *d, struct sg_err *err);
 int sgd_check(struct sgd *d);
 /* Pushes the in-memory policy to the data plane as a new generation. */
 int sgd_apply_policy(struct sgd *d, struct sg_err *err);
+/* The index of the approval (not a policy.json entry) for exactly this
+ * prefix, or -1. */
+long sgd_find_approval(const struct sg_policy *p, const struct sg_prefix *prefix);
 /* Is t an approval for a prefix that policy.json also lists?  Then the
  * policy entry is the one in the data plane and the approval is shadowed. */
 bool sgd_is_shadowed(const struct sg_policy *p, const struct sg_trusted_entry *t);
@@ -185,6 +214,12 @@ struct sgd_audit {
 	void *warnings;         /* json_t *: array of strings told with an "ok",
 				 * borrowed (may be NULL) */
 	uint64_t suppressed;    /* refusals of this uid not recorded before this one */
+	/* A record mirrored from the fleet store (another gateway's change):
+	 * its own time, gateway and store revision; NULL/0 otherwise. */
+	const char *time;
+	const char *gateway;    /* set on every record of a gateway with a store */
+	int64_t revision;       /* the store revision of the change, 0: none */
+	bool fleet;             /* mirrored from the store */
 };
 /* Appends one record (whole and fsync'd, or not at all).  0 or -errno;
  * a failure is logged and counted. */

@@ -16,6 +16,7 @@
 #include "append.h"
 #include "clock.h"
 #include "daemon.h"
+#include "fleet.h"
 #include "log.h"
 
 /* Removes approval i, audited; false when it could not be recorded (the
@@ -219,6 +220,12 @@ void sgd_expire_due(struct sgd *d)
 		struct sg_trusted_entry *t = &d->policy.trusted[i];
 
 		if (!t->expires || t->expires > now) {
+			i++;
+			continue;
+		}
+		if (t->origin == SG_ORIGIN_APPROVAL && d->store) {
+			/* The store's watch removes it (fleet.h). */
+			sgd_fleet_expire_approval(d, i);
 			i++;
 			continue;
 		}

@@ -12,6 +12,7 @@
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
+#include "fleet.h"
 #include "log.h"
 #include "loop.h"
 
@@ -107,6 +108,8 @@ static void on_tick(struct sgd *d, void *arg, uint32_t events)
 	d->ticks++;
 	sgd_expire_due(d);
 	sgd_events_tick(d);
+	if (d->store)
+		sgd_fleet_tick(d);
 	/* A safety net under the link watcher: netlink can overrun. */
 	if (d->ticks % 5 == 0)
 		sgd_ensure_attached(d, NULL);

@@ -20,6 +20,7 @@
 #include <bpf/libbpf.h>
 #include "control.h"
 #include "daemon.h"
+#include "fleet.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
@@ -281,10 +282,16 @@ static int start(struct sgd *d)
 		sgd_notice("reusing pinned maps in %s (generation %llu): enforcement continued "
 			   "while the daemon was away", d->cfg.pin_dir,
 			   (unsigned long long)sg_dp_generation(d->dp));
+	if (d->cfg.store && sgd_fleet_open(d))
+		return -1;
 	if (sgd_policy_start(d))
 		return -1;
+	if (d->store)
+		sgd_fleet_apply_bans(d);
 	sgd_attach_all(d);
 	if (sgd_loop_init(d))
+		return -1;
+	if (d->store && sgd_fleet_follow(d))
 		return -1;
 	fd = sgd_events_start(d);
 	if (fd < 0 || sgd_watch_add(d, fd, EPOLLIN, on_events, NULL))
@@ -305,6 +312,8 @@ static void stop(struct sgd *d)
 	sgd_control_stop(d);
 	sgd_linkwatch_stop(d);
 	sgd_events_stop(d);
+	if (d->fleet)
+		sgd_fleet_close(d);
 	sgd_loop_fini(d);
 	sg_dp_close(d->dp);
 	sg_policy_free(&d->policy);

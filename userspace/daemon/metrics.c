@@ -99,6 +99,14 @@ static int copy_daemon_state(struct sgd *d, struct sg_mt_snapshot *s)
 	s->events_write_failures = d->events_write_failures;
 	s->audit_write_failures = d->audit_write_failures;
 	s->audit_refusals_suppressed = d->audit_refusals_suppressed;
+	memcpy(s->policy_sha256, d->policy_sha256, sizeof(s->policy_sha256));
+	s->store.configured = d->store_view.configured;
+	s->store.up = d->store_view.up;
+	s->store.revision = d->store_view.revision;
+	s->store.last_sync = d->store_view.last_sync;
+	s->store.refused = d->store_view.refused;
+	s->store.failovers = d->store_view.failovers;
+	s->store.reconnects = d->store_view.reconnects;
 	if (d->n_expiries) {
 		s->expiries = calloc(d->n_expiries, sizeof(*s->expiries));
 		if (s->expiries) {

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 #include "daemon.h"
+#include "fleet.h"
 #include "log.h"
 #include "notify.h"
 
@@ -22,6 +23,14 @@ static int load_all(struct sgd *d, struct sg_policy *out, char sha[65], struct s
 
 	if (sg_policy_load(d->cfg.policy_path, &d->load_opts, out, sha, diag))
 		return -1;
+	if (d->store) {
+		/* The fleet store's approvals replace approvals.json. */
+		if (!sgd_fleet_merge(d, out))
+			return 0;
+		sgd_err("out of memory merging the fleet store's approvals");
+		sg_policy_free(out);
+		return -1;
+	}
 	if (sg_approvals_load(d->approvals_path, out, &d->load_opts, &approvals, &n, diag))
 		goto out;
 	for (size_t i = 0; i < n; i++) {
@@ -38,6 +47,15 @@ out:
 	if (rc)
 		sg_policy_free(out);
 	return rc;
+}
+
+long sgd_find_approval(const struct sg_policy *p, const struct sg_prefix *prefix)
+{
+	for (size_t i = 0; i < p->n_trusted; i++)
+		if (p->trusted[i].origin == SG_ORIGIN_APPROVAL &&
+		    sg_prefix_equal(&p->trusted[i].prefix, prefix))
+			return (long)i;
+	return -1;
 }
 
 bool sgd_is_shadowed(const struct sg_policy *p, const struct sg_trusted_entry *t)
@@ -172,9 +190,9 @@ int sgd_policy_start(struct sgd *d)
 		sgd_err("cannot apply policy: %s", err.msg);
 		return -1;
 	}
-	memcpy(d->policy_sha256, sha, sizeof(sha));
 	sgd_expiry_seen_apply(d);
 	pthread_mutex_lock(&d->lock);
+	memcpy(d->policy_sha256, sha, sizeof(sha)); /* the metrics thread reads it */
 	d->last_reload_success = time(NULL);
 	pthread_mutex_unlock(&d->lock);
 	sgd_snapshot_policy(d);
@@ -228,9 +246,9 @@ int sgd_reload(struct sgd *d, char *msg, size_t len, sgd_reload_gate gate, void 
 	warn_shadowed(&next);
 	sg_policy_free(&d->policy);
 	d->policy = next;
-	memcpy(d->policy_sha256, sha, sizeof(sha));
 	sgd_expiry_seen_apply(d);
 	pthread_mutex_lock(&d->lock);
+	memcpy(d->policy_sha256, sha, sizeof(sha)); /* the metrics thread reads it */
 	d->last_reload_success = time(NULL);
 	pthread_mutex_unlock(&d->lock);
 	sgd_snapshot_policy(d);

@@ -48,6 +48,10 @@ int sg_dp_trust_put(struct sg_dp *dp, const struct sg_trusted_entry *t, struct s
 int sg_dp_trust_del(struct sg_dp *dp, const struct sg_prefix *prefix, struct sg_err *err);
 /* Looks up the entry the data plane holds for exactly this prefix. */
 int sg_dp_trust_get(struct sg_dp *dp, const struct sg_prefix *prefix, struct sg_trusted *out);
+/* The same, asking the kernel's active table directly rather than this
+ * handle's own index: sees entries another process (a running daemon)
+ * put after this handle was opened.  For tools that watch a daemon. */
+int sg_dp_trust_peek(struct sg_dp *dp, const struct sg_prefix *prefix, struct sg_trusted *out);
 /* Number of trusted entries in the active generation. */
 long sg_dp_trust_count(struct sg_dp *dp);
 

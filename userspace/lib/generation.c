@@ -724,3 +724,19 @@ long sg_dp_trust_count(struct sg_dp *dp)
 {
 	return dp->n_trusted;
 }
+
+int sg_dp_trust_peek(struct sg_dp *dp, const struct sg_prefix *prefix, struct sg_trusted *out)
+{
+	struct sg_lpm_key k = lpm_key(prefix);
+	bool host = sg_prefix_is_host(prefix);
+	uint32_t gen;
+	int fd, rc;
+
+	fd = active_table(dp, host, &gen, NULL);
+	if (fd < 0)
+		return fd;
+	rc = bpf_map_lookup_elem(fd, host ? (const void *)&prefix->addr : (const void *)&k, out)
+		? -errno : 0;
+	close(fd);
+	return rc;
+}

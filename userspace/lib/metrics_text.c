@@ -894,6 +894,7 @@ int sg_mt_render(const struct sg_mt_snapshot *s, FILE *out)
 	      "Bans in force that the data plane made after repeated rate-limit violations.",
 	      (long long)s->bans_auto_active);
 	render_policy(s, out);
+	sg_mt_render_fleet(s, out);
 	render_stats(s, out);
 	render_attached(s, out);
 	if (s->start_time)

@@ -82,6 +82,14 @@ struct sg_mt_snapshot {
 	uint64_t audit_refusals_suppressed;
 	struct sg_mt_expiry *expiries;  /* owned by the snapshot (freed with it) */
 	size_t n_expiries;
+	char policy_sha256[65];         /* of policy.json in force; "": not shown */
+	/* The fleet store (docs/fleet.md); not shown unless configured. */
+	struct {
+		bool configured, up;
+		int64_t revision;       /* applied on this gateway */
+		int64_t last_sync;      /* unix seconds; 0: never */
+		uint64_t refused, failovers, reconnects;
+	} store;
 
 	double collect_seconds;         /* how long sg_mt_collect() took */
 };
@@ -99,6 +107,9 @@ void sg_mt_snapshot_free(struct sg_mt_snapshot *s);
 
 /* Writes the text format.  Returns 0, or -EIO if writing failed. */
 int sg_mt_render(const struct sg_mt_snapshot *s, FILE *out);
+
+/* metrics_fleet.c: smtpgate_policy_info and the fleet store's metrics. */
+void sg_mt_render_fleet(const struct sg_mt_snapshot *s, FILE *out);
 
 /* Renders into a malloc'd buffer (NUL-terminated); *len without the NUL. */
 int sg_mt_render_buffer(const struct sg_mt_snapshot *s, char **buf, size_t *len);

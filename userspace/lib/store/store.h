@@ -56,7 +56,13 @@ struct sg_store_config {
 	char *username;         /* with password_file, or neither */
 	char *password_file;
 	unsigned timeout_ms;    /* per request, all endpoints together */
+	/* "store": {"gateway": ...}: this gateway's name in the fleet's
+	 * audit records; NULL: the short host name. */
+	char *gateway;
 };
+
+/* This gateway's name: cfg->gateway, else the short host name. */
+void sg_store_gateway_name(const struct sg_store_config *cfg, char *buf, size_t len);
 
 void sg_store_config_free(struct sg_store_config *c);
 
@@ -173,6 +179,13 @@ void sg_store_close(struct sg_store *s);
  * out->n_refused.  Returns 0, SG_STORE_EUNAVAILABLE, or -errno. */
 int sg_store_load(struct sg_store *s, struct sg_store_state *out, struct sg_err *err);
 
+/* The fleet's audit records from since_ns (unix ns) on: at most the
+ * newest `limit`, oldest first, as records of kind SG_STORE_AUDIT in
+ * out (not sorted by name: in time order).  Returns 0,
+ * SG_STORE_EUNAVAILABLE, or -errno. */
+int sg_store_audit_list(struct sg_store *s, long long since_ns, size_t limit,
+			struct sg_store_state *out, struct sg_err *err);
+
 /* Who made a change, for its audit record. */
 struct sg_store_actor {
 	long long uid;
@@ -267,6 +280,11 @@ int sg_store_follow_fd(const struct sg_store_follower *f);
 size_t sg_store_follow_take(struct sg_store_follower *f, struct sg_store_item *items, size_t max);
 void sg_store_item_free(struct sg_store_item *it);
 void sg_store_follow_status(struct sg_store_follower *f, struct sg_store_follow_status *out);
+/* A request to the store failed as unreachable while the watch looks
+ * established (a silent cut is otherwise found only by TCP keepalive,
+ * after some 25 s): ends the watch and watches again at once, so the
+ * status says within the store's timeout whether it still answers. */
+void sg_store_follow_recheck(struct sg_store_follower *f);
 /* Stops the thread (within ~100 ms, or a reconnect's time budget) and
  * frees everything still queued. */
 void sg_store_follow_stop(struct sg_store_follower *f);

@@ -7,8 +7,10 @@
  * a directory of its own ("/smtpgate/site/"), so that one site's
  * gateways never read another's records.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "store_config.h"
 
 #define ENDPOINT_MAX 256
@@ -28,6 +30,7 @@ void sg_store_config_free(struct sg_store_config *c)
 	free(c->key);
 	free(c->username);
 	free(c->password_file);
+	free(c->gateway);
 	free(c);
 }
 
@@ -185,9 +188,24 @@ static void parse_credentials(struct sg_jctx *c, json_t *etcd, struct sg_store_c
 			      "the network in clear");
 }
 
+void sg_store_gateway_name(const struct sg_store_config *cfg, char *buf, size_t len)
+{
+	if (cfg && cfg->gateway) {
+		snprintf(buf, len, "%s", cfg->gateway);
+		return;
+	}
+	/* The short host name: what an operator calls the machine. */
+	if (gethostname(buf, len - 1) || !buf[0])
+		snprintf(buf, len, "unknown");
+	buf[len - 1] = '\0';
+	buf[strcspn(buf, ".")] = '\0';
+	if (!sg_name_chars_ok(buf))
+		snprintf(buf, len, "unknown");
+}
+
 void sg_store_config_parse(struct sg_jctx *c, json_t *root, struct sg_store_config **out)
 {
-	static const char *const store_keys[] = { "etcd", NULL };
+	static const char *const store_keys[] = { "etcd", "gateway", NULL };
 	static const char *const etcd_keys[] = {
 		"endpoints", "prefix", "tls", "username", "password_file", "timeout_ms", NULL
 	};
@@ -212,6 +230,14 @@ void sg_store_config_parse(struct sg_jctx *c, json_t *root, struct sg_store_conf
 		sg_j_error(c, "out of memory");
 		sg_j_pop(c, s0);
 		return;
+	}
+	if (sg_j_get(c, store, "gateway", JSON_STRING, false, &v) > 0) {
+		s = json_string_value(v);
+		if (!*s || strlen(s) >= SG_STORE_GATEWAY_MAX || !sg_name_chars_ok(s))
+			sg_j_error_at(c, "gateway", "\"%.80s\" is not 1 to %d of A-Z a-z 0-9 _ . -",
+				      s, SG_STORE_GATEWAY_MAX - 1);
+		else
+			set(c, &cfg->gateway, s);
 	}
 	s1 = sg_j_push_key(c, "etcd");
 	sg_j_check_keys(c, etcd, etcd_keys);

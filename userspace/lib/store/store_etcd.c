@@ -456,3 +456,59 @@ int sg_store_watch(struct sg_store *s, int64_t from_rev, unsigned timeout_ms,
 		*n_refused += refused;
 	return rc;
 }
+
+/* ---- the fleet's audit trail ------------------------------------------ */
+
+int sg_store_audit_list(struct sg_store *s, long long since_ns, size_t limit,
+			struct sg_store_state *out, struct sg_err *err)
+{
+	char from[64], dir[KEY_MAX + 8];
+	json_t *req, *reply = NULL, *kvs, *kv;
+	struct sg_store_state st = { 0 };
+	size_t k;
+	int rc;
+
+	/* Audit keys sort by time: the newest `limit` from since_ns on,
+	 * newest first from etcd, kept oldest first. */
+	snprintf(from, sizeof(from), "audit/%019lld", since_ns > 0 ? since_ns : 0);
+	snprintf(dir, sizeof(dir), "%saudit/", s->prefix);
+	req = json_pack("{s:o, s:o, s:I, s:s, s:s}", "key", key_json(s, from),
+			"range_end", sg_etcd_prefix_end(dir), "limit", (json_int_t)limit,
+			"sort_order", "DESCEND", "sort_target", "KEY");
+	if (!req)
+		return sg_errf(err, -ENOMEM, "out of memory");
+	rc = sg_etcd_call(s->etcd, "/v3/kv/range", req, LOAD_REPLY_MAX, &reply, err);
+	json_decref(req);
+	if (rc)
+		return rc;
+	if (sg_etcd_get_i64(json_object_get(reply, "header"), "revision", &st.revision)) {
+		rc = bad_reply(s, err, "to the audit range has no revision");
+		goto out;
+	}
+	kvs = json_object_get(reply, "kvs");
+	st.recs = calloc(json_array_size(kvs) + 1, sizeof(*st.recs));
+	if (!st.recs) {
+		rc = sg_errf(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (k = json_array_size(kvs); k-- > 0;) {
+		kv = json_array_get(kvs, k);
+		rc = parse_kv(s, kv, true, &st.recs[st.n], &st, NULL);
+		if (rc < 0) {
+			sg_errf(err, rc, "out of memory");
+			goto out;
+		}
+		if (rc && st.recs[st.n].kind == SG_STORE_AUDIT)
+			st.n++;
+		else if (rc)
+			free(st.recs[st.n].value);
+	}
+	rc = 0;
+	sg_store_state_free(out);
+	*out = st;
+	memset(&st, 0, sizeof(st));
+out:
+	sg_store_state_free(&st);
+	json_decref(reply);
+	return rc;
+}

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -34,6 +35,7 @@ struct sg_store_follower {
 	pthread_t thread;
 	int efd;
 	volatile int stop;
+	volatile int recheck;   /* sg_store_follow_recheck: a cancel that is not a stop */
 	int64_t next;           /* the thread's: the revision to watch from */
 	uint64_t refused;       /* the thread's, copied into st */
 
@@ -133,8 +135,7 @@ static void mark_down(struct sg_store_follower *f, const char *why)
 	pthread_mutex_lock(&f->lock);
 	f->st.up = false;
 	f->st.reconnects++;
-	memcpy(f->st.error, why, sizeof(f->st.error));
-	f->st.error[sizeof(f->st.error) - 1] = '\0';
+	snprintf(f->st.error, sizeof(f->st.error), "%s", why);
 	pthread_mutex_unlock(&f->lock);
 }
 
@@ -190,7 +191,15 @@ static void *follow(void *arg)
 		pthread_mutex_lock(&f->lock);
 		f->st.refused = f->refused;
 		pthread_mutex_unlock(&f->lock);
-		if (rc == -EINTR || __atomic_load_n(&f->stop, __ATOMIC_ACQUIRE))
+		if (__atomic_load_n(&f->stop, __ATOMIC_ACQUIRE))
+			break;
+		if (rc == -EINTR && __atomic_exchange_n(&f->recheck, 0, __ATOMIC_ACQ_REL)) {
+			/* Watch again at once: it says soon enough whether
+			 * the store still answers. */
+			mark_down(f, "re-checking the store after a request to it failed");
+			continue;
+		}
+		if (rc == -EINTR)
 			break;
 		if (rc) {
 			mark_down(f, err.msg[0] ? err.msg : "the watch ended");
@@ -281,4 +290,10 @@ void sg_store_follow_stop(struct sg_store_follower *f)
 	close(f->efd);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
+}
+
+void sg_store_follow_recheck(struct sg_store_follower *f)
+{
+	__atomic_store_n(&f->recheck, 1, __ATOMIC_RELEASE);
+	sg_store_watch_cancel(f->s);
 }
