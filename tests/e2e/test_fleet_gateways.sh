@@ -150,6 +150,29 @@ check_eq "both gateways show the same policy hash" "$sha2" "$sha1"
 check "gw1's metrics pass promtool check metrics" \
 	bash -c "nsenter --net=/run/netns/$(lab_nsname gw1) curl -s http://127.0.0.1:9301/metrics | promtool check metrics"
 
+# ---- expiry: each kernel enforces it, one gateway tidies the store up ----
+
+out=$(ctl gw1 trust add 198.18.2.50 --relay internal --ticket EXP-1 --owner o --expires +3s 2>&1)
+check_eq "trust add with --expires +3s on gw1 exits 0" "$?" 0
+t0=$(lab_now_ms)
+while [ "$(etcd_ctl get "${PREFIX}approvals/198.18.2.50" --keys-only | wc -l)" -ne 0 ]; do
+	[ $(($(lab_now_ms) - t0)) -lt 15000 ] || break
+	sleep 0.2
+done
+check_eq "expired: the approval is gone from etcd" \
+	"$(etcd_ctl get "${PREFIX}approvals/198.18.2.50" --keys-only | wc -l)" 0
+check_eq "expired: exactly one fleet audit record of the expiry, by smtpgated" \
+	"$(etcd_ctl get --prefix "${PREFIX}audit/" --print-value-only |
+		jq -s -c '[.[] | select(.command == "expire" and .key == "approvals/198.18.2.50") | .user]')" \
+	'["smtpgated"]'
+t0=$(lab_now_ms)
+until [[ " $(approvals_of gw1) $(approvals_of gw2) " != *" 198.18.2.50 "* ]]; do
+	[ $(($(lab_now_ms) - t0)) -lt $((CONVERGE_S * 1000)) ] || break
+	sleep 0.1
+done
+check "expired: neither gateway lists it any more" \
+	test -z "$( (approvals_of gw1; approvals_of gw2) | grep -w 198.18.2.50)"
+
 # ---- the etcd leader killed ---------------------------------------------
 
 leader=$(etcd_leader)
