@@ -49,7 +49,7 @@ static __always_inline __u32 sg_lowest_bit(__u64 x)
 	return n;
 }
 
-/* The relay cap of the lowest-numbered group this packet may use.
+/* §3.f: the relay cap of the lowest-numbered group this packet may use.
  * Unregistered (throttled) sources first take from their own share of the
  * cap (sg_relay_caps[SG_MAX_GROUPS + g]), then from the cap: a flood of
  * them can take at most the share from trusted entries. */
@@ -127,6 +127,7 @@ static __always_inline int sg_banned(const struct sg_state *st, const struct sg_
 	return ban && (!ban->expires_ns || sg_clock(cm, now) < ban->expires_ns);
 }
 
+/* §3.c: a trusted source, entry t. */
 static __always_inline int sg_decide_trusted(const struct sg_config *cfg, __u32 gen,
 					     const struct sg_pkt *p, __u64 *clock,
 					     struct sg_clock_memo *cm, int is_conn,
@@ -172,6 +173,7 @@ static __always_inline int sg_decide_trusted(const struct sg_config *cfg, __u32 
 	return sg_set(d, SG_V_PASS, SG_R_TRUSTED);
 }
 
+/* §3.d: a source that is not trusted. */
 static __always_inline int sg_decide_unregistered(const struct sg_config *cfg, __u32 gen,
 						  const struct sg_pkt *p, __u64 *clock,
 						  struct sg_clock_memo *cm, int is_conn,
@@ -204,7 +206,9 @@ static __always_inline int sg_decide_unregistered(const struct sg_config *cfg, _
 	return sg_set(d, SG_V_PASS, SG_R_THROTTLE_ALLOWANCE);
 }
 
-/* *now: the clock if already read, else 0; read here only if needed.
+/* §3.a-d for a governed packet without problems (the caller has
+ * dealt with fragments and malformed frames, and applies monitor mode).
+ * *now: the clock if already read, else 0; read here only if needed.
  * c: this CPU's memos, or NULL. */
 static __always_inline int sg_decide(const struct sg_config *cfg, __u32 gen,
 				     const struct sg_pkt *p, struct sg_cpu *c, __u64 *now,
@@ -216,8 +220,9 @@ static __always_inline int sg_decide(const struct sg_config *cfg, __u32 gen,
 	const struct sg_trusted *t;
 	struct sg_trusted net;
 
-	if (sg_banned(st, &p->src, cm, now))
+	if (sg_banned(st, &p->src, cm, now)) /* §3.a */
 		return sg_set(d, SG_V_DROP, SG_R_BANNED);
+	/* §3.b: the host entry, else the longest prefix (memo.h, lookup.h) */
 	t = sg_lookup_trusted(cfg, gen, st, c ? &c->trusted : NULL, &p->src, &net);
 	if (t)
 		return sg_decide_trusted(cfg, gen, p, now, cm, is_conn, t, c ? &c->relay : NULL, d);

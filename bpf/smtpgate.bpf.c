@@ -50,6 +50,7 @@ static __always_inline int sg_govern(const struct sg_pkt *p, const struct sg_con
 	/* Governed from here on: every path below is counted. */
 	c = bpf_map_lookup_elem(&sg_cpu, &zero);
 	is_conn = sg_is_conn(p);
+	/* docs/semantics.md §3: problems first, then the policy. */
 	if (!ready && p->problem == SG_PROB_FRAGMENT)
 		sg_set(&d, SG_V_DROP, SG_R_FRAGMENT);
 	else if (!ready && (p->problem == SG_PROB_MALFORMED || p->known != SG_KNOWN_PORTS))
@@ -57,7 +58,7 @@ static __always_inline int sg_govern(const struct sg_pkt *p, const struct sg_con
 	else
 		sg_decide(cfg, gen, p, c, &now, &d);
 
-	if (d.verdict != SG_V_PASS && cfg->mode == SG_MODE_MONITOR)
+	if (d.verdict != SG_V_PASS && cfg->mode == SG_MODE_MONITOR) /* §3.e */
 		d.verdict = SG_V_MONITOR;
 
 	sg_count(attach, d.verdict, d.reason, p->ip_bytes, is_conn);

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * sgload: a small command line over the loader library, for the e2e and
- * load tests and the benchmarks until smtpgated exists.  It builds a
+ * load tests and the benchmarks: it drives the data plane without a
+ * daemon, so a test of the maps and programs does not depend on
+ * smtpgated's configuration, control socket or reload logic.  It builds a
  * policy from flags, applies it as a new generation on the pinned maps in
  * --pin-dir, attaches, and exits: enforcement stays (XDP links are
  * pinned, TC filters stay by themselves).  Run it inside the namespace
