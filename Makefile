@@ -76,12 +76,18 @@ PRELOADS     := $(PRELOAD_SRCS:tests/preload/%.c=$(BUILD)/tests/preload/%.so)
 
 PROGS        := $(if $(DAEMON_SRCS),$(BUILD)/smtpgated) $(if $(CTL_SRCS),$(BUILD)/smtpgatectl)
 
+# sglab: the namespace lab's helpers (scripts/lab/), built with
+# everything but not packaged: the demo needs it, the tests too.
+LAB_SRCS     := $(wildcard userspace/lab/*.c)
+LAB_OBJS     := $(LAB_SRCS:%.c=$(BUILD)/%.o)
+LAB_TOOL     := $(if $(LAB_SRCS),$(BUILD)/sglab)
+
 # Keep objects made through pattern chains (make would delete them as
 # intermediates): the build dir stays inspectable and links stay cheap.
 .SECONDARY:
 
 .PHONY: all progs deps test bench demo clean install deb test-vm fuzz fuzz-build
-all: $(BPF_OBJ) $(SKEL) $(LIB) $(PROGS) $(TEST_PROGS) $(PRELOADS)
+all: $(BPF_OBJ) $(SKEL) $(LIB) $(PROGS) $(LAB_TOOL) $(TEST_PROGS) $(PRELOADS)
 
 # The daemon and the CLI only (no test programs, no cmocka): what a
 # package builds.
@@ -120,6 +126,9 @@ $(BUILD)/smtpgated: $(DAEMON_OBJS) $(LIB)
 
 $(BUILD)/smtpgatectl: $(CTL_OBJS) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_CORE)
+
+$(BUILD)/sglab: $(LAB_OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lbpf -lelf -lz
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TESTLIB_OBJS) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_DAEMON) -lcmocka -lm

@@ -1,16 +1,22 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * The policy decision for a governed packet, in the order docs/policy.md gives:
- * ban -> trusted prefix -> expiry -> relay -> rate class (-> relay cap)
- * -> pass; a source that is not trusted gets the policy's unregistered
- * action.  Everything it needs is in the maps: the daemon is never
- * consulted, so a dead daemon changes nothing here.
+ * The policy decision for a governed packet, docs/semantics.md section 3
+ * (the reference model, tests/lib/refmodel.c, implements the same
+ * rules): ban -> trusted entry -> its automatic ban -> expiry -> relay
+ * -> rate class -> relay cap -> pass; a source that is not trusted gets
+ * the policy's unregistered action.  Everything it needs is in the maps:
+ * the daemon is never consulted, so a dead daemon changes nothing here.
+ *
+ * Only the policy is here.  How the tables are asked is in lookup.h, the
+ * per-CPU memos in front of them in memo.h, the clock in clock.h and the
+ * token buckets in ratelimit.h.
  */
 #ifndef SG_BPF_DECIDE_H
 #define SG_BPF_DECIDE_H
 
 #include "maps.h"
 #include "parse.h"
+#include "memo.h"
 #include "ratelimit.h"
 #include "clock.h"
 
@@ -28,178 +34,6 @@ static __always_inline int sg_set(struct sg_decision *d, __u8 verdict, __u8 reas
 	return 0;
 }
 
-/* key = (len, addr masked to its first len bits). */
-static __always_inline void sg_prefix_key(struct sg_lpm_key *k, const struct sg_addr *a,
-					  __u32 len)
-{
-	k->prefixlen = len;
-#pragma unroll
-	for (int i = 0; i < 4; i++) {
-		__u32 bits = len > (__u32)i * 32 ? len - (__u32)i * 32 : 0;
-		__u32 mask = bits >= 32 ? 0xffffffffu : bits ? bpf_htonl(~0u << (32 - bits)) : 0;
-
-		k->addr.w[i] = a->w[i] & mask;
-	}
-}
-
-/* May (prefixlen, a) be a key of generation gen's trusted tables?
- * 0: certainly not. */
-static __always_inline int sg_bloom_maybe(__u32 gen, __u32 prefixlen, const struct sg_addr *a)
-{
-	__u32 bit = sg_bloom_bit_of(prefixlen, a);
-	__u32 idx = (gen & (SG_GENERATIONS - 1)) * SG_BLOOM_WORDS + (bit >> 6);
-	__u64 *w = bpf_map_lookup_elem(&sg_bloom, &idx);
-
-	return !w || ((*w >> (bit & 63)) & 1); /* no word: ask the table */
-}
-
-/* The longest prefix in `table` containing a: one hash probe per length
- * of `lens` (longest first, n of them); bloom_gen >= 0 skips probes the
- * generation's Bloom filter rules out. */
-static __always_inline void *sg_longest_prefix(void *table, const __u8 *lens, __u32 n,
-					       const struct sg_addr *a, int bloom_gen)
-{
-	struct sg_lpm_key key;
-	void *hit;
-
-	/* A bounded loop, not unrolled: it probes a map and exits early. */
-	for (__u32 i = 0; i < SG_MAX_PREFIX_LENS && i < n; i++) {
-		sg_prefix_key(&key, a, lens[i] & 0xff);
-		if (bloom_gen >= 0 && !sg_bloom_maybe((__u32)bloom_gen, key.prefixlen, &key.addr))
-			continue;
-		hit = bpf_map_lookup_elem(table, &key);
-		if (hit)
-			return hit;
-	}
-	return NULL;
-}
-
-static __always_inline const struct sg_config *sg_config_of(__u32 gen)
-{
-	return &sg_live.config[gen & (SG_GENERATIONS - 1)];
-}
-
-/* Prefix probing lives in global functions: the verifier checks each
- * once on its own instead of multiplying its loop into every path. */
-__noinline int sg_scope_contains(const struct sg_addr *src, __u32 gen)
-{
-	const struct sg_config *cfg = sg_config_of(gen);
-	void *scope;
-
-	if (!src || !cfg || !cfg->n_scope_lens)
-		return 1; /* no scope: every source is governed */
-	scope = bpf_map_lookup_elem(&sg_scope, &gen);
-	if (!scope)
-		return 1; /* fail closed: govern */
-	return sg_longest_prefix(scope, cfg->scope_lens, cfg->n_scope_lens, src, -1) != NULL;
-}
-
-/* Copies the longest trusted prefix entry containing src into *out. */
-__noinline int sg_trusted_net(const struct sg_addr *src, __u32 gen, struct sg_trusted *out)
-{
-	const struct sg_config *cfg = sg_config_of(gen);
-	struct sg_trusted *t;
-	void *table;
-
-	if (!src || !out || !cfg || !cfg->n_net_lens)
-		return 0;
-	table = bpf_map_lookup_elem(&sg_trusted_nets, &gen);
-	if (!table)
-		return 0;
-	t = sg_longest_prefix(table, cfg->net_lens, cfg->n_net_lens, src, (int)gen);
-	if (!t)
-		return 0;
-	*out = *t;
-	return 1;
-}
-
-static __always_inline int sg_in_scope(const struct sg_config *cfg, __u32 gen,
-				       const struct sg_addr *src)
-{
-	return !cfg->n_scope_lens || sg_scope_contains(src, gen);
-}
-
-/* The trusted entry for src: the exact host entry (a pointer into the
- * map), else a copy of the longest prefix entry in *net (a global
- * function cannot hand out a map value). */
-static __always_inline const struct sg_trusted *sg_lookup_tables(const struct sg_config *cfg,
-								 __u32 gen,
-								 const struct sg_addr *src,
-								 struct sg_trusted *net)
-{
-	struct sg_trusted *t = NULL;
-	void *table;
-
-	/* A host entry is the longest possible match, so the exact hash
-	 * answers first and prefixes are only probed when it misses. */
-	if (sg_bloom_maybe(gen, 128, src)) {
-		table = bpf_map_lookup_elem(&sg_trusted_hosts, &gen);
-		if (table)
-			t = bpf_map_lookup_elem(table, src);
-	}
-	if (!t && cfg->n_net_lens && sg_trusted_net(src, gen, net))
-		return net;
-	return t;
-}
-
-/* sg_lookup_tables() through this CPU's memo of the last answer (see
- * struct sg_trusted_memo; NULL: none).  The version is read before the
- * tables, so a change that lands during the lookup leaves a memo that is
- * already out of date, never a stale one that looks current. */
-static __always_inline const struct sg_trusted *sg_lookup_trusted(const struct sg_config *cfg,
-								  __u32 gen,
-								  const struct sg_state *st,
-								  struct sg_trusted_memo *memo,
-								  const struct sg_addr *src,
-								  struct sg_trusted *net)
-{
-	const struct sg_trusted *t;
-	__u64 version;
-
-	if (!memo)
-		return sg_lookup_tables(cfg, gen, src, net);
-	version = *(volatile const __u64 *)&st->trusted_version;
-	if (memo->generation == cfg->generation && memo->version == version &&
-	    sg_addr_eq(&memo->src, src))
-		return memo->found ? &memo->entry : NULL;
-	t = sg_lookup_tables(cfg, gen, src, net);
-	memo->generation = cfg->generation;
-	memo->version = version;
-	sg_addr_copy(&memo->src, src);
-	memo->found = t != NULL;
-	if (t)
-		memo->entry = *t;
-	return t;
-}
-
-/* The relay groups (dst, dport) belongs to in generation gen, through
- * this CPU's memo of the last answer (see struct sg_relay_memo; NULL:
- * none). */
-static __always_inline __u64 sg_relay_groups(const struct sg_config *cfg, __u32 gen,
-					     const struct sg_pkt *p, struct sg_relay_memo *memo)
-{
-	struct sg_relay_key key = { .addr = p->dst, .port = p->dport };
-	__u64 *mask, groups = 0;
-	void *table;
-
-	if (memo && memo->generation == cfg->generation && memo->port == p->dport &&
-	    sg_addr_eq(&memo->addr, &p->dst))
-		return memo->groups;
-	table = bpf_map_lookup_elem(&sg_relays, &gen);
-	if (!table)
-		return 0; /* not remembered: the table may appear */
-	mask = bpf_map_lookup_elem(table, &key);
-	if (mask)
-		groups = *mask;
-	if (memo) {
-		memo->generation = cfg->generation;
-		sg_addr_copy(&memo->addr, &p->dst);
-		memo->port = p->dport;
-		memo->groups = groups;
-	}
-	return groups;
-}
-
 /* Index of the lowest set bit of a non-zero mask (clang 14 cannot lower
  * __builtin_ctzll for BPF). */
 static __always_inline __u32 sg_lowest_bit(__u64 x)
@@ -215,7 +49,7 @@ static __always_inline __u32 sg_lowest_bit(__u64 x)
 	return n;
 }
 
-/* The relay cap of the lowest-numbered group this packet may use.
+/* §3.f: the relay cap of the lowest-numbered group this packet may use.
  * Unregistered (throttled) sources first take from their own share of the
  * cap (sg_relay_caps[SG_MAX_GROUPS + g]), then from the cap: a flood of
  * them can take at most the share from trusted entries. */
@@ -293,6 +127,7 @@ static __always_inline int sg_banned(const struct sg_state *st, const struct sg_
 	return ban && (!ban->expires_ns || sg_clock(cm, now) < ban->expires_ns);
 }
 
+/* §3.c: a trusted source, entry t. */
 static __always_inline int sg_decide_trusted(const struct sg_config *cfg, __u32 gen,
 					     const struct sg_pkt *p, __u64 *clock,
 					     struct sg_clock_memo *cm, int is_conn,
@@ -338,6 +173,7 @@ static __always_inline int sg_decide_trusted(const struct sg_config *cfg, __u32 
 	return sg_set(d, SG_V_PASS, SG_R_TRUSTED);
 }
 
+/* §3.d: a source that is not trusted. */
 static __always_inline int sg_decide_unregistered(const struct sg_config *cfg, __u32 gen,
 						  const struct sg_pkt *p, __u64 *clock,
 						  struct sg_clock_memo *cm, int is_conn,
@@ -370,7 +206,9 @@ static __always_inline int sg_decide_unregistered(const struct sg_config *cfg, _
 	return sg_set(d, SG_V_PASS, SG_R_THROTTLE_ALLOWANCE);
 }
 
-/* *now: the clock if already read, else 0; read here only if needed.
+/* §3.a-d for a governed packet without problems (the caller has
+ * dealt with fragments and malformed frames, and applies monitor mode).
+ * *now: the clock if already read, else 0; read here only if needed.
  * c: this CPU's memos, or NULL. */
 static __always_inline int sg_decide(const struct sg_config *cfg, __u32 gen,
 				     const struct sg_pkt *p, struct sg_cpu *c, __u64 *now,
@@ -382,8 +220,9 @@ static __always_inline int sg_decide(const struct sg_config *cfg, __u32 gen,
 	const struct sg_trusted *t;
 	struct sg_trusted net;
 
-	if (sg_banned(st, &p->src, cm, now))
+	if (sg_banned(st, &p->src, cm, now)) /* §3.a */
 		return sg_set(d, SG_V_DROP, SG_R_BANNED);
+	/* §3.b: the host entry, else the longest prefix (memo.h, lookup.h) */
 	t = sg_lookup_trusted(cfg, gen, st, c ? &c->trusted : NULL, &p->src, &net);
 	if (t)
 		return sg_decide_trusted(cfg, gen, p, now, cm, is_conn, t, c ? &c->relay : NULL, d);

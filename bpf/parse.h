@@ -344,9 +344,6 @@ enum sg_preparse_result {
 	SG_PRE_READY = 2, /* plain IPv4/TCP on a governed port: *p is complete */
 };
 
-/* Fills the whole record for a plain IPv4/TCP frame (no fragment, the
- * full TCP header present and consistent), exactly as sg_parse() would,
- * without zeroing it first. */
 /* sg_pkt.state with tcp_flags and known set, every other byte 0. */
 static __always_inline __u64 sg_pkt_state(__u8 tcp_flags, __u8 known)
 {
@@ -357,6 +354,9 @@ static __always_inline __u64 sg_pkt_state(__u8 tcp_flags, __u8 known)
 #endif
 }
 
+/* Fills the whole record for a plain IPv4/TCP frame (no fragment, the
+ * full TCP header present and consistent), exactly as sg_parse() would,
+ * without zeroing it first. */
 static __always_inline int sg_ready_ipv4(struct sg_pkt *p, const struct iphdr *ip,
 					 const struct tcphdr *th, __u32 l3, __u32 ihl, __u32 tot,
 					 __u32 doff)

@@ -14,7 +14,6 @@
 
 #include "parse.h"
 
-/* What survives of the SYN once the frame is cut short. */
 /* The RST's frame length: L2 as received (tags kept), a fresh IP header
  * without options or extension headers, a bare TCP header. */
 static __always_inline __u32 sg_rst_frame_len(const struct sg_pkt *p)

@@ -16,6 +16,7 @@
 #include "parse.h"
 #include "decide.h"
 #include "account.h"
+#include "wcache.h"
 #include "reject.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -49,6 +50,7 @@ static __always_inline int sg_govern(const struct sg_pkt *p, const struct sg_con
 	/* Governed from here on: every path below is counted. */
 	c = bpf_map_lookup_elem(&sg_cpu, &zero);
 	is_conn = sg_is_conn(p);
+	/* docs/semantics.md §3: problems first, then the policy. */
 	if (!ready && p->problem == SG_PROB_FRAGMENT)
 		sg_set(&d, SG_V_DROP, SG_R_FRAGMENT);
 	else if (!ready && (p->problem == SG_PROB_MALFORMED || p->known != SG_KNOWN_PORTS))
@@ -56,7 +58,7 @@ static __always_inline int sg_govern(const struct sg_pkt *p, const struct sg_con
 	else
 		sg_decide(cfg, gen, p, c, &now, &d);
 
-	if (d.verdict != SG_V_PASS && cfg->mode == SG_MODE_MONITOR)
+	if (d.verdict != SG_V_PASS && cfg->mode == SG_MODE_MONITOR) /* §3.e */
 		d.verdict = SG_V_MONITOR;
 
 	sg_count(attach, d.verdict, d.reason, p->ip_bytes, is_conn);
@@ -78,6 +80,47 @@ static __always_inline int sg_govern(const struct sg_pkt *p, const struct sg_con
 	default:
 		return SG_ACT_PASS; /* pass, and monitor */
 	}
+}
+
+/* ---- global functions ----
+ * Every global (__noinline) function of the object is defined here, the
+ * one translation unit; the headers hold only inline code and declare
+ * what they call.  The verifier checks a global function once on its own,
+ * whatever the number of paths that call it, so the loops and the long
+ * parser live in them instead of being multiplied into every path.
+ */
+
+/* Is src in generation gen's scope?  Prefix probing (lookup.h). */
+__noinline int sg_scope_contains(const struct sg_addr *src, __u32 gen)
+{
+	const struct sg_config *cfg = sg_config_of(gen);
+	void *scope;
+
+	if (!src || !cfg || !cfg->n_scope_lens)
+		return 1; /* no scope: every source is governed */
+	scope = bpf_map_lookup_elem(&sg_scope, &gen);
+	if (!scope)
+		return 1; /* fail closed: govern */
+	return sg_longest_prefix(scope, cfg->scope_lens, cfg->n_scope_lens, src, -1) != NULL;
+}
+
+/* Copies the longest trusted prefix entry containing src into *out. */
+__noinline int sg_trusted_net(const struct sg_addr *src, __u32 gen, struct sg_trusted *out)
+{
+	const struct sg_config *cfg = sg_config_of(gen);
+	struct sg_trusted *t;
+	void *table;
+
+	if (!src || !out || !cfg || !cfg->n_net_lens)
+		return 0;
+	table = bpf_map_lookup_elem(&sg_trusted_nets, &gen);
+	if (!table)
+		return 0;
+	t = sg_longest_prefix(table, cfg->net_lens, cfg->n_net_lens, src, (int)gen);
+	if (!t)
+		return 0;
+	*out = *t;
+	return 1;
 }
 
 /* The full parser, for the frames the pre-parse leaves to it (IPv6,

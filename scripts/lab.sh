@@ -40,7 +40,6 @@ LAB_SH_REPO="$(cd "$LAB_SH_DIR/.." && pwd)"
 # shellcheck source=scripts/lab/netns.sh
 . "$LAB_SH_DIR/lab/netns.sh"
 BUILD="$(lab_build_dir "$LAB_SH_REPO")"
-SGLOAD="${SGLOAD:-$BUILD/tests/tools/sgload}"
 
 # shellcheck source=scripts/lab/daemon.sh
 . "$LAB_SH_DIR/lab/daemon.sh"
@@ -371,7 +370,7 @@ lab_sh_preflight() {
 		command -v "$t" >/dev/null || missing+=" $t"
 	done
 	[ -z "$missing" ] || lab_die "missing:$missing (run scripts/install-deps.sh)"
-	for t in "$SMTPGATED" "$SMTPGATECTL" "$SGLOAD"; do
+	for t in "$SMTPGATED" "$SMTPGATECTL" "$(lab_sglab)"; do
 		[ -x "$t" ] || lab_die "$t is missing: build first (make, or make demo)"
 	done
 	if ! grep -q '^bpf /sys/fs/bpf bpf ' /proc/mounts; then

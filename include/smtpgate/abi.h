@@ -117,7 +117,9 @@ enum sg_unreg_action {
 	SG_UNREG_THROTTLE = 2,
 };
 
-/* sg_config.flags */
+/* sg_config.flags.  Bits 0 and 1 are retired (ABI 1: "scope has
+ * entries", "trusted prefixes exist"; n_scope_lens and n_net_lens say so
+ * since ABI 2): never set, never read, not to be reused. */
 #define SG_CFG_BAN_AUTO   (1u << 2) /* automatic bans enabled */
 #define SG_CFG_RELAY_CAPS (1u << 3) /* some relay group has a cap */
 
@@ -260,9 +262,12 @@ struct sg_auto_ban {
 	__u32 pad;
 };
 
-/* sg_ban.flags (sg_bans holds manual bans only since ABI 6; automatic
- * bans are per entry, see struct sg_auto_ban) */
-#define SG_BAN_AUTO   (1u << 0) /* created by the data plane (ABI <= 5) */
+/* sg_ban.flags.  sg_bans holds manual bans only since ABI 6 (automatic
+ * bans are per entry, see struct sg_auto_ban), so SG_BAN_AUTO is
+ * retired: the data plane no longer sets it and a current daemon never
+ * writes it; readers still test it, harmlessly, and the bit is not to be
+ * reused. */
+#define SG_BAN_AUTO   (1u << 0) /* retired: created by the data plane (ABI <= 5) */
 #define SG_BAN_MANUAL (1u << 1) /* created by an operator */
 
 struct sg_ban {

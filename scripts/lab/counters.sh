@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
 # Reading smtpgate counter lines, "verdict reason packets bytes conns"
-# (one per counter of an attachment), as sgload --counters and the lab's
-# site_counters print them.  Sourced by scripts/lab.sh and the tests.
+# (one per counter of an attachment), as the lab's site_counters and the
+# tests' sgload --counters print them.  Sourced by scripts/lab.sh and the tests.
 
 # sg_field COUNTERS VERDICT REASON [FIELD]: FIELD (packets, bytes or
 # conns, the default) of (VERDICT, REASON) in COUNTERS; 0 if absent.

@@ -11,7 +11,7 @@
 #
 #   . scripts/lab/daemon.sh
 #   lab_init
-#   ... build a topology with netns.sh (or lab_gw_build, below) ...
+#   ... build a topology with netns.sh (or lab_gw_build, gw.sh) ...
 #   lab_daemon_config gw1 if=srv0:xdp if=up0:tc-egress policy=- <<'EOF'
 #   {"relays": {"internal": [{"addr": "198.18.0.25"}]}, "trusted": [...]}
 #   EOF
@@ -21,19 +21,23 @@
 #   lab_daemon_stop gw1                # SIGTERM; returns its exit status
 #   lab_daemon_detach gw gw1           # remove enforcement now
 #
-# Functions (each documented where it is defined):
-#   daemons   lab_daemon_config, lab_daemon_policy, lab_daemon_paths,
-#             lab_daemon_start, lab_daemon_stop, lab_daemon_kill9,
-#             lab_daemon_hup, lab_daemon_signal, lab_daemon_running,
-#             lab_daemon_pid, lab_daemon_cmd (e.g. --check),
-#             lab_daemon_detach, lab_daemon_ctl (smtpgatectl on its socket),
-#             lab_daemon_adopt (a daemon of an earlier run, for teardown)
-#   its log   lab_daemon_log, lab_daemon_mark, lab_daemon_log_since,
-#             lab_daemon_wait_log
-#   the lab   lab_gw_build (the standard gateway topology), LAB_GW
-#             (its addresses), lab_gw_address_srv0, lab_gw_policy,
-#             lab_tcp_try_many, lab_tcp_expect (TAP checks; needs
-#             tests/e2e/lib.sh), lab_xdp_watch, lab_xdp_prog_id
+# The library is in four files by concern; this one sources the other
+# three, so sourcing it gives all of them:
+#   daemon.sh         running daemons: lab_daemon_start, lab_daemon_stop,
+#                     lab_daemon_kill9, lab_daemon_hup, lab_daemon_signal,
+#                     lab_daemon_running, lab_daemon_pid, lab_daemon_cmd
+#                     (e.g. --check), lab_daemon_detach, lab_daemon_ctl
+#                     (smtpgatectl on its socket), lab_daemon_adopt (a
+#                     daemon of an earlier run, for teardown); its log:
+#                     lab_daemon_log, lab_daemon_mark, lab_daemon_log_since,
+#                     lab_daemon_wait_log
+#   daemon_config.sh  its files: lab_daemon_config, lab_daemon_policy,
+#                     lab_daemon_paths
+#   gw.sh             the standard gateway lab: lab_gw_build, LAB_GW (its
+#                     addresses), lab_gw_address_srv0, lab_gw_policy
+#   probe.sh          what the lab sees: lab_tcp_try_many, lab_tcp_expect
+#                     (TAP checks; needs tests/e2e/lib.sh),
+#                     lab_tcp_result_is, lab_xdp_watch, lab_xdp_prog_id
 #
 # NAME is the daemon's name inside the test (any [A-Za-z0-9_.-]); NS a
 # namespace as netns.sh takes it.  Call lab_daemon_config directly, not
@@ -57,6 +61,7 @@ if ! declare -F lab_init >/dev/null; then
 	# shellcheck source=scripts/lab/netns.sh
 	. "$(dirname "${BASH_SOURCE[0]}")/netns.sh"
 fi
+LAB_DAEMON_DIR_LIB="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 LAB_DAEMON_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 LAB_DAEMON_BUILD="$(lab_build_dir "$LAB_DAEMON_REPO")"
@@ -83,16 +88,6 @@ LAB_DAEMON_HOOKED=0
 # shellcheck disable=SC2034 # for callers
 LAB_DAEMON_RC=""            # exit status of the last stopped daemon
 
-# ---- configuration ---------------------------------------------------
-
-# A JSON string literal of $1 (quotes and backslashes escaped).
-lab_json_str() {
-	local s="${1//\\/\\\\}"
-
-	s="${s//\"/\\\"}"
-	printf '"%s"' "$s"
-}
-
 # lab_d_get NAME KEY / lab_d_set NAME KEY VALUE: NAME's run state.
 lab_d_get() {
 	local v=""
@@ -109,142 +104,12 @@ lab_daemon_known() {
 	[ -n "${LAB_D_DIR[$1]:-}" ] || lab_die "daemon $1: call lab_daemon_config $1 first"
 }
 
-# lab_daemon_config NAME [KEY=VALUE...]
-# Writes NAME's smtpgate.json and policy.json (mode 0644) in a scratch dir
-# of its own.  Called again for the same NAME it rewrites the config,
-# keeping the paths (and so the pins, state and logs) unless told
-# otherwise.  Keys:
-#   if=IFNAME:HOOK[:MODE]   an interface (repeatable); HOOK xdp|tc-ingress|
-#                           tc-egress, MODE auto|native|generic (xdp only)
-#   policy=FILE             the policy: a copy of FILE; "-" reads stdin
-#                           (a heredoc).  Default: kept, or {} the first time
-#   policy_path=PATH        use PATH itself as the policy (no copy)
-#   metrics=LISTEN          metrics.listen (default "off")
-#   top_sources=N  textfile=PATH
-#   socket=PATH             control socket (default <dir>/run/control.sock)
-#   admin_group=G  read_group=G
-#   pin_dir=DIR  state_dir=DIR  log_dir=DIR
-# Prints nothing; dies on a bad key.
-lab_daemon_config() {
-	local name="$1" kv key val dir ifs=() policy_src="" f hook mode json="" i nl=$'\n'
-
-	[ -n "$LAB_PREFIX" ] || lab_die "call lab_init first"
-	[[ "$name" =~ ^[A-Za-z0-9_.-]+$ ]] || lab_die "daemon name \"$name\": use [A-Za-z0-9_.-]"
-	shift
-	dir="${LAB_D_DIR[$name]:-$LAB_DIR/daemon-$name}"
-	if [ -z "${LAB_D_DIR[$name]:-}" ]; then
-		# Traversable (not listable) for other users: permission tests
-		# reach the socket as non-root.
-		chmod 0711 "$LAB_DIR"
-		mkdir -p "$dir" && chmod 0755 "$dir" || lab_die "cannot make $dir"
-		LAB_D_DIR[$name]="$dir"
-		LAB_D_PIN[$name]=$(lab_pin_dir "d-$name")
-		LAB_PIN_DIRS+=("${LAB_D_PIN[$name]}") # the subshell's registration was lost
-		LAB_D_STATE[$name]="$dir/state"
-		LAB_D_LOGDIR[$name]="$dir/log"
-		LAB_D_SOCK[$name]="$dir/run/control.sock"
-		LAB_D_POLICY[$name]="$dir/policy.json"
-		lab_d_set "$name" ns ""
-		lab_d_set "$name" pid ""
-		lab_d_set "$name" off 0
-		LAB_DAEMON_NAMES+=("$name")
-		: >>"$dir/smtpgated.log"
-		lab_daemon_hook_teardown
-	fi
-	local metrics="off" top="" textfile="" admin="" readg=""
-	for kv in "$@"; do
-		key="${kv%%=*}"
-		val="${kv#*=}"
-		[ "$key" != "$kv" ] || lab_die "lab_daemon_config $name: \"$kv\" is not KEY=VALUE"
-		case "$key" in
-		if) ifs+=("$val") ;;
-		policy) policy_src="file:$val" ;;
-		policy_path) LAB_D_POLICY[$name]="$val" ;;
-		metrics) metrics="$val" ;;
-		top_sources) top="$val" ;;
-		textfile) textfile="$val" ;;
-		socket) LAB_D_SOCK[$name]="$val" ;;
-		admin_group) admin="$val" ;;
-		read_group) readg="$val" ;;
-		pin_dir) LAB_D_PIN[$name]="$val" ;;
-		state_dir) LAB_D_STATE[$name]="$val" ;;
-		log_dir) LAB_D_LOGDIR[$name]="$val" ;;
-		*) lab_die "lab_daemon_config $name: unknown key \"$key\"" ;;
-		esac
-	done
-	if [ -n "$policy_src" ]; then
-		lab_daemon_policy "$name" "${policy_src#file:}"
-	elif [ "${LAB_D_POLICY[$name]}" = "$dir/policy.json" ] && [ ! -e "$dir/policy.json" ]; then
-		lab_daemon_policy "$name" - <<<"{}"
-	fi
-
-	json+="{${nl}  \"policy\": $(lab_json_str "${LAB_D_POLICY[$name]}"),${nl}  \"interfaces\": ["
-	for ((i = 0; i < ${#ifs[@]}; i++)); do
-		IFS=: read -r f hook mode <<<"${ifs[$i]}"
-		[ -n "$f" ] && [ -n "$hook" ] || lab_die "lab_daemon_config $name: if=${ifs[$i]}: want IF:HOOK[:MODE]"
-		json+="$([ "$i" -gt 0 ] && echo ,)${nl}    {\"name\": $(lab_json_str "$f"), \"hook\": $(lab_json_str "$hook")"
-		[ -n "$mode" ] && json+=", \"xdp_mode\": $(lab_json_str "$mode")"
-		json+="}"
-	done
-	json+="${nl}  ],${nl}  \"metrics\": {\"listen\": $(lab_json_str "$metrics")"
-	[ -n "$top" ] && json+=", \"top_sources\": $top"
-	[ -n "$textfile" ] && json+=", \"textfile\": $(lab_json_str "$textfile")"
-	json+="},${nl}  \"control\": {\"socket\": $(lab_json_str "${LAB_D_SOCK[$name]}")"
-	[ -n "$admin" ] && json+=", \"admin_group\": $(lab_json_str "$admin")"
-	[ -n "$readg" ] && json+=", \"read_group\": $(lab_json_str "$readg")"
-	json+="},${nl}  \"paths\": {\"pin_dir\": $(lab_json_str "${LAB_D_PIN[$name]}"),"
-	json+=" \"state_dir\": $(lab_json_str "${LAB_D_STATE[$name]}"),"
-	json+=" \"log_dir\": $(lab_json_str "${LAB_D_LOGDIR[$name]}")}${nl}}${nl}"
-	printf '%s' "$json" >"$dir/smtpgate.json.tmp" && chmod 0644 "$dir/smtpgate.json.tmp" &&
-		mv -f "$dir/smtpgate.json.tmp" "$dir/smtpgate.json" ||
-		lab_die "cannot write $dir/smtpgate.json"
-}
-
-# lab_daemon_policy NAME FILE|-
-# Replaces NAME's policy file with a copy of FILE (or stdin), mode 0644,
-# by rename: whatever was there (a symlink, a file with other modes) is
-# replaced, and a daemon never reads half a file.
-lab_daemon_policy() {
-	local name="$1" src="$2" path tmp
-
-	lab_daemon_known "$name"
-	path="${LAB_D_POLICY[$name]}"
-	tmp="$(dirname "$path")/.policy.$$.tmp"
-	if [ "$src" = - ]; then
-		cat >"$tmp"
-	else
-		cat -- "$src" >"$tmp"
-	fi || lab_die "cannot write $tmp"
-	chmod 0644 "$tmp" && mv -f -T "$tmp" "$path" || lab_die "cannot replace $path"
-}
-
-# lab_daemon_paths NAME
-# Sets (and prints, KEY=VALUE) NAME's paths:
-#   LAB_DAEMON_DIR (its scratch dir: config, policy, logs, state, ...)
-#   LAB_DAEMON_CONFIG  LAB_DAEMON_POLICY  LAB_DAEMON_PIN_DIR
-#   LAB_DAEMON_STATE_DIR  LAB_DAEMON_LOG_DIR  LAB_DAEMON_SOCKET
-#   LAB_DAEMON_LOGFILE (its stdout/stderr)  LAB_DAEMON_PID ("" if not running)
-# Call it directly to get the variables; in $(...) only the printout.
-lab_daemon_paths() {
-	local name="$1"
-
-	lab_daemon_known "$name"
-	LAB_DAEMON_DIR="${LAB_D_DIR[$name]}"
-	LAB_DAEMON_CONFIG="${LAB_D_DIR[$name]}/smtpgate.json"
-	LAB_DAEMON_POLICY="${LAB_D_POLICY[$name]}"
-	LAB_DAEMON_PIN_DIR="${LAB_D_PIN[$name]}"
-	LAB_DAEMON_STATE_DIR="${LAB_D_STATE[$name]}"
-	LAB_DAEMON_LOG_DIR="${LAB_D_LOGDIR[$name]}"
-	LAB_DAEMON_SOCKET="${LAB_D_SOCK[$name]}"
-	LAB_DAEMON_LOGFILE="${LAB_D_DIR[$name]}/smtpgated.log"
-	LAB_DAEMON_PID="$(lab_d_get "$name" pid)"
-	export LAB_DAEMON_DIR LAB_DAEMON_CONFIG LAB_DAEMON_POLICY LAB_DAEMON_PIN_DIR LAB_DAEMON_STATE_DIR \
-		LAB_DAEMON_LOG_DIR LAB_DAEMON_SOCKET LAB_DAEMON_LOGFILE LAB_DAEMON_PID
-	printf '%s\n' "config=$LAB_DAEMON_CONFIG" "policy=$LAB_DAEMON_POLICY" \
-		"pin_dir=$LAB_DAEMON_PIN_DIR" "state_dir=$LAB_DAEMON_STATE_DIR" \
-		"log_dir=$LAB_DAEMON_LOG_DIR" "socket=$LAB_DAEMON_SOCKET" \
-		"logfile=$LAB_DAEMON_LOGFILE" "pid=$LAB_DAEMON_PID" "dir=$LAB_DAEMON_DIR"
-}
+# shellcheck source=scripts/lab/daemon_config.sh
+. "$LAB_DAEMON_DIR_LIB/daemon_config.sh"
+# shellcheck source=scripts/lab/gw.sh
+. "$LAB_DAEMON_DIR_LIB/gw.sh"
+# shellcheck source=scripts/lab/probe.sh
+. "$LAB_DAEMON_DIR_LIB/probe.sh"
 
 # ---- the daemon's log ------------------------------------------------
 
@@ -538,279 +403,4 @@ lab_daemon_hook_teardown() {
 	[ "$LAB_DAEMON_HOOKED" = 1 ] && return 0
 	LAB_DAEMON_HOOKED=1
 	lab_on_exit lab_daemon_teardown
-}
-
-# ---- a standard gateway lab ------------------------------------------
-#
-# lab_gw_build [PORTS...]
-# The topology most daemon tests use (ports: what relay and outside
-# answer on, default 25 443):
-#
-#   app1 198.18.1.5 2001:db8:1::5 (meant to be trusted) -+
-#   app2 198.18.1.6 2001:db8:1::6 (not trusted) ---------+- lan (bridge br0)
-#                                                        |  p-gw
-#                                        srv0 198.18.1.1 2001:db8:1::1  (XDP here)
-#                                        gw (router)
-#                                        up0  198.18.0.1 2001:db8::1    (TC egress here)
-#                                                        |
-#   relay: eth0 198.18.0.25 2001:db8::25 (the approved relay) and
-#               198.18.0.99 2001:db8::99 (an unapproved mail host)
-#
-# Every listener answers each connection with a banner naming the host
-# ("220 relay", "220 outside" on 25; "<port> relay" elsewhere), then
-# closes.  srv0's peer has NAPI (lab_napi) so an XDP reject's RST arrives.
-# Addresses are in LAB_GW[app1_4], LAB_GW[relay_6], ... (host_family).
-declare -A LAB_GW=(
-	[app1_4]=198.18.1.5 [app1_6]=2001:db8:1::5
-	[app2_4]=198.18.1.6 [app2_6]=2001:db8:1::6
-	[relay_4]=198.18.0.25 [relay_6]=2001:db8::25
-	[outside_4]=198.18.0.99 [outside_6]=2001:db8::99
-	[gw_srv_4]=198.18.1.1 [gw_srv_6]=2001:db8:1::1
-	[gw_up_4]=198.18.0.1 [gw_up_6]=2001:db8::1
-)
-
-# shellcheck disable=SC2120 # the ports are optional
-lab_gw_build() {
-	local ports=("$@") h fam port banner
-
-	[ ${#ports[@]} -gt 0 ] || ports=(25 443)
-	for h in gw app1 app2 relay lan; do
-		lab_ns "$h" >/dev/null
-	done
-	lab_link gw srv0 lan p-gw
-	lab_link app1 eth0 lan p-app1
-	lab_link app2 eth0 lan p-app2
-	lab_bridge lan br0 p-gw p-app1 p-app2
-	lab_link gw up0 relay eth0
-	lab_napi lan p-gw
-	lab_gw_address_srv0
-	lab_addr gw up0 "${LAB_GW[gw_up_4]}/24"
-	lab_addr gw up0 "${LAB_GW[gw_up_6]}/64"
-	lab_forwarding gw
-	for h in app1 app2; do
-		lab_addr "$h" eth0 "${LAB_GW[${h}_4]}/24"
-		lab_addr "$h" eth0 "${LAB_GW[${h}_6]}/64"
-		lab_route "$h" default "${LAB_GW[gw_srv_4]}"
-		lab_route "$h" default "${LAB_GW[gw_srv_6]}"
-	done
-	for h in relay outside; do
-		lab_addr relay eth0 "${LAB_GW[${h}_4]}/24"
-		lab_addr relay eth0 "${LAB_GW[${h}_6]}/64"
-	done
-	lab_route relay default "${LAB_GW[gw_up_4]}"
-	lab_route relay default "${LAB_GW[gw_up_6]}"
-	for h in relay outside; do
-		for fam in 4 6; do
-			for port in "${ports[@]}"; do
-				banner="$port $h"
-				[ "$port" = 25 ] && banner="220 $h"
-				lab_tcp_serve relay "${LAB_GW[${h}_$fam]}" "$port" "$banner"
-			done
-		done
-	done
-	for h in relay outside; do
-		for fam in 4 6; do
-			for port in "${ports[@]}"; do
-				lab_wait_port relay "${LAB_GW[${h}_$fam]}" "$port" 5 || return 1
-			done
-		done
-	done
-}
-
-# lab_gw_address_srv0: gw's addresses on srv0 (again, after re-creating it).
-lab_gw_address_srv0() {
-	lab_addr gw srv0 "${LAB_GW[gw_srv_4]}/24"
-	lab_addr gw srv0 "${LAB_GW[gw_srv_6]}/64"
-}
-
-# lab_tcp_try_many TIMEOUT_S "NS DST PORT" ...
-# lab_tcp_try for each spec, all at once; prints one line per spec, in
-# order: "NS DST PORT: <lab_tcp_try line>".  For several drops this costs
-# one timeout, not one each.
-lab_tcp_try_many() {
-	local timeout="$1" spec i dir pids=()
-
-	shift
-	dir=$(mktemp -d "$LAB_DIR/try.XXXXXX") || return 1
-	i=0
-	for spec in "$@"; do
-		# shellcheck disable=SC2086 # spec is "NS DST PORT"
-		lab_tcp_try $spec "$timeout" >"$dir/$i" &
-		pids+=($!)
-		i=$((i + 1))
-	done
-	wait "${pids[@]}"
-	i=0
-	for spec in "$@"; do
-		echo "$spec: $(<"$dir/$i")"
-		i=$((i + 1))
-	done
-	rm -rf -- "$dir"
-}
-
-# lab_xdp_watch NS IF DURATION_MS [PERIOD_MS] [--until-attached] [--stop-file FILE]
-# Samples IF's XDP program in NS every PERIOD_MS (default 50) for
-# DURATION_MS, from one process asking the kernel directly (netlink
-# RTM_GETLINK), so samples stay on time on a busy machine where a fork
-# per sample would not.  Prints one line per sample, as it goes:
-#   <ms since the epoch> <prog id>     0: no XDP program, -: no such IF
-# With --until-attached it stops at the first sample with a program
-# (exit 0) and exits 1 if none came within DURATION_MS.  With
-# --stop-file it stops (exit 0) once FILE exists: run it in the
-# background with a generous DURATION_MS, touch FILE when done.
-lab_xdp_watch() {
-	local ns="$1"
-
-	shift
-	lab_exec "$ns" python3 -u -c "$LAB_XDP_WATCH_PY" "$@"
-}
-
-LAB_XDP_WATCH_PY='
-import os, socket, struct, sys, time
-ifname, duration_ms = sys.argv[1], int(sys.argv[2])
-period_ms = int(sys.argv[3]) if len(sys.argv) > 3 and sys.argv[3][0] != "-" else 50
-until = "--until-attached" in sys.argv[3:]
-stop_file = sys.argv[sys.argv.index("--stop-file") + 1] if "--stop-file" in sys.argv else None
-RTM_GETLINK, NLM_F_REQUEST, NLMSG_ERROR = 18, 1, 2
-IFLA_IFNAME, IFLA_XDP, IFLA_XDP_PROG_ID = 3, 43, 4
-sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
-sock.bind((0, 0))
-name = ifname.encode() + b"\0"
-attr = struct.pack("HH", 4 + len(name), IFLA_IFNAME) + name
-attr += b"\0" * (-len(attr) % 4)
-body = struct.pack("BxHiII", socket.AF_UNSPEC, 0, 0, 0, 0) + attr
-
-def attrs(data, off, end):
-    while off + 4 <= end:
-        alen, atype = struct.unpack_from("HH", data, off)
-        if alen < 4:
-            return
-        yield atype & 0x3fff, off + 4, off + alen
-        off += (alen + 3) & ~3
-
-def prog_id(seq):
-    sock.send(struct.pack("IHHII", 16 + len(body), RTM_GETLINK, NLM_F_REQUEST, seq, 0) + body)
-    data = sock.recv(65536)
-    length, kind = struct.unpack_from("IH", data, 0)
-    if kind == NLMSG_ERROR:
-        return "-"
-    for t, a, e in attrs(data, 32, length):
-        if t == IFLA_XDP:
-            for t2, a2, e2 in attrs(data, a, e):
-                if t2 == IFLA_XDP_PROG_ID:
-                    return str(struct.unpack_from("I", data, a2)[0])
-            return "0"
-    return "0"
-
-end = time.time() + duration_ms / 1000.0
-seq = 0
-while True:
-    seq += 1
-    now = time.time()
-    pid = prog_id(seq)
-    print("%d %s" % (now * 1000, pid), flush=True)
-    if until and pid not in ("0", "-"):
-        sys.exit(0)
-    if stop_file and os.path.exists(stop_file):
-        sys.exit(0)
-    if now >= end:
-        sys.exit(1 if until else 0)
-    time.sleep(max(0.0, period_ms / 1000.0 - (time.time() - now)))
-'
-
-# lab_xdp_prog_id NS IF: the id of the XDP program on IF ("" if none).
-lab_xdp_prog_id() {
-	local out
-
-	out=$(lab_exec "$1" ip -d link show dev "$2" 2>/dev/null)
-	[[ "$out" =~ prog/xdp[a-z]*\ id\ ([0-9]+) ]] && echo "${BASH_REMATCH[1]}"
-	return 0
-}
-
-# lab_gw_policy [trust=HOST[,HOST...]] [action=drop|reject] [scope=PFX[,PFX...]]
-# Prints the standard policy for the lab_gw_build lab: port 25 governed,
-# scope the server subnet (v4 and v6) plus PFXs, relay group "internal"
-# = relay (v4 and v6), HOSTs (default app1) trusted for it, unregistered
-# sources get ACTION (default drop).
-lab_gw_policy() {
-	local kv trust="app1" action="drop" h fam sep="" entries="" pfx
-	local scope='"198.18.1.0/24", "2001:db8:1::/64"'
-
-	for kv in "$@"; do
-		case "$kv" in
-		trust=*) trust="${kv#trust=}" ;;
-		action=*) action="${kv#action=}" ;;
-		scope=*)
-			kv="${kv#scope=}"
-			for pfx in ${kv//,/ }; do
-				scope+=", \"$pfx\""
-			done
-			;;
-		*) lab_die "lab_gw_policy: unknown \"$kv\"" ;;
-		esac
-	done
-	for h in ${trust//,/ }; do
-		for fam in 4 6; do
-			[ -n "${LAB_GW[${h}_$fam]:-}" ] || lab_die "lab_gw_policy: no host $h"
-			entries+="$sep"$'\n'"    {\"addr\": \"${LAB_GW[${h}_$fam]}\", \"relays\": [\"internal\"],"
-			entries+=" \"ticket\": \"LAB-$h-$fam\", \"owner\": \"lab\"}"
-			sep=","
-		done
-	done
-	cat <<-JSON
-	{
-	  "mode": "enforce",
-	  "ports": [25],
-	  "scope": [$scope],
-	  "relays": {"internal": [{"addr": "${LAB_GW[relay_4]}"}, {"addr": "${LAB_GW[relay_6]}"}]},
-	  "unregistered": {"action": "$action"},
-	  "trusted": [$entries
-	  ]
-	}
-	JSON
-}
-
-# lab_tcp_result_is LINE WANT: does a lab_tcp_try LINE meet WANT (as in
-# lab_tcp_expect)?
-lab_tcp_result_is() {
-	local got="$1" want="$2"
-
-	case "$want" in
-	connected) [[ "$got" =~ ^connected\ [0-9]+ ]] ;;
-	connected:*) [[ "$got" =~ ^connected\ [0-9]+\ (.*)$ ]] &&
-		[ "${BASH_REMATCH[1]}" = "${want#connected:}" ] ;;
-	blocked) [[ "$got" =~ ^(timeout|refused)\ [0-9]+ ]] ;;
-	*) [[ "$got" =~ ^$want\ [0-9]+ ]] ;;
-	esac
-}
-
-# lab_tcp_expect TIMEOUT_S LABEL "NS DST PORT WANT"...
-# Tries every connection at once (lab_tcp_try_many) and reports each as a
-# TAP check (ok / not_ok of tests/e2e/lib.sh) named
-# "LABEL: NS -> DST:PORT WANT".  WANT (the rest of the spec, spaces
-# allowed): connected (any banner),
-# connected:BANNER, timeout, refused, or blocked (timeout or refused).
-# Returns 0 iff every expectation was met.
-lab_tcp_expect() {
-	local timeout="$1" label="$2" spec specs=() wants=() i=0 line got want rc=0 ns dst port
-
-	shift 2
-	for spec in "$@"; do
-		read -r ns dst port want <<<"$spec"
-		specs+=("$ns $dst $port")
-		wants+=("$want")
-	done
-	while IFS= read -r line; do
-		got="${line#*: }"
-		want="${wants[$i]}"
-		read -r ns dst port <<<"${specs[$i]}"
-		i=$((i + 1))
-		if lab_tcp_result_is "$got" "$want"; then
-			ok "$label: $ns -> $dst:$port $want"
-		else
-			not_ok "$label: $ns -> $dst:$port $want" "got: $got"
-			rc=1
-		fi
-	done < <(lab_tcp_try_many "$timeout" "${specs[@]}")
-	return "$rc"
 }

@@ -44,8 +44,10 @@ LAB_PGIDS=()           # process groups started by lab_bg
 # shellcheck disable=SC2034 # for callers
 LAB_LAST_PGID=""       # the one lab_bg started last
 LAB_PIN_DIRS=()        # bpffs dirs removed at exit
-LAB_CLEANUP=()         # extra commands (eval'd) run first at exit
+LAB_CLEANUP_WORDS=()   # lab_on_exit commands, word after word ...
+LAB_CLEANUP_LENS=()    # ... and how many words each has, in order
 LAB_TORN_DOWN=0
+LAB_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 LAB_DEBUG="${LAB_DEBUG:-0}"
 
 lab_die() {
@@ -125,12 +127,32 @@ lab_init() {
 	lab_log "prefix $LAB_PREFIX, scratch $LAB_DIR"
 }
 
-# lab_on_exit CMD
-# Runs CMD (a string, eval'd) at teardown, before processes are stopped
-# and namespaces deleted; most recent first.  For example a data-plane
-# detach that must run while the interfaces still exist.
+# lab_on_exit CMD [ARGS...]
+# Runs CMD with its ARGS at teardown, before processes are stopped and
+# namespaces deleted; most recent first.  For example a data-plane detach
+# that must run while the interfaces still exist:
+#   lab_on_exit lab_exec gw "$SGLOAD" --pin-dir "$PIN" --detach
+# The words are kept as given and run as a command (a function or a
+# program), never through eval: a path with spaces or quotes stays one
+# argument.  One argument holding blanks is refused (that was the old,
+# eval'd form).
 lab_on_exit() {
-	LAB_CLEANUP=("$1" "${LAB_CLEANUP[@]}")
+	[ $# -gt 0 ] || lab_die "lab_on_exit: no command"
+	[ $# -gt 1 ] || [[ "$1" != *[[:space:]]* ]] ||
+		lab_die "lab_on_exit \"$1\": give the command and its arguments as words, not one string"
+	LAB_CLEANUP_LENS+=("$#")
+	LAB_CLEANUP_WORDS+=("$@")
+}
+
+# Runs the lab_on_exit commands, the most recent first.
+lab_run_cleanup() {
+	local i len end=${#LAB_CLEANUP_WORDS[@]}
+
+	for ((i = ${#LAB_CLEANUP_LENS[@]} - 1; i >= 0; i--)); do
+		len=${LAB_CLEANUP_LENS[$i]}
+		end=$((end - len))
+		"${LAB_CLEANUP_WORDS[@]:end:len}" >/dev/null 2>&1
+	done
 }
 
 # lab_build_dir REPO: the build directory, $BUILD (default "build") as an
@@ -140,6 +162,12 @@ lab_build_dir() {
 	/*) echo "${BUILD:-build}" ;;
 	*) echo "$1/${BUILD:-build}" ;;
 	esac
+}
+
+# lab_sglab: the lab's helper program (userspace/lab/: sglab xdp-pass,
+# xdp-watch), $SGLAB or <build dir>/sglab.
+lab_sglab() {
+	echo "${SGLAB:-$(lab_build_dir "$LAB_REPO")/sglab}"
 }
 
 # lab_pin_dir NAME
@@ -183,13 +211,11 @@ lab_all_namespaces() {
 # lab_teardown
 # Undoes everything this lab made.  Idempotent; called by the trap.
 lab_teardown() {
-	local rc=$? cmd pgid ns dir pid
+	local rc=$? pgid ns dir pid
 
 	[ "$LAB_TORN_DOWN" = 1 ] && return "$rc"
 	LAB_TORN_DOWN=1
-	for cmd in "${LAB_CLEANUP[@]}"; do
-		eval "$cmd" >/dev/null 2>&1
-	done
+	lab_run_cleanup
 	for pgid in "${LAB_PGIDS[@]}"; do
 		lab_stop_group "$pgid"
 	done
@@ -334,14 +360,17 @@ lab_forwarding() {
 # of silently lost (docs/lab.md, "Pitfalls").  Measured on 6.18: GRO on the veth is
 # NOT enough for XDP_TX from the peer (the frame vanishes, no counter
 # moves); a no-op XDP program is.  So this attaches one with
-# `sgload --xdp-pass` ($SGLOAD, which tests/e2e/lib.sh sets) and turns
-# GRO on as well.  Without sgload it falls back to GRO and says so.
+# `sglab xdp-pass` (lab_sglab) and turns GRO on as well.  Without sglab
+# (not built) it falls back to GRO and says so.
 lab_napi() {
-	if [ -n "${SGLOAD:-}" ] && [ -x "$SGLOAD" ]; then
-		lab_exec "$1" "$SGLOAD" --xdp-pass "$2" >/dev/null ||
+	local sglab
+
+	sglab=$(lab_sglab)
+	if [ -x "$sglab" ]; then
+		lab_exec "$1" "$sglab" xdp-pass "$2" >/dev/null ||
 			lab_die "$1: no-op XDP program on $2 failed"
 	else
-		echo "lab: no sgload (\$SGLOAD): $1:$2 gets GRO only; XDP_TX from its peer" \
+		echo "lab: no $sglab (make): $1:$2 gets GRO only; XDP_TX from its peer" \
 			"may be lost" >&2
 	fi
 	lab_exec "$1" ethtool -K "$2" gro on >/dev/null || lab_die "$1: gro on $2 failed"

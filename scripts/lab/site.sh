@@ -7,7 +7,7 @@
 # Sourced by scripts/lab.sh (the demo) and tests/e2e/test_demo.sh (the
 # demo's story as assertions); it runs nothing itself.  Needs what
 # scripts/lab.sh sources first: lab/netns.sh (through daemon.sh),
-# lab/daemon.sh, lab/mail.sh, lab/counters.sh, and $SGLOAD.
+# lab/daemon.sh, lab/mail.sh, lab/counters.sh, and sglab (lab_sglab).
 
 declare -A SITE=(
 	[app1_4]=198.18.1.11 [app1_6]=2001:db8:1::11

@@ -448,7 +448,7 @@ main() {
 
 	lab_init "sgbl$$"
 	PIN=$(lab_pin_dir bench)
-	lab_on_exit "lab_exec gw xdp-filter unload $RX"
+	lab_on_exit lab_exec gw xdp-filter unload "$RX"
 	build_lab || { echo "bench_live: building the lab failed" >&2; exit 1; }
 	gen=$(generator_in_use) || exit 1
 

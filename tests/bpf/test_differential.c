@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * Differential test: the reference model (tests/lib/refmodel.c, written
- * from the semantics document only) against the BPF programs, on random
+ * from docs/semantics.md only) against the BPF programs, on random
  * policies and >= 100,000 random and mutated frames.
  *
  * Per frame: the program's return value must be the model's action, and
  * the counters of slot 0 must have moved by exactly the model's (verdict,
  * reason, ip_bytes, is_conn), or not at all for a frame that is not
- * governed.  A RST must be the RST the semantics describe; any other
+ * governed.  A RST must be the RST docs/semantics.md §4 describes; any other
  * frame must come out unchanged.  About 10 % of the frames go through the
  * TC ingress program instead of XDP.
  *

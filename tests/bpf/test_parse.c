@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * Parser robustness (semantics.md sections 1 and 2): VLAN tags, IPv4
+ * Parser robustness (docs/semantics.md §1 and §2): VLAN tags, IPv4
  * options, lengths and fragments, IPv6 extension chains and fragments,
  * TCP data offsets, non-TCP and non-IP frames, scope on frames that are
  * only partly readable, and every truncation of a few valid frames.

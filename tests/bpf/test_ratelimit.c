@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * Token buckets (GCRA, semantics section 5) through BPF_PROG_TEST_RUN:
+ * Token buckets (GCRA, docs/semantics.md §5) through BPF_PROG_TEST_RUN:
  * rate classes in both dimensions, relay caps, the throttle allowance of
  * unregistered sources, automatic and manual bans, and the exactness of a
  * bucket shared by two CPUs.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * Every verdict and reason of the decision (semantics.md section 3),
+ * Every verdict and reason of the decision (docs/semantics.md §3 and §4),
  * table-driven: each case is a policy variant, a packet and the exact
  * outcome (hook return value, RST, the one counter that moves and by how
  * much).  Each case runs through XDP, TC ingress and TC egress, for IPv4

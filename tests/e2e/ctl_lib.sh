@@ -214,7 +214,7 @@ ctl_make_reader() {
 	local g
 
 	for g in "$CTL_ADMIN_GROUP" "$CTL_READ_GROUP"; do
-		lab_on_exit "ctl_retry groupdel $g"
+		lab_on_exit ctl_retry groupdel "$g"
 		ctl_retry groupadd -r "$g" || tap_bail "groupadd $g"
 	done
 	ctl_add_reader "$CTL_READER"
@@ -223,7 +223,7 @@ ctl_make_reader() {
 # ctl_add_reader NAME: one more user in the read group (after
 # ctl_make_reader), removed at exit.
 ctl_add_reader() {
-	lab_on_exit "ctl_retry userdel $1"
+	lab_on_exit ctl_retry userdel "$1"
 	ctl_retry useradd -r -M -N -s /usr/sbin/nologin -G "$CTL_READ_GROUP" "$1" ||
 		tap_bail "useradd $1"
 }

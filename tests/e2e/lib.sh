@@ -115,18 +115,19 @@ tap_done() {
 # DEADLINE_S seconds (default 100): the lab trap tears everything down
 # and the test exits non-zero.
 e2e_init() {
-	local deadline="${1:-100}" self=$$ pid
+	local deadline="${1:-100}" self=$$ pid tool
 
-	[ -x "$SGLOAD" ] || {
-		echo "not ok 1 - set-up: $SGLOAD is missing (make BUILD=${BUILD##*/})"
+	for tool in "$SGLOAD" "$(lab_sglab)"; do
+		[ -x "$tool" ] && continue
+		echo "not ok 1 - set-up: $tool is missing (make BUILD=${BUILD##*/})"
 		echo "1..1"
 		exit 1
-	}
+	done
 	lab_init "${E2E_PREFIX:-}"    # E2E_PREFIX: a namespace prefix of your choice
 	setsid bash -c "sleep $deadline; echo '# e2e: deadline of ${deadline}s exceeded' >&2; \
 		kill -TERM $self" </dev/null >/dev/null 2>&1 &
 	pid=$!
-	lab_on_exit "kill -TERM -- -$pid"
+	lab_on_exit kill -TERM -- "-$pid"
 }
 
 # e2e_daemon_lab [TOOL ...]: the set-up every daemon test starts with:

@@ -22,7 +22,7 @@ AUDIT="$CTL_LOG/audit.jsonl"
 # The log dir on its own small file system, filled up later on.
 mkdir -p "$CTL_LOG"
 mount -t tmpfs -o size=1m,mode=0750 "sg-audit-${LAB_PREFIX}" "$CTL_LOG" || tap_bail "mount tmpfs"
-lab_on_exit "umount -l '$CTL_LOG'"
+lab_on_exit umount -l "$CTL_LOG"
 
 EXPIRES=$(date -u -d "@$(($(date +%s) + 4))" +%Y-%m-%dT%H:%M:%SZ)
 POLICY=$(jq --arg e "$EXPIRES" '.trusted += [{"addr": "198.18.1.201", "relays": ["internal"],

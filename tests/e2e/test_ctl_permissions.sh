@@ -40,11 +40,11 @@ retry() {
 }
 
 for g in "$ADMIN_G" "$READ_G"; do
-	lab_on_exit "retry groupdel $g"
+	lab_on_exit retry groupdel "$g"
 	retry groupadd -r "$g" || tap_bail "groupadd $g"
 done
 for u in "$U_ADMIN" "$U_READ" "$U_PRIM" "$U_NONE"; do
-	lab_on_exit "retry userdel $u"
+	lab_on_exit retry userdel "$u"
 done
 retry useradd -r -M -N -s /usr/sbin/nologin -G "$ADMIN_G" "$U_ADMIN" || tap_bail "useradd $U_ADMIN"
 retry useradd -r -M -N -s /usr/sbin/nologin -G "$READ_G" "$U_READ" || tap_bail "useradd $U_READ"

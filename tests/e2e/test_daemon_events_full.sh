@@ -33,7 +33,7 @@ LOGD="$LAB_DAEMON_LOG_DIR"
 EVENTS="$LOGD/events.jsonl"
 mkdir -p "$LOGD" && mount -t tmpfs -o size=64k,mode=0750 "sgt-$LAB_PREFIX" "$LOGD" ||
 	tap_bail "cannot mount a tmpfs on $LOGD"
-lab_on_exit "umount -l '$LOGD'"
+lab_on_exit umount -l "$LOGD"
 
 written() {
 	lab_exec gw curl -sS --max-time 5 "$URL" | awk '$1 == "smtpgate_events_written_total" { print $2 }'

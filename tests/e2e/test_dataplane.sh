@@ -313,7 +313,7 @@ main() {
 	t0=$(lab_now_ms)
 	e2e_init 100
 	PIN=$(lab_pin_dir dp)
-	lab_on_exit "lab_exec gw '$SGLOAD' --pin-dir '$PIN' --detach"
+	lab_on_exit lab_exec gw "$SGLOAD" --pin-dir "$PIN" --detach
 	build_lab || tap_bail "building the lab failed"
 	tap_diag "lab $LAB_PREFIX ready in $(($(lab_now_ms) - t0)) ms; pins in $PIN"
 	check_baseline

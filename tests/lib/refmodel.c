@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * The reference model (see refmodel.h).  Each step below carries the
- * number of the rule it implements in the semantics document, so a
- * reader can check the two side by side.
+ * number of the rule it implements in docs/semantics.md, so a reader can
+ * check the two side by side.
  */
 #include <stdio.h>
 #include <string.h>

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * A reference model of the data plane's decision, written from
- * the documented semantics (docs/policy.md: governed traffic, verdicts and
- * reasons, fragments; docs/architecture.md: the decision order) and nothing else:
- * it never looks at the BPF code.  Plain C, byte-level, every read
+ * docs/semantics.md (parsing, governed?, decision, action) and nothing
+ * else: it never looks at the BPF code.  Plain C, byte-level, every read
  * bounds-checked against an explicit length; clarity over speed.
  *
  * The model does not keep time or rate state.  It is given the state that
@@ -26,7 +25,7 @@
 #define RM_MAX_TRUSTED 64
 #define RM_MAX_BANS    16
 
-/* How much of the packet the parser learnt (semantics §1). */
+/* How much of the packet the parser learnt (docs/semantics.md §1). */
 enum rm_know {
 	RM_NOTHING = 0,
 	RM_SRC = 1,
@@ -149,16 +148,16 @@ struct rm_answer {
 	struct rm_parsed pkt;         /* what the parser saw, for the RST check */
 };
 
-/* Parses frame bytes [0, len) as semantics §1 says. */
+/* Parses frame bytes [0, len) as docs/semantics.md §1 says. */
 void rm_parse(const uint8_t *frame, size_t len, struct rm_parsed *out);
-/* Decides frame bytes [0, len) under world (semantics §1-§4). */
+/* Decides frame bytes [0, len) under world (docs/semantics.md §1-§4). */
 void rm_decide(const struct rm_world *w, const uint8_t *frame, size_t len,
 	       struct rm_answer *out);
 
 /* True if prefix (length over 128 bits) contains a. */
 bool rm_prefix_contains(const struct sg_prefix *prefix, const struct sg_addr *a);
 
-/* NULL if out (out_len bytes) is the RST semantics §4 says the data plane
+/* NULL if out (out_len bytes) is the RST docs/semantics.md §4 says the data plane
  * sends back for frame (len bytes) parsed as p; else what is wrong. */
 const char *rm_check_rst(const uint8_t *frame, size_t len, const struct rm_parsed *p,
 			 const uint8_t *out, size_t out_len);

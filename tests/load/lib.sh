@@ -53,7 +53,7 @@ load_init() {
 	e2e_init "${1:-100}"
 }
 
-# load_gw_build: the standard gateway lab (scripts/lab/daemon.sh,
+# load_gw_build: the standard gateway lab (scripts/lab/gw.sh,
 # lab_gw_build: app1, app2 on a bridge behind gw:srv0; relay 198.18.0.25
 # and "outside" 198.18.0.99 behind gw:up0) with socat banners on 443
 # only, and a connrate listener on port 25 of both relay addresses: it

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * sgload: a small command line over the loader library, for the e2e and
- * load tests and the benchmarks until smtpgated exists.  It builds a
+ * load tests and the benchmarks: it drives the data plane without a
+ * daemon, so a test of the maps and programs does not depend on
+ * smtpgated's configuration, control socket or reload logic.  It builds a
  * policy from flags, applies it as a new generation on the pinned maps in
  * --pin-dir, attaches, and exits: enforcement stays (XDP links are
  * pinned, TC filters stay by themselves).  Run it inside the namespace
@@ -40,10 +42,6 @@ static const char usage_text[] =
 	"      \"VERDICT REASON PACKETS BYTES CONNS\"\n"
 	"  sgload --pin-dir DIR --detach\n"
 	"      detach everything recorded in DIR and remove its pins\n"
-	"  sgload --xdp-pass IF\n"
-	"      attach a do-nothing XDP program (native) to IF: gives a veth the\n"
-	"      NAPI it needs to receive what XDP_TX on its peer sends (a reject's\n"
-	"      RST); GRO alone does not do that here.  Stays until IF goes away.\n"
 	"\n"
 	"  HOOK: xdp | tc-ingress | tc-egress     XDPMODE: auto (default) | native | generic\n"
 	"  ADDR: 198.18.0.25, 198.18.0.25:25, 2001:db8::25, [2001:db8::25]:25\n"
@@ -58,7 +56,6 @@ struct opts {
 	const char *pin_dir;
 	const char *counters;
 	const char *unregistered;
-	const char *xdp_pass;
 	bool detach;
 	bool monitor;
 	const char *ports[MAX_ITEMS], *scopes[MAX_ITEMS], *relays[MAX_ITEMS];
@@ -98,7 +95,6 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "attach", required_argument, NULL, 'a' },
 		{ "counters", required_argument, NULL, 'C' },
 		{ "detach", no_argument, NULL, 'D' },
-		{ "xdp-pass", required_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -120,7 +116,6 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'a': rc = push(o->attaches, &o->n_attaches, optarg, "--attach"); break;
 		case 'C': o->counters = optarg; break;
 		case 'D': o->detach = true; break;
-		case 'X': o->xdp_pass = optarg; break;
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(0);
@@ -132,11 +127,6 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		return rc;
 	if (optind < argc)
 		return bad_usage("unexpected argument \"%s\"", argv[optind]);
-	if (o->xdp_pass) {
-		if (argc != 3)
-			return bad_usage("%s", "--xdp-pass IF takes no other flag");
-		return 0;
-	}
 	if (!o->pin_dir)
 		return bad_usage("%s", "--pin-dir is required");
 	if (o->detach && o->counters)
@@ -553,36 +543,6 @@ static int cmd_detach(const struct opts *o)
 	return rc;
 }
 
-/* A two-instruction XDP_PASS program, attached natively through netlink
- * so it stays after we exit without any pin. */
-static int cmd_xdp_pass(const char *ifname)
-{
-	const struct bpf_insn insns[] = {
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS },
-		{ .code = BPF_JMP | BPF_EXIT },
-	};
-	int ifindex = (int)if_nametoindex(ifname), fd, rc;
-
-	if (!ifindex) {
-		fprintf(stderr, "sgload: --xdp-pass: %s: no such interface\n", ifname);
-		return 1;
-	}
-	fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "sg_xdp_pass", "GPL", insns, 2, NULL);
-	if (fd < 0) {
-		fprintf(stderr, "sgload: --xdp-pass: load: %s\n", strerror(errno));
-		return 1;
-	}
-	rc = bpf_xdp_attach(ifindex, fd, XDP_FLAGS_DRV_MODE, NULL);
-	close(fd);
-	if (rc) {
-		fprintf(stderr, "sgload: --xdp-pass: attach to %s (native): %s\n", ifname,
-			strerror(-rc));
-		return 1;
-	}
-	printf("sgload: %s: no-op XDP program attached\n", ifname);
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	struct opts o = {};
@@ -590,8 +550,6 @@ int main(int argc, char **argv)
 
 	if (rc)
 		return rc;
-	if (o.xdp_pass)
-		return cmd_xdp_pass(o.xdp_pass);
 	if (o.detach)
 		return cmd_detach(&o);
 	if (o.counters)

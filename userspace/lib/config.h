@@ -41,7 +41,7 @@ struct sg_host_config {
 void sg_host_config_init(struct sg_host_config *c);  /* all defaults */
 void sg_host_config_free(struct sg_host_config *c);
 
-/* ---- additions to the contract above -------------------------------- */
+/* ---- the defaults, and parsing metrics.listen ------------------------ */
 
 #define SG_DEFAULT_POLICY_PATH    "/etc/smtpgate/policy.json"
 #define SG_DEFAULT_METRICS_LISTEN "127.0.0.1:9725"

@@ -83,7 +83,9 @@ int sg_parse_rfc3339(const char *s, long long *unix_sec);
 void sg_format_rfc3339(long long unix_sec, char *buf, size_t len);
 int sg_parse_duration(const char *s, long long *seconds);
 
-/* ---- additions to the contract above -------------------------------- */
+/* ---- limits and helpers the loaders share with smtpgatectl and the
+ * control server (so that trust.add checks exactly what a file load
+ * checks) ------------------------------------------------------------ */
 
 /* Files larger than this are refused before parsing (a policy at the
  * SG_MAX_TRUSTED limit with typical entries is about 60 MB). */
