@@ -6,6 +6,8 @@
 #
 #   scripts/lab.sh --demo [--ci | --step] [--keep] [--prefix P]
 #   scripts/lab.sh --up [--prefix P]          build the site, leave it running
+#   scripts/lab.sh --fleet [--keep] [--prefix P]  two gateways sharing approvals
+#                                             through etcd (docs/fleet.md)
 #   scripts/lab.sh --teardown P               remove a lab left by --keep / --up
 #   scripts/lab.sh --help
 #
@@ -50,6 +52,12 @@ BUILD="$(lab_build_dir "$LAB_SH_REPO")"
 
 # shellcheck source=scripts/lab/site.sh
 . "$LAB_SH_DIR/lab/site.sh"
+# shellcheck source=scripts/lab/etcd.sh
+. "$LAB_SH_DIR/lab/etcd.sh"
+# shellcheck source=scripts/lab/fleet.sh
+. "$LAB_SH_DIR/lab/fleet.sh"
+# shellcheck source=scripts/lab/fleet_demo.sh
+. "$LAB_SH_DIR/lab/fleet_demo.sh"
 
 # ---- the demo's output ------------------------------------------------
 
@@ -345,6 +353,7 @@ usage() {
 
 	  scripts/lab.sh --demo [--ci | --step] [--keep] [--prefix P]
 	  scripts/lab.sh --up [--prefix P]
+	  scripts/lab.sh --fleet [--keep] [--prefix P]
 	  scripts/lab.sh --teardown P
 
 	  --demo        walk through the story: delivery, blocks, an approval, a ban,
@@ -354,6 +363,10 @@ usage() {
 	  --step        pause before each step (needs a terminal)
 	  --keep        leave the lab running afterwards; prints how to explore it
 	  --up          build the lab and leave it running, without the story
+	  --fleet       another lab: two gateways sharing their approvals through a
+	                3-member etcd cluster; an approval made on one reaches the
+	                app behind the other, a revoke on the other; ends with a
+	                summary (exit 0 iff every step went as expected)
 	  --prefix P    namespace prefix (default sgdemo<pid>)
 	  --teardown P  remove everything of the lab with prefix P
 
@@ -406,7 +419,7 @@ lab_sh_teardown() {
 }
 
 lab_sh_main() {
-	local demo=0 keep=0 up=0 ci=0 step=0 prefix="sgdemo$$" rc=0
+	local demo=0 keep=0 up=0 ci=0 step=0 fleet=0 prefix="sgdemo$$" rc=0
 
 	while [ $# -gt 0 ]; do
 		case "$1" in
@@ -415,6 +428,7 @@ lab_sh_main() {
 		--step) step=1 ;;
 		--keep) keep=1 ;;
 		--up) up=1 keep=1 ;;
+		--fleet) fleet=1 ;;
 		--prefix)
 			prefix="${2:-}"
 			shift
@@ -434,7 +448,7 @@ lab_sh_main() {
 		esac
 		shift
 	done
-	[ "$demo" = 1 ] || [ "$up" = 1 ] || {
+	[ "$demo" = 1 ] || [ "$up" = 1 ] || [ "$fleet" = 1 ] || {
 		usage >&2
 		return 2
 	}
@@ -449,6 +463,11 @@ lab_sh_main() {
 		# how to explore it and how to remove it.
 		trap 'demo_explore_help' EXIT
 		trap 'exit 130' INT TERM
+	fi
+	if [ "$fleet" = 1 ]; then
+		[ "$keep" = 1 ] && trap 'echo "lab $LAB_PREFIX stays up; remove it: $LAB_SH_REPO/scripts/lab.sh --teardown $LAB_PREFIX"' EXIT
+		fleet_demo
+		return $?
 	fi
 	if [ "$demo" = 1 ]; then
 		demo_intro

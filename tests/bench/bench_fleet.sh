@@ -3,7 +3,7 @@
 #
 # How long an approval made on one gateway takes to be in force on
 # another through the fleet store (docs/fleet.md): the two-gateway lab of
-# tests/e2e/fleet_lib.sh (a 3-member etcd cluster with TLS and
+# scripts/lab/fleet.sh (a 3-member etcd cluster with TLS and
 # authentication, two smtpgated with XDP), with 1,000 approvals in place
 # (imported with `smtpgatectl store import`), then N approvals added on
 # gw1 and N revoked on gw1, one at a time.  For each:
@@ -25,9 +25,9 @@
 set -uo pipefail
 
 . "$(dirname "$0")/../e2e/lib.sh"
-. "$E2E_REPO/tests/e2e/etcd_lib.sh"
+. "$E2E_REPO/scripts/lab/etcd.sh"
 . "$E2E_REPO/scripts/lab/daemon.sh"
-. "$E2E_REPO/tests/e2e/fleet_lib.sh"
+. "$E2E_REPO/scripts/lab/fleet.sh"
 
 SAMPLES=100
 IN_PLACE=1000

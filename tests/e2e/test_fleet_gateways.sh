@@ -23,13 +23,13 @@ set -uo pipefail
 
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
-# shellcheck source=tests/e2e/etcd_lib.sh
-. "$(dirname "$0")/etcd_lib.sh"
+# shellcheck source=scripts/lab/etcd.sh
+. "$E2E_REPO/scripts/lab/etcd.sh"
 # shellcheck source=scripts/lab/daemon.sh
 . "$E2E_REPO/scripts/lab/daemon.sh"
 
-# shellcheck source=tests/e2e/fleet_lib.sh
-. "$(dirname "$0")/fleet_lib.sh"
+# shellcheck source=scripts/lab/fleet.sh
+. "$E2E_REPO/scripts/lab/fleet.sh"
 
 PREFIX=$FLEET_PREFIX
 e2e_init 240
@@ -55,50 +55,50 @@ for g in 1 2; do
 	check "gw$g: the log says it follows the store" \
 		lab_daemon_wait_log "gw$g" "fleet store $PREFIX: gateway gw$g follows it" 3
 done
-check "before any approval app1 is blocked" converge_to blocked app1
-check "before any approval app2 is blocked" converge_to blocked app2
+check "before any approval app1 is blocked" fleet_converge blocked app1
+check "before any approval app2 is blocked" fleet_converge blocked app2
 
 # ---- approve on one gateway, in force on the other ---------------------
 
-out=$(ctl gw1 trust add "$APP2" --relay internal --ticket CHG-1 --owner mail-team 2>&1)
+out=$(fleet_ctl gw1 trust add "$APP2" --relay internal --ticket CHG-1 --owner mail-team 2>&1)
 check_eq "trust add $APP2 on gw1 exits 0" "$?" 0
-ms=$(converge_to ok app2)
+ms=$(fleet_converge ok app2)
 check "approved on gw1: app2 behind gw2 delivers" test -n "$ms"
 tap_diag "propagation gw1 -> gw2 to a delivered connection: ${ms:-never} ms"
 check_eq "gw2 lists the approval, with its ticket" \
-	"$(ctl gw2 trust list --json | jq -r ".[] | select(.prefix == \"$APP2\") | .ticket")" CHG-1
-check_eq "etcd holds it under the site's prefix" "$(store_approvals)" "$APP2"
+	"$(fleet_ctl gw2 trust list --json | jq -r ".[] | select(.prefix == \"$APP2\") | .ticket")" CHG-1
+check_eq "etcd holds it under the site's prefix" "$(fleet_store_approvals)" "$APP2"
 
-out=$(ctl gw2 trust add "$APP1" --relay internal --ticket CHG-2 --owner mail-team 2>&1)
+out=$(fleet_ctl gw2 trust add "$APP1" --relay internal --ticket CHG-2 --owner mail-team 2>&1)
 check_eq "trust add $APP1 on gw2 exits 0" "$?" 0
-check "approved on gw2: app1 behind gw1 delivers" converge_to ok app1
+check "approved on gw2: app1 behind gw1 delivers" fleet_converge ok app1
 
 # ---- a ban made on one gateway, lifted on the other --------------------
 
-out=$(ctl gw1 ban add "$APP2" --duration 1h --reason test --ticket BAN-1 2>&1)
+out=$(fleet_ctl gw1 ban add "$APP2" --duration 1h --reason test --ticket BAN-1 2>&1)
 check_eq "ban add $APP2 on gw1 exits 0" "$?" 0
-check "banned on gw1: app2 behind gw2 is blocked" converge_to blocked app2
+check "banned on gw1: app2 behind gw2 is blocked" fleet_converge blocked app2
 check_eq "gw2 lists the manual ban" \
-	"$(ctl gw2 ban list --json | jq -r '.[] | select(.kind == "manual") | .addr')" "$APP2"
-out=$(ctl gw2 ban del "$APP2" --ticket BAN-2 2>&1)
+	"$(fleet_ctl gw2 ban list --json | jq -r '.[] | select(.kind == "manual") | .addr')" "$APP2"
+out=$(fleet_ctl gw2 ban del "$APP2" --ticket BAN-2 2>&1)
 check_eq "ban del $APP2 on gw2 exits 0" "$?" 0
-check "lifted on gw2: app2 delivers again" converge_to ok app2
-check_eq "gw1 no longer lists a ban" "$(ctl gw1 ban list --json | jq length)" 0
+check "lifted on gw2: app2 delivers again" fleet_converge ok app2
+check_eq "gw1 no longer lists a ban" "$(fleet_ctl gw1 ban list --json | jq length)" 0
 
 # ---- revoke on the other ----------------------------------------------
 
-out=$(ctl gw2 trust del "$APP1" --ticket CHG-3 2>&1)
+out=$(fleet_ctl gw2 trust del "$APP1" --ticket CHG-3 2>&1)
 check_eq "trust del $APP1 on gw2 exits 0" "$?" 0
-ms=$(converge_to blocked app1)
+ms=$(fleet_converge blocked app1)
 check "revoked on gw2: app1 behind gw1 is blocked" test -n "$ms"
 tap_diag "propagation gw2 -> gw1 to a blocked connection: ${ms:-never} ms"
-check_eq "gw1 no longer lists $APP1" "$(approvals_of gw1)" "$APP2"
+check_eq "gw1 no longer lists $APP1" "$(fleet_approvals_of gw1)" "$APP2"
 
 # ---- a race: both gateways add one prefix at once ----------------------
 
-ctl gw1 trust add 198.18.1.77 --relay internal --ticket RACE-1 --owner a >"$LAB_DIR/race1" 2>&1 &
+fleet_ctl gw1 trust add 198.18.1.77 --relay internal --ticket RACE-1 --owner a >"$LAB_DIR/race1" 2>&1 &
 p1=$!
-ctl gw2 trust add 198.18.1.77 --relay internal --ticket RACE-2 --owner b >"$LAB_DIR/race2" 2>&1 &
+fleet_ctl gw2 trust add 198.18.1.77 --relay internal --ticket RACE-2 --owner b >"$LAB_DIR/race2" 2>&1 &
 p2=$!
 wait "$p1"; r1=$?
 wait "$p2"; r2=$?
@@ -139,10 +139,10 @@ check_eq "smtpgatectl audit --fleet shows the fleet's trust.del by gw2" \
 
 # ---- metrics and status ------------------------------------------------
 
-check_eq "gw1: smtpgate_store_up 1" "$(metric gw1 9301 smtpgate_store_up)" 1
+check_eq "gw1: smtpgate_store_up 1" "$(fleet_metric gw1 9301 smtpgate_store_up)" 1
 rev=$(etcd_revision)
 check_eq "gw2 applied the store's revision ($rev)" \
-	"$(ctl gw2 status --json | jq -r .store.revision)" "$rev"
+	"$(fleet_ctl gw2 status --json | jq -r .store.revision)" "$rev"
 sha1=$(lab_exec gw1 curl -s "http://127.0.0.1:9301/metrics" | sed -n 's/^smtpgate_policy_info{sha256="\([0-9a-f]*\)"} 1$/\1/p')
 sha2=$(lab_exec gw2 curl -s "http://127.0.0.1:9302/metrics" | sed -n 's/^smtpgate_policy_info{sha256="\([0-9a-f]*\)"} 1$/\1/p')
 check_match "smtpgate_policy_info carries the policy's sha256" "$sha1" "^[0-9a-f]{64}$"
@@ -152,7 +152,7 @@ check "gw1's metrics pass promtool check metrics" \
 
 # ---- expiry: each kernel enforces it, one gateway tidies the store up ----
 
-out=$(ctl gw1 trust add 198.18.2.50 --relay internal --ticket EXP-1 --owner o --expires +3s 2>&1)
+out=$(fleet_ctl gw1 trust add 198.18.2.50 --relay internal --ticket EXP-1 --owner o --expires +3s 2>&1)
 check_eq "trust add with --expires +3s on gw1 exits 0" "$?" 0
 t0=$(lab_now_ms)
 while [ "$(etcd_ctl get "${PREFIX}approvals/198.18.2.50" --keys-only | wc -l)" -ne 0 ]; do
@@ -166,74 +166,78 @@ check_eq "expired: exactly one fleet audit record of the expiry, by smtpgated" \
 		jq -s -c '[.[] | select(.command == "expire" and .key == "approvals/198.18.2.50") | .user]')" \
 	'["smtpgated"]'
 t0=$(lab_now_ms)
-until [[ " $(approvals_of gw1) $(approvals_of gw2) " != *" 198.18.2.50 "* ]]; do
+until [[ " $(fleet_approvals_of gw1) $(fleet_approvals_of gw2) " != *" 198.18.2.50 "* ]]; do
 	[ $(($(lab_now_ms) - t0)) -lt $((CONVERGE_S * 1000)) ] || break
 	sleep 0.1
 done
 check "expired: neither gateway lists it any more" \
-	test -z "$( (approvals_of gw1; approvals_of gw2) | grep -w 198.18.2.50)"
+	test -z "$( (fleet_approvals_of gw1; fleet_approvals_of gw2) | grep -w 198.18.2.50)"
 
 # ---- the etcd leader killed ---------------------------------------------
 
 leader=$(etcd_leader)
 check "the leader is known" test -n "$leader"
 etcd_kill "$leader"
-out=$(ctl gw1 trust add 198.18.2.20 --relay internal --ticket CHG-4 --owner o 2>&1)
+out=$(fleet_ctl gw1 trust add 198.18.2.20 --relay internal --ticket CHG-4 --owner o 2>&1)
 check_eq "with the leader killed, trust add on gw1 exits 0" "$?" 0
 t0=$(lab_now_ms)
-until [[ " $(approvals_of gw2) " == *" 198.18.2.20 "* ]]; do
+until [[ " $(fleet_approvals_of gw2) " == *" 198.18.2.20 "* ]]; do
 	[ $(($(lab_now_ms) - t0)) -lt $((CONVERGE_S * 1000)) ] || break
 	sleep 0.05
 done
-check_match "with the leader killed, gw2 applies gw1's change" "$(approvals_of gw2)" "198.18.2.20"
+check_match "with the leader killed, gw2 applies gw1's change" "$(fleet_approvals_of gw2)" "198.18.2.20"
 
 # ---- gw2 cut off from etcd ---------------------------------------------
 
 lab_exec gw2 ip link set st0 down
-out=$(ctl gw2 trust add 198.18.2.30 --relay internal --ticket CHG-5 --owner o 2>&1)
+out=$(fleet_ctl gw2 trust add 198.18.2.30 --relay internal --ticket CHG-5 --owner o 2>&1)
 rc=$?
 check_eq "cut off, trust add on gw2 exits 1" "$rc" 1
 check_match "... saying the fleet store is unreachable and nothing changed" "$out" \
 	"fleet store is unreachable, so nothing was changed"
 check_eq "... and nothing of it reached etcd" \
 	"$(etcd_ctl get "${PREFIX}approvals/198.18.2.30" --keys-only | wc -l)" 0
-check "cut off, gw2 keeps enforcing: app2 delivers" can app2
+check "cut off, gw2 keeps enforcing: app2 delivers" fleet_can app2
 t0=$(lab_now_ms)
-until [ "$(ctl gw2 status --json | jq -r .store.up)" = false ]; do
+until [ "$(fleet_ctl gw2 status --json | jq -r .store.up)" = false ]; do
 	[ $(($(lab_now_ms) - t0)) -lt 8000 ] || break
 	sleep 0.2
 done
-check_eq "cut off, gw2's status says the store is down" "$(ctl gw2 status --json | jq -r .store.up)" false
-check_eq "cut off, smtpgate_store_up 0 on gw2" "$(metric gw2 9302 smtpgate_store_up)" 0
-check_match "cut off, gw2's status (text) says DOWN and why" "$(ctl gw2 status)" \
+check_eq "cut off, gw2's status says the store is down" "$(fleet_ctl gw2 status --json | jq -r .store.up)" false
+check_eq "cut off, smtpgate_store_up 0 on gw2" "$(fleet_metric gw2 9302 smtpgate_store_up)" 0
+check_match "cut off, gw2's status (text) says DOWN and why" "$(fleet_ctl gw2 status)" \
 	"fleet store +etcd $PREFIX as gw2: DOWN, revision [0-9]+, last sync [^ ]+: .+"
-out=$(ctl gw1 trust add 198.18.2.40 --relay internal --ticket CHG-6 --owner o 2>&1)
+out=$(fleet_ctl gw1 trust add 198.18.2.40 --relay internal --ticket CHG-6 --owner o 2>&1)
 check_eq "meanwhile trust add on gw1 exits 0" "$?" 0
-out=$(ctl gw1 trust del "$APP2" --ticket CHG-7 2>&1)
+out=$(fleet_ctl gw1 trust del "$APP2" --ticket CHG-7 2>&1)
 check_eq "meanwhile gw1 revokes app2" "$?" 0
-check "gw2 does not know yet: app2 still delivers through gw2" can app2
+check "gw2 does not know yet: app2 still delivers through gw2" fleet_can app2
 
 # ---- heal ----------------------------------------------------------------
 
 lab_exec gw2 ip link set st0 up
-ms=$(converge_to blocked app2)
+ms=$(fleet_converge blocked app2)
 check "healed: gw2 applies the revoke made meanwhile (app2 blocked)" test -n "$ms"
 tap_diag "healed: gw2 converged in ${ms:-never} ms"
 t0=$(lab_now_ms)
-until [ "$(approvals_of gw2)" = "$(store_approvals)" ]; do
+until [ "$(fleet_approvals_of gw2)" = "$(fleet_store_approvals)" ]; do
 	[ $(($(lab_now_ms) - t0)) -lt $((CONVERGE_S * 1000)) ] || break
 	sleep 0.1
 done
-want=$(store_approvals)
-check_eq "healed: gw1 lists exactly etcd's approvals" "$(approvals_of gw1)" "$want"
-check_eq "healed: gw2 lists exactly etcd's approvals (none lost)" "$(approvals_of gw2)" "$want"
+want=$(fleet_store_approvals)
+check_eq "healed: gw1 lists exactly etcd's approvals" "$(fleet_approvals_of gw1)" "$want"
+check_eq "healed: gw2 lists exactly etcd's approvals (none lost)" "$(fleet_approvals_of gw2)" "$want"
 check_match "healed: 198.18.2.40, approved during the cut, is among them" "$want" "198.18.2.40"
+out=$(fleet_ctl gw1 reload 2>&1)
+check_eq "reload on gw1 exits 0" "$?" 0
+check_eq "after the reload gw1 still lists exactly etcd's approvals (from the store, not approvals.json)" \
+	"$(fleet_approvals_of gw1)" "$want"
 
 # ---- gw2 restarts while cut off: the local cache -------------------------
 
 lab_daemon_stop gw2 >/dev/null 2>&1
 lab_exec gw2 ip link set st0 down
-out=$(ctl gw1 trust add "$APP2" --relay internal --ticket CHG-8 --owner o 2>&1)
+out=$(fleet_ctl gw1 trust add "$APP2" --relay internal --ticket CHG-8 --owner o 2>&1)
 check_eq "gw1 approves app2 again while gw2 is down and cut off" "$?" 0
 if lab_daemon_start gw2 gw2; then
 	ok "gw2 starts while cut off from etcd"
@@ -242,9 +246,9 @@ else
 fi
 check "... from its local cache, and says so" \
 	lab_daemon_wait_log gw2 "enforcing the local cache's state as of revision" 1
-check_eq "... enforcing the approvals it last knew" "$(approvals_of gw2)" \
+check_eq "... enforcing the approvals it last knew" "$(fleet_approvals_of gw2)" \
 	"$(echo "$want" | tr ' ' '\n' | grep -vx "$APP2" | paste -sd' ' -)"
 lab_exec gw2 ip link set st0 up
-check "healed again: gw2 picks up the approval made while it was away" converge_to ok app2
+check "healed again: gw2 picks up the approval made while it was away" fleet_converge ok app2
 
 tap_done

@@ -14,7 +14,7 @@
 set -uo pipefail
 
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/etcd_lib.sh"
+. "$E2E_REPO/scripts/lab/etcd.sh"
 
 CHECK="$BUILD/tests/unit/store_etcd_check"
 PREFIX=/smtpgate/t/

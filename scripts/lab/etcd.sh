@@ -4,8 +4,8 @@
 # A real etcd cluster for the fleet-store tests: a test CA made with
 # openssl, N members (Debian's etcd-server), each in its own namespace on
 # a bridge, and a client namespace to run gateways and etcdctl in.  Source
-# after tests/e2e/lib.sh and call after e2e_init: everything lives in the
-# lab's scratch dir and namespaces, so the lab's trap removes it all.
+# after scripts/lab/netns.sh and call after lab_init: everything lives in
+# the lab's scratch dir and namespaces, so the lab's trap removes it all.
 #
 #   etcd_pki                          # $ETCD_PKI/{ca,wrong-ca,member,client}.pem
 #   etcd_cluster 3                    # members m1..m3 on 198.18.77.1-3, client "cl"

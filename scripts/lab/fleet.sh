@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # shellcheck shell=bash
 #
-# Two gateways sharing a fleet store, for tests/e2e/test_fleet_gateways.sh
-# and tests/bench/bench_fleet.sh.  Source after tests/e2e/lib.sh,
-# etcd_lib.sh and scripts/lab/daemon.sh, and call after e2e_init:
+# Two gateways sharing a fleet store, for the lab's fleet demo
+# (scripts/lab.sh --fleet), tests/e2e/test_fleet_gateways.sh and
+# tests/bench/bench_fleet.sh.  Source after scripts/lab/netns.sh,
+# etcd.sh and daemon.sh, and call after lab_init:
 #
 #   app1 -- srv0 [gw1] up0 --+                     m1  m2  m3  (etcd)
 #                            +-- relay 198.18.9.25    |   |   |
@@ -80,21 +81,21 @@ fleet_config() {
 		"$cfg" >"$cfg.tmp" && mv "$cfg.tmp" "$cfg"
 }
 
-ctl() { lab_daemon_ctl "$@"; }
+fleet_ctl() { lab_daemon_ctl "$@"; }
 
-# can NS: does NS reach the relay's SMTP port (one try, 1 s)?
-can() {
+# fleet_can NS: does NS reach the relay's SMTP port (one try, 1 s)?
+fleet_can() {
 	[[ "$(lab_tcp_try "$1" "$RELAY" 25 1)" == connected* ]]
 }
 
-# converge_to WANT NS: waits until NS's connection to the relay is WANT
+# fleet_converge WANT NS: waits until NS's connection to the relay is WANT
 # (ok|blocked); prints the milliseconds it took.  1 if it never was.
-converge_to() {
+fleet_converge() {
 	local want="$1" ns="$2" t0 now
 
 	t0=$(lab_now_ms)
 	while :; do
-		if can "$ns"; then [ "$want" = ok ] && break; else [ "$want" = blocked ] && break; fi
+		if fleet_can "$ns"; then [ "$want" = ok ] && break; else [ "$want" = blocked ] && break; fi
 		now=$(lab_now_ms)
 		[ $((now - t0)) -lt $((CONVERGE_S * 1000)) ] || return 1
 		sleep 0.05
@@ -102,16 +103,16 @@ converge_to() {
 	echo $(($(lab_now_ms) - t0))
 }
 
-approvals_of() { # NAME: the prefixes gateway NAME lists as approvals, sorted
-	ctl "$1" trust list --json | jq -r '[.[] | select(.source == "approval") | .prefix] | sort | join(" ")'
+fleet_approvals_of() { # NAME: the prefixes gateway NAME lists as approvals, sorted
+	fleet_ctl "$1" trust list --json | jq -r '[.[] | select(.source == "approval") | .prefix] | sort | join(" ")'
 }
 
-store_approvals() { # the prefixes in etcd, sorted
+fleet_store_approvals() { # the prefixes in etcd, sorted
 	etcd_ctl get --prefix "${FLEET_PREFIX}approvals/" --keys-only |
 		sed -n "s|^${FLEET_PREFIX}approvals/||p" | sort | paste -sd' ' -
 }
 
-metric() { # NAME METRIC: its value on gateway NAME's /metrics
+fleet_metric() { # NAME PORT METRIC: its value on gateway NAME's /metrics
 	lab_exec "$1" curl -s --max-time 3 "http://127.0.0.1:$2/metrics" |
 		awk -v m="$3" '$1 == m {print $2}'
 }
