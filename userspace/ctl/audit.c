@@ -106,7 +106,7 @@ int ctl_cmd_audit(struct ctl *c)
 		json_decref(args);
 		rc = ctl_audit_fleet(c, when, n, &result);
 	} else {
-		rc = ctl_call(c, "audit", args, &result);
+		rc = ctl_call(c, SG_CTL_AUDIT, args, &result);
 	}
 	if (rc)
 		return rc;

@@ -64,12 +64,12 @@ static int ban_change(struct ctl *c, const char *command, bool add)
 
 static int ban_add(struct ctl *c)
 {
-	return ban_change(c, "ban.add", true);
+	return ban_change(c, SG_CTL_BAN_ADD, true);
 }
 
 static int ban_del(struct ctl *c)
 {
-	return ban_change(c, "ban.del", false);
+	return ban_change(c, SG_CTL_BAN_DEL, false);
 }
 
 static void print_bans(json_t *arr)
@@ -101,7 +101,7 @@ static void print_bans(json_t *arr)
 
 static int ban_list(struct ctl *c)
 {
-	return ctl_run_simple(c, "ban.list", print_bans);
+	return ctl_run_simple(c, SG_CTL_BAN_LIST, print_bans);
 }
 
 int ctl_cmd_ban(struct ctl *c)

@@ -34,9 +34,9 @@ static void json_error_doc(const char *code, const char *msg, const char *arg)
 static const char *exit_code_name(int code)
 {
 	switch (code) {
-	case CTL_USAGE: return "invalid_argument";
+	case CTL_USAGE: return SG_CTL_E_INVALID;
 	case CTL_UNREACHABLE: return "unreachable";
-	default: return "failed";
+	default: return SG_CTL_E_FAILED;
 	}
 }
 
@@ -252,10 +252,10 @@ static const char *option_of(const char *arg)
 
 /* invalid_argument and conflict (a duplicate prefix): the request was
  * wrong and nothing changed, exit 2.  The rest (permission_denied,
- * not_found, failed): refused or failed, exit 1. */
+ * not_found, failed, changed_meanwhile): refused or failed, exit 1. */
 static int code_exit(const char *code)
 {
-	if (code && (!strcmp(code, "invalid_argument") || !strcmp(code, "conflict")))
+	if (code && (!strcmp(code, SG_CTL_E_INVALID) || !strcmp(code, SG_CTL_E_CONFLICT)))
 		return CTL_USAGE;
 	return CTL_FAILED;
 }

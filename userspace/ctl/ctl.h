@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include "smtpgate/control.h"
 
 /* Exit codes (smtpgatectl(8), EXIT STATUS). */
 #define CTL_OK          0

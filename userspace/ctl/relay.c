@@ -35,7 +35,7 @@ static void print_relays(json_t *arr)
 
 static int relay_list(struct ctl *c)
 {
-	return ctl_run_simple(c, "relay.list", print_relays);
+	return ctl_run_simple(c, SG_CTL_RELAY_LIST, print_relays);
 }
 
 int ctl_cmd_relay(struct ctl *c)

@@ -164,7 +164,7 @@ int ctl_cmd_stats(struct ctl *c)
 		args = json_pack("{s:b}", "sources", sources);
 		if (top_text)
 			json_object_set_new(args, "top", json_integer(top));
-		rc = ctl_call(c, "stats", args, &result);
+		rc = ctl_call(c, SG_CTL_STATS, args, &result);
 	}
 	if (rc)
 		return rc;

@@ -92,7 +92,7 @@ static void print_status(json_t *s)
 
 int ctl_cmd_status(struct ctl *c)
 {
-	return ctl_run_simple(c, "status", print_status);
+	return ctl_run_simple(c, SG_CTL_STATUS, print_status);
 }
 
 static void print_reload(json_t *result)
@@ -102,5 +102,5 @@ static void print_reload(json_t *result)
 
 int ctl_cmd_reload(struct ctl *c)
 {
-	return ctl_run_simple(c, "reload", print_reload);
+	return ctl_run_simple(c, SG_CTL_RELOAD, print_reload);
 }

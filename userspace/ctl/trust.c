@@ -95,7 +95,7 @@ static int trust_add(struct ctl *c)
 	json_object_set_new(args, "prefix", json_string(prefix));
 	if (relays)
 		json_object_set_new(args, "relays", relays);
-	rc = ctl_call(c, "trust.add", args, &result);
+	rc = ctl_call(c, SG_CTL_TRUST_ADD, args, &result);
 	if (rc)
 		return rc;
 	if (c->json)
@@ -124,7 +124,7 @@ static int trust_del(struct ctl *c)
 		return CTL_GETOPT_DONE(o) ? CTL_GETOPT_EXIT(o) : rc;
 	}
 	json_object_set_new(args, "prefix", json_string(prefix));
-	rc = ctl_call(c, "trust.del", args, &result);
+	rc = ctl_call(c, SG_CTL_TRUST_DEL, args, &result);
 	if (rc)
 		return rc;
 	if (c->json)
@@ -206,7 +206,7 @@ static int trust_list(struct ctl *c)
 		}
 		json_object_set_new(args, "expiring_within_sec", json_integer(secs));
 	}
-	rc = ctl_call(c, "trust.list", args, &result);
+	rc = ctl_call(c, SG_CTL_TRUST_LIST, args, &result);
 	if (rc)
 		return rc;
 	if (c->json)

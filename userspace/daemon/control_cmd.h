@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 #include "append.h"
+#include "smtpgate/control.h"
 #include "daemon.h"
 
 /* A request line, at most this many bytes. */
@@ -39,15 +40,13 @@ struct sgd_peer {
 	int role;               /* enum sgd_role */
 };
 
-/* Reply codes (docs/control-protocol.md). */
-#define SGD_E_INVALID   "invalid_argument"
-#define SGD_E_DENIED    "permission_denied"
-#define SGD_E_NOT_FOUND "not_found"
-#define SGD_E_CONFLICT  "conflict"
-#define SGD_E_FAILED    "failed"
-/* The fleet store's record changed since this gateway saw it: another
- * gateway won a race.  Nothing changed; look again and retry (exit 1). */
-#define SGD_E_CHANGED   "changed_meanwhile"
+/* Reply codes (include/smtpgate/control.h, shared with smtpgatectl). */
+#define SGD_E_INVALID   SG_CTL_E_INVALID
+#define SGD_E_DENIED    SG_CTL_E_DENIED
+#define SGD_E_NOT_FOUND SG_CTL_E_NOT_FOUND
+#define SGD_E_CONFLICT  SG_CTL_E_CONFLICT
+#define SGD_E_FAILED    SG_CTL_E_FAILED
+#define SGD_E_CHANGED   SG_CTL_E_CHANGED
 
 struct sgd_req {
 	struct sgd *d;

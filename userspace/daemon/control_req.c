@@ -221,17 +221,17 @@ static const char *const stats_keys[] = { "sources", "top", NULL };
 static const char *const audit_keys[] = { "since", "limit", NULL };
 
 static const struct sgd_command commands[] = {
-	{ "status", false, no_keys, sgd_cmd_status },
-	{ "trust.add", true, trust_add_keys, sgd_cmd_trust_add },
-	{ "trust.del", true, trust_del_keys, sgd_cmd_trust_del },
-	{ "trust.list", false, trust_list_keys, sgd_cmd_trust_list },
-	{ "relay.list", false, no_keys, sgd_cmd_relay_list },
-	{ "ban.add", true, ban_add_keys, sgd_cmd_ban_add },
-	{ "ban.del", true, ban_del_keys, sgd_cmd_ban_del },
-	{ "ban.list", false, no_keys, sgd_cmd_ban_list },
-	{ "stats", false, stats_keys, sgd_cmd_stats },
-	{ "reload", true, no_keys, sgd_cmd_reload },
-	{ "audit", false, audit_keys, sgd_cmd_audit },
+	{ SG_CTL_STATUS, false, no_keys, sgd_cmd_status },
+	{ SG_CTL_TRUST_ADD, true, trust_add_keys, sgd_cmd_trust_add },
+	{ SG_CTL_TRUST_DEL, true, trust_del_keys, sgd_cmd_trust_del },
+	{ SG_CTL_TRUST_LIST, false, trust_list_keys, sgd_cmd_trust_list },
+	{ SG_CTL_RELAY_LIST, false, no_keys, sgd_cmd_relay_list },
+	{ SG_CTL_BAN_ADD, true, ban_add_keys, sgd_cmd_ban_add },
+	{ SG_CTL_BAN_DEL, true, ban_del_keys, sgd_cmd_ban_del },
+	{ SG_CTL_BAN_LIST, false, no_keys, sgd_cmd_ban_list },
+	{ SG_CTL_STATS, false, stats_keys, sgd_cmd_stats },
+	{ SG_CTL_RELOAD, true, no_keys, sgd_cmd_reload },
+	{ SG_CTL_AUDIT, false, audit_keys, sgd_cmd_audit },
 };
 
 const struct sgd_command *sgd_command_find(const char *name)
