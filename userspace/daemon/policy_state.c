@@ -30,6 +30,11 @@ static int load_all(struct sgd *d, struct sg_policy *out, char sha[65], struct s
 			goto out;
 		}
 	}
+	/* Shadowing is asked per approval at apply, per trust list entry and
+	 * per expiry: an index keeps that linear in the policy, not
+	 * quadratic.  Without memory for it the answers are the same, slower. */
+	if (sg_policy_index(out))
+		sgd_warn("out of memory indexing the policy; shadowing checks scan it");
 	rc = 0;
 out:
 	for (size_t i = 0; i < n; i++)
@@ -42,13 +47,7 @@ out:
 
 bool sgd_is_shadowed(const struct sg_policy *p, const struct sg_trusted_entry *t)
 {
-	if (t->origin != SG_ORIGIN_APPROVAL)
-		return false;
-	for (size_t i = 0; i < p->n_trusted; i++)
-		if (p->trusted[i].origin == SG_ORIGIN_POLICY &&
-		    sg_prefix_equal(&p->trusted[i].prefix, &t->prefix))
-			return true;
-	return false;
+	return sg_policy_is_shadowed(p, t);
 }
 
 /* The entries the data plane gets: all, minus approvals shadowed by a
