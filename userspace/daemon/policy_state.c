@@ -177,6 +177,7 @@ int sgd_policy_start(struct sgd *d)
 	d->last_reload_success = time(NULL);
 	pthread_mutex_unlock(&d->lock);
 	sgd_snapshot_policy(d);
+	sgd_approvals_compact(d);
 	sgd_notice("policy %s applied: generation %llu, %zu trusted entries, sha256 %.12s",
 		   d->cfg.policy_path, (unsigned long long)d->generation, d->policy.n_trusted,
 		   d->policy_sha256);
@@ -238,19 +239,6 @@ int sgd_reload(struct sgd *d, char *msg, size_t len, sgd_reload_gate gate, void 
 	sgd_notice("%s", msg);
 	sgd_notify_ready("running");
 	return 0;
-}
-
-int sgd_save_approvals(struct sgd *d, struct sg_err *err)
-{
-	int rc = sg_approvals_save(d->approvals_path, &d->policy, err);
-
-	if (rc == SG_SAVED_NOT_DURABLE) {
-		sgd_warn("%s", err->msg);
-		pthread_mutex_lock(&d->lock);
-		d->approvals_not_durable++;
-		pthread_mutex_unlock(&d->lock);
-	}
-	return rc;
 }
 
 int sgd_check(struct sgd *d)
