@@ -7,6 +7,10 @@
  *       "ticket": ..., "owner": ..., "contact": ..., "expires": ..., "note": ...,
  *       "created": RFC 3339, "created_by": "name (uid N)"}]}
  *
+ * It is the snapshot: changes since it are lines of approvals.journal
+ * (approvals_journal.h), which loading applies over it and which the
+ * daemon folds into it now and then with sg_approvals_save().
+ *
  * Loading resolves names against the policy and refuses an approval whose
  * group or class the policy lost (so a reload can never silently drop an
  * approval).  Saving is crash-safe: the new content is written to an

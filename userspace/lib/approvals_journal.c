@@ -156,11 +156,35 @@ void sg_journal_close(struct sg_journal *j)
 	free(j);
 }
 
+/* Test hooks, so an end-to-end test can prove that a failed append
+ * undoes the change and that a crash in the middle of one loses nothing
+ * acknowledged (the unit test injects real faults instead). */
+static int test_hook(struct sg_journal *j, const char *line, size_t len, struct sg_err *err)
+{
+	const char *fail = getenv("SG_TEST_FAIL_JOURNAL_WRITE");
+	const char *crash = getenv("SG_TEST_CRASH_JOURNAL_WRITE");
+
+	if (crash && !strcmp(crash, "1")) {
+		/* Half a line, as a crash in the middle of the write leaves. */
+		if (sg_write_all(j->fd, line, len / 2) == 0)
+			fdatasync(j->fd);
+		_exit(99);
+	}
+	if (fail && !strcmp(fail, "1"))
+		return sg_errf(err, -EIO, "%s: injected failure before the write "
+			       "(SG_TEST_FAIL_JOURNAL_WRITE)", j->path);
+	return 0;
+}
+
 /* Appends one line (ending in '\n') whole and durably, or not at all. */
 static int append_line(struct sg_journal *j, const char *line, size_t len, struct sg_err *err)
 {
-	int rc = sg_write_all(j->fd, line, len);
+	int rc = test_hook(j, line, len, err);
 	int e;
+
+	if (rc)
+		return rc;
+	rc = sg_write_all(j->fd, line, len);
 
 	if (!rc && !fdatasync(j->fd)) {
 		j->size += (off_t)len;
