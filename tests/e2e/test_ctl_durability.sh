@@ -39,7 +39,7 @@ check_match "restarted: 198.18.1.5 reaches the relay" "$(ctl_try 198.18.1.5)" '^
 
 check "trust del 198.18.1.5" ctl trust del 198.18.1.5 --ticket CHG-A-END
 ctl_kill9
-check_eq "daemon killed: the removal is on disk" "$(jq '.approvals | length' "$APPROVALS")" 0
+check_eq "daemon killed: the removal is on disk" "$(ctl_approvals_doc | jq '.approvals | length')" 0
 check_eq "daemon killed: the kernel no longer holds it" "$(pinned_trusted)" 1
 check_match "daemon killed: 198.18.1.5 is blocked" "$(ctl_try 198.18.1.5)" '^failed '
 ctl_start || tap_bail "smtpgated does not restart after kill -9"
