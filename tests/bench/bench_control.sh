@@ -42,8 +42,9 @@ export BUILD="${BUILD:-build}"
 # shellcheck source=tests/e2e/ctl_lib.sh
 . tests/e2e/ctl_lib.sh
 
-# Large policies start slowly on a loaded machine: wait long for "running".
-export LAB_DAEMON_TIMEOUT="${LAB_DAEMON_TIMEOUT:-180}"
+# Large policies start slowly on a loaded machine: wait long for
+# "running" (daemon.sh, sourced above, has set its default of 10 s).
+LAB_DAEMON_TIMEOUT="${BENCH_DAEMON_TIMEOUT:-180}"
 ctl_init 3600
 ctl_topology
 
@@ -119,6 +120,8 @@ one_run() {
 
 # col FILE K: the median of column K.
 col() { awk -v k="$2" '{ print $k }' "$1" | median; }
+# mib FILE K: the median of column K (KiB) in MiB.
+mib() { col "$1" "$2" | awk '{ print ($1 == "-") ? "-" : int($1 / 1024) }'; }
 
 echo "# machine: $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -r)"
 echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (a shared machine: figures are noisy; medians of $RUNS runs)"
@@ -135,7 +138,7 @@ for n in $SIZES; do
 		one_run "$res/size-$n"
 	done
 	printf '%-10s %10s %10s %12s %12s %14s\n' "$n" "$(col "$res/size-$n" 1)" "$(col "$res/size-$n" 2)" \
-		"$(( $(col "$res/size-$n" 3) / 1024 ))" "$(( $(col "$res/size-$n" 4) / 1024 ))" "$(col "$res/size-$n" 5)"
+		"$(mib "$res/size-$n" 3)" "$(mib "$res/size-$n" 4)" "$(col "$res/size-$n" 5)"
 done
 echo
 
@@ -146,7 +149,7 @@ for ((r = 0; r < RUNS; r++)); do
 	write_approvals 10000 247143
 	one_run "$res/shadow"
 done
-echo "252,143 policy + 10,000 approvals (5,000 shadowed): start $(col "$res/shadow" 1) ms, reload $(col "$res/shadow" 2) ms, HWM $(( $(col "$res/shadow" 3) / 1024 )) MiB"
+echo "252,143 policy + 10,000 approvals (5,000 shadowed): start $(col "$res/shadow" 1) ms, reload $(col "$res/shadow" 2) ms, HWM $(mib "$res/shadow" 3) MiB"
 
 # trust add with 10,000 approvals in place.
 write_policy 1
