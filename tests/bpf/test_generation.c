@@ -3,8 +3,10 @@
  * The loader library (dataplane.h): policy generations, single trusted
  * entries, slots and their buckets across reloads, failed applies, the
  * per-CPU memos (trusted lookup, relay) across changes and reloads, the
- * governed ports across reloads (sg_live.ports_any), and pinning (reuse,
- * ABI check, bpffs check, destroy).
+ * governed ports across reloads (sg_live.ports_any), pinning (reuse,
+ * ABI check, bpffs check, destroy), and a full table: a policy of nearly
+ * SG_MAX_TRUSTED entries that replaces 1,000 of them applies over the
+ * running one, also after a restart with the pins kept.
  *
  * The pinned part uses a pin dir unique to this process under
  * /sys/fs/bpf, removed at exit whatever happens.
@@ -571,6 +573,145 @@ static void test_ports_reload(struct sg_dp *dp)
 	}
 }
 
+/* ---- a full table ---- */
+
+#define FULL_N (SG_MAX_TRUSTED - 1)
+#define FULL_CHANGE 1000
+
+/* Entry i of the big policies: distinct IPv6 hosts in 2001:db8::/32. */
+static void full_addr(size_t i, char *buf, size_t len)
+{
+	snprintf(buf, len, "2001:db8:a:%zx::%zx", i >> 16, i & 0xffff);
+}
+
+/* Entries first .. first + n - 1, in the relay group, rate class 0 (so
+ * that an exhausted bucket shows). */
+static void full_policy(struct sg_policy *p, size_t first, size_t n)
+{
+	static const char *const none[] = { NULL };
+	char a[SG_PREFIX_STRLEN];
+
+	make_policy(p, none);
+	for (size_t i = first; i < first + n; i++) {
+		full_addr(i, a, sizeof(a));
+		h_trust(p, a, 1, 0, 0);
+	}
+}
+
+static int full_apply(struct sg_dp *dp, size_t first, size_t n, struct sg_err *err)
+{
+	struct sg_policy p;
+	int rc;
+
+	full_policy(&p, first, n);
+	rc = sg_dp_apply(dp, &p, err);
+	sg_policy_free(&p);
+	return rc;
+}
+
+/* Entries first..first+n-1 each have their own slot, and every one
+ * passes: most took over the slot of a removed entry whose bucket was
+ * exhausted (full_poison), so each of them shows the slot was reset. */
+static void full_check_new(struct sg_dp *dp, size_t first, size_t n, const char *when)
+{
+	uint64_t *seen = calloc(SG_MAX_TRUSTED / 64, sizeof(*seen));
+	char a[SG_PREFIX_STRLEN], name[160];
+	size_t passed = 0;
+	bool unique = true;
+
+	if (!seen)
+		tap_bail("out of memory");
+	for (size_t i = first; i < first + n; i++) {
+		struct pkt_spec spec;
+		struct st_outcome o;
+		uint32_t slot;
+
+		full_addr(i, a, sizeof(a));
+		slot = st_slot(dp, a);
+		unique &= slot < SG_MAX_TRUSTED && !(seen[slot / 64] & (1ull << (slot % 64)));
+		if (slot < SG_MAX_TRUSTED)
+			seen[slot / 64] |= 1ull << (slot % 64);
+		spec = syn(a);
+		st_run(dp, &spec, &o);
+		passed += o.ret == XDP_PASS && o.verdict == SG_V_PASS && o.reason == SG_R_TRUSTED;
+	}
+	snprintf(name, sizeof(name), "%s: the %zu new entries each have their own slot", when, n);
+	tap_ok(unique, name);
+	snprintf(name, sizeof(name), "%s: all %zu new entries pass (slots taken over were reset)",
+		 when, n);
+	tap_check(passed == n, name, "%zu of %zu passed", passed, n);
+	free(seen);
+}
+
+/* Marks the buckets of entries first..first+n-1 exhausted:
+ * the entries that take their slots over must not inherit that. */
+static void full_poison(struct sg_dp *dp, size_t first, size_t n)
+{
+	uint64_t far = sg_boot_ns() + 100 * ST_SEC;
+	char a[SG_PREFIX_STRLEN];
+
+	for (size_t i = first; i < first + n; i++) {
+		full_addr(i, a, sizeof(a));
+		st_bucket_set(dp, "sg_buckets", st_slot(dp, a), far, far);
+	}
+}
+
+static void test_full_table(void)
+{
+	struct sg_err err = { 0 };
+	struct sg_dp *dp = NULL;
+	char a[SG_PREFIX_STRLEN];
+	uint32_t kept_slot;
+	uint64_t gen;
+	int rc;
+
+	if (sg_dp_open(&dp, pin_dir, &err))
+		tap_bail("open %s: %s", pin_dir, err.msg);
+	if (full_apply(dp, 0, FULL_N, &err))
+		tap_bail("apply %d entries: %s", FULL_N, err.msg);
+	tap_check(sg_dp_trust_count(dp) == FULL_N, "full: a policy of 262,143 entries applies",
+		  "count %ld", sg_dp_trust_count(dp));
+	full_addr(FULL_N - 1, a, sizeof(a));
+	kept_slot = st_slot(dp, a);
+	full_poison(dp, 0, FULL_CHANGE);
+
+	/* 1,000 prefixes replaced: one slot is free in both generations,
+	 * 999 new entries take over the slots of removed ones. */
+	rc = full_apply(dp, FULL_CHANGE, FULL_N, &err);
+	tap_check(rc == 0 && sg_dp_trust_count(dp) == FULL_N,
+		  "full: a reload replacing 1,000 of 262,143 prefixes succeeds",
+		  "rc %d (%s) count %ld", rc, err.msg, sg_dp_trust_count(dp));
+	full_check_new(dp, FULL_N, FULL_CHANGE, "full reload");
+	full_addr(0, a, sizeof(a));
+	untrusted(dp, a, "full reload: a removed entry is untrusted");
+	full_addr(FULL_N - 1, a, sizeof(a));
+	tap_check(st_slot(dp, a) == kept_slot, "full reload: an entry that stays keeps its slot",
+		  "slot %u want %u", st_slot(dp, a), kept_slot);
+
+	/* The same after a restart that keeps the pins. */
+	full_poison(dp, FULL_CHANGE, FULL_CHANGE);
+	sg_dp_close(dp);
+	if (sg_dp_open(&dp, pin_dir, &err))
+		tap_bail("reopen %s: %s", pin_dir, err.msg);
+	rc = full_apply(dp, 2 * FULL_CHANGE, FULL_N, &err);
+	tap_check(rc == 0 && sg_dp_trust_count(dp) == FULL_N,
+		  "full, pins kept: a restart's policy replacing 1,000 prefixes applies",
+		  "rc %d (%s) count %ld", rc, err.msg, sg_dp_trust_count(dp));
+	full_check_new(dp, FULL_N + FULL_CHANGE, FULL_CHANGE, "full, pins kept");
+
+	/* One entry more than the data plane holds: refused, saying so. */
+	gen = sg_dp_generation(dp);
+	err = (struct sg_err){ 0 };
+	rc = full_apply(dp, 0, SG_MAX_TRUSTED + 1, &err);
+	tap_check(rc == -ENOSPC && strstr(err.msg, "more than 262144 trusted entries") &&
+			  sg_dp_generation(dp) == gen,
+		  "full: a policy over the limit is refused with the limit, the running one stays",
+		  "rc %d msg \"%s\"", rc, err.msg);
+	if (sg_dp_destroy(dp, &err))
+		tap_bail("destroy: %s", err.msg);
+	sg_dp_close(dp);
+}
+
 int main(void)
 {
 	struct sg_dp *dp;
@@ -596,5 +737,6 @@ int main(void)
 	test_ports_reload(dp);
 	sg_dp_close(dp);
 	test_pinning();
+	test_full_table();
 	return tap_done();
 }

@@ -200,6 +200,20 @@ ctl_audit_count() {
 	jq -c "select($1)" "$CTL_LOG/audit.jsonl" | wc -l
 }
 
+# ctl_approvals_doc: the approvals on disk, as one approvals.json
+# document: approvals.json with approvals.journal applied in order (an
+# "add" replaces the approval of its prefix, a "del" removes it).
+ctl_approvals_doc() {
+	local a="$CTL_STATE/approvals.json" j="$CTL_STATE/approvals.journal"
+
+	{
+		if [ -f "$a" ]; then cat "$a"; else echo '{"version": 1, "approvals": []}'; fi
+		if [ -f "$j" ]; then cat "$j"; fi
+	} | jq -cs 'reduce .[1:][] as $r (.[0];
+		.approvals |= (map(select(.addr != ($r.approval.addr // $r.addr)))
+			+ (if $r.op == "add" then [$r.approval] else [] end)))'
+}
+
 # ctl_prefixes: the prefixes `trust list` shows, one line, space-separated.
 ctl_prefixes() {
 	ctl --json trust list | jq -r '[.[].prefix] | join(" ")'

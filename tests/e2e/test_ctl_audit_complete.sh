@@ -92,14 +92,14 @@ dd if=/dev/zero of="$CTL_LOG/fill" bs=4096 >/dev/null 2>&1
 check_eq "the log's file system is full; the audit log ends 40 bytes short of a page" \
 	"$(($(stat -c %s "$AUDIT") % 4096)) $(df --output=avail -B1 "$CTL_LOG" | tail -1 | tr -d ' ')" "4056 0"
 sum0=$(sha256sum <"$AUDIT")
-appr0=$(sha256sum <"$CTL_STATE/approvals.json")
+appr0=$(ctl_approvals_doc | sha256sum)
 mark=$(lab_daemon_mark "$CTL_NAME")
 out=$(ctl trust add 198.18.1.6 --relay internal --ticket CHG-FULL --owner app 2>&1)
 check_eq "disk full: trust add is exit 1" "$?" 1
 check_match "... saying the change was not made" "$out" \
 	"trust add: the audit log cannot be written \\(No space left on device\\), so the change was not made"
 check_eq "... not made: not in trust list" "$(ctl --json trust list | jq -c '[.[] | select(.prefix == "198.18.1.6")] | length')" 0
-check_eq "... not in approvals.json" "$(sha256sum <"$CTL_STATE/approvals.json")" "$appr0"
+check_eq "... not in approvals.json" "$(ctl_approvals_doc | sha256sum)" "$appr0"
 check_eq "... and the audit log is as it was: no partial line" "$(sha256sum <"$AUDIT")" "$sum0"
 ctl ban add 198.18.1.7 >/dev/null 2>&1
 check_eq "disk full: ban add is exit 1" "$?" 1

@@ -124,7 +124,7 @@ check_eq "trust list --expiring (human) with none" "$out" "no trusted entry expi
 ctl trust list --expiring 3x >/dev/null 2>&1
 check_eq "trust list --expiring with a bad duration is exit 2" "$?" 2
 
-disk=$(jq -c '[.approvals[] | {addr, relays, rate, ticket, owner}]' "$CTL_STATE/approvals.json")
+disk=$(ctl_approvals_doc | jq -c '[.approvals[] | {addr, relays, rate, ticket, owner}]')
 check_eq "approvals.json holds both approvals" "$disk" \
 	'[{"addr":"198.18.1.5","relays":["internal","backup"],"rate":"bulk","ticket":"CHG-1001","owner":"payroll-app"},{"addr":"2001:db8:1::/120","relays":["internal"],"rate":"default","ticket":"CHG-1002","owner":"v6-app"}]'
 st=$(ctl --json status)
@@ -374,7 +374,7 @@ check_eq "audit --limit \" 2\" (a blank before the digits) is exit 2" "$?" 2
 d=$(ctl --json trust del 198.18.1.5 --ticket CHG-1003)
 check_eq "trust del: the removed entry" "$(jq -c '[.prefix, .ticket, .source]' <<<"$d")" '["198.18.1.5","CHG-1001","approval"]'
 check_eq "trust del: gone from the list" "$(ctl_prefixes)" "198.18.1.200 2001:db8:1::/120"
-check_eq "trust del: gone from approvals.json" "$(jq -c '[.approvals[].addr]' "$CTL_STATE/approvals.json")" \
+check_eq "trust del: gone from approvals.json" "$(ctl_approvals_doc | jq -c '[.approvals[].addr]')" \
 	'["2001:db8:1::/120"]'
 check_eq "trust del: audited with its ticket" \
 	"$(jq -c 'select(.command == "trust.del" and .result == "ok" and .ticket == "CHG-1003") | [.ticket, .args.prefix]' "$CTL_LOG/audit.jsonl")" \

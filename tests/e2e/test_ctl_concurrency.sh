@@ -97,10 +97,11 @@ check_cmp "... and got their turns" "$((n1 + n2))" -ge 4
 ctl --json trust list | jq -r '.[] | select(.source == "approval") | .prefix' | sort >"$RES/listed"
 check_eq "trust list: 1000 approvals" "$(wc -l <"$RES/listed")" 1000
 check "trust list: exactly the prefixes added" cmp "$RES/expected" "$RES/listed"
-jq -r '.approvals[].addr' "$CTL_STATE/approvals.json" | sort >"$RES/disk"
-check "approvals.json: exactly the prefixes added" cmp "$RES/expected" "$RES/disk"
-check_eq "approvals.json: each with its own ticket and owner" \
-	"$(jq '[.approvals[] | select(.ticket | test("^CHG-[0-9]+-[0-9]+$")) | select(.owner | startswith("worker"))] | length' "$CTL_STATE/approvals.json")" 1000
+ctl_approvals_doc >"$RES/doc"
+jq -r '.approvals[].addr' "$RES/doc" | sort >"$RES/disk"
+check "on disk (approvals.json + journal): exactly the prefixes added" cmp "$RES/expected" "$RES/disk"
+check_eq "on disk: each with its own ticket and owner" \
+	"$(jq '[.approvals[] | select(.ticket | test("^CHG-[0-9]+-[0-9]+$")) | select(.owner | startswith("worker"))] | length' "$RES/doc")" 1000
 check_eq "status: 1001 entries in the data plane (1000 + policy)" \
 	"$(ctl --json status | jq -c '[.trusted_entries, .approvals]')" '[1001,1000]'
 check_eq "pinned maps: 1001 trusted entries" \

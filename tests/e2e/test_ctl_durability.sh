@@ -4,11 +4,12 @@
 # Approvals are durable: an approval reported done survives kill -9 right
 # after the command returns (in the kernel while the daemon is away, on
 # disk for the next one), and so does a removal; kill -9 in the middle of
-# a stream of changes loses none that was acknowledged; a failed disk
-# write (SG_TEST_FAIL_BEFORE_RENAME) undoes the map change, for add and
-# for del; a crash between writing the new file and renaming it
-# (SG_TEST_CRASH_BEFORE_RENAME) leaves the old approvals.json intact and
-# a restarted daemon with the old set.
+# a stream of changes loses none that was acknowledged; a failed write of
+# the journal line (SG_TEST_FAIL_JOURNAL_WRITE) undoes the map change,
+# for add and for del; a crash in the middle of writing the line
+# (SG_TEST_CRASH_JOURNAL_WRITE: half a line, then exit) leaves
+# approvals.json intact and a restarted daemon with the old set (the torn
+# line is ignored and cut off).
 set -uo pipefail
 
 . "$(dirname "$0")/ctl_lib.sh"
@@ -25,7 +26,7 @@ pinned_trusted() {
 
 check "trust add 198.18.1.5" ctl trust add 198.18.1.5 --relay internal --ticket CHG-A --owner a
 ctl_kill9
-check_eq "daemon killed: the approval is on disk" "$(jq -c '[.approvals[].addr]' "$APPROVALS")" '["198.18.1.5"]'
+check_eq "daemon killed: the approval is on disk" "$(ctl_approvals_doc | jq -c '[.approvals[].addr]')" '["198.18.1.5"]'
 check_eq "daemon killed: the kernel still holds it (and the policy entry)" "$(pinned_trusted)" 2
 check_match "daemon killed: 198.18.1.5 still reaches the relay" "$(ctl_try 198.18.1.5)" '^connected '
 check_match "daemon killed: 198.18.1.6 still does not" "$(ctl_try 198.18.1.6)" '^failed '
@@ -38,7 +39,7 @@ check_match "restarted: 198.18.1.5 reaches the relay" "$(ctl_try 198.18.1.5)" '^
 
 check "trust del 198.18.1.5" ctl trust del 198.18.1.5 --ticket CHG-A-END
 ctl_kill9
-check_eq "daemon killed: the removal is on disk" "$(jq '.approvals | length' "$APPROVALS")" 0
+check_eq "daemon killed: the removal is on disk" "$(ctl_approvals_doc | jq '.approvals | length')" 0
 check_eq "daemon killed: the kernel no longer holds it" "$(pinned_trusted)" 1
 check_match "daemon killed: 198.18.1.5 is blocked" "$(ctl_try 198.18.1.5)" '^failed '
 ctl_start || tap_bail "smtpgated does not restart after kill -9"
@@ -105,8 +106,9 @@ check_eq "stream cleaned up" "$(ctl_prefixes)" "198.18.1.200"
 
 check "trust add 198.18.1.7 (kept)" ctl trust add 198.18.1.7 --relay internal --ticket CHG-C --owner c
 ctl_stop
-ctl_start SG_TEST_FAIL_BEFORE_RENAME=1 || tap_bail "smtpgated does not start with the failure hook"
+ctl_start SG_TEST_FAIL_JOURNAL_WRITE=1 || tap_bail "smtpgated does not start with the failure hook"
 cp "$APPROVALS" "$CTL_DIR/approvals.before"
+ctl_approvals_doc >"$CTL_DIR/doc.before"
 out=$(ctl trust add 198.18.1.6 --relay internal --ticket CHG-B --owner b 2>&1)
 check_eq "disk write fails: trust add is exit 1" "$?" 1
 check_match "... saying why" "$out" 'cannot save the approval, so it was not made: .*injected failure'
@@ -114,23 +116,27 @@ check_eq "... trust list unchanged" "$(ctl_prefixes)" "198.18.1.7 198.18.1.200"
 check_eq "... the map change rolled back" "$(ctl --json status | jq .trusted_entries)" 2
 check_match "... 198.18.1.6 is blocked" "$(ctl_try 198.18.1.6)" '^failed '
 check "... approvals.json unchanged" cmp "$APPROVALS" "$CTL_DIR/approvals.before"
+check_eq "... and so is the journal" "$(ctl_approvals_doc)" "$(cat "$CTL_DIR/doc.before")"
 check_eq "... audited as failed" "$(ctl_audit_count '.command == "trust.add" and .ticket == "CHG-B" and .result == "failed"')" 1
 out=$(ctl trust del 198.18.1.7 --ticket CHG-C-END 2>&1)
 check_eq "disk write fails: trust del is exit 1" "$?" 1
 check_eq "... the approval stays listed" "$(ctl_prefixes)" "198.18.1.7 198.18.1.200"
 check_match "... and in force" "$(ctl_try 198.18.1.7)" '^connected '
 check "... approvals.json unchanged" cmp "$APPROVALS" "$CTL_DIR/approvals.before"
+check_eq "... and so is the journal" "$(ctl_approvals_doc)" "$(cat "$CTL_DIR/doc.before")"
 ctl_stop
 
-# ---- a crash between writing the new file and renaming it ----------------------
+# ---- a crash in the middle of writing the journal line ---------------------------
 
-ctl_start SG_TEST_CRASH_BEFORE_RENAME=1 || tap_bail "smtpgated does not start with the crash hook"
+ctl_start SG_TEST_CRASH_JOURNAL_WRITE=1 || tap_bail "smtpgated does not start with the crash hook"
 out=$(ctl trust add 198.18.1.6 --relay internal --ticket CHG-D --owner d 2>&1)
 check_eq "crash before rename: the client says the daemon is gone (exit 3)" "$?" 3
 check_match "... with a message" "$out" 'closed the connection without a reply'
 check_eq "... the daemon died in the hook (exit 99)" "$(ctl_wait_exit 5)" 99
 check "... approvals.json is the old one, byte for byte" cmp "$APPROVALS" "$CTL_DIR/approvals.before"
-check_eq "... no temporary file is left" "$(ls -A "$CTL_STATE" | grep -v -e '^approvals\.json$' -e '^smtpgated\.lock$')" ""
+check_match "... the journal ends in half a line" "$(tail -c 200 "$CTL_STATE/approvals.journal")" '198\.18\.1\.6|CHG-D|"op"'
+check_eq "... no temporary file is left" \
+	"$(ls -A "$CTL_STATE" | grep -v -e '^approvals\.json$' -e '^approvals\.journal$' -e '^smtpgated\.lock$')" ""
 ctl_start || tap_bail "smtpgated does not restart after the crash"
 check_eq "restarted: the old set" "$(ctl_prefixes)" "198.18.1.7 198.18.1.200"
 check_eq "restarted: the kernel holds the old set only" "$(ctl --json status | jq .trusted_entries)" 2

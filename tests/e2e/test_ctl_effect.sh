@@ -60,7 +60,7 @@ for ((i = 0; i < 40; i++)); do
 	sleep 0.1
 done
 check_eq "... the daemon removed the expired approval" "$(ctl_prefixes)" "198.18.1.200"
-check_eq "... from approvals.json too" "$(jq '.approvals | length' "$CTL_STATE/approvals.json")" 0
+check_eq "... from approvals.json too" "$(ctl_approvals_doc | jq '.approvals | length')" 0
 check_eq "... and audited it" \
 	"$(jq -c 'select(.command == "expire") | [.ticket, .result, .uid]' "$CTL_LOG/audit.jsonl")" \
 	'["CHG-EXP","ok",-1]'

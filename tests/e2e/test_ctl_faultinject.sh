@@ -2,21 +2,22 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
 # Approvals stay consistent when the disk fails: whatever the failing
-# step of saving approvals.json, the reply of trust add / trust del, the
-# kernel's trusted table, approvals.json and what a restarted daemon
+# step of saving a change (one line appended to approvals.journal), the
+# reply of trust add / trust del, the kernel's trusted table, the disk
+# (approvals.json with the journal applied) and what a restarted daemon
 # loads all agree.  Faults are injected with an LD_PRELOAD shim
 # (tests/preload/faultinject.c) into smtpgated only:
 #
-#   - the directory's fsync fails after the rename (EIO): the file already
-#     holds the change, so it is kept and reported done (exit 0) with a
-#     warning on stderr, in the audit record and in
-#     smtpgate_approvals_not_durable_total; it is in force, and a restart
-#     finds it (a delete stays deleted);
-#   - the rename fails (EIO), a write fails (ENOSPC), the new file's
-#     fsync fails (EIO): nothing is renamed, so the change is not made
-#     (exit 1 saying why), the kernel and the file are unchanged, no
-#     temporary file is left, and a restart finds the old set;
-#   - the rename fails and so does the map operation undoing the kernel
+#   - the journal's fdatasync fails (EIO) and so does cutting the line
+#     back off (ftruncate): the file holds the change, so it is kept and
+#     reported done (exit 0) with a warning on stderr, in the audit
+#     record and in smtpgate_approvals_not_durable_total; it is in force,
+#     and a restart finds it (a delete stays deleted);
+#   - the write fails (ENOSPC), or the fdatasync fails (EIO) and the line
+#     is cut back off: the change is not made (exit 1 saying why), the
+#     kernel and the disk are unchanged, no other file is left, and a
+#     restart finds the old set;
+#   - the write fails and so does the map operation undoing the kernel
 #     change (bpf(2) fails with ENOMEM): the daemon rebuilds the data
 #     plane from memory, so the kernel still matches the reply.
 #
@@ -40,15 +41,20 @@ ctl_write_config "$CTL_POLICY_JSON"
 lab_daemon_config "$CTL_NAME" if=srv0:xdp:auto "metrics=$METRICS" \
 	"admin_group=$CTL_ADMIN_GROUP" "read_group=$CTL_READ_GROUP"
 APPROVALS="$CTL_STATE/approvals.json"
+JOURNAL="$CTL_STATE/approvals.journal"
 FILOG="$CTL_DIR/faultinject.log"
 
-# fi_start CALL PATTERN ERRNO: smtpgated under the shim, failing every
-# CALL whose path matches PATTERN with ERRNO.
+# fi_start CALL PATTERN ERRNO [MORE ENV]: smtpgated under the shim,
+# failing every CALL whose path matches PATTERN with ERRNO.
 fi_start() {
+	local call="$1" pattern="$2" errno="$3"
+
+	shift 3
 	ctl_stop
 	: >"$FILOG"
-	ctl_start LD_PRELOAD="$FI" SG_FI_CALL="$1" SG_FI_PATH="$2" SG_FI_ERRNO="$3" \
-		SG_FI_COUNT=0 SG_FI_LOG="$FILOG" || tap_bail "smtpgated does not start under the shim ($1 $2)"
+	ctl_start LD_PRELOAD="$FI" SG_FI_CALL="$call" SG_FI_PATH="$pattern" SG_FI_ERRNO="$errno" \
+		SG_FI_COUNT=0 SG_FI_LOG="$FILOG" "$@" ||
+		tap_bail "smtpgated does not start under the shim ($call $pattern)"
 }
 
 # in_kernel PFX: "yes" if the pinned trusted table holds PFX, else "no".
@@ -60,10 +66,14 @@ in_kernel() {
 	fi
 }
 
-# on_disk: the approvals in approvals.json, one line.
+# on_disk: the approvals on disk (approvals.json + journal), one line.
 on_disk() {
-	[ -f "$APPROVALS" ] || { echo; return; }
-	jq -r '[.approvals[].addr] | join(" ")' "$APPROVALS"
+	ctl_approvals_doc | jq -r '[.approvals[].addr] | join(" ")'
+}
+
+# disk_state: both files, to compare before and after.
+disk_state() {
+	cat "$APPROVALS" "$JOURNAL" 2>/dev/null | sha256sum
 }
 
 approvals_listed() {
@@ -87,14 +97,15 @@ metric() {
 	echo "$v"
 }
 
-# state_extra: files in the state dir other than approvals.json and the lock.
+# state_extra: files in the state dir other than approvals.json, its
+# journal and the lock.
 state_extra() {
 	local f extra=""
 
 	for f in "$CTL_STATE"/* "$CTL_STATE"/.[!.]*; do
 		[ -e "$f" ] || continue
 		case "${f##*/}" in
-		approvals.json | smtpgated.lock) ;;
+		approvals.json | approvals.journal | smtpgated.lock) ;;
 		*) extra+="${extra:+ }${f##*/}" ;;
 		esac
 	done
@@ -113,7 +124,7 @@ restart_agrees() {
 	ctl_stop
 	ctl_start || tap_bail "smtpgated does not restart without the shim"
 	check_eq "$label: restarted, trust list" "$(approvals_listed)" "$want"
-	check_eq "$label: restarted, approvals.json" "$(on_disk)" "$want"
+	check_eq "$label: restarted, on disk" "$(on_disk)" "$want"
 	for p in 198.18.1.5 198.18.1.6 198.18.1.7; do
 		if [[ " $want " == *" $p "* ]]; then
 			check_eq "$label: restarted, $p in the kernel" "$(in_kernel "$p")" yes
@@ -123,83 +134,86 @@ restart_agrees() {
 	done
 }
 
-# ---- the directory's fsync fails after the rename ----------------------------
+# ---- the fdatasync fails, and so does cutting the line back off ----------------
 
-fi_start fsync "$CTL_STATE" EIO
+# A first start without the shim creates the journal.
+ctl_start || tap_bail "smtpgated does not start"
+fi_start fsync "$JOURNAL" EIO SG_FI2_CALL=truncate SG_FI2_PATH="$JOURNAL" SG_FI2_COUNT=0
 out=$(ctl trust add 198.18.1.5 --relay internal --ticket CHG-F1 --owner a 2>&1)
-check_eq "dir fsync fails: trust add is done (exit 0)" "$?" 0
-check_eq "... the fault was hit" "$(fault_hit "fsync $CTL_STATE EIO")" 1
+check_eq "journal sync and cut fail: trust add is done (exit 0)" "$?" 0
+check_eq "... the fault was hit" "$(fault_hit "fdatasync $JOURNAL EIO")" 1
+check_eq "... and the cut failed" "$(fault_hit "ftruncate $JOURNAL EIO")" 1
 check_match "... with a warning saying what is uncertain" "$out" \
-	'warning: the approval is made and in approvals.json, but may not survive a power loss: .*fsync of its directory failed \(Input/output error\)'
+	'warning: the approval is made and in approvals.json, but may not survive a power loss: .*approvals.journal: fdatasync: Input/output error'
 check_eq "... trust list has it" "$(approvals_listed)" "198.18.1.5"
 check_eq "... the kernel has it" "$(in_kernel 198.18.1.5)" yes
-check_eq "... approvals.json has it" "$(on_disk)" "198.18.1.5"
+check_eq "... the disk has it" "$(on_disk)" "198.18.1.5"
 check_match "... 198.18.1.5 reaches the relay" "$(ctl_try 198.18.1.5)" '^connected '
 check_eq "... audited as ok, with the warning" \
 	"$(ctl_audit_count '.command == "trust.add" and .ticket == "CHG-F1" and .result == "ok" and (.warnings // [] | any(test("power loss")))')" 1
 check_eq "... counted in smtpgate_approvals_not_durable_total" "$(metric smtpgate_approvals_not_durable_total 1)" 1
 
-check "trust add 198.18.1.6 (dir fsync failing still)" \
+check "trust add 198.18.1.6 (journal sync failing still)" \
 	ctl trust add 198.18.1.6 --relay internal --ticket CHG-F2 --owner b
 out=$(ctl trust del 198.18.1.6 --ticket CHG-F2-END 2>&1)
-check_eq "dir fsync fails: trust del is done (exit 0)" "$?" 0
+check_eq "journal sync and cut fail: trust del is done (exit 0)" "$?" 0
 check_match "... with a warning" "$out" 'warning: the approval is removed, also from approvals.json, but a power loss may bring it back'
-check_eq "... the fault was hit three times in all" "$(fault_hit "fsync $CTL_STATE EIO")" 3
+check_eq "... the fault was hit three times in all" "$(fault_hit "fdatasync $JOURNAL EIO")" 3
 check_eq "... trust list no longer has it" "$(approvals_listed)" "198.18.1.5"
 check_eq "... nor the kernel" "$(in_kernel 198.18.1.6)" no
-check_eq "... nor approvals.json" "$(on_disk)" "198.18.1.5"
+check_eq "... nor the disk" "$(on_disk)" "198.18.1.5"
 check_eq "... counted" "$(metric smtpgate_approvals_not_durable_total 3)" 3
-restart_agrees "dir fsync" "198.18.1.5"
+restart_agrees "journal sync" "198.18.1.5"
 check_match "restarted: 198.18.1.5 reaches the relay" "$(ctl_try 198.18.1.5)" '^connected '
 
-# ---- failures before the rename: nothing changes -------------------------------
+# ---- failures before the commit: nothing changes -------------------------------
 
 # scenario LABEL CALL PATTERN ERRNO MESSAGE_REGEX
 scenario() {
 	local label="$1" call="$2" pattern="$3" errno="$4" re="$5" out rc
 
-	cp "$APPROVALS" "$CTL_DIR/approvals.before"
 	fi_start "$call" "$pattern" "$errno"
+	before=$(disk_state)
 	out=$(ctl trust add 198.18.1.7 --relay internal --ticket "CHG-$call" --owner c 2>&1)
 	rc=$?
 	check_eq "$label: trust add fails (exit 1)" "$rc" 1
 	check_cmp "... the fault was hit" "$(fault_hit "$errno")" -ge 1
-	check_match "... saying why" "$out" "cannot save the approval, so it was not made: .*approvals.json: $re"
+	check_match "... saying why" "$out" "cannot save the approval, so it was not made: .*approvals.journal: $re"
 	check_eq "... trust list unchanged" "$(approvals_listed)" "198.18.1.5"
 	check_eq "... the kernel does not have it" "$(in_kernel 198.18.1.7)" no
-	check "... approvals.json unchanged" cmp "$APPROVALS" "$CTL_DIR/approvals.before"
+	check_eq "... the disk unchanged" "$(disk_state)" "$before"
 	check_eq "... audited as failed" \
 		"$(ctl_audit_count ".command == \"trust.add\" and .ticket == \"CHG-$call\" and .result == \"failed\"")" 1
 	out=$(ctl trust del 198.18.1.5 --ticket "CHG-$call-END" 2>&1)
 	rc=$?
 	check_eq "$label: trust del fails (exit 1)" "$rc" 1
-	check_match "... saying why" "$out" "cannot save approvals.json, so the approval stays: .*approvals.json: $re"
+	check_match "... saying why" "$out" "cannot save approvals.json, so the approval stays: .*approvals.journal: $re"
 	check_eq "... trust list unchanged" "$(approvals_listed)" "198.18.1.5"
 	check_eq "... the kernel still has it" "$(in_kernel 198.18.1.5)" yes
-	check "... approvals.json unchanged" cmp "$APPROVALS" "$CTL_DIR/approvals.before"
+	check_eq "... the disk unchanged" "$(disk_state)" "$before"
 	check_eq "... no temporary file is left" "$(state_extra)" ""
 	check_eq "... nothing counted as not durable" "$(metric smtpgate_approvals_not_durable_total 0)" 0
 	restart_agrees "$label" "198.18.1.5"
 }
 
-scenario "rename fails" rename "$CTL_STATE/approvals.json" EIO 'rename: Input/output error'
-scenario "write fails (disk full)" write "$CTL_STATE/*" ENOSPC 'write: No space left on device'
-scenario "file fsync fails" fsync "$CTL_STATE/#*" EIO 'fsync: Input/output error'
+scenario "write fails (disk full)" write "$JOURNAL" ENOSPC 'write: No space left on device'
+scenario "fdatasync fails" fsync "$JOURNAL" EIO 'fdatasync: Input/output error'
 
 # ---- the save fails, and so does undoing the kernel change --------------------
 
-# rollback_start BPF_CMD [NTH]: the rename fails, and so does the NTH
+# rollback_start BPF_CMD [NTH]: the journal write fails, and so does the NTH
 # (default first) bpf(2) BPF_CMD once $ARM exists (the start makes map
 # updates and deletes of its own).  A trust add makes one delete before
-# the rename (the new slot's automatic-ban record), so its rollback's
-# delete is the second.
+# the journal write (the new slot's automatic-ban record), so its rollback's
+# delete is the second.  (The shim is armed after the start, whose
+# compaction writes the journal's state to approvals.json.)
 ARM="$CTL_DIR/armed"
 rollback_start() {
 	ctl_stop
 	rm -f "$ARM"
 	: >"$FILOG"
 	ctl_start LD_PRELOAD="$FI" SG_FI_ARMED="$ARM" SG_FI_LOG="$FILOG" \
-		SG_FI_CALL=rename SG_FI_PATH="$CTL_STATE/approvals.json" SG_FI_COUNT=0 \
+		SG_FI_CALL=write SG_FI_PATH="$JOURNAL" SG_FI_ERRNO=ENOSPC SG_FI_COUNT=0 \
 		SG_FI2_CALL=bpf SG_FI2_PATH="$1" SG_FI2_ERRNO=ENOMEM SG_FI2_NTH="${2:-1}" \
 		SG_FI2_COUNT=1 ||
 		tap_bail "smtpgated does not start under the shim (rollback $1)"
@@ -207,13 +221,13 @@ rollback_start() {
 }
 
 rollback_start BPF_MAP_DELETE_ELEM 2
-cp "$APPROVALS" "$CTL_DIR/approvals.before"
+before=$(disk_state)
 mark=$(lab_daemon_mark "$CTL_NAME")
 out=$(ctl trust add 198.18.1.7 --relay internal --ticket CHG-RB1 --owner c 2>&1)
 rc=$?
 rm -f "$ARM"
 check_eq "rollback of add fails: trust add fails (exit 1)" "$rc" 1
-check_eq "... the rename failed" "$(fault_hit "rename.* EIO")" 1
+check_eq "... the journal write failed" "$(fault_hit "write $JOURNAL ENOSPC")" 1
 check_eq "... and so did the map delete undoing the add" "$(fault_hit "bpf BPF_MAP_DELETE_ELEM ENOMEM")" 1
 check "... the daemon rebuilt the data plane from memory instead" \
 	lab_daemon_wait_log "$CTL_NAME" "trust.add: undoing the data-plane change failed; the data plane was rebuilt" 2 "$mark"
@@ -221,10 +235,11 @@ check_match "... the reply says it was not made" "$out" "cannot save the approva
 check_eq "... the kernel does not have it" "$(in_kernel 198.18.1.7)" no
 check_match "... 198.18.1.7 is blocked" "$(ctl_try 198.18.1.7)" '^failed '
 check_eq "... trust list unchanged" "$(approvals_listed)" "198.18.1.5"
-check "... approvals.json unchanged" cmp "$APPROVALS" "$CTL_DIR/approvals.before"
+check_eq "... the disk unchanged" "$(disk_state)" "$before"
 restart_agrees "rollback of add" "198.18.1.5"
 
 rollback_start BPF_MAP_UPDATE_ELEM
+before=$(disk_state)
 mark=$(lab_daemon_mark "$CTL_NAME")
 out=$(ctl trust del 198.18.1.5 --ticket CHG-RB2 2>&1)
 rc=$?
@@ -237,7 +252,7 @@ check_match "... the reply says the approval stays" "$out" "cannot save approval
 check_eq "... the kernel has it" "$(in_kernel 198.18.1.5)" yes
 check_match "... 198.18.1.5 reaches the relay" "$(ctl_try 198.18.1.5)" '^connected '
 check_eq "... trust list unchanged" "$(approvals_listed)" "198.18.1.5"
-check "... approvals.json unchanged" cmp "$APPROVALS" "$CTL_DIR/approvals.before"
+check_eq "... the disk unchanged" "$(disk_state)" "$before"
 restart_agrees "rollback of del" "198.18.1.5"
 
 tap_done

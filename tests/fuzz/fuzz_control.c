@@ -27,6 +27,7 @@
 #include <fcntl.h>
 #include <sanitizer/common_interface_defs.h>
 #include <sys/stat.h>
+#include "approvals_journal.h"
 #include "fuzz_common.h"
 #include "control_cmd.h"
 #include "daemon.h"
@@ -149,7 +150,7 @@ static void reset(void)
 {
 	static struct ban_addrs bans;
 	struct sg_err err = { 0 };
-	char msg[4096];
+	char msg[4096], path[PATH_MAX];
 
 	do {
 		bans.n = 0;
@@ -157,7 +158,12 @@ static void reset(void)
 		for (size_t i = 0; i < bans.n; i++)
 			sg_dp_ban_del(d.dp, &bans.a[i], &err);
 	} while (bans.n == sizeof(bans.a) / sizeof(bans.a[0]));
+	/* The approvals are approvals.json and its journal: both go. */
+	sgd_approvals_close(&d);
 	if (unlink(d.approvals_path) && errno != ENOENT)
+		abort();
+	if (sg_approvals_journal_path(d.approvals_path, path, sizeof(path)) ||
+	    (unlink(path) && errno != ENOENT))
 		abort();
 	fz_check(!sgd_reload(&d, msg, sizeof(msg), NULL, NULL), "reset: reload refused: %s", msg);
 }

@@ -9,8 +9,9 @@
  *   SG_FI_CALL=fsync SG_FI_PATH=/var/lib/smtpgate SG_FI_ERRNO=EIO smtpgated ...
  *
  * SG_FI_CALL   which call: fsync (fsync, fdatasync), rename (rename,
- *              renameat, renameat2), write (write) or bpf (the bpf(2)
- *              system call as libbpf makes it, through syscall(3))
+ *              renameat, renameat2), write (write), truncate (ftruncate)
+ *              or bpf (the bpf(2) system call as libbpf makes it, through
+ *              syscall(3))
  * SG_FI_PATH   fnmatch(3) pattern (no FNM_PATHNAME: * matches /) for the
  *              path the call is about: the file or directory of the fd
  *              (as /proc/self/fd shows it, so an O_TMPFILE file is
@@ -29,6 +30,12 @@
  *              so a test can let a process start and then arm them.
  * SG_FI_LOG    a file to which each injected failure appends a line
  *              "CALL PATH ERRNO", so a test can tell the fault was hit.
+ * SG_FI_ACTION what a fault does: fail (the default: see below), crash
+ *              (the process ends with _exit(86) instead of making the
+ *              call, as a crash just before it would), or torn (for
+ *              write: half of the bytes are written, then _exit(86), as
+ *              a crash in the middle of the write; for other calls the
+ *              same as crash).  For the first rule only.
  *
  * A failing call does nothing and returns -1 with errno set, as the
  * kernel would if it refused at once.  Without SG_FI_CALL the shim only
@@ -46,7 +53,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-enum fi_call { FI_NONE, FI_FSYNC, FI_RENAME, FI_WRITE, FI_BPF };
+enum fi_call { FI_NONE, FI_FSYNC, FI_RENAME, FI_WRITE, FI_TRUNCATE, FI_BPF };
+enum fi_action { FI_FAIL, FI_CRASH, FI_TORN };
+
+#define FI_CRASH_STATUS 86
 
 struct fi_rule {
 	enum fi_call call;
@@ -61,6 +71,7 @@ static struct {
 	struct fi_rule rule[2];
 	const char *armed;
 	const char *log;
+	enum fi_action action;
 } fi;
 
 static int errno_named(const char *s)
@@ -111,7 +122,8 @@ static void rule_init(struct fi_rule *r, const char *prefix)
 	const char *c = env(prefix, "CALL");
 
 	r->call = !c ? FI_NONE : !strcmp(c, "fsync") ? FI_FSYNC : !strcmp(c, "rename") ? FI_RENAME
-		: !strcmp(c, "write") ? FI_WRITE : !strcmp(c, "bpf") ? FI_BPF : FI_NONE;
+		: !strcmp(c, "write") ? FI_WRITE : !strcmp(c, "truncate") ? FI_TRUNCATE
+		: !strcmp(c, "bpf") ? FI_BPF : FI_NONE;
 	r->pattern = env(prefix, "PATH") ? env(prefix, "PATH") : "*";
 	r->err = env(prefix, "ERRNO") ? errno_named(env(prefix, "ERRNO")) : EIO;
 	r->nth = env_long(prefix, "NTH", 1);
@@ -127,6 +139,9 @@ static void fi_init(void)
 	rule_init(&fi.rule[1], "SG_FI2");
 	fi.armed = getenv("SG_FI_ARMED");
 	fi.log = getenv("SG_FI_LOG");
+	if (getenv("SG_FI_ACTION"))
+		fi.action = !strcmp(getenv("SG_FI_ACTION"), "crash") ? FI_CRASH
+			  : !strcmp(getenv("SG_FI_ACTION"), "torn") ? FI_TORN : FI_FAIL;
 	__atomic_store_n(&fi.ready, 1, __ATOMIC_RELEASE);
 }
 
@@ -214,6 +229,10 @@ static int should_fail(enum fi_call call, const char *name, const char *path)
 			continue;
 		fail = r->err;
 		log_fault(name, path, fail);
+		if (i == 0 && (fi.action == FI_CRASH || (fi.action == FI_TORN && call != FI_WRITE)))
+			_exit(FI_CRASH_STATUS);
+		if (i == 0 && fi.action == FI_TORN)
+			return -1; /* write() tears the call */
 	}
 	return fail;
 }
@@ -264,13 +283,34 @@ ssize_t write(int fd, const void *buf, size_t count)
 
 	int e = fail_fd(FI_WRITE, "write", fd);
 
+	if (!next)
+		next = (ssize_t (*)(int, const void *, size_t))real("write");
+	if (e < 0) {
+		/* Torn: what a crash in the middle of the write leaves. */
+		if (count > 1)
+			next(fd, buf, count / 2);
+		_exit(FI_CRASH_STATUS);
+	}
+	if (e) {
+		errno = e;
+		return -1;
+	}
+	return next(fd, buf, count);
+}
+
+int ftruncate(int fd, off_t length)
+{
+	static int (*next)(int, off_t);
+
+	int e = fail_fd(FI_TRUNCATE, "ftruncate", fd);
+
 	if (e) {
 		errno = e;
 		return -1;
 	}
 	if (!next)
-		next = (ssize_t (*)(int, const void *, size_t))real("write");
-	return next(fd, buf, count);
+		next = (int (*)(int, off_t))real("ftruncate");
+	return next(fd, length);
 }
 
 static int fail_rename(const char *name, int newdirfd, const char *newpath)

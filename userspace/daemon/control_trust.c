@@ -7,16 +7,18 @@
  * it, and any other reply means nothing changed:
  *     1. the data plane (one map write: in force at once),
  *     2. the in-memory policy,
- *     3. approvals.json (temp file, fsync, rename, fsync of the directory),
+ *     3. the disk: one line appended to approvals.journal and
+ *        fdatasync'd (approvals_save.c; approvals.json is its snapshot),
  * after the audit record (sgd_req_audit_change: no record, no change),
  * which is taken back if a step fails.
  *
- * The rename is the commit point.  Once it is done approvals.json holds
- * the change, and undoing the first two steps would only make the kernel
- * and the reply disagree with the file the next reload or restart reads.
- * So a failure of the directory's fsync after it keeps the change and
- * reports it done, with a warning (reply, audit record, log, metric) that
- * a power loss may undo it.
+ * The whole line in the file is the commit point.  A line that cannot be
+ * written or synced is cut back off and the change undone; should that
+ * cut fail, the journal holds the change, and undoing the first two
+ * steps would only make the kernel and the reply disagree with what the
+ * next reload or restart reads.  So the change is kept and reported done,
+ * with a warning (reply, audit record, log, metric) that a power loss may
+ * undo it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -282,7 +284,7 @@ int sgd_cmd_trust_add(struct sgd_req *r)
 					    "reload", err.msg);
 		return sgd_req_fail(r, SGD_E_FAILED, NULL, "out of memory");
 	}
-	rc = sgd_save_approvals(d, &err);
+	rc = sgd_save_approval_added(d, &d->policy.trusted[d->policy.n_trusted - 1], &err);
 	if (rc == SG_SAVED_NOT_DURABLE)
 		sgd_req_warn(r, "the approval is made and in approvals.json, but may not survive a "
 			     "power loss: %s", err.msg);
@@ -373,7 +375,7 @@ int sgd_cmd_trust_del(struct sgd_req *r)
 		dp_removed = !rc;
 	}
 	sg_policy_remove_trusted(&d->policy, (size_t)i);
-	rc = sgd_save_approvals(d, &err);
+	rc = sgd_save_approval_removed(d, &prefix, &err);
 	if (rc == SG_SAVED_NOT_DURABLE)
 		sgd_req_warn(r, "the approval is removed, also from approvals.json, but a power "
 			     "loss may bring it back: %s", err.msg);

@@ -24,6 +24,7 @@ struct nl_sock;
 struct sg_store;
 struct sg_store_follower;
 struct sgd_control;
+struct sg_journal;
 struct sgd_metrics;
 
 struct sgd_opts {
@@ -74,6 +75,8 @@ struct sgd {
 	char policy_sha256[65];
 
 	char approvals_path[PATH_MAX];
+	struct sg_journal *journal; /* approvals.journal, open for appending; NULL until
+				     * the first change or after a failed open */
 	char audit_path[PATH_MAX];
 	char events_path[PATH_MAX];
 	int lock_fd;
@@ -142,11 +145,22 @@ int sgd_reload(struct sgd *d, char *msg, size_t len, sgd_reload_gate gate, void 
 /* reload_signal.c: a reload asked for by SIGHUP, audited as the
  * sender (uid and pid as the kernel reports them). */
 void sgd_reload_on_signal(struct sgd *d, unsigned uid, int pid);
-/* Writes approvals.json from d->policy (sg_approvals_save, load.h).
- * Returns what it returns; SG_SAVED_NOT_DURABLE means the change is
- * saved (keep it) but may not survive a power loss: logged and counted
- * here, err says why for the caller's reply and audit record. */
-int sgd_save_approvals(struct sgd *d, struct sg_err *err);
+/* approvals_save.c: the change just made to d->policy, saved as one
+ * line of approvals.journal (approvals_journal.h): the approval t, now
+ * in d->policy, or the removal of the approval of prefix.  Returns 0
+ * (saved, durable); -errno with err saying why (not saved: the caller
+ * undoes the change); SG_SAVED_NOT_DURABLE means the change is saved
+ * (keep it) but may not survive a power loss: logged and counted here,
+ * err says why for the caller's reply and audit record.  From time to
+ * time it also compacts the journal into approvals.json. */
+int sgd_save_approval_added(struct sgd *d, const struct sg_trusted_entry *t,
+			    struct sg_err *err);
+int sgd_save_approval_removed(struct sgd *d, const struct sg_prefix *prefix,
+			      struct sg_err *err);
+/* At start: folds what approvals.journal holds into approvals.json. */
+void sgd_approvals_compact(struct sgd *d);
+/* At exit. */
+void sgd_approvals_close(struct sgd *d);
 /* Validates config, policy and approvals without touching anything. */
 int sgd_check(struct sgd *d);
 /* Pushes the in-memory policy to the data plane as a new generation. */

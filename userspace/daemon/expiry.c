@@ -2,7 +2,7 @@
 /*
  * Approval expiry.  The kernel stops an expired entry at its deadline by
  * itself (even with no daemon); this timer then tidies up: an expired
- * approval is removed from the maps and from approvals.json, with an
+ * approval is removed from the maps and from disk (approvals_save.c), with an
  * audit record.  Entries of policy.json stay in the maps (their reason
  * becomes "expired", which points at the file to fix) and are reported
  * once, ever (expiry_seen.c).  Every removal and report is audited first:
@@ -25,6 +25,7 @@
 static bool expire_approval(struct sgd *d, size_t i)
 {
 	struct sg_trusted_entry *t = &d->policy.trusted[i];
+	struct sg_prefix gone = t->prefix;
 	char text[SG_PREFIX_STRLEN], when[32], *ticket;
 	struct sg_err err = { 0 };
 	struct sgd_audit a = { .uid = -1, .command = "expire", .result = "ok" };
@@ -45,7 +46,7 @@ static bool expire_approval(struct sgd *d, size_t i)
 	if (!sgd_is_shadowed(&d->policy, t) && sg_dp_trust_del(d->dp, &t->prefix, &err))
 		sgd_warn("expire %s: %s", text, err.msg);
 	sg_policy_remove_trusted(&d->policy, i);
-	rc = sgd_save_approvals(d, &err);
+	rc = sgd_save_approval_removed(d, &gone, &err);
 	if (rc < 0) {
 		sgd_audit_retract(d, &mark);
 		a.result = "failed";

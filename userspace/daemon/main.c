@@ -316,6 +316,7 @@ static void stop(struct sgd *d)
 		sgd_fleet_close(d);
 	sgd_loop_fini(d);
 	sg_dp_close(d->dp);
+	sgd_approvals_close(d);
 	sg_policy_free(&d->policy);
 	free(d->expiries);
 	sg_host_config_free(&d->cfg);

@@ -39,6 +39,11 @@ static int load_all(struct sgd *d, struct sg_policy *out, char sha[65], struct s
 			goto out;
 		}
 	}
+	/* Shadowing is asked per approval at apply, per trust list entry and
+	 * per expiry: an index keeps that linear in the policy, not
+	 * quadratic.  Without memory for it the answers are the same, slower. */
+	if (sg_policy_index(out))
+		sgd_warn("out of memory indexing the policy; shadowing checks scan it");
 	rc = 0;
 out:
 	for (size_t i = 0; i < n; i++)
@@ -60,13 +65,7 @@ long sgd_find_approval(const struct sg_policy *p, const struct sg_prefix *prefix
 
 bool sgd_is_shadowed(const struct sg_policy *p, const struct sg_trusted_entry *t)
 {
-	if (t->origin != SG_ORIGIN_APPROVAL)
-		return false;
-	for (size_t i = 0; i < p->n_trusted; i++)
-		if (p->trusted[i].origin == SG_ORIGIN_POLICY &&
-		    sg_prefix_equal(&p->trusted[i].prefix, &t->prefix))
-			return true;
-	return false;
+	return sg_policy_is_shadowed(p, t);
 }
 
 /* The entries the data plane gets: all, minus approvals shadowed by a
@@ -196,6 +195,7 @@ int sgd_policy_start(struct sgd *d)
 	d->last_reload_success = time(NULL);
 	pthread_mutex_unlock(&d->lock);
 	sgd_snapshot_policy(d);
+	sgd_approvals_compact(d);
 	sgd_notice("policy %s applied: generation %llu, %zu trusted entries, sha256 %.12s",
 		   d->cfg.policy_path, (unsigned long long)d->generation, d->policy.n_trusted,
 		   d->policy_sha256);
@@ -257,19 +257,6 @@ int sgd_reload(struct sgd *d, char *msg, size_t len, sgd_reload_gate gate, void 
 	sgd_notice("%s", msg);
 	sgd_notify_ready("running");
 	return 0;
-}
-
-int sgd_save_approvals(struct sgd *d, struct sg_err *err)
-{
-	int rc = sg_approvals_save(d->approvals_path, &d->policy, err);
-
-	if (rc == SG_SAVED_NOT_DURABLE) {
-		sgd_warn("%s", err->msg);
-		pthread_mutex_lock(&d->lock);
-		d->approvals_not_durable++;
-		pthread_mutex_unlock(&d->lock);
-	}
-	return rc;
 }
 
 int sgd_check(struct sgd *d)

@@ -7,6 +7,10 @@
  *       "ticket": ..., "owner": ..., "contact": ..., "expires": ..., "note": ...,
  *       "created": RFC 3339, "created_by": "name (uid N)"}]}
  *
+ * It is the snapshot: changes since it are lines of approvals.journal
+ * (approvals_journal.h), which loading applies over it and which the
+ * daemon folds into it now and then with sg_approvals_save().
+ *
  * Loading resolves names against the policy and refuses an approval whose
  * group or class the policy lost (so a reload can never silently drop an
  * approval).  Saving is crash-safe: the new content is written to an
@@ -26,6 +30,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "approvals_journal.h"
 #include "file_replace.h"
 #include "load_internal.h"
 
@@ -111,8 +116,8 @@ int sg_approvals_load(const char *path, const struct sg_policy *p,
 	sg_j_init(&c, sg_basename(path), d);
 	rc = sg_read_trusted_file(path, o, &buf, &len, d);
 	if (rc == -ENOENT) {
-		rc = 0;         /* no approvals yet */
-		goto out;
+		rc = 0;         /* no snapshot yet: the journal may have some */
+		goto journal;
 	}
 	if (rc)
 		goto out;
@@ -131,6 +136,14 @@ int sg_approvals_load(const char *path, const struct sg_policy *p,
 			      SG_APPROVALS_VERSION);
 	if (sg_j_get(&c, root, "approvals", JSON_ARRAY, true, &arr) > 0)
 		parse_approvals(&c, arr, p, sg_now(o), p->n_trusted + *n, &scratch);
+journal:
+	/* The changes since the snapshot; the limit holds for the result. */
+	if (d->n_errors == before &&
+	    !sg_approvals_replay(path, p, o, sg_now(o), &scratch, d) &&
+	    scratch.n_trusted + p->n_trusted + *n > SG_MAX_TRUSTED)
+		sg_j_error(&c, "%zu approvals (with approvals.journal) and %zu other entries "
+			   "exceed the limit of %d trusted entries", scratch.n_trusted,
+			   p->n_trusted + *n, SG_MAX_TRUSTED);
 	if (d->n_errors == before && append_entries(&scratch, out, n))
 		sg_j_error(&c, "out of memory");
 out:
@@ -149,7 +162,7 @@ static int set_text(json_t *obj, const char *key, const char *value)
 	return value ? json_object_set_new(obj, key, json_string(value)) : 0;
 }
 
-static json_t *entry_json(const struct sg_policy *p, const struct sg_trusted_entry *t)
+json_t *sg_approval_json(const struct sg_policy *p, const struct sg_trusted_entry *t)
 {
 	json_t *e = json_object(), *relays = json_array();
 	char text[SG_PREFIX_STRLEN], when[40];
@@ -198,7 +211,7 @@ static char *approvals_text(const struct sg_policy *p)
 
 		if (p->trusted[i].origin != SG_ORIGIN_APPROVAL)
 			continue;
-		e = entry_json(p, &p->trusted[i]);
+		e = sg_approval_json(p, &p->trusted[i]);
 		bad |= !e || json_array_append_new(arr, e);
 	}
 	bad |= json_object_set_new(doc, "version", json_integer(SG_APPROVALS_VERSION));

@@ -9,6 +9,17 @@
  * a reload never refills a sender's buckets; a new entry gets a slot the
  * running generation does not use, reset before the entry becomes
  * visible, so no two live entries ever share a bucket.
+ *
+ * There are SG_MAX_TRUSTED slots and a policy may have as many entries,
+ * so a reload of a (nearly) full table that replaces some prefixes has
+ * fewer slots free in both generations than it has new entries.  Then a
+ * new entry takes the slot of an entry this reload removes, and that slot
+ * is reset once no packet can still read the running generation (after
+ * the switch and an RCU grace period).  Until then, for that grace period
+ * only, the new entry may be limited by the removed entry's rate state or
+ * automatic ban: it was not trusted before the reload, so it is never
+ * treated more leniently than either policy says.  So every policy of at
+ * most SG_MAX_TRUSTED entries applies over any running one.
  */
 #include <errno.h>
 #include <linux/membarrier.h>
@@ -304,6 +315,8 @@ struct build {
 	uint64_t *used;   /* slots of the generation being built */
 	void *index;      /* its prefix -> slot index */
 	long n_trusted;
+	uint32_t *reused; /* slots taken over from entries this build removes */
+	size_t n_reused, cap_reused;
 };
 
 static void build_free(struct build *b)
@@ -312,6 +325,7 @@ static void build_free(struct build *b)
 		if (b->fd[t] >= 0)
 			close(b->fd[t]);
 	free(b->used);
+	free(b->reused);
 	index_free(&b->index);
 }
 
@@ -330,39 +344,104 @@ static int put_trusted(int fd, const struct sg_trusted_entry *e, uint32_t slot, 
 	}
 }
 
+/* Puts entry e into the generation being built, at slot. */
+static int place_trusted(struct sg_dp *dp, struct build *b, const struct sg_trusted_entry *e,
+			 uint32_t slot, uint32_t gen, struct sg_err *err)
+{
+	int fd = sg_prefix_is_host(&e->prefix) ? b->fd[T_HOSTS] : b->fd[T_NETS];
+	char text[SG_PREFIX_STRLEN];
+	int rc;
+
+	sg_prefix_format(&e->prefix, text, sizeof(text));
+	rc = index_add(&b->index, &e->prefix, slot);
+	if (rc == -EEXIST)
+		return sg_errf(err, -EEXIST, "trusted prefix %s is listed twice", text);
+	if (rc)
+		return sg_errf(err, rc, "out of memory");
+	sg_bloom_set(dp, gen, &e->prefix);
+	rc = put_trusted(fd, e, slot, BPF_NOEXIST);
+	if (rc)
+		return sg_errf(err, rc, "trusted %s: %s", text, strerror(-rc));
+	sg_slot_set(b->used, slot);
+	b->n_trusted++;
+	return 0;
+}
+
+/* A slot for a new entry: preferably one neither generation uses (reset
+ * now, before the entry is visible); else one only the running
+ * generation uses, whose entry this build removes (every entry that
+ * stays has its slot marked in b->used already), reset after the
+ * switch.  Fails only when the new generation itself has more entries
+ * than there are slots. */
+static long new_slot(struct sg_dp *dp, struct build *b, struct sg_err *err)
+{
+	long slot = alloc_slot(dp, dp->slot_used, b->used);
+	int rc;
+
+	if (slot >= 0) {
+		if ((rc = reset_bucket(dp, (uint32_t)slot)))
+			return sg_errf(err, rc, "reset bucket: %s", strerror(-rc));
+		return slot;
+	}
+	slot = alloc_slot(dp, b->used, NULL);
+	if (slot < 0)
+		return sg_errf(err, -ENOSPC, "more than %d trusted entries, the most the data "
+			       "plane holds", SG_MAX_TRUSTED);
+	if (b->n_reused == b->cap_reused) {
+		size_t cap = b->cap_reused ? 2 * b->cap_reused : 256;
+		uint32_t *r = realloc(b->reused, cap * sizeof(*r));
+
+		if (!r)
+			return sg_errf(err, -ENOMEM, "out of memory");
+		b->reused = r;
+		b->cap_reused = cap;
+	}
+	b->reused[b->n_reused++] = (uint32_t)slot;
+	return slot;
+}
+
 static int build_trusted(struct sg_dp *dp, struct build *b, const struct sg_policy *p,
 			 uint32_t gen, struct sg_err *err)
 {
-	char text[SG_PREFIX_STRLEN];
+	int rc;
 
+	/* The entries that stay first, so that their slots are known to be
+	 * taken before any new entry looks for one. */
 	for (size_t i = 0; i < p->n_trusted; i++) {
 		const struct sg_trusted_entry *e = &p->trusted[i];
 		long slot = index_find(&dp->slot_index, &e->prefix);
-		int fd = sg_prefix_is_host(&e->prefix) ? b->fd[T_HOSTS] : b->fd[T_NETS];
-		int rc;
 
-		sg_prefix_format(&e->prefix, text, sizeof(text));
-		if (slot < 0) {
-			slot = alloc_slot(dp, dp->slot_used, b->used);
-			if (slot < 0)
-				return sg_errf(err, -ENOSPC, "trusted table full (%d entries)",
-					       SG_MAX_TRUSTED);
-			if ((rc = reset_bucket(dp, (uint32_t)slot)))
-				return sg_errf(err, rc, "reset bucket: %s", strerror(-rc));
-		}
-		rc = index_add(&b->index, &e->prefix, (uint32_t)slot);
-		if (rc == -EEXIST)
-			return sg_errf(err, -EEXIST, "trusted prefix %s is listed twice", text);
-		if (rc)
-			return sg_errf(err, rc, "out of memory");
-		sg_bloom_set(dp, gen, &e->prefix);
-		rc = put_trusted(fd, e, (uint32_t)slot, BPF_NOEXIST);
-		if (rc)
-			return sg_errf(err, rc, "trusted %s: %s", text, strerror(-rc));
-		sg_slot_set(b->used, (uint32_t)slot);
-		b->n_trusted++;
+		if (slot >= 0 && (rc = place_trusted(dp, b, e, (uint32_t)slot, gen, err)))
+			return rc;
+	}
+	for (size_t i = 0; i < p->n_trusted; i++) {
+		const struct sg_trusted_entry *e = &p->trusted[i];
+		long slot;
+
+		if (index_find(&dp->slot_index, &e->prefix) >= 0)
+			continue;
+		slot = new_slot(dp, b, err);
+		if (slot < 0)
+			return (int)slot;
+		if ((rc = place_trusted(dp, b, e, (uint32_t)slot, gen, err)))
+			return rc;
 	}
 	return 0;
+}
+
+/* After the switch: once no packet can still judge by the previous
+ * generation, the slots new entries took over from removed ones start
+ * afresh (a full bucket, no ban), as every new entry's does. */
+static void reset_reused(struct sg_dp *dp, const struct build *b)
+{
+	if (!b->n_reused)
+		return;
+	wait_quiescent();
+	for (size_t i = 0; i < b->n_reused; i++)
+		/* The switch is done and cannot be undone: should a reset
+		 * fail, that entry keeps the removed one's state until its
+		 * bucket refills, which errs on the strict side. */
+		reset_bucket(dp, b->reused[i]);
 }
 
 static int build_scope_and_relays(struct build *b, const struct sg_policy *p,
@@ -495,6 +574,7 @@ int sg_dp_apply(struct sg_dp *dp, const struct sg_policy *p, struct sg_err *err)
 	sg_compile_config(p, sg_dp_generation(dp) + 1, cfg);
 	if ((rc = install(dp, &b, next, cfg, err)))
 		goto out;
+	reset_reused(dp, &b);
 	index_free(&dp->slot_index);
 	dp->slot_index = b.index;
 	b.index = NULL;

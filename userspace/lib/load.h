@@ -59,7 +59,8 @@ int sg_policy_parse(const char *name, const char *json, size_t len,
 /* approvals.json: the trusted entries approved through smtpgatectl.
  * Relay and rate names are resolved against policy p; entries are
  * appended to *out (origin SG_ORIGIN_APPROVAL).  A missing file is an
- * empty registry. */
+ * empty registry.  The journal beside it (approvals_journal.h) is
+ * applied over it: the result is the set of approvals in force. */
 int sg_approvals_load(const char *path, const struct sg_policy *p,
 		      const struct sg_load_opts *o, struct sg_trusted_entry **out, size_t *n,
 		      struct sg_diag *d);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "policy.h"
+#include "prefix_set.h"
 
 void sg_policy_init(struct sg_policy *p)
 {
@@ -41,12 +42,56 @@ void sg_policy_free(struct sg_policy *p)
 	free(p->ports);
 	free(p->scope);
 	free(p->trusted);
+	sg_prefix_set_free(p->policy_prefixes);
 	sg_policy_init(p);
 }
 
 static char *dup_or_null(const char *s)
 {
 	return s ? strdup(s) : NULL;
+}
+
+/* Out of memory for the index: drop it, lookups fall back to a scan. */
+static void index_add(struct sg_policy *p, const struct sg_trusted_entry *e)
+{
+	if (p->policy_prefixes && e->origin == SG_ORIGIN_POLICY &&
+	    sg_prefix_set_add(p->policy_prefixes, &e->prefix)) {
+		sg_prefix_set_free(p->policy_prefixes);
+		p->policy_prefixes = NULL;
+	}
+}
+
+int sg_policy_index(struct sg_policy *p)
+{
+	struct sg_prefix_set *s;
+
+	if (p->policy_prefixes)
+		return 0;
+	s = sg_prefix_set_new(p->n_trusted);
+	if (!s)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n_trusted; i++) {
+		if (p->trusted[i].origin == SG_ORIGIN_POLICY &&
+		    sg_prefix_set_add(s, &p->trusted[i].prefix)) {
+			sg_prefix_set_free(s);
+			return -ENOMEM;
+		}
+	}
+	p->policy_prefixes = s;
+	return 0;
+}
+
+bool sg_policy_is_shadowed(const struct sg_policy *p, const struct sg_trusted_entry *t)
+{
+	if (t->origin != SG_ORIGIN_APPROVAL)
+		return false;
+	if (p->policy_prefixes)
+		return sg_prefix_set_has(p->policy_prefixes, &t->prefix);
+	for (size_t i = 0; i < p->n_trusted; i++)
+		if (p->trusted[i].origin == SG_ORIGIN_POLICY &&
+		    sg_prefix_equal(&p->trusted[i].prefix, &t->prefix))
+			return true;
+	return false;
 }
 
 int sg_policy_add_trusted(struct sg_policy *p, const struct sg_trusted_entry *t)
@@ -76,6 +121,7 @@ int sg_policy_add_trusted(struct sg_policy *p, const struct sg_trusted_entry *t)
 		return -ENOMEM;
 	}
 	p->n_trusted++;
+	index_add(p, e);
 	return 0;
 }
 
@@ -91,6 +137,8 @@ void sg_policy_remove_trusted(struct sg_policy *p, size_t i)
 {
 	if (i >= p->n_trusted)
 		return;
+	if (p->policy_prefixes && p->trusted[i].origin == SG_ORIGIN_POLICY)
+		sg_prefix_set_del(p->policy_prefixes, &p->trusted[i].prefix);
 	sg_trusted_entry_free(&p->trusted[i]);
 	memmove(&p->trusted[i], &p->trusted[i + 1],
 		(p->n_trusted - i - 1) * sizeof(*p->trusted));

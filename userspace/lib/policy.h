@@ -83,6 +83,10 @@ struct sg_policy {
 	struct sg_trusted_entry *trusted;
 	size_t n_trusted;
 	size_t cap_trusted;
+	/* The prefixes of the policy.json entries (origin SG_ORIGIN_POLICY),
+	 * once sg_policy_index() built it: NULL until then, and again if
+	 * keeping it up to date ran out of memory (lookups then scan). */
+	struct sg_prefix_set *policy_prefixes;
 };
 
 #define SG_DEFAULT_EVENT_INTERVAL_SEC 1.0
@@ -105,6 +109,16 @@ int sg_policy_add_trusted(struct sg_policy *p, const struct sg_trusted_entry *t)
 long sg_policy_find_trusted(const struct sg_policy *p, const struct sg_prefix *prefix);
 /* Removes entry i (freeing it), keeping order. */
 void sg_policy_remove_trusted(struct sg_policy *p, size_t i);
+
+/* Indexes the prefixes of the policy.json entries, so that
+ * sg_policy_is_shadowed() is O(1) instead of a scan of the policy;
+ * add/remove keep the index up to date, sg_policy_free frees it.  0 or
+ * -ENOMEM (no index: still correct, only slower).  A struct copy of an
+ * indexed policy shares the index: free only one of them. */
+int sg_policy_index(struct sg_policy *p);
+/* An approval is shadowed when policy.json has an entry for the same
+ * prefix: that entry is the one in force. */
+bool sg_policy_is_shadowed(const struct sg_policy *p, const struct sg_trusted_entry *t);
 
 /* Name lookups: index, or -1. */
 int sg_policy_class_index(const struct sg_policy *p, const char *name);

@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# Control-plane benchmark (issue 18): smtpgated and smtpgatectl as an
+# operator meets them, on a veth with XDP in a test lab, each figure the
+# median of several runs next to the issue's target.  It measures; it
+# asserts nothing about the figures (and nothing here runs in make test).
+#
+#   start    time from starting smtpgated until `status` answers, by the
+#            number of trusted entries in policy.json (distinct IPv6 /128s)
+#   reload   wall time of `smtpgatectl reload` (the same policy, touched)
+#   RSS      the daemon's VmHWM (high-water mark) after the reload, and
+#            its VmRSS then
+#   status   wall time of `smtpgatectl status` sent 0.1 s into a reload
+#   shadow   start and reload with 252,143 policy entries plus 10,000
+#            approvals (the quadratic shadowing check made this 23 s)
+#   trust add, process start to exit as a script calls it, with 10,000
+#            approvals in place: p50 and p99 over ADDS calls
+#   CLI      `smtpgatectl --version`, process start to exit: p50 and p99
+#
+#   tests/bench/bench_control.sh [--runs N] [--adds N] [--sizes "1 10000 ..."]
+#
+# Medians on a shared machine are noisy: the output says so, with the
+# load average at the start and the end.
+set -uo pipefail
+
+RUNS=3
+ADDS=300
+SIZES="1 10000 100000 262143"
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--runs) RUNS="$2"; shift 2 ;;
+	--adds) ADDS="$2"; shift 2 ;;
+	--sizes) SIZES="$2"; shift 2 ;;
+	--verbose) shift ;;
+	*) echo "usage: $0 [--runs N] [--adds N] [--sizes \"N ...\"]" >&2; exit 2 ;;
+	esac
+done
+
+cd "$(dirname "$0")/../.."
+export BUILD="${BUILD:-build}"
+# shellcheck source=tests/e2e/ctl_lib.sh
+. tests/e2e/ctl_lib.sh
+
+# Large policies start slowly on a loaded machine: wait long for
+# "running" (daemon.sh, sourced above, has set its default of 10 s).
+LAB_DAEMON_TIMEOUT="${BENCH_DAEMON_TIMEOUT:-180}"
+ctl_init 3600
+ctl_topology
+
+now_ns() { date +%s%N; }
+ms_since() { echo $(( ($(now_ns) - $1) / 1000000 )); }
+
+# median / pct P: of the numbers on stdin.
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "-" }'; }
+pct() { sort -n | awk -v p="$1" '{ v[NR] = $1 } END { i = int(NR * p / 100 + 0.999); if (i < 1) i = 1; if (NR) print v[i]; else print "-" }'; }
+
+# policy N [SKIP]: policy.json with N trusted /128s (entries SKIP.. of
+# the sequence), one relay group "internal".
+write_policy() {
+	local n="$1" skip="${2:-0}"
+
+	awk -v n="$n" -v skip="$skip" 'BEGIN {
+		printf "{\"relays\": {\"internal\": [{\"addr\": \"198.18.0.25\"}]},\n \"trusted\": [\n"
+		for (i = skip; i < skip + n; i++)
+			printf "%s{\"addr\": \"2001:db8:a:%x::%x\", \"relays\": [\"internal\"], \"ticket\": \"B-%d\", \"owner\": \"bench\"}\n",
+				(i > skip ? "," : ""), int(i / 65536), i % 65536, i
+		printf "]}\n"
+	}' | lab_daemon_policy "$CTL_NAME" -
+	ctl_config
+}
+
+# approvals N FIRST: approvals.json with N approvals, entries FIRST..
+# of the same sequence (so with FIRST < the policy's size some are shadowed).
+write_approvals() {
+	local n="$1" first="$2"
+
+	rm -f "$CTL_STATE/approvals.journal"
+	awk -v n="$n" -v first="$first" 'BEGIN {
+		printf "{\"version\": 1, \"approvals\": [\n"
+		for (i = first; i < first + n; i++)
+			printf "%s{\"addr\": \"2001:db8:a:%x::%x\", \"relays\": [\"internal\"], \"rate\": null, \"ticket\": \"A-%d\", \"owner\": \"bench\", \"created\": \"2026-01-01T00:00:00Z\", \"created_by\": \"bench (uid 0)\"}\n",
+				(i > first ? "," : ""), int(i / 65536), i % 65536, i
+		printf "]}\n"
+	}' >"$CTL_STATE/approvals.json"
+	chmod 600 "$CTL_STATE/approvals.json"
+}
+
+no_approvals() {
+	rm -f "$CTL_STATE/approvals.json" "$CTL_STATE/approvals.journal"
+}
+
+kb() { awk -v k="$1" '$1 == k":" { print $2 }' "/proc/$SGD_PID/status"; }
+
+# one_run: start, reload, status during a reload, RSS; appends
+# "start_ms reload_ms hwm_kb rss_kb status_ms" to $1.
+one_run() {
+	local t0 start reload status hwm rss rpid
+
+	ctl_stop
+	t0=$(now_ns)
+	ctl_start || { echo "# smtpgated did not start" >&2; return 1; }
+	start=$(ms_since "$t0")
+	touch "$CTL_POLICY"
+	t0=$(now_ns)
+	ctl reload >/dev/null 2>&1
+	reload=$(ms_since "$t0")
+	hwm=$(kb VmHWM)
+	rss=$(kb VmRSS)
+	# status while a reload runs
+	ctl reload >/dev/null 2>&1 &
+	rpid=$!
+	sleep 0.1
+	t0=$(now_ns)
+	ctl status >/dev/null 2>&1
+	status=$(ms_since "$t0")
+	wait "$rpid"
+	echo "$start $reload $hwm $rss $status" >>"$1"
+}
+
+# col FILE K: the median of column K.
+col() { awk -v k="$2" '{ print $k }' "$1" | median; }
+# mib FILE K: the median of column K (KiB) in MiB.
+mib() { col "$1" "$2" | awk '{ print ($1 == "-") ? "-" : int($1 / 1024) }'; }
+
+echo "# machine: $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -r)"
+echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (a shared machine: figures are noisy; medians of $RUNS runs)"
+echo
+
+res="$CTL_DIR/bench"
+mkdir -p "$res"
+printf '%-10s %10s %10s %12s %12s %14s\n' entries start_ms reload_ms hwm_MiB rss_MiB status_in_reload_ms
+for n in $SIZES; do
+	write_policy "$n"
+	no_approvals
+	: >"$res/size-$n"
+	for ((r = 0; r < RUNS; r++)); do
+		one_run "$res/size-$n"
+	done
+	printf '%-10s %10s %10s %12s %12s %14s\n' "$n" "$(col "$res/size-$n" 1)" "$(col "$res/size-$n" 2)" \
+		"$(mib "$res/size-$n" 3)" "$(mib "$res/size-$n" 4)" "$(col "$res/size-$n" 5)"
+done
+echo
+
+# 252,143 policy entries + 10,000 approvals (5,000 of them shadowed).
+write_policy 252143
+: >"$res/shadow"
+for ((r = 0; r < RUNS; r++)); do
+	write_approvals 10000 247143
+	one_run "$res/shadow"
+done
+echo "252,143 policy + 10,000 approvals (5,000 shadowed): start $(col "$res/shadow" 1) ms, reload $(col "$res/shadow" 2) ms, HWM $(mib "$res/shadow" 3) MiB"
+
+# trust add with 10,000 approvals in place.
+write_policy 1
+write_approvals 10000 100
+ctl_stop
+ctl_start || echo "# smtpgated did not start" >&2
+: >"$res/adds"
+for ((i = 0; i < ADDS; i++)); do
+	t0=$(now_ns)
+	ctl trust add "2001:db8:b::$(printf %x $((i + 1)))" --relay internal --ticket "BENCH-$i" \
+		--owner bench >/dev/null 2>&1 || echo "# trust add $i failed" >&2
+	echo $(( ($(now_ns) - t0) / 1000 )) >>"$res/adds"
+done
+echo "trust add, 10,000 approvals in place, $ADDS calls: p50 $(pct 50 <"$res/adds") us, p99 $(pct 99 <"$res/adds") us"
+: >"$res/version"
+for ((i = 0; i < 300; i++)); do
+	t0=$(now_ns)
+	"$CTL" --version >/dev/null
+	echo $(( ($(now_ns) - t0) / 1000 )) >>"$res/version"
+done
+echo "smtpgatectl --version, 300 calls: p50 $(pct 50 <"$res/version") us, p99 $(pct 99 <"$res/version") us"
+: >"$res/status"
+for ((i = 0; i < 300; i++)); do
+	t0=$(now_ns)
+	ctl status >/dev/null
+	echo $(( ($(now_ns) - t0) / 1000 )) >>"$res/status"
+done
+echo "smtpgatectl status, 300 calls: p50 $(pct 50 <"$res/status") us, p99 $(pct 99 <"$res/status") us"
+ctl_stop
+echo
+echo "# load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+exit 0
