@@ -195,7 +195,10 @@ int sgd_policy_start(struct sgd *d)
 	d->last_reload_success = time(NULL);
 	pthread_mutex_unlock(&d->lock);
 	sgd_snapshot_policy(d);
-	sgd_approvals_compact(d);
+	/* With a fleet store, approvals.json and its journal are not used
+	 * (the store's local cache replaces them). */
+	if (!d->store)
+		sgd_approvals_compact(d);
 	sgd_notice("policy %s applied: generation %llu, %zu trusted entries, sha256 %.12s",
 		   d->cfg.policy_path, (unsigned long long)d->generation, d->policy.n_trusted,
 		   d->policy_sha256);
