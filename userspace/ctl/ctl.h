@@ -132,5 +132,6 @@ int ctl_cmd_stats(struct ctl *c);
 int ctl_cmd_audit(struct ctl *c);
 int ctl_cmd_check(struct ctl *c);
 int ctl_cmd_store(struct ctl *c);
+int ctl_cmd_report(struct ctl *c);
 
 #endif

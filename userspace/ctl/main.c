@@ -61,6 +61,18 @@ static const struct help helps[] = {
 	  "audit [--since RFC3339|-DURATION] [--limit N]\n"
 	  "    Audit records (changes and refused changes), oldest first: those since\n"
 	  "    the time or DURATION ago, at most the newest N (default 10000).\n" },
+	{ "report",
+	  "report [--since DATE|DURATION] [--until DATE] [--format text|json|csv|html]\n"
+	  "       [--review-age DURATION] [--state-dir DIR] [--log-dir DIR]\n"
+	  "    The compliance evidence for a period (default: the year to now): approvals\n"
+	  "    in force at its end and every change in it (ticket, owner, contact, who,\n"
+	  "    gateway), approvals without a contact, past the review age (default 365d)\n"
+	  "    or expiring within 30 days, bans and top offenders, usage per month and\n"
+	  "    source, time in monitor mode or not attached, failed reloads, and whether\n"
+	  "    the logs cover the period.  Reads the state and log dirs (of --config,\n"
+	  "    or given), so it works with smtpgated down.  DATE: YYYY-MM-DD (--until:\n"
+	  "    the end of that day) or RFC 3339.  Exit 1 if some input could not be\n"
+	  "    read (the report says what it skipped).\n" },
 	{ "store import",
 	  "store import APPROVALS.json\n"
 	  "    Writes the approvals of APPROVALS.json (validated against the policy of\n"
@@ -259,6 +271,7 @@ static const struct command commands[] = {
 	{ "audit", ctl_cmd_audit },
 	{ "check", ctl_cmd_check },
 	{ "store", ctl_cmd_store },
+	{ "report", ctl_cmd_report },
 };
 
 static int global_options(struct ctl *c, int argc, char **argv)
