@@ -185,12 +185,13 @@ static void read_file(struct rpt *r, struct rpt_log *log, const char *file)
 		else
 			too_long = true;
 	}
-	if (!gzeof(gz)) {
-		gzerror(gz, &errnum);
+	/* A cut or damaged gzip stream ends like a whole one (gzgetc -1):
+	 * only the error state tells them apart. */
+	gzerror(gz, &errnum);
+	if (errnum != Z_OK && errnum != Z_STREAM_END)
 		rpt_skipped(r, "%s: a read error (%s) cut the file short: the records after it "
 			    "are missing from this report", path,
-			    errnum == Z_ERRNO ? strerror(errno) : "damaged compressed data");
-	}
+			    errnum == Z_ERRNO ? strerror(errno) : "damaged or truncated compressed data");
 	gzclose(gz);
 	free(line);
 	if (skipped)
