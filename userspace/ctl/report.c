@@ -36,15 +36,16 @@ static int parse_date(const char *s, bool end, long long *t)
 	return sg_parse_rfc3339(s, t);
 }
 
-/* events.jsonl: the state and ban events kept, blocked packets summed per
- * source; the rest only counts for coverage. */
+/* events.jsonl: the state events kept, blocked packets summed per source
+ * (the bans themselves are the audit trail's); the rest only counts for
+ * coverage. */
 static void on_event(struct rpt *r, struct rpt_log *log, json_t *rec, long long t)
 {
 	const char *ev = json_string_value(json_object_get(rec, "event"));
 
 	if (!ev)
 		return;
-	if (!strcmp(ev, "state") || !strcmp(ev, "ban")) {
+	if (!strcmp(ev, "state")) {
 		json_array_append(log->records, rec);
 	} else if (!strcmp(ev, "blocked") && t >= r->since && t < r->until) {
 		const char *src = json_string_value(json_object_get(rec, "source"));
@@ -65,8 +66,8 @@ static int check_dir(struct ctl *c, const char *opt, const char *dir)
 	if (!S_ISDIR(st.st_mode))
 		return ctl_fail(c, CTL_FAILED, "%s %s: not a directory: no report", opt, dir);
 	if (access(dir, R_OK | X_OK))
-		return ctl_fail(c, CTL_FAILED, "%s %s: %s (run as root or a member of the group "
-				"that may read it): no report", opt, dir, strerror(errno));
+		return ctl_fail(c, CTL_FAILED, "%s %s: %s (run it as root): no report", opt, dir,
+				strerror(errno));
 	return 0;
 }
 
@@ -112,19 +113,24 @@ static int build(struct ctl *c, struct rpt *r, const char *format)
 	return json_array_size(r->skipped) ? CTL_FAILED : CTL_OK;
 }
 
-/* The dirs from the host config, for those not given. */
-static void dirs_from_config(struct ctl *c, struct sg_host_config *cfg)
+/* The dirs from the host config, for those not given: --config must be
+ * usable; the default config is taken when readable. */
+static int dirs_from_config(struct ctl *c, struct sg_host_config *cfg)
 {
 	struct sg_load_opts o = { .allow_any_owner = true };
 	const char *path = c->config_opt ? c->config_opt : SG_DEFAULT_CONFIG;
 	struct sg_diag diag = { 0 };
+	int rc = 0;
 
 	sg_host_config_init(cfg);
-	if (!access(path, R_OK) || c->config_opt) {
-		if (sg_config_load(path, &o, cfg, &diag) && c->config_opt)
-			sg_diag_print(&diag, stderr);
+	if ((!access(path, R_OK) || c->config_opt) && sg_config_load(path, &o, cfg, &diag) &&
+	    c->config_opt) {
+		sg_diag_print(&diag, stderr);
+		rc = ctl_fail(c, CTL_USAGE, "--config %s: cannot take the state and log dirs from it",
+			      path);
 	}
 	sg_diag_free(&diag);
+	return rc;
 }
 
 int ctl_cmd_report(struct ctl *c)
@@ -184,7 +190,10 @@ int ctl_cmd_report(struct ctl *c)
 		return ctl_usage(c, "the period is empty: --since (%s) is not before --until (%s)",
 				 rpt_when(r.since, a, sizeof(a)), rpt_when(r.until, b, sizeof(b)));
 	}
-	dirs_from_config(c, &cfg);
+	if ((rc = dirs_from_config(c, &cfg))) {
+		sg_host_config_free(&cfg);
+		return rc;
+	}
 	r.state_dir = state_dir ? state_dir : cfg.state_dir;
 	r.log_dir = log_dir ? log_dir : cfg.log_dir;
 	rc = check_dir(c, "--state-dir", r.state_dir);

@@ -21,7 +21,7 @@
 /* Ticks between looks: attachments cost a netlink query each. */
 #define LOOK_EVERY 5
 
-static char last_seen[2048];
+static char *last_seen;        /* mode and hooks of the last event, as JSON */
 static unsigned ticks;
 
 static json_t *state_json(struct sgd *d)
@@ -64,12 +64,12 @@ static void note(struct sgd *d, const char *why)
 	json_decref(st);
 	if (!key)
 		return;
-	if (!strcmp(why, "change") && !strcmp(key, last_seen)) {
+	if (!strcmp(why, "change") && last_seen && !strcmp(key, last_seen)) {
 		free(key);
 		return;
 	}
-	snprintf(last_seen, sizeof(last_seen), "%s", key);
-	free(key);
+	free(last_seen);
+	last_seen = key;
 	st = state_json(d);
 	sg_format_rfc3339((long long)time(NULL), when, sizeof(when));
 	json_object_set_new(st, "time", json_string(when));

@@ -88,6 +88,8 @@ static uint64_t blocked(const struct sg_usage_src *s)
 	return s->packets[SG_V_DROP] + s->packets[SG_V_REJECT];
 }
 
+/* The ranking qsort uses (qsort has no context argument; one writer,
+ * the daemon's loop thread, ranks at a time). */
 static uint64_t (*rank_by)(const struct sg_usage_src *);
 
 /* Most first, then by address, so equal days write equal files. */
@@ -135,7 +137,7 @@ static json_t *sources_json(const struct sg_usage_day *u, unsigned top, uint64_t
 		order[i] = &u->src[i];
 	mark_top(u, order, keep, top, passed);
 	mark_top(u, order, keep, top, blocked);
-	/* Written in address order: the reader ranks them itself. */
+	/* Written in the order counted: the reader ranks them itself. */
 	for (size_t i = 0; i < u->n_src; i++) {
 		const struct sg_usage_src *s = &u->src[i];
 		char addr[SG_PREFIX_STRLEN];
