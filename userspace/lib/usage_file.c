@@ -195,6 +195,33 @@ static json_t *base_json(const struct sg_usage_day *u)
 	return arr;
 }
 
+/* Can every count be written as a JSON integer (at most 2^63 - 1), the
+ * sums of the sources not kept included? */
+static bool fits_json(const struct sg_usage_day *u)
+{
+	uint64_t all[SG_V_COUNT];
+
+	memcpy(all, u->other, sizeof(all));
+	for (int v = 0; v < SG_V_COUNT; v++)
+		for (int r = 0; r < SG_R_COUNT; r++)
+			if (u->totals[v][r].packets > INT64_MAX || u->totals[v][r].bytes > INT64_MAX ||
+			    u->totals[v][r].conns > INT64_MAX)
+				return false;
+	for (size_t i = 0; i < u->n_src; i++)
+		for (int v = 0; v < SG_V_COUNT; v++)
+			if (__builtin_add_overflow(all[v], u->src[i].packets[v], &all[v]) ||
+			    all[v] > INT64_MAX)
+				return false;
+	for (int v = 0; v < SG_V_COUNT; v++)
+		if (all[v] > INT64_MAX || u->sources_seen > INT64_MAX)
+			return false;
+	for (size_t i = 0; i < u->n_base; i++)
+		if (u->base[i].c.packets > INT64_MAX || u->base[i].c.bytes > INT64_MAX ||
+		    u->base[i].c.conns > INT64_MAX)
+			return false;
+	return true;
+}
+
 int sg_usage_write(const char *dir, const struct sg_usage_day *u, unsigned top,
 		   struct sg_err *err)
 {
@@ -208,6 +235,8 @@ int sg_usage_write(const char *dir, const struct sg_usage_day *u, unsigned top,
 	sg_format_rfc3339(u->updated, updated, sizeof(updated));
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s.json", dir, day) >= sizeof(path))
 		return sg_errf(err, -ENAMETOOLONG, "%s: path too long", dir);
+	if (!fits_json(u))
+		return sg_errf(err, -ERANGE, "%s: a count is past 2^63 - 1", path);
 	src = sources_json(u, top, other);
 	doc = src ? json_pack("{s:i, s:s, s:s, s:o, s:o, s:o, s:I}", "version", SG_USAGE_VERSION,
 			      "day", day, "updated", updated, "counters", counters_json(u->totals),
@@ -253,6 +282,17 @@ static bool get_cnt(json_t *v, __u64 *out)
 	return true;
 }
 
+/* *sum += v, refused past INT64_MAX (a JSON integer's limit). */
+static int add_cnt(__u64 *sum, uint64_t v)
+{
+	uint64_t r;
+
+	if (__builtin_add_overflow((uint64_t)*sum, v, &r) || r > INT64_MAX)
+		return -1;
+	*sum = r;
+	return 0;
+}
+
 static int read_counters(json_t *arr, struct sg_usage_day *u, const char **what)
 {
 	size_t i;
@@ -272,9 +312,11 @@ static int read_counters(json_t *arr, struct sg_usage_day *u, const char **what)
 		    !get_cnt(json_object_get(c, "connections"), &k.conns))
 			return (*what = "a counter is not {verdict, reason, packets, bytes, "
 				"connections}"), -1;
-		u->totals[v][r].packets += k.packets;
-		u->totals[v][r].bytes += k.bytes;
-		u->totals[v][r].conns += k.conns;
+		/* A cell listed twice adds up, within what JSON can hold. */
+		if (add_cnt(&u->totals[v][r].packets, k.packets) ||
+		    add_cnt(&u->totals[v][r].bytes, k.bytes) ||
+		    add_cnt(&u->totals[v][r].conns, k.conns))
+			return (*what = "a counter's sum is past 2^63"), -1;
 	}
 	return 0;
 }
