@@ -77,6 +77,11 @@ static void note(struct sgd *d, const char *why)
 	json_object_set_new(st, "why", json_string(why));
 	sgd_events_write(d, st);
 	json_decref(st);
+	if (!strcmp(why, "stop")) {
+		/* The daemon's last word: a next start compares afresh. */
+		free(last_seen);
+		last_seen = NULL;
+	}
 }
 
 void sgd_state_event(struct sgd *d, const char *why)
