@@ -31,8 +31,12 @@ void sg_usage_day_format(int64_t day, char *buf, size_t len)
 	time_t t = (time_t)day;
 	struct tm tm;
 
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%d", &tm);
+	/* Four digits of year, always (strftime's %Y writes 392 for 0392,
+	 * which the parser refuses: found by fuzz_usage). */
+	if (len)
+		buf[0] = '\0';
+	if (gmtime_r(&t, &tm) && tm.tm_year >= -1900 && tm.tm_year <= 9999 - 1900)
+		snprintf(buf, len, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 }
 
 int sg_usage_day_parse(const char *s, int64_t *day)
@@ -398,8 +402,9 @@ static int parse_doc(json_t *doc, struct sg_usage_day *u, const char **what)
 		return (*what = "not a usage file of version 1"), -1;
 	if (!day || sg_usage_day_parse(day, &u->day))
 		return (*what = "day is not YYYY-MM-DD"), -1;
-	if (!upd || sg_parse_rfc3339(upd, &t))
-		return (*what = "updated is not an RFC 3339 time"), -1;
+	/* Years 0000 to 9999 once in UTC, as it will be written back. */
+	if (!upd || sg_parse_rfc3339(upd, &t) || t < -62167219200LL || t > 253402300799LL)
+		return (*what = "updated is not an RFC 3339 time of the years 0000 to 9999"), -1;
 	u->updated = t;
 	if (read_verdicts(json_object_get(doc, "other"), u->other))
 		return (*what = "other is not {verdict: packets}"), -1;
