@@ -39,8 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	fz_write_file(in_path, data, size);
 	if (sg_usage_read(in_path, &u, &err)) {
-		if (u.src || u.base || u.n_src || u.n_base || !err.msg[0])
-			abort(); /* refused: nothing kept, and a reason */
+		fz_check(!u.src && !u.base && !u.n_src && !u.n_base && err.msg[0],
+			 "a refused file left something allocated, or no reason");
 		return 0;
 	}
 	sg_usage_day_format(u.day, name, sizeof(name));
@@ -50,19 +50,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sg_usage_day_free(&u);
 		return 0;
 	}
-	if (sg_usage_read(path, &back, &err)) {
-		fprintf(stderr, "property: a written day does not read back: %s\n", err.msg);
-		abort();
-	}
+	fz_check(!sg_usage_read(path, &back, &err), "a written day does not read back: %s",
+		 err.msg);
 	sums(&u, a);
 	sums(&back, b);
-	if (back.day != u.day || back.updated != u.updated ||
-	    memcmp(back.totals, u.totals, sizeof(u.totals)) || memcmp(a, b, sizeof(a)) ||
-	    back.n_base != u.n_base || back.sources_seen != u.sources_seen ||
-	    back.n_src > 4 || (u.n_base && memcmp(back.base, u.base, u.n_base * sizeof(*u.base)))) {
-		fprintf(stderr, "property: the day read back differs\n");
-		abort();
-	}
+	fz_check(back.day == u.day && back.updated == u.updated &&
+		 !memcmp(back.totals, u.totals, sizeof(u.totals)) && !memcmp(a, b, sizeof(a)) &&
+		 back.n_base == u.n_base && back.sources_seen == u.sources_seen &&
+		 back.n_src <= 4 && (!u.n_base || !memcmp(back.base, u.base,
+							   u.n_base * sizeof(*u.base))),
+		 "the day read back differs (%zu sources, %zu baseline cells)", u.n_src, u.n_base);
 	unlink(path);
 	sg_usage_day_free(&u);
 	sg_usage_day_free(&back);
