@@ -130,7 +130,7 @@ check_eq "crash before rename: the client says the daemon is gone (exit 3)" "$?"
 check_match "... with a message" "$out" 'closed the connection without a reply'
 check_eq "... the daemon died in the hook (exit 99)" "$(ctl_wait_exit 5)" 99
 check "... approvals.json is the old one, byte for byte" cmp "$APPROVALS" "$CTL_DIR/approvals.before"
-check_eq "... no temporary file is left" "$(ls -A "$CTL_STATE" | grep -v -e '^approvals\.json$' -e '^smtpgated\.lock$')" ""
+check_eq "... no temporary file is left" "$(ls -A "$CTL_STATE" | grep -v -e '^approvals\.json$' -e '^smtpgated\.lock$' -e '^usage$')" ""
 ctl_start || tap_bail "smtpgated does not restart after the crash"
 check_eq "restarted: the old set" "$(ctl_prefixes)" "198.18.1.7 198.18.1.200"
 check_eq "restarted: the kernel holds the old set only" "$(ctl --json status | jq .trusted_entries)" 2

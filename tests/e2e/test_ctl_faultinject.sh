@@ -94,7 +94,7 @@ state_extra() {
 	for f in "$CTL_STATE"/* "$CTL_STATE"/.[!.]*; do
 		[ -e "$f" ] || continue
 		case "${f##*/}" in
-		approvals.json | smtpgated.lock) ;;
+		approvals.json | smtpgated.lock | usage) ;; # usage/: the usage history's dir
 		*) extra+="${extra:+ }${f##*/}" ;;
 		esac
 	done
