@@ -17,6 +17,8 @@ PACKAGES=(
 	# tests: namespaces, traffic, real mail software, metrics tooling
 	iproute2 ethtool procps util-linux curl netcat-openbsd socat jq python3
 	swaks libio-socket-inet6-perl postfix prometheus tshark etcd-server etcd-client openssl
+	# the report's html rendered headless (tests/e2e/test_ctl_report.sh)
+	chromium
 	# benchmarks: the peers smtpgate is measured against
 	xdp-tools nftables iptables netsniff-ng valgrind
 	# the Debian package (make deb) and its checks; systemd-analyze verify

@@ -88,6 +88,21 @@ if n < len(head) + len(tail) + 10:
 with open(path, "a") as f:
     f.write(head + "x" * (n - len(head) - len(tail)) + tail)
 PY
+# events.jsonl already holds smtpgated's state events: pad it to a whole
+# page (with an event line), so that no room is left in its last page
+# either and the next event finds the disk full.
+python3 - "$CTL_LOG/events.jsonl" <<'PY'
+import os, sys
+path = sys.argv[1]
+cur = os.path.getsize(path)
+head, tail = '{"event":"pad","x":"', '"}\n'
+n = (4096 - cur) % 4096
+if n and n < len(head) + len(tail):
+    n += 4096
+if n:
+    with open(path, "a") as f:
+        f.write(head + "x" * (n - len(head) - len(tail)) + tail)
+PY
 dd if=/dev/zero of="$CTL_LOG/fill" bs=4096 >/dev/null 2>&1
 check_eq "the log's file system is full; the audit log ends 40 bytes short of a page" \
 	"$(($(stat -c %s "$AUDIT") % 4096)) $(df --output=avail -B1 "$CTL_LOG" | tail -1 | tr -d ' ')" "4056 0"

@@ -105,7 +105,7 @@ state_extra() {
 	for f in "$CTL_STATE"/* "$CTL_STATE"/.[!.]*; do
 		[ -e "$f" ] || continue
 		case "${f##*/}" in
-		approvals.json | approvals.journal | smtpgated.lock) ;;
+		approvals.json | approvals.journal | smtpgated.lock | usage) ;; # usage/: the usage history's dir
 		*) extra+="${extra:+ }${f##*/}" ;;
 		esac
 	done

@@ -2,11 +2,11 @@
 # fuzz targets and the dictionary each uses.
 # shellcheck shell=bash
 
-FUZZ_ALL_TARGETS=(config policy approvals control audit parsers metrics packet)
+FUZZ_ALL_TARGETS=(config policy approvals control audit parsers metrics packet usage)
 
 fuzz_dict() {
 	case "$1" in
-	config|policy|approvals) echo tests/fuzz/dict/json.dict ;;
+	config|policy|approvals|usage) echo tests/fuzz/dict/json.dict ;;
 	*) echo "tests/fuzz/dict/$1.dict" ;;
 	esac
 }

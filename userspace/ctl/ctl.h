@@ -133,6 +133,7 @@ int ctl_cmd_stats(struct ctl *c);
 int ctl_cmd_audit(struct ctl *c);
 int ctl_cmd_check(struct ctl *c);
 int ctl_cmd_store(struct ctl *c);
+int ctl_cmd_report(struct ctl *c);
 
 /* audit_fleet.c: the fleet store's audit records from `since` (unix
  * seconds, 0: all), the newest `limit`, as an array of records in the

@@ -63,6 +63,18 @@ static const struct help helps[] = {
 	  "    the time or DURATION ago, at most the newest N (default 10000).\n"
 	  "    --fleet: every gateway's changes, read from the fleet store (etcd) of\n"
 	  "    the host config's \"store\" key; no daemon needed (default N 1000).\n" },
+	{ "report",
+	  "report [--since DATE|DURATION] [--until DATE] [--format text|json|csv|html]\n"
+	  "       [--review-age DURATION] [--state-dir DIR] [--log-dir DIR]\n"
+	  "    The compliance evidence for a period (default: the year to now): approvals\n"
+	  "    in force at its end and every change in it (ticket, owner, contact, who,\n"
+	  "    gateway), approvals without a contact, past the review age (default 365d)\n"
+	  "    or expiring within 30 days, bans and top offenders, usage per month and\n"
+	  "    source, time in monitor mode or not attached, failed reloads, and whether\n"
+	  "    the logs cover the period.  Reads the state and log dirs (of --config,\n"
+	  "    or given), so it works with smtpgated down.  DATE: YYYY-MM-DD (--until:\n"
+	  "    the end of that day) or RFC 3339.  Exit 1 if some input could not be\n"
+	  "    read (the report says what it skipped).\n" },
 	{ "store import",
 	  "store import APPROVALS.json\n"
 	  "    Writes the approvals of APPROVALS.json (validated against the policy of\n"
@@ -261,6 +273,7 @@ static const struct command commands[] = {
 	{ "audit", ctl_cmd_audit },
 	{ "check", ctl_cmd_check },
 	{ "store", ctl_cmd_store },
+	{ "report", ctl_cmd_report },
 };
 
 static int global_options(struct ctl *c, int argc, char **argv)

@@ -15,6 +15,7 @@
 #include "fleet.h"
 #include "log.h"
 #include "loop.h"
+#include "usage_history.h"
 
 struct watch {
 	int fd;
@@ -110,6 +111,7 @@ static void on_tick(struct sgd *d, void *arg, uint32_t events)
 	sgd_events_tick(d);
 	if (d->store)
 		sgd_fleet_tick(d);
+	sgd_history_tick(d); /* usage history and state events (usage_history.h) */
 	/* A safety net under the link watcher: netlink can overrun. */
 	if (d->ticks % 5 == 0)
 		sgd_ensure_attached(d, NULL);

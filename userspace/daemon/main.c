@@ -26,6 +26,7 @@
 #include "metrics.h"
 #include "notify.h"
 #include "safe_path.h"
+#include "usage_history.h"
 
 static void usage(FILE *f)
 {
@@ -296,6 +297,7 @@ static int start(struct sgd *d)
 	fd = sgd_events_start(d);
 	if (fd < 0 || sgd_watch_add(d, fd, EPOLLIN, on_events, NULL))
 		return -1;
+	sgd_history_start(d);
 	fd = sgd_linkwatch_start(d);
 	if (fd < 0 || sgd_watch_add(d, fd, EPOLLIN, on_link_events, NULL))
 		return -1;
@@ -311,6 +313,8 @@ static void stop(struct sgd *d)
 	sgd_metrics_stop(d);
 	sgd_control_stop(d);
 	sgd_linkwatch_stop(d);
+	if (d->events)
+		sgd_history_stop(d);
 	sgd_events_stop(d);
 	if (d->fleet)
 		sgd_fleet_close(d);

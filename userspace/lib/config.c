@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include "config.h"
 #include "store/store.h"
+#include "usage_file.h"
 
 void sg_host_config_init(struct sg_host_config *c)
 {
@@ -28,6 +29,8 @@ void sg_host_config_init(struct sg_host_config *c)
 	c->pin_dir = strdup(SG_DEFAULT_PIN_DIR);
 	c->state_dir = strdup(SG_DEFAULT_STATE_DIR);
 	c->log_dir = strdup(SG_DEFAULT_LOG_DIR);
+	c->history_retention_days = SG_DEFAULT_RETENTION_DAYS;
+	c->history_top_sources = SG_DEFAULT_HISTORY_TOP;
 }
 
 void sg_host_config_free(struct sg_host_config *c)

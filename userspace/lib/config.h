@@ -34,6 +34,9 @@ struct sg_host_config {
 	char *state_dir;        /* default /var/lib/smtpgate */
 	char *log_dir;          /* default /var/log/smtpgate */
 	struct sg_store_config *store; /* "store": the fleet store; NULL: none */
+	/* "history": the usage history under state_dir/usage (usage_file.h). */
+	unsigned history_retention_days; /* default 400 */
+	unsigned history_top_sources;    /* per day and ranking, default 100 */
 };
 
 #define SG_DEFAULT_CONFIG "/etc/smtpgate/smtpgate.json"

@@ -11,9 +11,10 @@
 #include "dataplane.h"
 #include "load_internal.h"
 #include "store/store_config.h"
+#include "usage_file.h"
 
 static const char *const config_keys[] = {
-	"policy", "interfaces", "metrics", "control", "paths", "store", NULL
+	"policy", "interfaces", "metrics", "control", "paths", "store", "history", NULL
 };
 
 struct config_parse {
@@ -239,6 +240,27 @@ static void parse_paths(struct config_parse *cp)
 	sg_j_pop(c, s0);
 }
 
+/* "history": how long the usage history is kept, how many sources a day
+ * keeps. */
+static void parse_history(struct config_parse *cp)
+{
+	static const char *const keys[] = { "retention_days", "top_sources", NULL };
+	struct sg_jctx *c = &cp->c;
+	long long v;
+	json_t *obj;
+	size_t s0;
+
+	if (sg_j_get(c, cp->root, "history", JSON_OBJECT, false, &obj) <= 0)
+		return;
+	s0 = sg_j_push_key(c, "history");
+	sg_j_check_keys(c, obj, keys);
+	if (sg_j_get_int(c, obj, "retention_days", false, 1, SG_MAX_RETENTION_DAYS, &v) > 0)
+		cp->cfg->history_retention_days = (unsigned)v;
+	if (sg_j_get_int(c, obj, "top_sources", false, 1, SG_MAX_TOP_SOURCES, &v) > 0)
+		cp->cfg->history_top_sources = (unsigned)v;
+	sg_j_pop(c, s0);
+}
+
 /* The whole document into *cfg (already holding the defaults). */
 static void parse_config(struct config_parse *cp)
 {
@@ -247,6 +269,7 @@ static void parse_config(struct config_parse *cp)
 	parse_metrics(cp);
 	parse_control(cp);
 	parse_paths(cp);
+	parse_history(cp);
 	sg_store_config_parse(&cp->c, cp->root, &cp->cfg->store);
 }
 

@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * smtpgatectl report: options, where the files are, and the document's
+ * assembly (report.h says which file does what).  It reads files only,
+ * never the control socket, so the daemon need not run: the state and
+ * log dirs come from --state-dir and --log-dir, else from the host
+ * config (--config, else /etc/smtpgate/smtpgate.json when readable),
+ * else the defaults.
+ *
+ * Exit: 0 a complete report; 1 a report printed, but some input could
+ * not be read (the report's "skipped" says what), or no report (a dir
+ * missing); 2 bad usage.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "config.h"
+#include "ctl.h"
+#include "load.h"
+#include "report.h"
+
+enum { OPT_SINCE = 1, OPT_UNTIL, OPT_FORMAT, OPT_REVIEW_AGE, OPT_STATE_DIR, OPT_LOG_DIR };
+
+/* A day (YYYY-MM-DD: its start, or with end its end) or an RFC 3339 time. */
+static int parse_date(const char *s, bool end, long long *t)
+{
+	char full[40];
+
+	if (strlen(s) == 10 && snprintf(full, sizeof(full), "%sT00:00:00Z", s) > 0 &&
+	    !sg_parse_rfc3339(full, t)) {
+		*t += end ? 86400 : 0;
+		return 0;
+	}
+	return sg_parse_rfc3339(s, t);
+}
+
+/* events.jsonl: the state events kept, blocked packets summed per source
+ * (the bans themselves are the audit trail's); the rest only counts for
+ * coverage. */
+static void on_event(struct rpt *r, struct rpt_log *log, json_t *rec, long long t)
+{
+	const char *ev = json_string_value(json_object_get(rec, "event"));
+
+	if (!ev)
+		return;
+	if (!strcmp(ev, "state")) {
+		json_array_append(log->records, rec);
+	} else if (!strcmp(ev, "blocked") && t >= r->since && t < r->until) {
+		const char *src = json_string_value(json_object_get(rec, "source"));
+		json_int_t n = json_integer_value(json_object_get(rec, "count"));
+
+		if (src)
+			json_object_set_new(log->blocked, src, json_integer(
+				json_integer_value(json_object_get(log->blocked, src)) + n));
+	}
+}
+
+static int check_dir(struct ctl *c, const char *opt, const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st))
+		return ctl_fail(c, CTL_FAILED, "%s %s: %s: no report", opt, dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return ctl_fail(c, CTL_FAILED, "%s %s: not a directory: no report", opt, dir);
+	if (access(dir, R_OK | X_OK))
+		return ctl_fail(c, CTL_FAILED, "%s %s: %s (run it as root): no report", opt, dir,
+				strerror(errno));
+	return 0;
+}
+
+static int build(struct ctl *c, struct rpt *r, const char *format)
+{
+	char a[32], b[32], now[32];
+	json_t *findings;
+
+	r->doc = json_object();
+	r->skipped = json_array();
+	r->findings = json_array();
+	if (gethostname(r->hostname, sizeof(r->hostname) - 1))
+		snprintf(r->hostname, sizeof(r->hostname), "localhost");
+	rpt_read_log(r, &r->audit, "audit.jsonl");
+	r->events.on_record = on_event;
+	rpt_read_log(r, &r->events, "events.jsonl");
+	json_object_set_new(r->doc, "period", json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s}",
+		"since", rpt_when(r->since, a, sizeof(a)), "until", rpt_when(r->until, b, sizeof(b)),
+		"generated", rpt_when((long long)time(NULL), now, sizeof(now)),
+		"gateway", r->hostname, "review_age_days", (json_int_t)(r->review_age / 86400),
+		"state_dir", r->state_dir, "log_dir", r->log_dir));
+	rpt_approvals(r);
+	rpt_bans(r);
+	rpt_usage(r);
+	rpt_state(r);
+	rpt_retention(r);
+	findings = r->findings;
+	json_object_set_new(r->doc, "findings", findings);
+	json_object_set_new(r->doc, "skipped", r->skipped);
+	json_object_set_new(r->doc, "complete", json_boolean(json_array_size(r->skipped) == 0));
+	for (size_t i = 0; i < json_array_size(r->skipped); i++)
+		fprintf(stderr, "smtpgatectl: report: skipped: %s\n",
+			json_string_value(json_array_get(r->skipped, i)));
+	if (!strcmp(format, "json"))
+		ctl_print_json(r->doc);
+	else if (!strcmp(format, "csv"))
+		rpt_print_csv(r->doc, stdout);
+	else if (!strcmp(format, "html"))
+		rpt_print_html(r->doc, stdout);
+	else
+		rpt_print_text(r->doc, stdout);
+	(void)c;
+	return json_array_size(r->skipped) ? CTL_FAILED : CTL_OK;
+}
+
+/* The dirs from the host config, for those not given: --config must be
+ * usable; the default config is taken when readable. */
+static int dirs_from_config(struct ctl *c, struct sg_host_config *cfg)
+{
+	struct sg_load_opts o = { .allow_any_owner = true };
+	const char *path = c->config_opt ? c->config_opt : SG_DEFAULT_CONFIG;
+	struct sg_diag diag = { 0 };
+	int rc = 0;
+
+	sg_host_config_init(cfg);
+	if ((!access(path, R_OK) || c->config_opt) && sg_config_load(path, &o, cfg, &diag) &&
+	    c->config_opt) {
+		sg_diag_print(&diag, stderr);
+		rc = ctl_fail(c, CTL_USAGE, "--config %s: cannot take the state and log dirs from it",
+			      path);
+	}
+	sg_diag_free(&diag);
+	return rc;
+}
+
+int ctl_cmd_report(struct ctl *c)
+{
+	static const struct option longs[] = {
+		{ "since", required_argument, NULL, OPT_SINCE },
+		{ "until", required_argument, NULL, OPT_UNTIL },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "review-age", required_argument, NULL, OPT_REVIEW_AGE },
+		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+		{ "log-dir", required_argument, NULL, OPT_LOG_DIR },
+		CTL_COMMON_OPTIONS
+	};
+	const char *since = NULL, *until = NULL, *format = "text", *state_dir = NULL, *log_dir = NULL;
+	struct rpt r = { .review_age = 365LL * 86400 };
+	struct sg_host_config cfg;
+	long long d;
+	int o, rc;
+
+	while ((o = ctl_getopt(c, longs)) >= 0) {
+		switch (o) {
+		case OPT_SINCE: since = optarg; break;
+		case OPT_UNTIL: until = optarg; break;
+		case OPT_FORMAT: format = optarg; break;
+		case OPT_STATE_DIR: state_dir = optarg; break;
+		case OPT_LOG_DIR: log_dir = optarg; break;
+		case OPT_REVIEW_AGE:
+			if (sg_parse_duration(optarg, &r.review_age) || r.review_age <= 0)
+				return ctl_usage(c, "--review-age %s: not a duration (365d, 52w)", optarg);
+			break;
+		}
+	}
+	if (CTL_GETOPT_DONE(o))
+		return CTL_GETOPT_EXIT(o);
+	if ((rc = ctl_no_positional(c)))
+		return rc;
+	if (c->json)
+		format = "json";
+	if (strcmp(format, "text") && strcmp(format, "json") && strcmp(format, "csv") &&
+	    strcmp(format, "html"))
+		return ctl_usage(c, "--format %s: expected text, json, csv or html", format);
+	r.until = time(NULL);
+	if (until && parse_date(until, true, &r.until))
+		return ctl_usage(c, "--until %s: not a date (YYYY-MM-DD or RFC 3339)", until);
+	r.since = r.until - 365LL * 86400;
+	if (since && parse_date(since, false, &r.since)) {
+		if (*since == '-')
+			since++;
+		if (sg_parse_duration(since, &d))
+			return ctl_usage(c, "--since %s: not a date (YYYY-MM-DD or RFC 3339) or a "
+					 "duration (365d)", since);
+		r.since = r.until - d;
+	}
+	if (r.since >= r.until) {
+		char a[32], b[32];
+
+		return ctl_usage(c, "the period is empty: --since (%s) is not before --until (%s)",
+				 rpt_when(r.since, a, sizeof(a)), rpt_when(r.until, b, sizeof(b)));
+	}
+	if ((rc = dirs_from_config(c, &cfg))) {
+		sg_host_config_free(&cfg);
+		return rc;
+	}
+	r.state_dir = state_dir ? state_dir : cfg.state_dir;
+	r.log_dir = log_dir ? log_dir : cfg.log_dir;
+	rc = check_dir(c, "--state-dir", r.state_dir);
+	if (!rc)
+		rc = check_dir(c, "--log-dir", r.log_dir);
+	if (!rc)
+		rc = build(c, &r, format);
+	json_decref(r.doc);
+	rpt_log_free(&r.audit);
+	rpt_log_free(&r.events);
+	sg_host_config_free(&cfg);
+	return rc;
+}
