@@ -7,6 +7,12 @@
 # a revoke on the other, and the fleet's audit trail.  Uses lab.sh's
 # say, show_cmd, indent, step_header, record and demo_summary.
 
+# fleet_store_up GW: prints "up" if GW's status says its watch of the
+# store is established (for lab_poll).
+fleet_store_up() {
+	[ "$(fleet_ctl "$1" status --json | jq -r .store.up)" = true ] && echo up
+}
+
 # fleet_demo_try NS: "delivers" or "blocked", for the summary.
 fleet_demo_try() {
 	if fleet_can "$1"; then echo delivers; else echo blocked; fi
@@ -40,6 +46,11 @@ fleet_demo() {
 	fleet_config gw1 9725
 	fleet_config gw2 9725
 	lab_daemon_start gw1 gw1 && lab_daemon_start gw2 gw2 || return 1
+	# Each gateway's watch of etcd is established by a thread of its own,
+	# a moment after the daemon says it runs.
+	for t in gw1 gw2; do
+		lab_poll 5 fleet_store_up "$t" >/dev/null || say "  $t: the fleet store is not up after 5 s"
+	done
 	say "  built in $(($(lab_now_ms) - t0)) ms; both gateways follow the store:"
 	fleet_ctl gw1 status | grep 'fleet store' | indent
 	fleet_ctl gw2 status | grep 'fleet store' | indent
