@@ -78,11 +78,13 @@ check "the day file carries the counters' last values" \
 # ---- 2. a restart counts on ---------------------------------------------------
 
 # The report counts stopped stretches in whole seconds: a stop shorter
-# than one would not show, so each stop here lasts a little longer.
+# than one would not show, and two stops around a run shorter than one
+# are one stretch, so each stop and each run here lasts over a second.
 sleep 1.2
 ctl_start || tap_bail "smtpgated does not start again"
 made2=$(connect 4 198.18.1.5)
 check_eq "after a restart: 4 connections made" "$made2" 4
+sleep 1.2 # a run shorter than a second would not separate two stops either
 ctl_stop
 check_eq "after a restart: counted = made, none twice" "$(passed_conns)" "$((made1 + made2))"
 
@@ -96,6 +98,7 @@ ctl trust list --json | jq -e 'any(.[]; .prefix == "198.18.1.5")' >/dev/null ||
 	tap_diag "the approval did not come back from approvals.json"
 made3=$(connect 3 198.18.1.5)
 check_eq "after the reset: 3 connections made" "$made3" 3
+sleep 1.2
 ctl_stop
 check_eq "after the reset: the day adds up, nothing replaced" "$(passed_conns)" \
 	"$((made1 + made2 + made3))"
@@ -129,4 +132,5 @@ check_eq "events.jsonl: a state event at each start and stop" \
 	"$(jq -r 'select(.event == "state") | .why' "$CTL_LOG/events.jsonl" | tr '\n' ' ')" \
 	"start stop start stop start stop "
 
+[ "$TAP_FAILED" -eq 0 ] || tap_diag "daemon_stopped: $(jq -c .enforcement.daemon_stopped "$CTL_DIR/report.json"); states: $(jq -c 'select(.event == "state") | [.time, .why]' "$CTL_LOG/events.jsonl" | tr "\n" " ")"
 tap_done
