@@ -35,6 +35,7 @@
 #include <unistd.h>
 #include <linux/posix_acl.h>
 #include <linux/posix_acl_xattr.h>
+#include "clock.h"
 #include "control.h"
 #include "control_cmd.h"
 #include "log.h"
@@ -95,14 +96,6 @@ struct sgd_control {
 	bool busy_logged;       /* "busy" is logged once per episode */
 	bool fd_starved;        /* accept ran out of descriptors (logged once) */
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- who is asking ------------------------------------------------- */
 
@@ -216,7 +209,7 @@ static void conn_start_drain(struct conn *c)
 {
 	shutdown(c->fd, SHUT_WR);
 	c->draining = true;
-	c->deadline_ms = now_ms() + DRAIN_MS;
+	c->deadline_ms = sg_mono_ms() + DRAIN_MS;
 	if (conn_watch(c, EPOLLIN))
 		conn_close(c);
 }
@@ -311,7 +304,7 @@ static void conn_reply_text(struct conn *c, char *text)
 	c->out = text;
 	c->out_off = 0;
 	c->replying = true;
-	c->deadline_ms = now_ms() + REPLY_TIMEOUT_MS;
+	c->deadline_ms = sg_mono_ms() + REPLY_TIMEOUT_MS;
 	free(c->in);
 	c->in = NULL;
 	c->in_len = c->in_cap = 0;
@@ -498,7 +491,7 @@ static void conn_new(struct sgd_control *ctl, int fd)
 	c->ctl = ctl;
 	c->fd = fd;
 	c->peer = peer;
-	c->accepted_ms = now_ms();
+	c->accepted_ms = sg_mono_ms();
 	c->deadline_ms = c->accepted_ms +
 			 (peer.role == SGD_ROLE_ADMIN ? REQUEST_TIMEOUT_MS : IDLE_TIMEOUT_MS);
 	c->next = ctl->conns;
@@ -581,7 +574,7 @@ static void on_listen(struct sgd *d, void *arg, uint32_t events)
 static void on_timer(struct sgd *d, void *arg, uint32_t events)
 {
 	struct sgd_control *ctl = arg;
-	int64_t now = now_ms();
+	int64_t now = sg_mono_ms();
 	uint64_t ticks;
 	struct conn *c, *next;
 

@@ -19,14 +19,6 @@
 /* After a failed expiry tidy-up (store down), wait this long. */
 #define EXPIRY_RETRY_SEC 30
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Keeps st as the state applied first, freeing the one there was. */
 static void adopt(struct sgd *d, struct sg_store_state *st)
 {
@@ -168,7 +160,7 @@ int sgd_fleet_change(struct sgd *d, const struct sg_store_change *c, int64_t *re
 
 int sgd_fleet_wait(struct sgd *d, int64_t rev)
 {
-	int64_t deadline = now_ms() + d->cfg.store->timeout_ms;
+	int64_t deadline = sg_mono_ms() + d->cfg.store->timeout_ms;
 
 	for (;;) {
 		struct pollfd p = { .fd = sg_store_follow_fd(d->follower), .events = POLLIN };
@@ -177,7 +169,7 @@ int sgd_fleet_wait(struct sgd *d, int64_t rev)
 		sgd_fleet_drain(d);
 		if (d->fleet->revision >= rev)
 			return 0;
-		left = deadline - now_ms();
+		left = deadline - sg_mono_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		if (poll(&p, 1, (int)left) < 0 && errno != EINTR)

@@ -1,22 +1,15 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Token buckets per uid (uid_rate.h). */
 #include <time.h>
+#include "clock.h"
 #include "uid_rate.h"
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* uid's bucket, brought up to date. */
 static struct sgd_uid_bucket *bucket(struct sgd_uid_rate *r, unsigned uid)
 {
 	const int64_t full = r->burst * 1000;
 	struct sgd_uid_bucket *b = NULL, *free_slot = NULL;
-	int64_t now = now_ms();
+	int64_t now = sg_mono_ms();
 
 	for (int i = 0; i < SGD_UID_RATE_SLOTS && !b; i++) {
 		if (r->slot[i].used && r->slot[i].uid == uid)

@@ -23,6 +23,11 @@ int64_t sg_real_ns(void)
 	return (int64_t)ts_ns(CLOCK_REALTIME);
 }
 
+int64_t sg_mono_ms(void)
+{
+	return (int64_t)(ts_ns(CLOCK_MONOTONIC) / 1000000);
+}
+
 uint64_t sg_deadline_from_unix(int64_t unix_sec)
 {
 	int64_t real = sg_real_ns();

@@ -16,6 +16,8 @@
 /* Now on the data-plane clock (CLOCK_MONOTONIC_COARSE), in ns. */
 uint64_t sg_boot_ns(void);
 int64_t sg_real_ns(void);
+/* Milliseconds of CLOCK_MONOTONIC: for timeouts and budgets. */
+int64_t sg_mono_ms(void);
 /* The latest expiry date smtpgate takes, 2262-01-01T00:00:00Z in unix
  * seconds.  A deadline is kept in nanoseconds, and the wall-clock
  * nanoseconds since 1970 run out of a signed 64-bit count on

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "clock.h"
 #include "etcd.h"
 
 #define PASSWORD_MAX 1024
@@ -45,14 +46,6 @@ static CURLcode curl_init_rc;
 static void curl_init(void)
 {
 	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static char *dup_or_null(const char *s)
@@ -526,7 +519,7 @@ void sg_etcd_note_failure(char *why, size_t len, const char *what)
 int sg_etcd_call(struct sg_etcd *e, const char *path, json_t *req, size_t max_reply,
 		 json_t **reply, struct sg_err *err)
 {
-	long long deadline = now_ms() + e->timeout_ms;
+	long long deadline = sg_mono_ms() + e->timeout_ms;
 	char why[SG_ERR_MAX] = "";
 	size_t start = sg_etcd_current(e), tries = 0;
 	bool denied = false, reauthed = false;
@@ -541,7 +534,7 @@ int sg_etcd_call(struct sg_etcd *e, const char *path, json_t *req, size_t max_re
 	 * last, until one answers or the budget is spent. */
 	for (;;) {
 		size_t i = (start + tries) % e->n;
-		long long left = deadline - now_ms(), budget;
+		long long left = deadline - sg_mono_ms(), budget;
 		bool elsewhere, reauth;
 		struct body b = { 0 };
 		json_error_t je;

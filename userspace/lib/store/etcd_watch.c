@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "clock.h"
 #include "etcd.h"
 
 #define POLL_MS 100
@@ -30,14 +31,6 @@ struct wstate {
 	int rc;
 	struct sg_err *err;
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void finish(struct wstate *w, int rc)
 {
@@ -194,7 +187,7 @@ static CURLcode run(CURL *c, struct wstate *w, long long deadline, volatile int 
 			sg_errf(w->err, -EINTR, "the watch was canceled");
 			break;
 		}
-		if (deadline && now_ms() >= deadline) {
+		if (deadline && sg_mono_ms() >= deadline) {
 			finish(w, 0);
 			break;
 		}
@@ -209,7 +202,7 @@ int sg_etcd_watch(struct sg_etcd *e, json_t *create_request, unsigned timeout_ms
 		  size_t max_msg, sg_etcd_watch_cb cb, void *ctx, volatile int *cancel,
 		  struct sg_err *err)
 {
-	long long deadline = timeout_ms ? now_ms() + timeout_ms : 0;
+	long long deadline = timeout_ms ? sg_mono_ms() + timeout_ms : 0;
 	json_t *req = json_pack("{s:O}", "create_request", create_request);
 	char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	size_t n = sg_etcd_n_endpoints(e), start = sg_etcd_current(e);
