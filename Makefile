@@ -176,9 +176,12 @@ endif
 FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_TARGETS := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 # Everything but the daemon's main(): the control target runs its
-# dispatcher in-process.
+# dispatcher in-process.  Of smtpgatectl, the report's reader and
+# renderers (with the table printer they use): the report target.
+FUZZ_CTL_SRCS := $(filter-out userspace/ctl/report.c,$(wildcard userspace/ctl/report_*.c)) \
+		 userspace/ctl/output.c
 FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(LIB_SRCS) \
-		 $(filter-out userspace/daemon/main.c,$(DAEMON_SRCS)) $(TESTLIB_SRCS))
+		 $(filter-out userspace/daemon/main.c,$(DAEMON_SRCS)) $(FUZZ_CTL_SRCS) $(TESTLIB_SRCS))
 FUZZ_SECONDS ?= 60
 
 fuzz-build: $(FUZZ_TARGETS) $(FUZZ_BUILD)/seedgen

@@ -14,8 +14,8 @@
  * every record it returns is an object with a parseable time at or after
  * since, at most limit of them.
  *
- * smtpgate has no reader of events.jsonl (the daemon only appends to
- * it), so there is no events reader to fuzz.
+ * The report's reader of audit.jsonl and events.jsonl (with their
+ * rotations) has a target of its own: fuzz_report.c.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,9 +26,9 @@
 #include "load.h"
 #include "log.h"
 
-/* The client's command and its output helpers, as smtpgatectl has them. */
+/* The client's command, as smtpgatectl has it (its output helpers,
+ * output.c, are linked into every target). */
 #include "../../userspace/ctl/audit.c"
-#include "../../userspace/ctl/output.c"
 
 static struct sgd d = { .epfd = -1, .sigfd = -1, .timerfd = -1, .lock_fd = -1 };
 static const struct sgd_peer reader = { .uid = 1000, .gid = 1000, .pid = 2, .user = "reader",

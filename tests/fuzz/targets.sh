@@ -2,7 +2,7 @@
 # fuzz targets and the dictionary each uses.
 # shellcheck shell=bash
 
-FUZZ_ALL_TARGETS=(config policy approvals control audit parsers metrics packet usage)
+FUZZ_ALL_TARGETS=(config policy approvals control audit report parsers metrics packet usage)
 
 fuzz_dict() {
 	case "$1" in

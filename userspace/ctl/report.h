@@ -8,7 +8,8 @@
  * The report is built as one JSON document (the --format json output);
  * the text, csv and html renderers read that document, so the four
  * formats cannot disagree.  One file per concern:
- *   report.c            options, paths, assembling the document
+ *   report.c            options, paths, printing
+ *   report_build.c      assembling the document (what the fuzz target runs)
  *   report_logs.c       reading the logs (rotated and gzip'd files too)
  *   report_approvals.c  approvals in force, changes, review findings
  *   report_bans.c       bans and top offenders
@@ -47,7 +48,7 @@ struct rpt_log {
 	json_t *files;              /* the files read: [{"file", "records", "skipped"}] */
 	long long *times;           /* every record's time, sorted (for holes) */
 	size_t n_times, cap_times;
-	long long earliest, latest; /* -1 when there are no records */
+	long long earliest, latest; /* meaningful when n_records > 0 */
 	size_t n_records, skipped;  /* records read; lines that are not records */
 };
 
@@ -77,6 +78,12 @@ const char *rpt_gateway(struct rpt *r, json_t *rec);
 void rpt_finding(struct rpt *r, const char *section, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void rpt_skipped(struct rpt *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* report_build.c: reads the logs and the state dir (r's period, dirs and
+ * review age set; hostname set or empty for this host's) into r->doc,
+ * r->skipped and r->findings.  Never fails: what cannot be read is said
+ * in r->skipped ("complete": false). */
+void rpt_build(struct rpt *r);
 
 /* The sections, each adding its key to r->doc. */
 void rpt_approvals(struct rpt *r);

@@ -47,7 +47,9 @@ static json_t *approval_from(struct rpt *r, json_t *rec, const char *prefix)
 
 	if (exp && sg_parse_rfc3339(exp, &expires_t))
 		expires_t = -1;
-	a = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:O, s:{s:O, s:O}, s:s, s:I, s:s}",
+	/* "o*": a record without relays still makes an approval (with
+	 * none), instead of failing the whole pack and vanishing. */
+	a = json_pack("{s:s, s:o*, s:o, s:o, s:o, s:o, s:o, s:O, s:{s:O, s:O}, s:s, s:I, s:s}",
 		      "prefix", prefix, "relays", json_deep_copy(json_object_get(args, "relays")),
 		      "ticket", str_or_null(json_object_get(args, "ticket")),
 		      "owner", str_or_null(json_object_get(args, "owner")),
@@ -78,9 +80,10 @@ static void change(struct rpt *r, json_t *changes, json_t *rec, long long t, con
 	json_object_set_new(c, "change", json_string(kind));
 	json_object_set_new(c, "prefix", json_string(prefix));
 	/* A revocation carries the ticket that authorised it. */
-	json_object_set(c, "ticket", rec && !strcmp(kind, "revoked") ?
-			str_or_null(json_object_get(rec, "ticket")) :
-			or_null(json_object_get(appr, "ticket")));
+	if (rec && !strcmp(kind, "revoked"))
+		json_object_set_new(c, "ticket", str_or_null(json_object_get(rec, "ticket")));
+	else
+		json_object_set(c, "ticket", or_null(json_object_get(appr, "ticket")));
 	json_object_set(c, "owner", or_null(json_object_get(appr, "owner")));
 	json_object_set(c, "contact", or_null(json_object_get(appr, "contact")));
 	json_object_set_new(c, "uid", rec ? json_incref(or_null(json_object_get(rec, "uid")))

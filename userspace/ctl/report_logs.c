@@ -133,9 +133,10 @@ static bool take_line(struct rpt *r, struct rpt_log *log, const char *line, size
 		return false;
 	}
 	json_object_set_new(rec, "_t", json_integer(t));
-	if (log->earliest < 0 || t < log->earliest)
+	/* n_records, not a sign, says "none yet": a record may predate 1970. */
+	if (!log->n_records || t < log->earliest)
 		log->earliest = t;
-	if (t > log->latest)
+	if (!log->n_records || t > log->latest)
 		log->latest = t;
 	log->n_records++;
 	add_time(log, t);
@@ -253,7 +254,7 @@ void rpt_read_log(struct rpt *r, struct rpt_log *log, const char *name)
 	DIR *dh;
 
 	log->name = name;
-	log->earliest = log->latest = -1;
+	log->earliest = log->latest = 0;
 	log->records = json_array();
 	log->files = json_array();
 	log->blocked = json_object();
@@ -278,13 +279,15 @@ void rpt_read_log(struct rpt *r, struct rpt_log *log, const char *name)
 		files[n++] = lf;
 	}
 	closedir(dh);
-	qsort(files, n, sizeof(*files), logfile_cmp);
+	if (n) /* qsort(NULL, 0) is undefined */
+		qsort(files, n, sizeof(*files), logfile_cmp);
 	for (size_t i = 0; i < n; i++)
 		read_file(r, log, files[i].name);
 	free(files);
 	if (!n)
 		rpt_skipped(r, "%s/%s: no such file (nor rotations of it)", r->log_dir, name);
-	qsort(log->times, log->n_times, sizeof(*log->times), time_cmp);
+	if (log->n_times)
+		qsort(log->times, log->n_times, sizeof(*log->times), time_cmp);
 	sort_records(log->records);
 }
 

@@ -26,7 +26,7 @@ static json_t *coverage(struct rpt *r, struct rpt_log *log, bool holes)
 	json_t *miss = json_array();
 	char a[32], b[32];
 
-	if (log->earliest < 0)
+	if (!log->n_records)
 		missing(r, miss, log->name, r->since, r->until, "the log has no records at all");
 	else if (log->earliest > r->since)
 		missing(r, miss, log->name, r->since, log->earliest < r->until ? log->earliest : r->until,
@@ -47,8 +47,8 @@ static json_t *coverage(struct rpt *r, struct rpt_log *log, bool holes)
 		missing(r, miss, log->name, log->latest, r->until,
 			"nothing after its newest record (smtpgated not running, or the log lost)");
 	return json_pack("{s:s?, s:s?, s:I, s:I, s:O, s:b, s:o}",
-		"earliest", log->earliest >= 0 ? rpt_when(log->earliest, a, sizeof(a)) : NULL,
-		"latest", log->latest >= 0 ? rpt_when(log->latest, b, sizeof(b)) : NULL,
+		"earliest", log->n_records ? rpt_when(log->earliest, a, sizeof(a)) : NULL,
+		"latest", log->n_records ? rpt_when(log->latest, b, sizeof(b)) : NULL,
 		"records", (json_int_t)log->n_records, "lines_skipped", (json_int_t)log->skipped,
 		"files", log->files, "covers_period", json_array_size(miss) == 0, "missing", miss);
 }
