@@ -83,7 +83,7 @@ int sg_etcd_watch(struct sg_etcd *e, json_t *create_request, unsigned timeout_ms
 		  size_t max_msg, sg_etcd_watch_cb cb, void *ctx, volatile int *cancel,
 		  struct sg_err *err);
 
-/* ---- shared by etcd_http.c and etcd_watch.c -------------------------- */
+/* ---- shared by etcd_request.c, etcd_call.c and etcd_watch.c ---------- */
 
 /* A curl handle set up for POST path on endpoint i (TLS, token, no
  * signals, HTTP(S) only).  NULL on ENOMEM. */
