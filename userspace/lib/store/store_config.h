@@ -11,7 +11,7 @@
  *                        "password_file": "/etc/smtpgate/etcd-password",
  *                        "timeout_ms": 2000}}
  *
- * Parsed by load_config.c through this one hook, so the rest of the host
+ * Parsed by config.c through this one hook, so the rest of the host
  * config does not need to know about stores.
  */
 #ifndef SG_STORE_CONFIG_H
