@@ -156,6 +156,21 @@ static int bad_reply(struct sg_store *s, struct sg_err *err, const char *what)
 	return sg_errf(err, -EPROTO, "%s: etcd's reply %s", sg_etcd_endpoint(s->etcd), what);
 }
 
+/* The end of a read: on success *st replaces *out (so a failed read
+ * leaves the caller's state as it was); then st and the reply go. */
+static int hand_over(int rc, struct sg_store_state *st, struct sg_store_state *out,
+		     json_t *reply)
+{
+	if (!rc) {
+		sg_store_state_free(out);
+		*out = *st;
+		memset(st, 0, sizeof(*st));
+	}
+	sg_store_state_free(st);
+	json_decref(reply);
+	return rc;
+}
+
 int sg_store_load(struct sg_store *s, struct sg_store_state *out, struct sg_err *err)
 {
 	json_t *req, *reply = NULL, *responses, *r;
@@ -217,13 +232,8 @@ int sg_store_load(struct sg_store *s, struct sg_store_state *out, struct sg_err 
 		}
 	}
 	rc = 0;
-	sg_store_state_free(out);
-	*out = st;
-	memset(&st, 0, sizeof(st));
 out:
-	sg_store_state_free(&st);
-	json_decref(reply);
-	return rc;
+	return hand_over(rc, &st, out, reply);
 }
 
 /* ---- apply ------------------------------------------------------------- */
@@ -504,11 +514,6 @@ int sg_store_audit_list(struct sg_store *s, long long since_ns, size_t limit,
 			free(st.recs[st.n].value);
 	}
 	rc = 0;
-	sg_store_state_free(out);
-	*out = st;
-	memset(&st, 0, sizeof(st));
 out:
-	sg_store_state_free(&st);
-	json_decref(reply);
-	return rc;
+	return hand_over(rc, &st, out, reply);
 }
