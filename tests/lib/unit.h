@@ -4,11 +4,16 @@
 #define SG_TEST_UNIT_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Makes /tmp/sgt-<tag>.XXXXXX into dir (len >= 64); 0 or -1. */
 int ut_make_tmpdir(char *dir, size_t len, const char *tag);
 /* Removes dir and everything in it; 0 or -1. */
 int ut_remove_tmpdir(const char *dir);
+/* cmocka: writes dir/name with json, every ' turned into " (JSON reads
+ * better in C strings with single quotes), mode applied; the path, in a
+ * buffer the next call reuses. */
+const char *ut_write_json(const char *dir, const char *name, const char *json, mode_t mode);
 /* The whole file as a NUL-terminated string (malloc'd), or NULL. */
 char *ut_read_text(const char *path);
 

@@ -40,22 +40,7 @@ static int remove_tmpdir(void **state)
 /* tmpdir/smtpgate.json holding json (single quotes become double). */
 static const char *write_config(const char *json)
 {
-	static char path[256];
-	char *s = strdup(json);
-	int fd;
-
-	assert_non_null(s);
-	for (char *p = s; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	snprintf(path, sizeof(path), "%s/smtpgate.json", tmpdir);
-	unlink(path);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, s, strlen(s)), (ssize_t)strlen(s));
-	close(fd);
-	free(s);
-	return path;
+	return ut_write_json(tmpdir, "smtpgate.json", json, 0644);
 }
 
 static int load(const char *json, struct sg_host_config *c, const char *const *want)
