@@ -90,8 +90,8 @@ static void add_day(json_t *month, const struct sg_usage_day *u, json_t *sources
 				      "packets_blocked", (json_int_t)0);
 			json_object_set_new(sources, a, o);
 		}
-		add(o, "packets_passed", s->packets[SG_V_PASS]);
-		add(o, "packets_blocked", s->packets[SG_V_DROP] + s->packets[SG_V_REJECT]);
+		add(o, "packets_passed", s->c.packets[SG_V_PASS]);
+		add(o, "packets_blocked", sg_usage_blocked(&s->c));
 	}
 }
 
