@@ -158,18 +158,17 @@ static __always_inline void sg_wc_flush(const struct sg_config *cfg, struct sg_c
 				sg_stat_add(SG_STAT_EVENTS_SUPPRESSED, w->pending);
 		}
 	}
-	w->pending = 0;
+	w->counts = 0;
 	w->bytes = 0;
-	w->conns = 0;
 	w->flushed_ns = now;
 }
 
 /* Per-source accounting and events for one governed packet, through
  * CPU c's write-combining cache.  now: the clock if the decision read it,
- * else 0. */
+ * else 0; is_conn: the packet opens a connection (sg_is_conn). */
 static __always_inline void sg_account_source(const struct sg_pkt *p, __u64 now,
 					      const struct sg_config *cfg, struct sg_cpu *c,
-					      __u32 attach, __u8 verdict, __u8 reason)
+					      __u32 attach, __u8 verdict, __u8 reason, int is_conn)
 {
 	struct sg_wc *w = &c->wc;
 
@@ -179,9 +178,8 @@ static __always_inline void sg_account_source(const struct sg_pkt *p, __u64 now,
 		 * once per tick per CPU on this path. */
 		__u64 tick = bpf_jiffies64();
 
-		w->pending++;
+		w->counts += sg_wc_counts(1, (__u32)is_conn);
 		w->bytes += p->ip_bytes;
-		w->conns += sg_is_conn(p);
 		sg_addr_copy(&w->dst, &p->dst);
 		w->dport = p->dport;
 		if (tick != w->tick) {
@@ -199,9 +197,8 @@ static __always_inline void sg_account_source(const struct sg_pkt *p, __u64 now,
 	sg_addr_copy(&w->dst, &p->dst);
 	w->dport = p->dport;
 	w->key = sg_wc_key(attach, verdict, reason);
-	w->pending = 1;
+	w->counts = sg_wc_counts(1, (__u32)is_conn);
 	w->bytes = p->ip_bytes;
-	w->conns = sg_is_conn(p);
 	sg_wc_flush(cfg, c, now);
 }
 

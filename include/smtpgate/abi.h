@@ -410,9 +410,15 @@ struct sg_wc {
 	__u64 tick;           /* jiffies when the flush deadline was last checked */
 	__u64 bytes;          /* IP bytes of the pending packets */
 	/* Packets and new connections counted here, not yet flushed: 32
-	 * bits hold a flush interval's worth (SG_WC_FLUSH_NS and a tick). */
-	__u32 pending;
-	__u32 conns;
+	 * bits hold a flush interval's worth (SG_WC_FLUSH_NS and a tick),
+	 * so a packet adds to both in one 64-bit add (sg_wc_counts). */
+	union {
+		struct {
+			__u32 pending;
+			__u32 conns;
+		};
+		__u64 counts;
+	};
 	union {
 		struct {
 			__u8 attach;  /* counter slot, < SG_MAX_ATTACH */
@@ -435,6 +441,21 @@ static inline __u32 sg_wc_key(__u32 attach, __u32 verdict, __u32 reason)
 	} u = { .b = { (__u8)attach, (__u8)verdict, (__u8)reason, 1 } };
 
 	return u.key;
+}
+
+/* What a packet adds to sg_wc.counts: packets and new connections in
+ * one value, whatever the byte order. */
+static inline __u64 sg_wc_counts(__u32 packets, __u32 conns)
+{
+	union {
+		struct {
+			__u32 pending;
+			__u32 conns;
+		} s;
+		__u64 counts;
+	} u = { .s = { packets, conns } };
+
+	return u.counts;
 }
 
 /* Per-CPU memo of the data-plane clock (sg_cpu.clock): the coarse clock
