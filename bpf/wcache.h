@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Per-source statistics (LRU: packets per verdict; bytes and new
- * connections passed; blocked packets by reason) and events, through this CPU's
- * write-combining cache and budgets (struct sg_cpu in abi.h): the
+ * connections passed; blocked packets by reason) and events, through
+ * this CPU's write-combining cache and budgets (struct sg_cpu in abi.h): the
  * hot-path tricks of accounting, kept apart from the counters
  * (account.h), which are exact whatever happens here.
  *
@@ -55,7 +55,8 @@ static __always_inline int sg_source_add(const struct sg_config *cfg, struct sg_
 {
 	const struct sg_addr *src = &w->src;
 	__u64 count = w->pending;
-	__u32 blocked = (__u32)w->reason - SG_SRC_FIRST_BLOCK;
+	/* The index in blocked[]: past its end for a pass reason. */
+	__u32 why = (__u32)w->reason - SG_SRC_FIRST_BLOCK;
 	struct sg_source_stats *s = bpf_map_lookup_elem(&sg_sources, src);
 
 	if (!s) {
@@ -76,8 +77,8 @@ static __always_inline int sg_source_add(const struct sg_config *cfg, struct sg_
 	if (w->verdict == SG_V_PASS) {
 		s->bytes += w->bytes;
 		s->conns += w->conns;
-	} else if (w->verdict != SG_V_MONITOR && blocked < SG_SRC_BLOCK_REASONS) {
-		s->blocked[blocked] += count;
+	} else if (w->verdict != SG_V_MONITOR && why < SG_SRC_BLOCK_REASONS) {
+		s->blocked[why] += count;
 	}
 	return 1;
 }

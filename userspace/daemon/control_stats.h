@@ -169,7 +169,8 @@ static inline json_t *sg_stats_sources_json(struct sg_dp *dp, unsigned top)
 			json_object_set_new(per, sg_verdict_names[v],
 					    json_integer((json_int_t)s.v[i].s.packets[v]));
 		sg_addr_format(&s.v[i].addr, text, sizeof(text));
-		json_array_append_new(arr, json_pack("{s:s, s:o, s:I, s:I, s:I, s:o}", "source", text,
+		json_array_append_new(arr, json_pack("{s:s, s:o, s:I, s:I, s:I, s:o}",
+						     "source", text,
 						     "packets", per ? per : json_object(),
 						     "total", (json_int_t)s.v[i].total,
 						     "connections", (json_int_t)s.v[i].s.conns,

@@ -11,10 +11,11 @@
  * counters had are written in the day file with the day's sums, in one
  * atomic write, so a restarted daemon that finds its maps pinned counts
  * on from there: what passed while it was down is counted too, never
- * twice.  Per source (packets per verdict; connections and bytes passed;
- * blocked packets per reason), the last values are kept in memory only (there can
- * be 131072 sources): after a restart, a source's packets while the
- * daemon was away are in the totals but not in its row.
+ * twice.  Per source (packets per verdict; connections and bytes
+ * passed; blocked packets per reason) the last values are kept in memory
+ * only (there can be 131072 sources): after a restart, a source's
+ * packets while the daemon was away are in the totals but not in its
+ * row.
  */
 #include <errno.h>
 #include <stdlib.h>

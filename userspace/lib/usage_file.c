@@ -434,7 +434,8 @@ static int read_sources(json_t *arr, int version, struct sg_usage_day *u, const 
 		if (!text || sg_addr_parse(text, &a, NULL) ||
 		    read_counts(version == 1 ? json_object_get(s, "packets") : s, version, &c))
 			return (*what = version == 1 ? "a source is not {source, packets}" :
-				"a source is not {source, packets, connections, bytes, blocked}"), -1;
+				"a source is not {source, packets, connections, bytes, "
+				"blocked}"), -1;
 		if (sg_usage_add_source(u, &a, &c))
 			return (*what = "out of memory"), -1;
 	}
