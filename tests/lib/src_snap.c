@@ -125,3 +125,19 @@ const char *src_snap_delta_error(const struct src_snap *before, const struct src
 		ut_appendf(why, sizeof(why), "the source has no entry; ");
 	return why[0] ? why : NULL;
 }
+
+const char *src_one_delta_error(const struct sg_source_stats *before,
+				const struct sg_source_stats *after,
+				const struct sg_source_stats *want)
+{
+	static char why[600];
+	struct sg_source_stats d;
+	char t1[256], t2[256];
+
+	diff(after, before, &d);
+	if (!memcmp(&d, want, sizeof(d)))
+		return NULL;
+	snprintf(why, sizeof(why), "moved %s(want %s)", src_stats_text(&d, t1, sizeof(t1)),
+		 src_stats_text(want, t2, sizeof(t2)));
+	return why;
+}

@@ -39,6 +39,12 @@ void src_expect_one(struct sg_source_stats *want, int verdict, int reason, uint6
 const char *src_snap_delta_error(const struct src_snap *before, const struct src_snap *after,
 				 const struct sg_addr *src, const struct sg_source_stats *want);
 
+/* NULL if after = before + want, for one source; else what it moved and
+ * what it should have, in a static buffer. */
+const char *src_one_delta_error(const struct sg_source_stats *before,
+				const struct sg_source_stats *after,
+				const struct sg_source_stats *want);
+
 /* "pass 1 drop 0 ... conns 1 bytes 60 rate_limited 1" (fields not 0). */
 const char *src_stats_text(const struct sg_source_stats *s, char *buf, size_t len);
 

@@ -129,6 +129,8 @@ int sg_dp_read_stats(struct sg_dp *dp, uint64_t out[SG_STAT_COUNT]);
 typedef int (*sg_dp_source_cb)(const struct sg_addr *a, const struct sg_source_stats *s,
 			       void *ctx);
 int sg_dp_source_foreach(struct sg_dp *dp, sg_dp_source_cb cb, void *ctx);
+/* One source's statistics, the same way (all zero if it has none). */
+int sg_dp_source_get(struct sg_dp *dp, const struct sg_addr *a, struct sg_source_stats *out);
 
 /* Raw map fd by map name ("sg_events", "sg_buckets", ...), or -1. */
 int sg_dp_map_fd(struct sg_dp *dp, const char *name);

@@ -162,3 +162,24 @@ int sg_dp_source_foreach(struct sg_dp *dp, sg_dp_source_cb cb, void *ctx)
 	free(percpu);
 	return rc;
 }
+
+int sg_dp_source_get(struct sg_dp *dp, const struct sg_addr *a, struct sg_source_stats *out)
+{
+	int fd = bpf_map__fd(dp->skel->maps.sg_sources), n = ncpus(), rc = 0;
+	struct sg_source_stats *percpu = calloc((size_t)n, sizeof(*percpu));
+	struct wc_pending pending;
+
+	memset(out, 0, sizeof(*out));
+	if (!percpu)
+		return -ENOMEM;
+	read_pending(dp, &pending);
+	if (!bpf_map_lookup_elem(fd, a, percpu))
+		for (int c = 0; c < n; c++)
+			add_stats(out, &percpu[c]);
+	else if (errno != ENOENT)
+		rc = -errno;
+	add_pending(&pending, a, out);
+	free(pending.wc);
+	free(percpu);
+	return rc;
+}
