@@ -63,7 +63,7 @@ static __always_inline int sg_govern(const struct sg_pkt *p, const struct sg_con
 
 	sg_count(attach, d.verdict, d.reason, p->ip_bytes, is_conn);
 	if (c)
-		sg_account_source(p, now, cfg, c, attach, d.verdict, d.reason);
+		sg_account_source(p, now, cfg, c, attach, d.verdict, d.reason, is_conn);
 	if (d.banned_now) /* the decision read the clock to charge the bucket */
 		sg_emit(&p->src, &p->dst, p->dport, now, 1, attach, d.verdict, SG_R_BANNED,
 			SG_EVT_BAN_START);

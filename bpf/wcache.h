@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Per-source statistics (LRU) and events, through this CPU's
- * write-combining cache and budgets (struct sg_cpu in abi.h): the
+ * Per-source statistics (LRU: packets per verdict; bytes and new
+ * connections passed; blocked packets by reason) and events, through
+ * this CPU's write-combining cache and budgets (struct sg_cpu in abi.h): the
  * hot-path tricks of accounting, kept apart from the counters
  * (account.h), which are exact whatever happens here.
  *
@@ -45,12 +46,17 @@ static __always_inline struct sg_budget *sg_budget_now(struct sg_cpu *c, __u64 n
 	return b;
 }
 
-/* Adds count packets to src's statistics.  Returns 1 if src has an
- * entry (now), 0 if it is over the new-source budget and untracked. */
+/* Adds what the cache holds (w: its packets, and their bytes and new
+ * connections, of one verdict and reason) to w->src's statistics.
+ * Returns 1 if the source has an entry (now), 0 if it is over the
+ * new-source budget and untracked. */
 static __always_inline int sg_source_add(const struct sg_config *cfg, struct sg_cpu *c,
-					 const struct sg_addr *src, __u8 verdict, __u64 count,
-					 __u64 now)
+					 const struct sg_wc *w, __u64 now)
 {
+	const struct sg_addr *src = &w->src;
+	__u64 count = w->pending;
+	/* The index in blocked[]: past its end for a pass reason. */
+	__u32 why = (__u32)w->reason - SG_SRC_FIRST_BLOCK;
 	struct sg_source_stats *s = bpf_map_lookup_elem(&sg_sources, src);
 
 	if (!s) {
@@ -67,7 +73,13 @@ static __always_inline int sg_source_add(const struct sg_config *cfg, struct sg_
 		if (!s)
 			return 0;
 	}
-	s->packets[verdict & (SG_V_COUNT - 1)] += count;
+	s->packets[w->verdict & (SG_V_COUNT - 1)] += count;
+	if (w->verdict == SG_V_PASS) {
+		s->bytes += w->bytes;
+		s->conns += w->conns;
+	} else if (w->verdict != SG_V_MONITOR && why < SG_SRC_BLOCK_REASONS) {
+		s->blocked[why] += count;
+	}
 	return 1;
 }
 
@@ -138,7 +150,7 @@ static __always_inline void sg_wc_flush(const struct sg_config *cfg, struct sg_c
 			tracked = 0;
 		} else if (w->src.w[0] | w->src.w[1] | w->src.w[2] | w->src.w[3]) {
 			/* (All-zero: a frame whose source could not be read.) */
-			tracked = sg_source_add(cfg, c, &w->src, w->verdict, w->pending, now);
+			tracked = sg_source_add(cfg, c, w, now);
 		}
 		if (blocked) {
 			if (tracked)
@@ -147,16 +159,17 @@ static __always_inline void sg_wc_flush(const struct sg_config *cfg, struct sg_c
 				sg_stat_add(SG_STAT_EVENTS_SUPPRESSED, w->pending);
 		}
 	}
-	w->pending = 0;
+	w->counts = 0;
+	w->bytes = 0;
 	w->flushed_ns = now;
 }
 
 /* Per-source accounting and events for one governed packet, through
  * CPU c's write-combining cache.  now: the clock if the decision read it,
- * else 0. */
+ * else 0; is_conn: the packet opens a connection (sg_is_conn). */
 static __always_inline void sg_account_source(const struct sg_pkt *p, __u64 now,
 					      const struct sg_config *cfg, struct sg_cpu *c,
-					      __u32 attach, __u8 verdict, __u8 reason)
+					      __u32 attach, __u8 verdict, __u8 reason, int is_conn)
 {
 	struct sg_wc *w = &c->wc;
 
@@ -166,7 +179,8 @@ static __always_inline void sg_account_source(const struct sg_pkt *p, __u64 now,
 		 * once per tick per CPU on this path. */
 		__u64 tick = bpf_jiffies64();
 
-		w->pending++;
+		w->counts += sg_wc_counts(1, (__u32)is_conn);
+		w->bytes += p->ip_bytes;
 		sg_addr_copy(&w->dst, &p->dst);
 		w->dport = p->dport;
 		if (tick != w->tick) {
@@ -184,7 +198,8 @@ static __always_inline void sg_account_source(const struct sg_pkt *p, __u64 now,
 	sg_addr_copy(&w->dst, &p->dst);
 	w->dport = p->dport;
 	w->key = sg_wc_key(attach, verdict, reason);
-	w->pending = 1;
+	w->counts = sg_wc_counts(1, (__u32)is_conn);
+	w->bytes = p->ip_bytes;
 	sg_wc_flush(cfg, c, now);
 }
 

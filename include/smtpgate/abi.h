@@ -16,7 +16,7 @@
 
 #include <linux/types.h>
 
-#define SG_ABI_VERSION 6
+#define SG_ABI_VERSION 7
 
 /* ---- time ---------------------------------------------------------- */
 
@@ -293,9 +293,25 @@ static inline __u32 sg_counter_index(__u32 attach, __u32 verdict, __u32 reason)
 	return (attach * SG_V_COUNT + verdict) * SG_R_COUNT + reason;
 }
 
-/* Per-source statistics (LRU, per-CPU): packets per verdict. */
+/* Per-source statistics (LRU, per-CPU), what the usage history keeps
+ * per source: packets per verdict; of passed packets, IP bytes and new
+ * connections; of blocked packets (drop or reject), the count per
+ * reason.  Only the reasons from SG_R_UNTRUSTED_SOURCE on can block
+ * (trusted and throttle_allowance are pass reasons), so blocked[] starts
+ * there: blocked[r - SG_SRC_FIRST_BLOCK].  Monitor-mode packets are in
+ * packets[SG_V_MONITOR] only: nothing was blocked.
+ *
+ * 104 bytes per CPU per source (32 before bytes, connections and
+ * reasons came in): SG_MAX_SOURCES x 104 = 13 MiB per CPU, preallocated
+ * by the kernel for the LRU.  Every field is 64-bit: a per-CPU counter
+ * that wrapped would read as a reset to the usage history's deltas. */
+#define SG_SRC_FIRST_BLOCK SG_R_UNTRUSTED_SOURCE
+#define SG_SRC_BLOCK_REASONS (SG_R_COUNT - SG_SRC_FIRST_BLOCK)
 struct sg_source_stats {
 	__u64 packets[SG_V_COUNT];
+	__u64 bytes;          /* IP bytes of passed packets */
+	__u64 conns;          /* new connections (SYN without ACK) passed */
+	__u64 blocked[SG_SRC_BLOCK_REASONS]; /* dropped or rejected packets, by reason */
 };
 
 /* Global per-CPU statistics, indexed by enum sg_stat. */
@@ -383,7 +399,8 @@ struct sg_live {
  * first packet of a (source, verdict, reason) takes the full path and
  * the following ones only count here, flushed into sg_sources and the
  * event aggregation when the key changes or SG_WC_FLUSH_NS has passed.
- * Readers of sg_sources add `pending` of a matching entry. */
+ * Readers of sg_sources add `pending` (and its bytes and connections)
+ * of a matching entry. */
 #define SG_WC_FLUSH_NS 100000000ull
 
 struct sg_wc {
@@ -391,7 +408,17 @@ struct sg_wc {
 	struct sg_addr dst;   /* of the latest packet, for the event record */
 	__u64 flushed_ns;
 	__u64 tick;           /* jiffies when the flush deadline was last checked */
-	__u64 pending;        /* packets counted here, not yet flushed */
+	__u64 bytes;          /* IP bytes of the pending packets */
+	/* Packets and new connections counted here, not yet flushed: 32
+	 * bits hold a flush interval's worth (SG_WC_FLUSH_NS and a tick),
+	 * so a packet adds to both in one 64-bit add (sg_wc_counts). */
+	union {
+		struct {
+			__u32 pending;
+			__u32 conns;
+		};
+		__u64 counts;
+	};
 	union {
 		struct {
 			__u8 attach;  /* counter slot, < SG_MAX_ATTACH */
@@ -414,6 +441,21 @@ static inline __u32 sg_wc_key(__u32 attach, __u32 verdict, __u32 reason)
 	} u = { .b = { (__u8)attach, (__u8)verdict, (__u8)reason, 1 } };
 
 	return u.key;
+}
+
+/* What a packet adds to sg_wc.counts: packets and new connections in
+ * one value, whatever the byte order. */
+static inline __u64 sg_wc_counts(__u32 packets, __u32 conns)
+{
+	union {
+		struct {
+			__u32 pending;
+			__u32 conns;
+		} s;
+		__u64 counts;
+	} u = { .s = { packets, conns } };
+
+	return u.counts;
 }
 
 /* Per-CPU memo of the data-plane clock (sg_cpu.clock): the coarse clock
@@ -571,9 +613,13 @@ _Static_assert(sizeof(struct sg_counter) == 24, "sg_counter layout");
 _Static_assert(sizeof(struct sg_event_key) == 20, "sg_event_key layout");
 _Static_assert(sizeof(struct sg_event) == 56, "sg_event layout");
 _Static_assert(sizeof(struct sg_attach_info) == 24, "sg_attach_info layout");
-_Static_assert(sizeof(struct sg_wc) == 64, "sg_wc layout");
+_Static_assert(sizeof(struct sg_wc) == 72, "sg_wc layout");
 _Static_assert(sizeof(struct sg_budget) == 24, "sg_budget layout");
-_Static_assert(sizeof(struct sg_cpu) == 208, "sg_cpu layout");
+_Static_assert(sizeof(struct sg_cpu) == 216, "sg_cpu layout");
+_Static_assert(sizeof(struct sg_source_stats) == 104, "sg_source_stats layout");
+/* blocked[] covers exactly the reasons a drop or reject can have. */
+_Static_assert(SG_R_TRUSTED < SG_SRC_FIRST_BLOCK && SG_R_THROTTLE_ALLOWANCE < SG_SRC_FIRST_BLOCK,
+	       "pass reasons come before the blocking ones");
 /* The data plane compares and copies these as 64-bit words. */
 _Static_assert(__builtin_offsetof(struct sg_cpu, trusted.src) % 8 == 0 &&
 		       __builtin_offsetof(struct sg_cpu, relay.addr) % 8 == 0 &&

@@ -335,14 +335,14 @@ struct source_list {
 	size_t n, cap;
 };
 
-static int append_source(const struct sg_addr *a, const uint64_t packets[SG_V_COUNT], void *ctx)
+static int append_source(const struct sg_addr *a, const struct sg_source_stats *s, void *ctx)
 {
 	struct source_list *l = ctx;
 
 	if (l->n == l->cap)
 		return -ENOSPC;
 	l->v[l->n].addr = *a;
-	memcpy(l->v[l->n].packets, packets, sizeof(l->v[0].packets));
+	memcpy(l->v[l->n].packets, s->packets, sizeof(l->v[0].packets));
 	l->n++;
 	return 0;
 }

@@ -7,7 +7,9 @@
  * Per frame: the program's return value must be the model's action, and
  * the counters of slot 0 must have moved by exactly the model's (verdict,
  * reason, ip_bytes, is_conn), or not at all for a frame that is not
- * governed.  A RST must be the RST docs/semantics.md §4 describes; any other
+ * governed; so must the per-source statistics of the source the model
+ * read (its verdict's packets; if passed, its bytes and connection; if
+ * dropped or rejected, its reason: tests/lib/src_snap.h).  A RST must be the RST docs/semantics.md §4 describes; any other
  * frame must come out unchanged.  About 10 % of the frames go through the
  * TC ingress program instead of XDP.
  *
@@ -34,6 +36,7 @@
 #include "harness.h"
 #include "randpkt.h"
 #include "refmodel.h"
+#include "src_snap.h"
 #include "world_state.h"
 #include "tap.h"
 
@@ -161,6 +164,8 @@ struct bpf_answer {
 	uint8_t out[OUT_MAX];
 	uint32_t out_len;
 	h_snap_t before, after;
+	bool src_read;                /* the model read a source: src_* are its */
+	struct sg_source_stats src_before, src_after;
 };
 
 static void run_frame(int fd, int hook, const uint8_t *frame, size_t len, struct bpf_answer *b)
@@ -202,6 +207,17 @@ static const char *compare(const struct rm_answer *m, const struct rp_packet *pk
 			    (struct sg_counter(*)[SG_R_COUNT])b->after, &e);
 	if (bad)
 		ut_appendf(why, sizeof(why), "counters: %s", bad);
+	if (b->src_read) {
+		static const struct sg_addr none;
+		struct sg_source_stats want;
+
+		/* An all-zero source is not tracked (bpf/wcache.h). */
+		src_expect_one(&want, m->governed && memcmp(&m->pkt.src, &none, sizeof(none)) ?
+			       m->verdict : -1, m->reason, m->ip_bytes, m->is_conn);
+		bad = src_one_delta_error(&b->src_before, &b->src_after, &want);
+		if (bad)
+			ut_appendf(why, sizeof(why), "per source: %s; ", bad);
+	}
 	if (m->action == RM_RST && b->ret == h_hook_ret(hook, RM_RST)) {
 		bad = rm_check_rst(pkt->frame, pkt->len, &m->pkt, b->out, b->out_len);
 		if (!bad && !pkt->mutated && !pkt->spec.l4_len_override && !pkt->spec.ip_len_delta &&
@@ -401,8 +417,13 @@ static void run_packets(const struct options *opt, int k, int n, int fds[4],
 								   : SG_HOOK_XDP;
 		rm_decide(&rp->world, pkt.frame, pkt.len, &m);
 		memcpy(b.before, b.after, sizeof(h_snap_t));
+		b.src_read = m.pkt.know >= RM_SRC;
+		if (b.src_read && sg_dp_source_get(dp, &m.pkt.src, &b.src_before))
+			tap_bail("sg_dp_source_get failed");
 		run_frame(fds[hook], hook, pkt.frame, pkt.len, &b);
 		read_slot0(cr, dp, b.after);
+		if (b.src_read && sg_dp_source_get(dp, &m.pkt.src, &b.src_after))
+			tap_bail("sg_dp_source_get failed");
 		t->packets++;
 		t->tc += hook != SG_HOOK_XDP;
 		if (m.governed) {

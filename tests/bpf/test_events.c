@@ -404,12 +404,12 @@ struct source_query {
 	int64_t packets;
 };
 
-static int match_source(const struct sg_addr *a, const uint64_t packets[SG_V_COUNT], void *ctx)
+static int match_source(const struct sg_addr *a, const struct sg_source_stats *s, void *ctx)
 {
 	struct source_query *q = ctx;
 
 	if (!memcmp(a, &q->addr, sizeof(*a)))
-		q->packets = (int64_t)packets[q->verdict];
+		q->packets = (int64_t)s->packets[q->verdict];
 	return 0;
 }
 

@@ -5,7 +5,10 @@
  * outcome (hook return value, RST, the one counter that moves and by how
  * much).  Each case runs through XDP, TC ingress and TC egress, for IPv4
  * and IPv6, untagged and behind an 802.1Q tag, and after every run the
- * whole counter table of the slot is compared with the one before.
+ * whole counter table of the slot is compared with the one before, and
+ * so is the whole per-source table (the packet's source moves by its
+ * verdict, its bytes and connection if passed, its reason if blocked;
+ * no other source moves).
  */
 #include <stdio.h>
 #include <string.h>
@@ -472,9 +475,11 @@ static void run_case(struct sg_dp *dp, const struct vcase *c)
 			uint8_t frame[PKT_MAX];
 			size_t len;
 			struct h_expect e = { .action = c->action, .verdict = c->verdict,
-					      .reason = c->reason, .conns = (uint64_t)c->conns };
+					      .reason = c->reason, .conns = (uint64_t)c->conns,
+					      .check_sources = true };
 
 			make_spec(c, v6, vlan, &s);
+			e.src = s.src;
 			len = pkt_build(&s, frame, sizeof(frame));
 			e.bytes = h_ip_len_field(frame, h_l3_off(&s), v6);
 			for (int h = 0; h < H_NHOOKS; h++) {
@@ -510,7 +515,7 @@ static void check_no_policy(struct sg_dp *dp)
 		{ 0, "fragment", S_UNTRUSTED, R_INTERNAL, 25, SYN, M_FRAG, UNGOV, 0 },
 	};
 	struct pkt_spec s;
-	struct h_expect e = { .action = H_PASS, .verdict = H_NOT_GOVERNED };
+	struct h_expect e = { .action = H_PASS, .verdict = H_NOT_GOVERNED, .check_sources = true };
 	uint8_t frame[PKT_MAX];
 	char name[160];
 

@@ -11,7 +11,8 @@ The year has: a hole in the logs (no events and no usage files from
 one, one without a contact, two past the review age, one expiring within
 30 days of the year's end, an automatic and a manual ban, two days in
 monitor mode, half an hour with a hook not attached, a failed reload and
-five minutes with smtpgated stopped.
+five minutes with smtpgated stopped; its January's usage files are of
+version 1 (no per-source connections, bytes or drop reasons).
 
     report_gen.py STATE_DIR LOG_DIR
 """
@@ -169,9 +170,17 @@ with open(os.path.join(log_dir, "events.jsonl"), "w") as f:
     f.writelines(line(e) for e in events[cut2:])
 
 # ---- usage history -----------------------------------------------------------
+# Files up to 2025-01-31 are of version 1, as smtpgate wrote them before it
+# kept per-source connections, bytes and drop reasons; the report must say
+# that detail is missing for those days, not show zeros.
+V1_UNTIL = t("2025-02-01T00:00:00Z")
+BLOCK_REASONS = ("untrusted_source", "unapproved_relay", "rate_limited", "banned", "expired",
+                 "fragment", "malformed")
 months = {}
 senders = {}
 blocked = {}
+src_months = {}   # (month, source) -> connections, bytes, packets passed (version 2 days)
+by_reason = {}    # source -> {packets_blocked, reason: packets} (version 2 days)
 V = ("pass", "drop", "reject", "monitor")
 day = t("2024-12-30T00:00:00Z")
 while day <= t("2026-01-01T00:00:00Z"):
@@ -185,20 +194,26 @@ while day <= t("2026-01-01T00:00:00Z"):
                  "bytes": conns * 1000, "connections": conns},
                 {"verdict": "drop", "reason": "untrusted_source", "packets": m, "bytes": m * 60,
                  "connections": m}]
-    sources = [{"source": "198.18.10.5", "packets": {"pass": conns * 6}},
-               {"source": "198.18.11.5", "packets": {"pass": conns * 4}},
-               {"source": "198.18.77.7", "packets": {"drop": m}}]
+    c105 = conns * 6 // 10
+    sources = [{"source": "198.18.10.5", "packets": {"pass": conns * 6},
+                "connections": c105, "bytes": conns * 600, "blocked": {}},
+               {"source": "198.18.11.5", "packets": {"pass": conns * 4},
+                "connections": conns - c105, "bytes": conns * 400, "blocked": {}},
+               {"source": "198.18.77.7", "packets": {"drop": m},
+                "connections": 0, "bytes": 0, "blocked": {"untrusted_source": m}}]
     rl = banned = mon = rej = 0
     if day.month == 7:
         rl = 2
         counters.append({"verdict": "drop", "reason": "rate_limited", "packets": rl,
                          "bytes": 120, "connections": 2})
-        sources.append({"source": "198.18.10.66", "packets": {"drop": rl}})
+        sources.append({"source": "198.18.10.66", "packets": {"drop": rl},
+                        "connections": 0, "bytes": 0, "blocked": {"rate_limited": rl}})
     if day == t("2025-07-04T00:00:00Z"):
         banned = 5
         counters.append({"verdict": "drop", "reason": "banned", "packets": banned,
                          "bytes": 300, "connections": 5})
         sources[-1]["packets"]["drop"] += banned
+        sources[-1]["blocked"]["banned"] = banned
     if MONITOR[0] <= day < MONITOR[1]:
         mon = 7
         counters.append({"verdict": "monitor", "reason": "untrusted_source", "packets": mon,
@@ -207,11 +222,23 @@ while day <= t("2026-01-01T00:00:00Z"):
         rej = 3
         counters.append({"verdict": "reject", "reason": "unapproved_relay", "packets": rej,
                          "bytes": 180, "connections": 3})
-        sources.append({"source": "198.18.11.9", "packets": {"reject": rej}})
-    doc = {"version": 1, "day": day.strftime("%Y-%m-%d"), "updated": ts(day + dt.timedelta(hours=23)),
-           "counters": counters, "sources": sources,
-           "other": {v: 0 for v in V}, "sources_seen": len(sources),
-           "baseline": [[0, 0, 0, 1, 2, 3]]}
+        sources.append({"source": "198.18.11.9", "packets": {"reject": rej},
+                        "connections": 0, "bytes": 0, "blocked": {"unapproved_relay": rej}})
+    detail = day >= V1_UNTIL
+    if detail:
+        doc = {"version": 2, "day": day.strftime("%Y-%m-%d"),
+               "updated": ts(day + dt.timedelta(hours=23)), "counters": counters,
+               "sources": sources,
+               "other": {"packets": {v: 0 for v in V}, "connections": 0, "bytes": 0,
+                         "blocked": {}},
+               "sources_seen": len(sources), "source_detail": True,
+               "baseline": [[0, 0, 0, 1, 2, 3]]}
+    else:
+        doc = {"version": 1, "day": day.strftime("%Y-%m-%d"),
+               "updated": ts(day + dt.timedelta(hours=23)), "counters": counters,
+               "sources": [{"source": x["source"], "packets": x["packets"]} for x in sources],
+               "other": {v: 0 for v in V}, "sources_seen": len(sources),
+               "baseline": [[0, 0, 0, 1, 2, 3]]}
     with open(os.path.join(state_dir, "usage", day.strftime("%Y-%m-%d") + ".json"), "w") as f:
         f.write(line(doc))
     if day.year == 2025:
@@ -219,8 +246,10 @@ while day <= t("2026-01-01T00:00:00Z"):
         mo = months.setdefault(key, {"month": key, "days": 0, "connections_passed": 0,
                                      "bytes_passed": 0, "packets_passed": 0,
                                      "packets_dropped": 0, "packets_rejected": 0,
-                                     "packets_monitor": 0, "rate_limited": 0, "banned": 0})
+                                     "packets_monitor": 0, "rate_limited": 0, "banned": 0,
+                                     "days_with_source_detail": 0})
         mo["days"] += 1
+        mo["days_with_source_detail"] += 1 if detail else 0
         mo["connections_passed"] += conns
         mo["bytes_passed"] += conns * 1000
         mo["packets_passed"] += conns * 10
@@ -233,7 +262,34 @@ while day <= t("2026-01-01T00:00:00Z"):
             p = s["packets"]
             senders[s["source"]] = senders.get(s["source"], 0) + p.get("pass", 0)
             blocked[s["source"]] = blocked.get(s["source"], 0) + p.get("drop", 0) + p.get("reject", 0)
+            if not detail:
+                continue
+            if p.get("pass", 0) or s["connections"] or s["bytes"]:
+                sm = src_months.setdefault((key, s["source"]), {
+                    "month": key, "source": s["source"], "connections": 0, "bytes": 0,
+                    "packets_passed": 0})
+                sm["connections"] += s["connections"]
+                sm["bytes"] += s["bytes"]
+                sm["packets_passed"] += p.get("pass", 0)
+            if p.get("drop", 0) or p.get("reject", 0):
+                br = by_reason.setdefault(s["source"], dict(
+                    {"source": s["source"], "packets_blocked": 0},
+                    **{r: 0 for r in BLOCK_REASONS}))
+                br["packets_blocked"] += p.get("drop", 0) + p.get("reject", 0)
+                for r, n in s["blocked"].items():
+                    br[r] += n
     day += dt.timedelta(days=1)
+
+
+def source_months():
+    rows = []
+    for key in sorted(months):
+        mine = [v for (k, _), v in src_months.items() if k == key]
+        mine.sort(key=lambda v: (-v["bytes"], -v["connections"], v["source"]))
+        for v in mine[:10]:
+            rows.append(dict(v, days=months[key]["days"],
+                             days_with_source_detail=months[key]["days_with_source_detail"]))
+    return rows
 
 
 def ranked(d):
@@ -259,6 +315,10 @@ expected = {
     "top_senders": ranked(senders),
     "blocked_most": ranked(blocked),
     "days_missing": [{"from": "2025-03-01", "to": "2025-03-14", "days": 14}],
+    "source_months": source_months(),
+    "blocked_by_reason": sorted(by_reason.values(),
+                                key=lambda v: (-v["packets_blocked"], v["source"]))[:10],
+    "source_detail_missing": [{"from": "2025-01-01", "to": "2025-01-31", "days": 31}],
     "monitor": [{"from": ts(MONITOR[0]), "to": ts(MONITOR[1]),
                  "seconds": int((MONITOR[1] - MONITOR[0]).total_seconds())}],
     "not_attached": [{"interface": "eth1", "hook": "tc_egress", "from": ts(UNATTACHED[0]),
@@ -269,7 +329,7 @@ expected = {
     "reload_failures": 1,
     "events_missing": [{"from": ts(HOLE[0]), "to": ts(HOLE[1]),
                         "seconds": int((HOLE[1] - HOLE[0]).total_seconds())}],
-    "findings": 8,
+    "findings": 9,
 }
 with open(os.path.join(state_dir, "..", "expected.json"), "w") as f:
     json.dump(expected, f, indent=1)

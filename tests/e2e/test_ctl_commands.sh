@@ -313,6 +313,9 @@ check_eq "stats: no zero counters listed" "$(jq '[.attachments[0].counters[] | s
 check_eq "stats --sources: the three sources with their verdicts" \
 	"$(jq -c '[.sources[] | [.source, (.packets.pass > 0), (.packets.drop > 0)]] | sort' <<<"$s")" \
 	'[["198.18.1.5",true,false],["198.18.1.6",false,true],["198.18.1.7",false,true]]'
+check_eq "stats --sources: connections passed, bytes, blocked by reason per source" \
+	"$(jq -c '[.sources[] | [.source, .connections, (.bytes > 0), (.blocked | keys), ((.blocked | add // 0) == .packets.drop + .packets.reject)]] | sort' <<<"$s")" \
+	'[["198.18.1.5",1,true,[],true],["198.18.1.6",0,false,["untrusted_source"],true],["198.18.1.7",0,false,["banned"],true]]'
 check_eq "stats --sources: sorted by total" "$(jq '[.sources[].total] | . == (sort | reverse)' <<<"$s")" true
 check_eq "stats --sources: total is the sum" "$(jq '[.sources[] | .total == (.packets | add)] | all' <<<"$s")" true
 check_eq "stats --top 1: one source" "$(ctl --json stats --sources --top 1 | jq '.sources | length')" 1
@@ -322,7 +325,10 @@ check_eq "stats: data_plane" "$(jq -c '.data_plane | [.generation, .trusted_entr
 out=$(ctl stats --sources)
 check_match "stats (human): counter table" "$out" \
 	'INTERFACE +HOOK +VERDICT +REASON +PACKETS +BYTES +CONNECTIONS'
-check_match "stats (human): sources table" "$out" 'SOURCE +TOTAL +PASS +DROP +REJECT +MONITOR'
+check_match "stats (human): sources table" "$out" \
+	'SOURCE +TOTAL +PASS +DROP +REJECT +MONITOR +CONNS +BYTES +BLOCKED BY REASON'
+check_match "stats (human): the banned source's reason" "$out" \
+	'198\.18\.1\.7 +[0-9]+ +0 +[0-9]+ +0 +0 +0 +0 +banned=[0-9]+'
 ctl stats --top 0 >/dev/null 2>&1
 check_eq "stats --top 0 is exit 2" "$?" 2
 for n in " 5" "+5" "5 " "0x5"; do

@@ -88,6 +88,22 @@ check_eq "json: drops by reason in July" \
 same "json: top senders" '.usage.top_senders' '.top_senders'
 same "json: sources blocked most" '.usage.blocked_most' '.blocked_most'
 same "json: days without usage history" '.usage.days_missing' '.days_missing'
+same "json: per-source connections and bytes per month (version 2 days)" \
+	'.usage.source_months' '.source_months'
+check_eq "json: January (version 1 files) has no per-source rows, not rows of zeros" \
+	"$(jq -c '[.usage.source_months[] | select(.month == "2025-01")] | length' "$TMP/r.json")" 0
+check_eq "json: July's top sender: connections and bytes of its 31 days" \
+	"$(jq -c '.usage.source_months[] | select(.month == "2025-07" and .source == "198.18.10.5") | [.connections, .bytes, .days_with_source_detail]' "$TMP/r.json")" \
+	"[$((107 * 6 / 10 * 31)),$((107 * 600 * 31)),31]"
+same "json: sources blocked most, by reason" '.usage.blocked_by_reason' '.blocked_by_reason'
+check_eq "json: the rate-limited source's reasons: 62 rate_limited, 5 banned" \
+	"$(jq -c '.usage.blocked_by_reason[] | select(.source == "198.18.10.66") | [.packets_blocked, .rate_limited, .banned, .untrusted_source]' "$TMP/r.json")" \
+	'[67,62,5,0]'
+same "json: days without per-source detail" '.usage.source_detail_missing' \
+	'.source_detail_missing'
+check_eq "json: 31 days without per-source detail, in the summary and retention" \
+	"$(jq -c '[.usage.days_without_source_detail, .retention.usage.days_without_source_detail]' "$TMP/r.json")" \
+	'[31,31]'
 same "json: time in monitor mode" '.enforcement.monitor' '.monitor'
 same "json: time with a hook not attached" '.enforcement.not_attached' '.not_attached'
 same "json: time with smtpgated stopped" '.enforcement.daemon_stopped' '.daemon_stopped'
@@ -107,7 +123,9 @@ check_eq "json: the usage history misses 14 days" \
 same "json: every finding counted" '.findings | length' '.findings'
 check_eq "json: the findings by section" \
 	"$(jq -c '[.findings[].section] | group_by(.) | map([.[0], length])' "$TMP/r.json")" \
-	'[["approvals",3],["enforcement",2],["reloads",1],["retention",2]]'
+	'[["approvals",3],["enforcement",2],["reloads",1],["retention",3]]'
+check "json: the finding names the days without per-source detail" \
+	jq -e '[.findings[].finding | select(test("no per-source connections, bytes or drop reasons for 2025-01-01 to 2025-01-31"))] | length == 1' "$TMP/r.json"
 check_eq "json: all rotations read, the gzip'd one too" \
 	"$(jq -c '[.retention.audit.files[].records], [.retention.events.files | length]' "$TMP/r.json" | tr -d '\n')" \
 	'[3,5,7][3]'
@@ -145,7 +163,10 @@ text_rows() {
 	fi
 }
 
-check "text: summary says complete, 8 findings" grep -qE '^Findings: +8$' "$TMP/r.txt"
+check "text: summary says complete, 9 findings" grep -qE '^Findings: +9$' "$TMP/r.txt"
+check "text: summary counts the days without per-source detail" \
+	grep -qE '^Usage history: 351 day\(s\) read, 14 day\(s\) missing, 31 day\(s\) without per-source detail$' \
+	"$TMP/r.txt"
 check "text: summary says the events log does not cover" \
 	grep -qE '^Events log: .*covers the period: NO$' "$TMP/r.txt"
 text_rows "text: approvals in force" "Approvals in force at the period's end" 4 \
@@ -174,6 +195,16 @@ text_rows "text: top senders" "Top senders (packets passed)" 2 \
 text_rows "text: blocked most" "Sources blocked most (packets dropped or rejected)" 3 \
 	"^198\.18\.77\.7 +$(jq -r '.blocked_most[0].packets' "$EXP")\$"
 text_rows "text: days without usage" "Days without usage history" 1 '^2025-03-01 +2025-03-14 +14$'
+text_rows "text: per-source usage per month" \
+	"Per-source usage per month (top senders by bytes passed)" 22 \
+	"^2025-07 +198\.18\.10\.5 +$((107 * 6 / 10 * 31)) +$((107 * 600 * 31)) +$((107 * 6 * 31)) +31 +31\$" \
+	"^2025-02 +198\.18\.11\.5 +$(((102 - 102 * 6 / 10) * 28)) +$((102 * 400 * 28)) "
+text_rows "text: blocked most, by reason" \
+	"Sources blocked most, by reason (packets dropped or rejected)" 3 \
+	'^198\.18\.10\.66 +67 +0 +0 +62 +5 +0 +0 +0$' '^198\.18\.11\.9 +93 +0 +93 '
+text_rows "text: days without per-source detail" \
+	"Days without per-source connections, bytes and drop reasons (older usage files)" 1 \
+	'^2025-01-01 +2025-01-31 +31$'
 text_rows "text: monitor mode" "Time in monitor mode" 1 \
 	'^2025-08-10T00:00:00Z +2025-08-12T06:00:00Z +194400$'
 text_rows "text: not attached" "Time with a configured hook not attached" 1 \
@@ -224,6 +255,13 @@ csv_same "csv: connections per month" usage_months CONNECTIONS '.months[].connec
 csv_same "csv: dropped per month" usage_months DROPPED '.months[].packets_dropped'
 csv_same "csv: top senders" top_senders SOURCE '.top_senders[].source'
 csv_same "csv: blocked most" blocked_most PACKETS '.blocked_most[].packets'
+csv_same "csv: per-source bytes per month" source_months BYTES '.source_months[].bytes'
+csv_same "csv: per-source connections per month" source_months CONNECTIONS \
+	'.source_months[].connections'
+csv_same "csv: blocked by reason, rate limited" blocked_by_reason "RATE LIMITED" \
+	'.blocked_by_reason[].rate_limited'
+csv_same "csv: days without per-source detail" source_detail_missing DAYS \
+	'.source_detail_missing[].days'
 csv_same "csv: monitor mode" monitor_mode SECONDS '.monitor[].seconds'
 csv_same "csv: not attached" not_attached FROM '.not_attached[].from'
 csv_same "csv: events hole" events_missing FROM '.events_missing[].from'
@@ -245,6 +283,8 @@ check "html: twelve monthly bars per chart" test "$(grep -c '<rect ' "$TMP/r.htm
 check "html: every table's title is there" test "$(grep -c '<section id=' "$TMP/r.html")" -eq \
 	"$(grep -c '<section id=' "$TMP/r.html")"
 check "html: the findings are there" grep -q 'past the review age of 365 days' "$TMP/r.html"
+check "html: the per-source sections are there" grep -q 'Sources blocked most, by reason' \
+	"$TMP/r.html"
 
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 

@@ -308,6 +308,14 @@ check_counts() {
 		'smtpgate_source_packets_total{source="198.18.1.6",verdict="drop"}' 3
 	check_value "top sources: 198.18.1.6 with 0 passed (every verdict shown)" \
 		'smtpgate_source_packets_total{source="198.18.1.6",verdict="pass"}' 0
+	check_value "top sources: 198.18.1.6's 3 drops, all untrusted_source" \
+		'smtpgate_source_blocked_packets_total{source="198.18.1.6",reason="untrusted_source"}' 3
+	check_value "top sources: 198.18.1.5 passed one connection" \
+		'smtpgate_source_connections_total{source="198.18.1.5"}' 1
+	check_value "top sources: 198.18.1.6 passed no connection" \
+		'smtpgate_source_connections_total{source="198.18.1.6"}' 0
+	check_value "top sources: 198.18.1.6 passed no byte" \
+		'smtpgate_source_bytes_total{source="198.18.1.6"}' 0
 	check_value "smtpgate_sources_tracked 2" smtpgate_sources_tracked 2
 }
 

@@ -5,8 +5,10 @@
  * may be damaged.  Properties: a refused file leaves nothing allocated
  * (no sources, no baseline); an accepted one is written back
  * (sg_usage_write, top 2, so "other" takes the rest) and read again to
- * the same day, totals, baseline, and per-verdict sums of sources and
- * other: keeping the top sources loses no packet.
+ * the same day, totals, baseline, source_detail, and sums of sources and
+ * other of every per-source field (packets per verdict, connections,
+ * bytes, blocked per reason): keeping the top sources loses nothing.
+ * Version 1 files (packets only) and version 2 files are both read.
  */
 #include "fuzz_common.h"
 #include "usage_file.h"
@@ -21,20 +23,18 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static void sums(const struct sg_usage_day *u, uint64_t out[SG_V_COUNT])
+static void sums(const struct sg_usage_day *u, struct sg_source_stats *out)
 {
-	for (int v = 0; v < SG_V_COUNT; v++) {
-		out[v] = u->other[v];
-		for (size_t i = 0; i < u->n_src; i++)
-			out[v] += u->src[i].packets[v];
-	}
+	*out = u->other;
+	for (size_t i = 0; i < u->n_src; i++)
+		sg_usage_stats_add(out, &u->src[i].c);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct sg_usage_day u, back;
 	struct sg_err err = { 0 };
-	uint64_t a[SG_V_COUNT], b[SG_V_COUNT];
+	struct sg_source_stats a, b;
 	char name[SG_DAY_STRLEN], path[160];
 
 	fz_write_file(in_path, data, size);
@@ -52,10 +52,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	fz_check(!sg_usage_read(path, &back, &err), "a written day does not read back: %s",
 		 err.msg);
-	sums(&u, a);
-	sums(&back, b);
+	sums(&u, &a);
+	sums(&back, &b);
 	fz_check(back.day == u.day && back.updated == u.updated &&
-		 !memcmp(back.totals, u.totals, sizeof(u.totals)) && !memcmp(a, b, sizeof(a)) &&
+		 back.source_detail == u.source_detail &&
+		 !memcmp(back.totals, u.totals, sizeof(u.totals)) && !memcmp(&a, &b, sizeof(a)) &&
 		 back.n_base == u.n_base && back.sources_seen == u.sources_seen &&
 		 back.n_src <= 4 && (!u.n_base || !memcmp(back.base, u.base,
 							   u.n_base * sizeof(*u.base))),

@@ -9,6 +9,7 @@
 #include "unit.h"
 #include "clock.h"
 #include "harness.h"
+#include "src_snap.h"
 #include "tap.h"
 
 struct sg_dp *h_open(void)
@@ -202,15 +203,20 @@ bool h_check_frame(struct sg_dp *dp, int hook, const uint8_t *frame, size_t len,
 		   const struct pkt_spec *rst_spec, const struct h_expect *e, const char *name)
 {
 	static struct run_result r;
-	static char why[1400];
+	static char why[2400];
+	static struct src_snap src_before, src_after;
 	h_snap_t before, after;
 	const char *bad;
 	int want = h_hook_ret(hook, e->action), rc;
 
 	why[0] = 0;
 	h_snapshot(dp, before);
+	if (e->check_sources)
+		src_snap_take(dp, &src_before);
 	rc = h_run(dp, hook, frame, len, &r);
 	h_snapshot(dp, after);
+	if (e->check_sources)
+		src_snap_take(dp, &src_after);
 	if (rc) {
 		snprintf(why, sizeof(why), "test run failed: %d (frame of %zu bytes)", rc, len);
 		return tap_check(false, name, "%s", why);
@@ -220,6 +226,17 @@ bool h_check_frame(struct sg_dp *dp, int hook, const uint8_t *frame, size_t len,
 	bad = h_delta_error(before, after, e);
 	if (bad)
 		ut_appendf(why, sizeof(why), "counters: %s", bad);
+	if (e->check_sources) {
+		struct sg_source_stats one;
+		struct sg_addr src;
+
+		if (e->src)
+			src = h_addr(e->src);
+		src_expect_one(&one, e->verdict, e->reason, e->bytes, e->conns);
+		bad = src_snap_delta_error(&src_before, &src_after, e->src ? &src : NULL, &one);
+		if (bad)
+			ut_appendf(why, sizeof(why), "per source: %s", bad);
+	}
 	if (e->action == H_RST && r.ret == want) {
 		bad = rst_spec ? pkt_check_rst(r.out, r.out_len, rst_spec) : "no SYN spec to check";
 		if (bad)

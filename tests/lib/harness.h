@@ -66,6 +66,11 @@ struct h_expect {
 	int reason;      /* SG_R_* */
 	uint64_t bytes;  /* IP bytes the counter must grow by */
 	uint64_t conns;  /* 0 or 1 */
+	/* Also check the per-source statistics (src_snap.h): src's move
+	 * exactly as the verdict says (src NULL, or not governed: no
+	 * source moves), every other source's not at all. */
+	bool check_sources;
+	const char *src;
 };
 
 typedef struct sg_counter h_snap_t[SG_V_COUNT][SG_R_COUNT];

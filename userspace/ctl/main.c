@@ -50,7 +50,8 @@ static const struct help helps[] = {
 	{ "stats",
 	  "stats [--sources] [--top N] [--pin-dir DIR]\n"
 	  "    Counters per attachment, verdict and reason (packets, bytes, new\n"
-	  "    connections); --sources adds the top N sources (default 20) by packets.\n"
+	  "    connections); --sources adds the top N sources (default 20) by packets,\n"
+	  "    with their connections and bytes passed and blocked packets per reason.\n"
 	  "    --pin-dir reads the pinned maps in DIR directly, without the daemon (when\n"
 	  "    it is down; needs root).\n" },
 	{ "reload",
@@ -70,11 +71,12 @@ static const struct help helps[] = {
 	  "    in force at its end and every change in it (ticket, owner, contact, who,\n"
 	  "    gateway), approvals without a contact, past the review age (default 365d)\n"
 	  "    or expiring within 30 days, bans and top offenders, usage per month and\n"
-	  "    source, time in monitor mode or not attached, failed reloads, and whether\n"
-	  "    the logs cover the period.  Reads the state and log dirs (of --config,\n"
-	  "    or given), so it works with smtpgated down.  DATE: YYYY-MM-DD (--until:\n"
-	  "    the end of that day) or RFC 3339.  Exit 1 if some input could not be\n"
-	  "    read (the report says what it skipped).\n" },
+	  "    source (connections, bytes, drops by reason), time in monitor mode or\n"
+	  "    not attached, failed reloads, and whether the logs cover the period.\n"
+	  "    Reads the state and log dirs (of --config, or given), so it works with\n"
+	  "    smtpgated down.  DATE: YYYY-MM-DD (--until: the end of that day) or\n"
+	  "    RFC 3339.  Exit 1 if some input could not be read (the report says what\n"
+	  "    it skipped).\n" },
 	{ "store import",
 	  "store import APPROVALS.json\n"
 	  "    Writes the approvals of APPROVALS.json (validated against the policy of\n"

@@ -4,7 +4,8 @@
  * record must be at or before the period's start (else the stretch from
  * the start to it is missing); events.jsonl has a state event at least
  * daily, so a longer silence inside the period is a hole too; and the
- * usage history should have a file for every day.  Whatever is missing
+ * usage history should have a file for every day, with the per-source
+ * detail (a version 1 file has none).  Whatever is missing
  * is said exactly: which log, from when to when.
  */
 #include <string.h>
@@ -67,7 +68,18 @@ void rpt_retention(struct rpt *r)
 			    json_string_value(json_object_get(h, "to")),
 			    (long long)json_integer_value(json_object_get(h, "days")));
 	}
-	json_object_set_new(r->doc, "retention", json_pack("{s:o, s:o, s:{s:b, s:I}}",
+	/* Days read from files older than the per-source detail: their
+	 * totals are in the report, their sources' connections, bytes and
+	 * drop reasons are not (and are not shown as zeros). */
+	json_array_foreach(json_object_get(usage, "source_detail_missing"), i, h)
+		rpt_finding(r, "retention", "usage history: no per-source connections, bytes or "
+			    "drop reasons for %s to %s (%lld day(s)): usage files of version 1",
+			    json_string_value(json_object_get(h, "from")),
+			    json_string_value(json_object_get(h, "to")),
+			    (long long)json_integer_value(json_object_get(h, "days")));
+	json_object_set_new(r->doc, "retention", json_pack("{s:o, s:o, s:{s:b, s:I, s:I}}",
 		"audit", coverage(r, &r->audit, false), "events", coverage(r, &r->events, true),
-		"usage", "covers_period", days == 0, "days_missing", days));
+		"usage", "covers_period", days == 0, "days_missing", days,
+		"days_without_source_detail",
+		json_integer_value(json_object_get(usage, "days_without_source_detail"))));
 }

@@ -52,8 +52,9 @@ static void summary(json_t *doc, FILE *f)
 	fprintf(f, "Events log:    %s to %s, covers the period: %s\n",
 		s(ret, "events", "earliest"), s(ret, "events", "latest"),
 		yes(json_object_get(json_object_get(ret, "events"), "covers_period")));
-	fprintf(f, "Usage history: %lld day(s) read, %lld day(s) missing\n",
-		n(doc, "usage", "days_read"), n(ret, "usage", "days_missing"));
+	fprintf(f, "Usage history: %lld day(s) read, %lld day(s) missing, %lld day(s) without "
+		"per-source detail\n", n(doc, "usage", "days_read"),
+		n(ret, "usage", "days_missing"), n(doc, "usage", "days_without_source_detail"));
 }
 
 static void table(json_t *doc, const struct rpt_table *t, FILE *f)

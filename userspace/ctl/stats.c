@@ -74,10 +74,30 @@ static void print_counters(json_t *atts)
 	ctl_table_free(t);
 }
 
+/* "rate_limited=5,banned=2" of a source's blocked packets by reason. */
+static const char *reasons_text(json_t *blocked, char *buf, size_t len)
+{
+	size_t off = 0;
+	const char *k;
+	json_t *v;
+
+	buf[0] = '\0';
+	json_object_foreach(blocked, k, v) {
+		int n = snprintf(buf + off, len - off, "%s%s=%lld", off ? "," : "", k,
+				 (long long)json_integer_value(v));
+
+		if (n < 0 || (size_t)n >= len - off)
+			break;
+		off += (size_t)n;
+	}
+	return buf[0] ? buf : "-";
+}
+
 static void print_sources(json_t *srcs)
 {
 	static const char *const headers[] = {
-		"SOURCE", "TOTAL", "PASS", "DROP", "REJECT", "MONITOR"
+		"SOURCE", "TOTAL", "PASS", "DROP", "REJECT", "MONITOR", "CONNS", "BYTES",
+		"BLOCKED BY REASON"
 	};
 	static const char *const keys[] = { "pass", "drop", "reject", "monitor" };
 	struct ctl_table *t;
@@ -88,12 +108,12 @@ static void print_sources(json_t *srcs)
 		printf("no sources counted\n");
 		return;
 	}
-	t = ctl_table_new(6, headers);
-	for (int col = 1; col < 6; col++)
+	t = ctl_table_new(9, headers);
+	for (int col = 1; col < 8; col++)
 		ctl_table_right(t, col);
 	json_array_foreach(srcs, i, s) {
-		char n[5][32];
-		const char *row[6] = {
+		char n[7][32], why[256];
+		const char *row[9] = {
 			ctl_str(json_object_get(s, "source"), "?"),
 			ctl_int(json_object_get(s, "total"), n[0], sizeof(n[0])),
 		};
@@ -101,6 +121,9 @@ static void print_sources(json_t *srcs)
 		for (int v = 0; v < 4; v++)
 			row[2 + v] = ctl_int(json_object_get(json_object_get(s, "packets"), keys[v]),
 					     n[1 + v], sizeof(n[1 + v]));
+		row[6] = ctl_int(json_object_get(s, "connections"), n[5], sizeof(n[5]));
+		row[7] = ctl_int(json_object_get(s, "bytes"), n[6], sizeof(n[6]));
+		row[8] = reasons_text(json_object_get(s, "blocked"), why, sizeof(why));
 		ctl_table_row(t, row);
 	}
 	ctl_table_print(t, stdout);

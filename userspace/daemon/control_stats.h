@@ -92,7 +92,7 @@ static inline json_t *sg_stats_attachments(struct sg_dp *dp, bool counters,
 
 struct sg_stats_source {
 	struct sg_addr addr;
-	uint64_t packets[SG_V_COUNT];
+	struct sg_source_stats s;
 	uint64_t total;
 };
 
@@ -101,7 +101,7 @@ struct sg_stats_sources {
 	size_t n, cap;
 };
 
-static inline int sg_stats_source_cb(const struct sg_addr *a, const uint64_t packets[SG_V_COUNT],
+static inline int sg_stats_source_cb(const struct sg_addr *a, const struct sg_source_stats *st,
 				     void *ctx)
 {
 	struct sg_stats_sources *s = ctx;
@@ -118,11 +118,10 @@ static inline int sg_stats_source_cb(const struct sg_addr *a, const uint64_t pac
 	}
 	e = &s->v[s->n++];
 	e->addr = *a;
+	e->s = *st;
 	e->total = 0;
-	for (int i = 0; i < SG_V_COUNT; i++) {
-		e->packets[i] = packets[i];
-		e->total += packets[i];
-	}
+	for (int i = 0; i < SG_V_COUNT; i++)
+		e->total += st->packets[i];
 	return 0;
 }
 
@@ -136,7 +135,20 @@ static inline int sg_stats_source_cmp(const void *a, const void *b)
 	return memcmp(x->addr.b, y->addr.b, sizeof(x->addr.b));
 }
 
-/* The top sources by packets: [{"source", "packets": {verdict: n}, "total"}]. */
+/* {reason: blocked packets} of the reasons that have any. */
+static inline json_t *sg_stats_blocked_json(const struct sg_source_stats *s)
+{
+	json_t *o = json_object();
+
+	for (int r = 0; o && r < SG_SRC_BLOCK_REASONS; r++)
+		if (s->blocked[r])
+			json_object_set_new(o, sg_reason_names[SG_SRC_FIRST_BLOCK + r],
+					    json_integer((json_int_t)s->blocked[r]));
+	return o;
+}
+
+/* The top sources by packets: [{"source", "packets": {verdict: n}, "total",
+ * "connections", "bytes" (passed), "blocked": {reason: n}}]. */
 static inline json_t *sg_stats_sources_json(struct sg_dp *dp, unsigned top)
 {
 	struct sg_stats_sources s = { 0 };
@@ -155,11 +167,15 @@ static inline json_t *sg_stats_sources_json(struct sg_dp *dp, unsigned top)
 
 		for (int v = 0; per && v < SG_V_COUNT; v++)
 			json_object_set_new(per, sg_verdict_names[v],
-					    json_integer((json_int_t)s.v[i].packets[v]));
+					    json_integer((json_int_t)s.v[i].s.packets[v]));
 		sg_addr_format(&s.v[i].addr, text, sizeof(text));
-		json_array_append_new(arr, json_pack("{s:s, s:o, s:I}", "source", text,
+		json_array_append_new(arr, json_pack("{s:s, s:o, s:I, s:I, s:I, s:o}",
+						     "source", text,
 						     "packets", per ? per : json_object(),
-						     "total", (json_int_t)s.v[i].total));
+						     "total", (json_int_t)s.v[i].total,
+						     "connections", (json_int_t)s.v[i].s.conns,
+						     "bytes", (json_int_t)s.v[i].s.bytes,
+						     "blocked", sg_stats_blocked_json(&s.v[i].s)));
 	}
 	free(s.v);
 	return arr;

@@ -11,9 +11,11 @@
  * counters had are written in the day file with the day's sums, in one
  * atomic write, so a restarted daemon that finds its maps pinned counts
  * on from there: what passed while it was down is counted too, never
- * twice.  Per source the last values are kept in memory only (there can
- * be 131072 sources): after a restart, a source's packets while the
- * daemon was away are in the totals but not in its row.
+ * twice.  Per source (packets per verdict; connections and bytes
+ * passed; blocked packets per reason) the last values are kept in memory
+ * only (there can be 131072 sources): after a restart, a source's
+ * packets while the daemon was away are in the totals but not in its
+ * row.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -32,7 +34,7 @@
 
 struct tracked {
 	struct sg_addr addr;
-	uint64_t last[SG_V_COUNT];   /* packets as last read; 0 when it left the table */
+	struct sg_source_stats last; /* as last read; all 0 when it left the table */
 	int32_t row;                 /* index in day.src, -1 if none today */
 	uint32_t seen;               /* the read that last saw it */
 	bool used;
@@ -81,10 +83,9 @@ static int rehash(size_t cap, bool drop_idle)
 		return -ENOMEM;
 	for (size_t i = 0; i < h.cap; i++) {
 		struct tracked *t = &h.tab[i];
-		bool idle = t->row < 0;
+		static const struct sg_source_stats zero;
+		bool idle = t->row < 0 && !memcmp(&t->last, &zero, sizeof(zero));
 
-		for (int v = 0; v < SG_V_COUNT; v++)
-			idle = idle && !t->last[v];
 		if (!t->used || (drop_idle && idle))
 			continue;
 		*slot_for(tab, cap, &t->addr) = *t;
@@ -114,32 +115,44 @@ static struct tracked *track(const struct sg_addr *a)
 	return t;
 }
 
-static int on_source(const struct sg_addr *a, const uint64_t packets[SG_V_COUNT], void *ctx)
+/* The counts since the last read, field by field: a field lower than
+ * last time was reset (the source left the kernel's table and came
+ * back), so all of its value is new.  Returns whether any moved. */
+static bool source_delta(struct sg_source_stats *last, const struct sg_source_stats *now,
+			 struct sg_source_stats *delta)
+{
+	__u64 *l = (__u64 *)last, *d = (__u64 *)delta;
+	const __u64 *n = (const __u64 *)now;
+	bool any = false;
+
+	_Static_assert(sizeof(*now) % sizeof(__u64) == 0, "sg_source_stats: 64-bit fields only");
+	for (size_t i = 0; i < sizeof(*now) / sizeof(__u64); i++) {
+		d[i] = n[i] >= l[i] ? n[i] - l[i] : n[i];
+		l[i] = n[i];
+		any = any || d[i];
+	}
+	return any;
+}
+
+static int on_source(const struct sg_addr *a, const struct sg_source_stats *now, void *ctx)
 {
 	struct tracked *t = track(a);
-	uint64_t delta[SG_V_COUNT];
-	bool any = false;
+	struct sg_source_stats delta;
 
 	(void)ctx;
 	if (!t)
 		return 0; /* over MAX_TRACKED: in the totals, not attributed */
-	for (int v = 0; v < SG_V_COUNT; v++) {
-		delta[v] = packets[v] >= t->last[v] ? packets[v] - t->last[v] : packets[v];
-		t->last[v] = packets[v];
-		any = any || delta[v];
-	}
 	t->seen = h.reads;
-	if (!any)
+	if (!source_delta(&t->last, now, &delta))
 		return 0;
 	if (t->row < 0) {
-		if (sg_usage_add_source(&h.day, a, delta))
+		if (sg_usage_add_source(&h.day, a, &delta))
 			return 0;
 		t->row = (int32_t)(h.day.n_src - 1);
 		h.day.sources_seen++;
 		return 0;
 	}
-	for (int v = 0; v < SG_V_COUNT; v++)
-		h.day.src[t->row].packets[v] += delta[v];
+	sg_usage_stats_add(&h.day.src[t->row].c, &delta);
 	return 0;
 }
 
@@ -174,7 +187,7 @@ static void read_counts(struct sgd *d)
 	/* Sources the kernel's table no longer has start again from 0. */
 	for (size_t i = 0; i < h.cap; i++)
 		if (h.tab[i].used && h.tab[i].seen != h.reads)
-			memset(h.tab[i].last, 0, sizeof(h.tab[i].last));
+			memset(&h.tab[i].last, 0, sizeof(h.tab[i].last));
 }
 
 /* The counters' last values into the day, for the file. */
@@ -231,6 +244,7 @@ static void new_day(int64_t day)
 {
 	sg_usage_day_free(&h.day);
 	h.day.day = day;
+	h.day.source_detail = true;
 	for (size_t i = 0; i < h.cap; i++)
 		h.tab[i].row = -1;
 	rehash(h.cap ? h.cap : 1024, true);
@@ -266,7 +280,9 @@ static void resume(struct sgd *d, int64_t today)
 		sg_usage_day_free(&u);
 		return;
 	}
-	/* Sources go on in their rows (looked up by address). */
+	/* Sources go on in their rows (looked up by address).  A day that a
+	 * version 1 file began has no per-source detail for its first
+	 * part: it keeps source_detail false, which the file says. */
 	for (size_t i = 0; i < u.n_src; i++) {
 		struct tracked *t = track(&u.src[i].addr);
 
@@ -280,13 +296,13 @@ static void resume(struct sgd *d, int64_t today)
 }
 
 /* Each source the kernel has now is where its counting starts. */
-static int baseline_source(const struct sg_addr *a, const uint64_t packets[SG_V_COUNT], void *ctx)
+static int baseline_source(const struct sg_addr *a, const struct sg_source_stats *now, void *ctx)
 {
 	struct tracked *t = track(a);
 
 	(void)ctx;
 	if (t)
-		memcpy(t->last, packets, sizeof(t->last));
+		t->last = *now;
 	return 0;
 }
 
@@ -300,6 +316,7 @@ void sgd_history_start(struct sgd *d)
 		return;
 	}
 	h.day.day = today;
+	h.day.source_detail = true;
 	if (rehash(1024, false))
 		return;
 	resume(d, today);

@@ -124,10 +124,13 @@ int sg_dp_prog_fd(struct sg_dp *dp, int hook, uint32_t slot, struct sg_err *err)
 int sg_dp_read_counters(struct sg_dp *dp, uint32_t slot,
 			struct sg_counter out[SG_V_COUNT][SG_R_COUNT]);
 int sg_dp_read_stats(struct sg_dp *dp, uint64_t out[SG_STAT_COUNT]);
-/* Per-source packet counts summed over CPUs; cb is called per source. */
-typedef int (*sg_dp_source_cb)(const struct sg_addr *a, const uint64_t packets[SG_V_COUNT],
+/* Per-source statistics summed over CPUs (what the write-combining
+ * caches still hold included); cb is called per source. */
+typedef int (*sg_dp_source_cb)(const struct sg_addr *a, const struct sg_source_stats *s,
 			       void *ctx);
 int sg_dp_source_foreach(struct sg_dp *dp, sg_dp_source_cb cb, void *ctx);
+/* One source's statistics, the same way (all zero if it has none). */
+int sg_dp_source_get(struct sg_dp *dp, const struct sg_addr *a, struct sg_source_stats *out);
 
 /* Raw map fd by map name ("sg_events", "sg_buckets", ...), or -1. */
 int sg_dp_map_fd(struct sg_dp *dp, const char *name);

@@ -89,16 +89,35 @@ static int addr_eq(const struct sg_addr *a, const struct sg_addr *b)
 	return memcmp(a, b, sizeof(*a)) == 0;
 }
 
-/* Adds the pending counts for source a; marks them consumed. */
-static void add_pending(struct wc_pending *p, const struct sg_addr *a, uint64_t sum[SG_V_COUNT])
+/* Adds one CPU's statistics of a source to sum. */
+static void add_stats(struct sg_source_stats *sum, const struct sg_source_stats *s)
+{
+	for (int v = 0; v < SG_V_COUNT; v++)
+		sum->packets[v] += s->packets[v];
+	sum->bytes += s->bytes;
+	sum->conns += s->conns;
+	for (int r = 0; r < SG_SRC_BLOCK_REASONS; r++)
+		sum->blocked[r] += s->blocked[r];
+}
+
+/* Adds the pending counts for source a, as the data plane's flush would
+ * (bpf/wcache.h, sg_source_add); marks them consumed. */
+static void add_pending(struct wc_pending *p, const struct sg_addr *a, struct sg_source_stats *sum)
 {
 	for (int c = 0; c < p->n; c++) {
 		struct sg_wc *w = &p->wc[c];
+		uint32_t blocked = (uint32_t)w->reason - SG_SRC_FIRST_BLOCK;
 
-		if (w->valid && w->pending && addr_eq(&w->src, a)) {
-			sum[w->verdict & (SG_V_COUNT - 1)] += w->pending;
-			w->pending = 0;
+		if (!w->valid || !w->pending || !addr_eq(&w->src, a))
+			continue;
+		sum->packets[w->verdict & (SG_V_COUNT - 1)] += w->pending;
+		if (w->verdict == SG_V_PASS) {
+			sum->bytes += w->bytes;
+			sum->conns += w->conns;
+		} else if (w->verdict != SG_V_MONITOR && blocked < SG_SRC_BLOCK_REASONS) {
+			sum->blocked[blocked] += w->pending;
 		}
+		w->pending = 0;
 	}
 }
 
@@ -116,30 +135,50 @@ int sg_dp_source_foreach(struct sg_dp *dp, sg_dp_source_cb cb, void *ctx)
 		return -ENOMEM;
 	read_pending(dp, &pending);
 	while (!rc && !bpf_map_get_next_key(fd, prev, &next)) {
-		uint64_t sum[SG_V_COUNT] = { 0 };
+		struct sg_source_stats sum = { 0 };
 
 		key = next;
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, percpu))
 			continue; /* evicted meanwhile */
 		for (int c = 0; c < n; c++)
-			for (int v = 0; v < SG_V_COUNT; v++)
-				sum[v] += percpu[c].packets[v];
-		add_pending(&pending, &key, sum);
-		rc = cb(&key, sum, ctx);
+			add_stats(&sum, &percpu[c]);
+		add_pending(&pending, &key, &sum);
+		rc = cb(&key, &sum, ctx);
 	}
 	/* Sources whose only packets are still in a cache. */
 	for (int c = 0; !rc && c < pending.n; c++) {
 		struct sg_wc *w = &pending.wc[c];
-		uint64_t sum[SG_V_COUNT] = { 0 };
+		struct sg_source_stats sum = { 0 };
 		struct sg_addr src = w->src;
 
 		if (!w->valid || !w->pending ||
 		    !(src.w[0] | src.w[1] | src.w[2] | src.w[3]))
 			continue;
-		add_pending(&pending, &src, sum);
-		rc = cb(&src, sum, ctx);
+		add_pending(&pending, &src, &sum);
+		rc = cb(&src, &sum, ctx);
 	}
+	free(pending.wc);
+	free(percpu);
+	return rc;
+}
+
+int sg_dp_source_get(struct sg_dp *dp, const struct sg_addr *a, struct sg_source_stats *out)
+{
+	int fd = bpf_map__fd(dp->skel->maps.sg_sources), n = ncpus(), rc = 0;
+	struct sg_source_stats *percpu = calloc((size_t)n, sizeof(*percpu));
+	struct wc_pending pending;
+
+	memset(out, 0, sizeof(*out));
+	if (!percpu)
+		return -ENOMEM;
+	read_pending(dp, &pending);
+	if (!bpf_map_lookup_elem(fd, a, percpu))
+		for (int c = 0; c < n; c++)
+			add_stats(out, &percpu[c]);
+	else if (errno != ENOENT)
+		rc = -errno;
+	add_pending(&pending, a, out);
 	free(pending.wc);
 	free(percpu);
 	return rc;

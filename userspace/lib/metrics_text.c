@@ -297,9 +297,14 @@ static int on_source(const void *key, const void *value, void *ctx)
 
 	memset(&s, 0, sizeof(s));
 	memcpy(&s.addr, key, sizeof(s.addr));
-	for (int c = 0; c < sc->ncpus; c++)
+	for (int c = 0; c < sc->ncpus; c++) {
 		for (int v = 0; v < SG_V_COUNT; v++)
 			s.packets[v] += percpu[c].packets[v];
+		s.conns += percpu[c].conns;
+		s.bytes += percpu[c].bytes;
+		for (int r = 0; r < SG_SRC_BLOCK_REASONS; r++)
+			s.blocked[r] += percpu[c].blocked[r];
+	}
 	top_select_offer(&sc->top, &s);
 	return 0;
 }
@@ -318,7 +323,7 @@ static int collect_sources(struct sg_dp *dp, unsigned top_n, struct sg_mt_snapsh
 		top_select_free(&sc.top);
 		return -ENOMEM;
 	}
-	/* Per-CPU values are 8-byte aligned per CPU; ours is 32 bytes. */
+	/* Per-CPU values are 8-byte aligned per CPU; ours is 104 bytes. */
 	_Static_assert(sizeof(struct sg_source_stats) % 8 == 0, "per-CPU value stride");
 	rc = scan_map(fd, sizeof(struct sg_addr), sizeof(struct sg_source_stats) * sc.ncpus,
 		      on_source, &sc);
@@ -711,6 +716,32 @@ static void render_sources(const struct sg_mt_snapshot *s, FILE *out)
 			fprintf(out, "smtpgate_source_packets_total{source=\"%s\",verdict=\"%s\"} %llu\n",
 				text, sg_verdict_names[v],
 				(unsigned long long)s->sources[i].packets[v]);
+	}
+	family(out, "smtpgate_source_connections_total", "counter",
+	       "New connections passed per source address, top sources only.");
+	for (size_t i = 0; i < s->n_sources; i++) {
+		sg_addr_format(&s->sources[i].addr, text, sizeof(text));
+		fprintf(out, "smtpgate_source_connections_total{source=\"%s\"} %llu\n", text,
+			(unsigned long long)s->sources[i].conns);
+	}
+	family(out, "smtpgate_source_bytes_total", "counter",
+	       "IP bytes passed per source address, top sources only.");
+	for (size_t i = 0; i < s->n_sources; i++) {
+		sg_addr_format(&s->sources[i].addr, text, sizeof(text));
+		fprintf(out, "smtpgate_source_bytes_total{source=\"%s\"} %llu\n", text,
+			(unsigned long long)s->sources[i].bytes);
+	}
+	family(out, "smtpgate_source_blocked_packets_total", "counter",
+	       "Dropped or rejected packets per source address and reason, top sources "
+	       "only; reasons the source never had are left out.");
+	for (size_t i = 0; i < s->n_sources; i++) {
+		sg_addr_format(&s->sources[i].addr, text, sizeof(text));
+		for (int r = 0; r < SG_SRC_BLOCK_REASONS; r++)
+			if (s->sources[i].blocked[r])
+				fprintf(out, "smtpgate_source_blocked_packets_total{source=\"%s\","
+					"reason=\"%s\"} %llu\n", text,
+					sg_reason_names[SG_SRC_FIRST_BLOCK + r],
+					(unsigned long long)s->sources[i].blocked[r]);
 	}
 	family(out, "smtpgate_sources_tracked", "gauge",
 	       "Source addresses in the per-source statistics table (LRU, bounded).");

@@ -37,10 +37,13 @@ struct sg_mt_attachment {
 	struct sg_counter c[SG_V_COUNT][SG_R_COUNT];
 };
 
-/* One source of the per-source statistics, packets per verdict. */
+/* One source of the per-source statistics: packets per verdict; new
+ * connections and bytes passed; blocked packets per reason. */
 struct sg_mt_source {
 	struct sg_addr addr;
 	uint64_t packets[SG_V_COUNT];
+	uint64_t conns, bytes;
+	uint64_t blocked[SG_SRC_BLOCK_REASONS];
 };
 
 /* One trusted entry's expiry. */

@@ -54,7 +54,7 @@ int sg_usage_day_parse(const char *s, int64_t *day)
 }
 
 int sg_usage_add_source(struct sg_usage_day *u, const struct sg_addr *src,
-			const uint64_t packets[SG_V_COUNT])
+			const struct sg_source_stats *c)
 {
 	struct sg_usage_src *s;
 
@@ -69,8 +69,23 @@ int sg_usage_add_source(struct sg_usage_day *u, const struct sg_addr *src,
 	}
 	s = &u->src[u->n_src++];
 	s->addr = *src;
-	memcpy(s->packets, packets, sizeof(s->packets));
+	s->c = *c;
 	return 0;
+}
+
+void sg_usage_stats_add(struct sg_source_stats *sum, const struct sg_source_stats *c)
+{
+	for (int v = 0; v < SG_V_COUNT; v++)
+		sum->packets[v] += c->packets[v];
+	sum->conns += c->conns;
+	sum->bytes += c->bytes;
+	for (int r = 0; r < SG_SRC_BLOCK_REASONS; r++)
+		sum->blocked[r] += c->blocked[r];
+}
+
+uint64_t sg_usage_blocked(const struct sg_source_stats *c)
+{
+	return c->packets[SG_V_DROP] + c->packets[SG_V_REJECT];
 }
 
 void sg_usage_day_free(struct sg_usage_day *u)
@@ -84,12 +99,12 @@ void sg_usage_day_free(struct sg_usage_day *u)
 
 static uint64_t passed(const struct sg_usage_src *s)
 {
-	return s->packets[SG_V_PASS];
+	return s->c.packets[SG_V_PASS];
 }
 
 static uint64_t blocked(const struct sg_usage_src *s)
 {
-	return s->packets[SG_V_DROP] + s->packets[SG_V_REJECT];
+	return sg_usage_blocked(&s->c);
 }
 
 /* The ranking qsort uses (qsort has no context argument; one writer,
@@ -119,7 +134,7 @@ static void mark_top(const struct sg_usage_day *u, struct sg_usage_src **order, 
 			keep[order[i] - u->src] = true;
 }
 
-static json_t *verdict_object(const uint64_t p[SG_V_COUNT])
+static json_t *verdict_object(const __u64 p[SG_V_COUNT])
 {
 	json_t *o = json_object();
 
@@ -128,13 +143,34 @@ static json_t *verdict_object(const uint64_t p[SG_V_COUNT])
 	return o;
 }
 
-static json_t *sources_json(const struct sg_usage_day *u, unsigned top, uint64_t other[SG_V_COUNT])
+/* {reason: packets} of the blocking reasons that have any. */
+static json_t *blocked_object(const struct sg_source_stats *c)
+{
+	json_t *o = json_object();
+
+	for (int r = 0; o && r < SG_SRC_BLOCK_REASONS; r++)
+		if (c->blocked[r])
+			json_object_set_new(o, sg_reason_names[SG_SRC_FIRST_BLOCK + r],
+					    json_integer((json_int_t)c->blocked[r]));
+	return o;
+}
+
+/* A source's counts (or other's): {packets, connections, bytes, blocked}. */
+static json_t *counts_object(const struct sg_source_stats *c)
+{
+	return json_pack("{s:o, s:I, s:I, s:o}", "packets", verdict_object(c->packets),
+			 "connections", (json_int_t)c->conns, "bytes", (json_int_t)c->bytes,
+			 "blocked", blocked_object(c));
+}
+
+static json_t *sources_json(const struct sg_usage_day *u, unsigned top,
+			    struct sg_source_stats *other)
 {
 	struct sg_usage_src **order = calloc(u->n_src + 1, sizeof(*order));
 	bool *keep = calloc(u->n_src + 1, sizeof(*keep));
 	json_t *arr = json_array();
 
-	memcpy(other, u->other, sizeof(u->other));
+	*other = u->other;
 	if (!order || !keep || !arr)
 		goto fail;
 	for (size_t i = 0; i < u->n_src; i++)
@@ -148,13 +184,13 @@ static json_t *sources_json(const struct sg_usage_day *u, unsigned top, uint64_t
 		json_t *o;
 
 		if (!keep[i]) {
-			for (int v = 0; v < SG_V_COUNT; v++)
-				other[v] += s->packets[v];
+			sg_usage_stats_add(other, &s->c);
 			continue;
 		}
 		sg_addr_format(&s->addr, addr, sizeof(addr));
-		o = json_pack("{s:s, s:o}", "source", addr, "packets", verdict_object(s->packets));
-		if (!o || json_array_append_new(arr, o))
+		o = counts_object(&s->c);
+		if (!o || json_object_set_new(o, "source", json_string(addr)) ||
+		    json_array_append_new(arr, o))
 			goto fail;
 	}
 	free(order);
@@ -199,26 +235,37 @@ static json_t *base_json(const struct sg_usage_day *u)
 	return arr;
 }
 
+/* acc += c field by field; false if any sum passes 2^63 - 1. */
+static bool add_fits(struct sg_source_stats *acc, const struct sg_source_stats *c)
+{
+	__u64 *a = (__u64 *)acc;
+	const __u64 *x = (const __u64 *)c;
+
+	_Static_assert(sizeof(*c) % sizeof(__u64) == 0, "sg_source_stats: 64-bit fields only");
+	for (size_t i = 0; i < sizeof(*c) / sizeof(__u64); i++)
+		if (__builtin_add_overflow(a[i], x[i], &a[i]) || a[i] > INT64_MAX)
+			return false;
+	return true;
+}
+
 /* Can every count be written as a JSON integer (at most 2^63 - 1), the
  * sums of the sources not kept included? */
 static bool fits_json(const struct sg_usage_day *u)
 {
-	uint64_t all[SG_V_COUNT];
+	struct sg_source_stats all = { 0 };
 
-	memcpy(all, u->other, sizeof(all));
+	if (!add_fits(&all, &u->other))
+		return false;
 	for (int v = 0; v < SG_V_COUNT; v++)
 		for (int r = 0; r < SG_R_COUNT; r++)
 			if (u->totals[v][r].packets > INT64_MAX || u->totals[v][r].bytes > INT64_MAX ||
 			    u->totals[v][r].conns > INT64_MAX)
 				return false;
 	for (size_t i = 0; i < u->n_src; i++)
-		for (int v = 0; v < SG_V_COUNT; v++)
-			if (__builtin_add_overflow(all[v], u->src[i].packets[v], &all[v]) ||
-			    all[v] > INT64_MAX)
-				return false;
-	for (int v = 0; v < SG_V_COUNT; v++)
-		if (all[v] > INT64_MAX || u->sources_seen > INT64_MAX)
+		if (!add_fits(&all, &u->src[i].c))
 			return false;
+	if (u->sources_seen > INT64_MAX)
+		return false;
 	for (size_t i = 0; i < u->n_base; i++)
 		if (u->base[i].c.packets > INT64_MAX || u->base[i].c.bytes > INT64_MAX ||
 		    u->base[i].c.conns > INT64_MAX)
@@ -230,7 +277,7 @@ int sg_usage_write(const char *dir, const struct sg_usage_day *u, unsigned top,
 		   struct sg_err *err)
 {
 	char path[4096], day[SG_DAY_STRLEN], updated[32];
-	uint64_t other[SG_V_COUNT];
+	struct sg_source_stats other;
 	json_t *doc, *src;
 	char *text;
 	int rc;
@@ -241,11 +288,13 @@ int sg_usage_write(const char *dir, const struct sg_usage_day *u, unsigned top,
 		return sg_errf(err, -ENAMETOOLONG, "%s: path too long", dir);
 	if (!fits_json(u))
 		return sg_errf(err, -ERANGE, "%s: a count is past 2^63 - 1", path);
-	src = sources_json(u, top, other);
-	doc = src ? json_pack("{s:i, s:s, s:s, s:o, s:o, s:o, s:I}", "version", SG_USAGE_VERSION,
-			      "day", day, "updated", updated, "counters", counters_json(u->totals),
-			      "sources", src, "other", verdict_object(other),
-			      "sources_seen", (json_int_t)u->sources_seen) : NULL;
+	src = sources_json(u, top, &other);
+	doc = src ? json_pack("{s:i, s:s, s:s, s:o, s:o, s:o, s:I, s:b}", "version",
+			      SG_USAGE_VERSION, "day", day, "updated", updated,
+			      "counters", counters_json(u->totals), "sources", src,
+			      "other", counts_object(&other),
+			      "sources_seen", (json_int_t)u->sources_seen,
+			      "source_detail", u->source_detail) : NULL;
 	if (doc && u->has_base)
 		json_object_set_new(doc, "baseline", base_json(u));
 	text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
@@ -325,7 +374,7 @@ static int read_counters(json_t *arr, struct sg_usage_day *u, const char **what)
 	return 0;
 }
 
-static int read_verdicts(json_t *o, uint64_t p[SG_V_COUNT])
+static int read_verdicts(json_t *o, __u64 p[SG_V_COUNT])
 {
 	if (!json_is_object(o))
 		return -1;
@@ -333,13 +382,44 @@ static int read_verdicts(json_t *o, uint64_t p[SG_V_COUNT])
 		json_t *x = json_object_get(o, sg_verdict_names[v]);
 
 		p[v] = 0;
-		if (x && !get_u64(x, &p[v]))
+		if (x && !get_cnt(x, &p[v]))
 			return -1;
 	}
 	return 0;
 }
 
-static int read_sources(json_t *arr, struct sg_usage_day *u, const char **what)
+/* {reason: packets}, every key a blocking reason. */
+static int read_blocked(json_t *o, __u64 b[SG_SRC_BLOCK_REASONS])
+{
+	const char *k;
+	json_t *x;
+
+	if (!json_is_object(o))
+		return -1;
+	json_object_foreach(o, k, x) {
+		int r = name_index(sg_reason_names, SG_R_COUNT, k);
+
+		if (r < SG_SRC_FIRST_BLOCK || !get_cnt(x, &b[r - SG_SRC_FIRST_BLOCK]))
+			return -1;
+	}
+	return 0;
+}
+
+/* A source's counts (or other's) as the file's version writes them:
+ * version 1 {verdict: packets} (packets only), version 2 {packets,
+ * connections, bytes, blocked}. */
+static int read_counts(json_t *o, int version, struct sg_source_stats *c)
+{
+	memset(c, 0, sizeof(*c));
+	if (version == 1)
+		return read_verdicts(o, c->packets);
+	return read_verdicts(json_object_get(o, "packets"), c->packets) ||
+	       !get_cnt(json_object_get(o, "connections"), &c->conns) ||
+	       !get_cnt(json_object_get(o, "bytes"), &c->bytes) ||
+	       read_blocked(json_object_get(o, "blocked"), c->blocked) ? -1 : 0;
+}
+
+static int read_sources(json_t *arr, int version, struct sg_usage_day *u, const char **what)
 {
 	size_t i;
 	json_t *s;
@@ -348,13 +428,15 @@ static int read_sources(json_t *arr, struct sg_usage_day *u, const char **what)
 		return (*what = "sources is not an array"), -1;
 	json_array_foreach(arr, i, s) {
 		const char *text = json_string_value(json_object_get(s, "source"));
-		uint64_t p[SG_V_COUNT];
+		struct sg_source_stats c;
 		struct sg_addr a;
 
 		if (!text || sg_addr_parse(text, &a, NULL) ||
-		    read_verdicts(json_object_get(s, "packets"), p))
-			return (*what = "a source is not {source, packets}"), -1;
-		if (sg_usage_add_source(u, &a, p))
+		    read_counts(version == 1 ? json_object_get(s, "packets") : s, version, &c))
+			return (*what = version == 1 ? "a source is not {source, packets}" :
+				"a source is not {source, packets, connections, bytes, "
+				"blocked}"), -1;
+		if (sg_usage_add_source(u, &a, &c))
 			return (*what = "out of memory"), -1;
 	}
 	return 0;
@@ -394,24 +476,30 @@ static int parse_doc(json_t *doc, struct sg_usage_day *u, const char **what)
 {
 	const char *day = json_string_value(json_object_get(doc, "day"));
 	const char *upd = json_string_value(json_object_get(doc, "updated"));
+	json_int_t version = json_integer_value(json_object_get(doc, "version"));
+	json_t *detail = json_object_get(doc, "source_detail");
 	long long t;
 
 	if (!json_is_object(doc))
 		return (*what = "not a JSON object"), -1;
-	if (json_integer_value(json_object_get(doc, "version")) != SG_USAGE_VERSION)
-		return (*what = "not a usage file of version 1"), -1;
+	if (version < SG_USAGE_VERSION_MIN || version > SG_USAGE_VERSION)
+		return (*what = "not a usage file of version 1 or 2"), -1;
 	if (!day || sg_usage_day_parse(day, &u->day))
 		return (*what = "day is not YYYY-MM-DD"), -1;
 	/* Years 0000 to 9999 once in UTC, as it will be written back. */
 	if (!upd || sg_parse_rfc3339(upd, &t) || t < -62167219200LL || t > 253402300799LL)
 		return (*what = "updated is not an RFC 3339 time of the years 0000 to 9999"), -1;
 	u->updated = t;
-	if (read_verdicts(json_object_get(doc, "other"), u->other))
-		return (*what = "other is not {verdict: packets}"), -1;
+	if (read_counts(json_object_get(doc, "other"), (int)version, &u->other))
+		return (*what = version == 1 ? "other is not {verdict: packets}" :
+			"other is not {packets, connections, bytes, blocked}"), -1;
 	if (!get_u64(json_object_get(doc, "sources_seen"), &u->sources_seen))
 		return (*what = "sources_seen is not a count"), -1;
+	if (version >= 2 && !json_is_boolean(detail))
+		return (*what = "source_detail is not true or false"), -1;
+	u->source_detail = version >= 2 && json_is_true(detail);
 	return read_counters(json_object_get(doc, "counters"), u, what) ||
-	       read_sources(json_object_get(doc, "sources"), u, what) ||
+	       read_sources(json_object_get(doc, "sources"), (int)version, u, what) ||
 	       read_base(json_object_get(doc, "baseline"), u, what) ? -1 : 0;
 }
 

@@ -6,12 +6,21 @@
  * the format lives here, in one place.
  *
  * A day is the exact totals of the counters (per verdict and reason:
- * packets, bytes, connections) and, per source, packets per verdict for
- * the sources that sent most and those blocked most (at most 2 x top;
- * the rest are summed in "other", so the sources add up to the totals'
+ * packets, bytes, connections) and, per source, what the data plane's
+ * per-source table counted (struct sg_source_stats: packets per verdict;
+ * connections and bytes passed; blocked packets per reason) for the
+ * sources that sent most and those blocked most (at most 2 x top; the
+ * rest are summed in "other", so the sources add up to the totals'
  * packets of attributed traffic).  The file also carries the counter
  * values it was computed against (the baseline), so a restarted daemon
  * counts on from where the last write left off.
+ *
+ * Version 2 added the per-source connections, bytes and blocked packets
+ * per reason.  A version 1 file still reads: its sources have packets
+ * only, and source_detail is false, so that readers say the detail is
+ * missing for that day instead of showing zeros.  A day counted partly
+ * before an upgrade (today's version 1 file resumed by a version 2
+ * daemon) keeps source_detail false too.
  */
 #ifndef SG_USAGE_FILE_H
 #define SG_USAGE_FILE_H
@@ -22,7 +31,9 @@
 #include <smtpgate/abi.h>
 #include "err.h"
 
-#define SG_USAGE_VERSION 1
+#define SG_USAGE_VERSION 2
+/* The oldest version still read. */
+#define SG_USAGE_VERSION_MIN 1
 #define SG_USAGE_DIR "usage"
 /* "YYYY-MM-DD" and its NUL. */
 #define SG_DAY_STRLEN 11
@@ -35,7 +46,7 @@
 
 struct sg_usage_src {
 	struct sg_addr addr;
-	uint64_t packets[SG_V_COUNT];
+	struct sg_source_stats c;  /* summed over CPUs */
 };
 
 /* One counter cell as last read, by attachment slot. */
@@ -50,8 +61,11 @@ struct sg_usage_day {
 	struct sg_counter totals[SG_V_COUNT][SG_R_COUNT];
 	struct sg_usage_src *src;                  /* sources kept */
 	size_t n_src, cap_src;
-	uint64_t other[SG_V_COUNT];                /* packets of sources not kept */
+	struct sg_source_stats other;              /* sources not kept, summed */
 	uint64_t sources_seen;                     /* distinct sources counted */
+	/* Per-source connections, bytes and blocked reasons are known for
+	 * the whole day (false: a version 1 file; only packets are). */
+	bool source_detail;
 	struct sg_usage_base *base;                /* counters as last read */
 	size_t n_base;
 	bool has_base;
@@ -64,9 +78,13 @@ void sg_usage_day_format(int64_t day, char *buf, size_t len);
 /* "YYYY-MM-DD" -> 00:00 UTC of it; -EINVAL if not a valid date. */
 int sg_usage_day_parse(const char *s, int64_t *day);
 
-/* Adds packets of src to the day (a new source is appended). */
+/* Appends a source with counts c to the day. */
 int sg_usage_add_source(struct sg_usage_day *u, const struct sg_addr *src,
-			const uint64_t packets[SG_V_COUNT]);
+			const struct sg_source_stats *c);
+/* *sum += c, field by field. */
+void sg_usage_stats_add(struct sg_source_stats *sum, const struct sg_source_stats *c);
+/* Blocked packets of c (dropped or rejected). */
+uint64_t sg_usage_blocked(const struct sg_source_stats *c);
 void sg_usage_day_free(struct sg_usage_day *u);
 
 /* Writes the day to <dir>/YYYY-MM-DD.json atomically (sg_file_replace),
