@@ -178,7 +178,8 @@ int sgd_next_load(struct sgd *d, struct sgd_next *n);
 /* Builds the inactive generation from n and switches the data plane to
  * it (sg_dp_apply).  0 or -errno (err); on error nothing changed. */
 int sgd_next_apply(struct sgd *d, struct sgd_next *n);
-/* n's policy becomes the one in force (moved out of n). */
+/* n's policy becomes the one in force; n keeps the previous one, for
+ * sgd_next_free. */
 void sgd_next_commit(struct sgd *d, struct sgd_next *n);
 
 /* reload.c: every reload of a running daemon (smtpgatectl reload,

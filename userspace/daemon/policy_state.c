@@ -239,9 +239,10 @@ int sgd_next_apply(struct sgd *d, struct sgd_next *n)
 
 void sgd_next_commit(struct sgd *d, struct sgd_next *n)
 {
-	sg_policy_free(&d->policy);
+	struct sg_policy old = d->policy;
+
 	d->policy = n->policy;
-	sg_policy_init(&n->policy);
+	n->policy = old; /* freed with n: reload.c does it off the loop */
 	sgd_expiry_seen_apply(d);
 	pthread_mutex_lock(&d->lock);
 	d->generation = sg_dp_generation(d->dp);

@@ -117,6 +117,46 @@ static void resume_waiting(struct sgd *d)
 		sgd_reload_signal_pending(d);
 }
 
+static void *free_policy(void *arg)
+{
+	struct sg_policy *p = arg;
+
+	sg_policy_free(p);
+	free(p);
+	return NULL;
+}
+
+/* The policy a commit replaced: a million strings to free, which would
+ * hold the loop for a while, so a detached thread frees them (nothing
+ * refers to them any more); without one, the loop does. */
+static void free_replaced(struct sgd_next *n)
+{
+	struct sg_policy *old = malloc(sizeof(*old));
+	pthread_attr_t attr;
+	pthread_t t;
+	int rc = -1;
+
+	if (old && !pthread_attr_init(&attr)) {
+		sigset_t all, prev;
+
+		*old = n->policy;
+		sg_policy_init(&n->policy);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &prev);
+		rc = pthread_create(&t, &attr, free_policy, old);
+		pthread_sigmask(SIG_SETMASK, &prev, NULL);
+		pthread_attr_destroy(&attr);
+		if (rc) {
+			n->policy = *old;
+			free(old);
+		}
+	} else {
+		free(old);
+	}
+	sgd_next_free(n);
+}
+
 static void finish(struct sgd_reloader *rl, int rc, struct sg_diag *diag)
 {
 	struct sgd *d = rl->d;
@@ -134,7 +174,7 @@ static void finish(struct sgd_reloader *rl, int rc, struct sg_diag *diag)
 	d->reload_by[0] = '\0';
 	d->reload_last_ms = (uint64_t)(sg_mono_ms() - rl->started_ms);
 	pthread_mutex_unlock(&d->lock);
-	sgd_next_free(&rl->next);
+	free_replaced(&rl->next);
 	rl->step = R_IDLE;
 	rl->done = NULL;
 	rl->ctx = NULL;
@@ -159,6 +199,7 @@ static void step_done(struct sgd_reloader *rl)
 	struct sgd *d = rl->d;
 	struct sg_diag diag = { 0 };
 	struct sg_err err = { 0 };
+	int64_t commit_ms;
 	int refused = 0;
 
 	if (rl->thread_running) {
@@ -191,7 +232,10 @@ static void step_done(struct sgd_reloader *rl)
 		sgd_reload_failed(d, rl->next.err.msg);
 		goto failed;
 	}
+	commit_ms = sg_mono_ms();
 	sgd_next_commit(d, &rl->next);
+	sgd_debug("reload: committed on the loop in %lld ms",
+		  (long long)(sg_mono_ms() - commit_ms));
 	finish(rl, 0, &diag);
 	sg_diag_free(&diag);
 	return;
