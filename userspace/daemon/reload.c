@@ -37,6 +37,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 #include "clock.h"
@@ -70,6 +71,17 @@ static int64_t unix_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* A worker yields to the loop: on a busy machine the loop's answers
+ * matter more than the reload's speed (nice applies per thread on
+ * Linux; raising one's own nice needs no privilege). */
+#define WORKER_NICE 10
+
+static void yield_to_loop(void)
+{
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), WORKER_NICE))
+		sgd_debug("reload: worker nice %d: %s", WORKER_NICE, strerror(errno));
+}
+
 static void *worker(void *arg)
 {
 	struct sgd_reloader *rl = arg;
@@ -85,6 +97,12 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+static void *worker_thread(void *arg)
+{
+	yield_to_loop();
+	return worker(arg);
+}
+
 /* Runs the current step on a thread; without one (out of threads), in
  * the loop: slower for the clients, never a lost reload. */
 static void spawn(struct sgd_reloader *rl)
@@ -96,7 +114,7 @@ static void spawn(struct sgd_reloader *rl)
 	 * be where one is delivered. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&rl->thread, NULL, worker, rl);
+	rc = pthread_create(&rl->thread, NULL, worker_thread, rl);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!rc) {
 		rl->thread_running = true;
@@ -121,6 +139,7 @@ static void *free_policy(void *arg)
 {
 	struct sg_policy *p = arg;
 
+	yield_to_loop();
 	sg_policy_free(p);
 	free(p);
 	return NULL;
