@@ -486,6 +486,16 @@ static void reply_to(sgd_reply_fn fn, void *ctx, char *text)
 		free(text);
 }
 
+/* The reply goes where r said; r is freed by req_finish, so where is
+ * read first. */
+static void sgd_req_answer_now(struct sgd_req *r, int rc)
+{
+	sgd_reply_fn fn = r->reply;
+	void *ctx = r->reply_ctx;
+
+	reply_to(fn, ctx, req_finish(r, r->cmd, r->audit_refusal, rc));
+}
+
 struct sgd_req *sgd_control_answer(struct sgd *d, const struct sgd_peer *peer, json_t *request,
 				   const struct sgd_answer_opts *o)
 {
@@ -525,16 +535,13 @@ struct sgd_req *sgd_control_answer(struct sgd *d, const struct sgd_peer *peer, j
 		rc = cmd->run(r);
 	if (rc == SGD_REQ_LATER)
 		return r;
-	reply_to(r->reply, r->reply_ctx, req_finish(r, cmd, r->audit_refusal, rc));
+	sgd_req_answer_now(r, rc);
 	return NULL;
 }
 
 void sgd_req_answer(struct sgd_req *r)
 {
-	sgd_reply_fn fn = r->reply;
-	void *ctx = r->reply_ctx;
-
-	reply_to(fn, ctx, req_finish(r, r->cmd, r->audit_refusal, r->code ? -1 : 0));
+	sgd_req_answer_now(r, r->code ? -1 : 0);
 }
 
 void sgd_req_forget_client(struct sgd_req *r)
