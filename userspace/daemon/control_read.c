@@ -245,8 +245,14 @@ int sgd_cmd_reload(struct sgd_req *r)
 	if (r->may_answer_later) {
 		snprintf(by, sizeof(by), "smtpgatectl reload by %s (uid %u)", r->peer->user,
 			 (unsigned)r->peer->uid);
-		if (!sgd_reload_start(d, by, reload_gate, reload_done, r))
+		rc = sgd_reload_start(d, by, reload_gate, reload_done, r);
+		if (!rc)
 			return SGD_REQ_LATER;
+		/* Requests wait for a reload in progress (control.c): never
+		 * two at once, and never one in the loop beside a worker. */
+		if (rc == -EBUSY)
+			return sgd_req_fail(r, SGD_E_RELOADING, NULL, "a reload is in progress; "
+					    "nothing was changed: try again once it is over");
 	}
 	rc = reload_outcome(r, sgd_reload(d, &diag, reload_gate, r), &diag);
 	sg_diag_free(&diag);

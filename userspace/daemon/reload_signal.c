@@ -109,6 +109,10 @@ void sgd_reload_on_signal(struct sgd *d, unsigned uid, int pid)
 	rc = sgd_reload_start(d, by, gate, done, s);
 	if (!rc)
 		return;
+	if (rc == -EBUSY) { /* not reached: checked above */
+		free(s);
+		return;
+	}
 	/* No worker: the reload runs here, as before. */
 	rc = sgd_reload(d, &diag, gate, s);
 	done(s, rc, &diag);
