@@ -35,5 +35,9 @@
 /* With a fleet store: the record changed in the store since this
  * gateway saw it (another gateway won a race); nothing changed.  Exit 1. */
 #define SG_CTL_E_CHANGED   "changed_meanwhile"
+/* A reload was in progress for longer than a change may wait for it
+ * (30 s); nothing changed, try again.  Changes that arrive during a
+ * reload wait for it first, in their order of arrival.  Exit 4. */
+#define SG_CTL_E_RELOADING "reload_in_progress"
 
 #endif

@@ -57,6 +57,8 @@ STABLE_METRICS=(
 	"smtpgate_policy_generation gauge"
 	"smtpgate_policy_reload_failures_total counter"
 	"smtpgate_policy_last_reload_success_timestamp_seconds gauge"
+	"smtpgate_policy_reload_in_progress gauge"
+	"smtpgate_policy_last_reload_duration_seconds gauge"
 	"smtpgate_approval_expiry_timestamp_seconds gauge"
 	"smtpgate_events_lost_total counter"
 	"smtpgate_attached gauge"

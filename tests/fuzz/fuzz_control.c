@@ -150,7 +150,9 @@ static void reset(void)
 {
 	static struct ban_addrs bans;
 	struct sg_err err = { 0 };
+	struct sg_diag diag = { 0 };
 	char msg[4096], path[PATH_MAX];
+	int rc;
 
 	do {
 		bans.n = 0;
@@ -165,7 +167,10 @@ static void reset(void)
 	if (sg_approvals_journal_path(d.approvals_path, path, sizeof(path)) ||
 	    (unlink(path) && errno != ENOENT))
 		abort();
-	fz_check(!sgd_reload(&d, msg, sizeof(msg), NULL, NULL), "reset: reload refused: %s", msg);
+	rc = sgd_reload(&d, &diag, NULL, NULL);
+	sgd_diag_text(&diag, msg, sizeof(msg));
+	sg_diag_free(&diag);
+	fz_check(!rc, "reset: reload refused: %s", msg);
 }
 
 /* ---- one request ----------------------------------------------------- */

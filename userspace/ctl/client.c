@@ -251,10 +251,13 @@ static const char *option_of(const char *arg)
 }
 
 /* invalid_argument and conflict (a duplicate prefix): the request was
- * wrong and nothing changed, exit 2.  The rest (permission_denied,
+ * wrong and nothing changed, exit 2.  reload_in_progress: nothing
+ * changed, try again later, exit 4.  The rest (permission_denied,
  * not_found, failed, changed_meanwhile): refused or failed, exit 1. */
 static int code_exit(const char *code)
 {
+	if (code && !strcmp(code, SG_CTL_E_RELOADING))
+		return CTL_RELOADING;
 	if (code && (!strcmp(code, SG_CTL_E_INVALID) || !strcmp(code, SG_CTL_E_CONFLICT)))
 		return CTL_USAGE;
 	return CTL_FAILED;

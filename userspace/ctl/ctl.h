@@ -19,6 +19,7 @@
 #define CTL_FAILED      1       /* refused or failed */
 #define CTL_USAGE       2       /* bad usage or invalid argument: nothing changed */
 #define CTL_UNREACHABLE 3       /* smtpgated cannot be reached */
+#define CTL_RELOADING   4       /* refused: a reload was in progress too long; nothing changed */
 
 /* Seconds to wait for a reply (a reload of a large policy is slow). */
 #define CTL_REPLY_TIMEOUT_SEC 60

@@ -57,7 +57,8 @@ static const struct help helps[] = {
 	{ "reload",
 	  "reload\n"
 	  "    Re-reads policy.json and approvals.json; an invalid policy is refused\n"
-	  "    whole and the running one stays (the errors are printed).\n" },
+	  "    whole and the running one stays (the errors are printed).  The daemon\n"
+	  "    answers reads meanwhile; changes wait for the reload to end.\n" },
 	{ "audit",
 	  "audit [--since RFC3339|-DURATION] [--limit N] [--fleet]\n"
 	  "    Audit records (changes and refused changes), oldest first: those since\n"
@@ -127,7 +128,8 @@ static void usage(FILE *f)
 		"\n"
 		"Durations: 90s, 90m, 12h, 30d, 2w.  Times: RFC 3339 (2027-06-30T00:00:00Z).\n"
 		"Exit codes: 0 done; 1 refused or failed; 2 bad usage or invalid argument\n"
-		"(nothing changed); 3 smtpgated unreachable.  See smtpgatectl(8).\n");
+		"(nothing changed); 3 smtpgated unreachable; 4 a reload was in progress too\n"
+		"long (nothing changed, try again).  See smtpgatectl(8).\n");
 }
 
 void ctl_help(FILE *f, const char *what)
@@ -148,7 +150,7 @@ void ctl_help(FILE *f, const char *what)
 	else
 		fprintf(f, "\nOptions: --json, --socket PATH, --config FILE, --help; exit codes "
 			"0 done, 1 refused or failed,\n2 invalid (nothing changed), 3 smtpgated "
-			"unreachable.  See smtpgatectl(8).\n");
+			"unreachable, 4 reload in progress\n(nothing changed).  See smtpgatectl(8).\n");
 }
 
 /* The option as the user wrote it, for messages. */

@@ -55,6 +55,16 @@ static void print_status(json_t *s)
 	ROW("last reload", "%s (%s failed since start)",
 	    ctl_str(json_object_get(s, "last_reload_success"), "never"),
 	    ctl_int(json_object_get(s, "reload_failures"), a, sizeof(a)));
+	if (json_is_true(json_object_get(json_object_get(s, "reload"), "in_progress"))) {
+		json_t *rl = json_object_get(s, "reload");
+
+		/* Said plainly: changes sent now wait for it. */
+		ROW("reload", "IN PROGRESS since %s (%.1f s), %s; %s requests waiting for it",
+		    ctl_str(json_object_get(rl, "since"), "?"),
+		    json_number_value(json_object_get(rl, "seconds")),
+		    ctl_str(json_object_get(rl, "by"), "?"),
+		    ctl_int(json_object_get(rl, "requests_waiting"), a, sizeof(a)));
+	}
 	ROW("trusted", "%s entries in the data plane, %s approvals",
 	    ctl_int(json_object_get(s, "trusted_entries"), a, sizeof(a)),
 	    ctl_int(json_object_get(s, "approvals"), b, sizeof(b)));

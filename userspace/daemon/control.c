@@ -62,6 +62,13 @@
 #define READER_REPLY_BUDGET (64u << 20)
 /* After an early refusal, how long the peer's unread bytes are drained. */
 #define DRAIN_MS 2000
+/* A request that must wait for a reload in progress (a change, ban.list)
+ * waits at most this long, then is refused as reload_in_progress: well
+ * inside smtpgatectl's 60 s, so the client always learns the outcome. */
+#define RELOAD_WAIT_MS 30000
+/* With --test-mode only, this environment variable sets it instead: the
+ * e2e tests cannot make a reload last 30 s. */
+#define RELOAD_WAIT_ENV "SMTPGATED_TEST_RELOAD_WAIT_MS"
 
 struct conn {
 	struct sgd_control *ctl;
@@ -78,6 +85,13 @@ struct conn {
 	int64_t accepted_ms;
 	int64_t deadline_ms;
 	size_t reader_bytes;    /* counted in ctl->reader_bytes */
+	/* Waiting for a reload in progress: the parsed request, and its
+	 * place in the queue (requests run in their order of arrival). */
+	json_t *parked;
+	uint64_t park_seq;
+	/* A request answered later (a reload): its reply comes from the
+	 * loop when the reload is committed or failed. */
+	struct sgd_req *later;
 	struct conn *prev, *next;
 };
 
@@ -93,6 +107,8 @@ struct sgd_control {
 	size_t n_conns;
 	size_t n_unprivileged;  /* connections of peers that are not admins */
 	size_t reader_bytes;    /* reply bytes held for unprivileged peers */
+	uint64_t park_seq;      /* requests parked so far */
+	int64_t reload_wait_ms; /* RELOAD_WAIT_MS, or the test's */
 	bool busy_logged;       /* "busy" is logged once per episode */
 	bool fd_starved;        /* accept ran out of descriptors (logged once) */
 };
@@ -181,6 +197,12 @@ static void conn_close(struct conn *c)
 	if (c->peer.role != SGD_ROLE_ADMIN)
 		ctl->n_unprivileged--;
 	ctl->reader_bytes -= c->reader_bytes;
+	if (c->parked) {
+		json_decref(c->parked);
+		ctl->d->requests_waiting--;
+	}
+	if (c->later)
+		sgd_req_forget_client(c->later); /* the reload goes on, unanswered */
 	free(c->in);
 	free(c->out);
 	free(c);
@@ -333,6 +355,61 @@ static void conn_refuse_early(struct conn *c, const char *code, const char *why)
 	conn_refuse(c, code, why);
 }
 
+static void on_reply(void *ctx, char *text)
+{
+	struct conn *c = ctx;
+
+	c->later = NULL;
+	conn_reply_text(c, text);
+}
+
+/* Runs the request (consumed); refuse_reload: refuse it as
+ * reload_in_progress with this reason instead.  c may be closed on
+ * return, unless its reply comes later. */
+static void conn_run(struct conn *c, json_t *req, const char *refuse_reload)
+{
+	struct sgd_answer_opts o = {
+		.reply = on_reply,
+		.ctx = c,
+		.may_answer_later = true,
+		.refuse_reload_busy = refuse_reload,
+	};
+	struct sgd_req *later = sgd_control_answer(c->ctl->d, &c->peer, req, &o);
+
+	json_decref(req);
+	if (!later)
+		return; /* answered: c may be gone */
+	/* Until the reply: no deadline (a reload takes what it takes; the
+	 * client waits 60 s), and only a hang-up is watched for, so that
+	 * the client's going does not go unnoticed. */
+	c->later = later;
+	c->deadline_ms = INT64_MAX;
+	if (conn_watch(c, EPOLLHUP))
+		conn_close(c);
+}
+
+/* The request waits for the reload in progress (consumed). */
+static void conn_park(struct conn *c, json_t *req)
+{
+	struct sgd_control *ctl = c->ctl;
+
+	c->parked = req;
+	c->park_seq = ++ctl->park_seq;
+	c->deadline_ms = sg_mono_ms() + ctl->reload_wait_ms;
+	ctl->d->requests_waiting++;
+	if (conn_watch(c, EPOLLHUP))
+		conn_close(c);
+}
+
+static json_t *conn_unpark(struct conn *c)
+{
+	json_t *req = c->parked;
+
+	c->parked = NULL;
+	c->ctl->d->requests_waiting--;
+	return req;
+}
+
 static void conn_answer(struct conn *c)
 {
 	json_error_t jerr;
@@ -350,8 +427,28 @@ static void conn_answer(struct conn *c)
 		conn_refuse(c, SGD_E_INVALID, "the request must be a JSON object");
 		return;
 	}
-	conn_reply_text(c, sgd_control_handle(c->ctl->d, &c->peer, req));
-	json_decref(req);
+	if (sgd_control_waits_for_reload(c->ctl->d, req)) {
+		conn_park(c, req);
+		return;
+	}
+	conn_run(c, req, NULL);
+}
+
+void sgd_control_resume(struct sgd *d)
+{
+	struct sgd_control *ctl = d->control;
+
+	while (ctl && !sgd_reload_busy(d)) {
+		struct conn *first = NULL;
+
+		for (struct conn *c = ctl->conns; c; c = c->next)
+			if (c->parked && (!first || c->park_seq < first->park_seq))
+				first = c;
+		if (!first)
+			return;
+		first->deadline_ms = sg_mono_ms() + REQUEST_TIMEOUT_MS;
+		conn_run(first, conn_unpark(first), NULL);
+	}
 }
 
 /* Reads what is there; answers once the request line is complete (a
@@ -411,6 +508,18 @@ static void on_conn(struct sgd *d, void *arg, uint32_t events)
 	struct conn *c = arg;
 
 	(void)d;
+	if (c->parked || c->later) {
+		/* Only a hang-up is watched for: the client went away.  A
+		 * parked request is dropped unrun; a later one finishes. */
+		if (events & (EPOLLHUP | EPOLLERR)) {
+			sgd_info("control: %s (uid %u) hung up before its %s was answered%s",
+				 c->peer.user, (unsigned)c->peer.uid,
+				 c->parked ? "request" : "reload",
+				 c->parked ? ": the request was not run" : "");
+			conn_close(c);
+		}
+		return;
+	}
 	if (c->draining) {
 		conn_drain(c);
 		return;
@@ -587,7 +696,15 @@ static void on_timer(struct sgd *d, void *arg, uint32_t events)
 		next = c->next;
 		if (c->deadline_ms > now)
 			continue;
-		if (c->replying || c->draining) {
+		if (c->parked) {
+			char why[256];
+
+			snprintf(why, sizeof(why), "a reload has been in progress for over %.1f "
+				 "seconds; nothing was changed: try again once it is over "
+				 "(smtpgatectl status shows it)",
+				 (double)ctl->reload_wait_ms / 1000.0);
+			conn_run(c, conn_unpark(c), why);
+		} else if (c->replying || c->draining) {
 			conn_close(c);
 		} else if (!c->in_len && c->peer.role != SGD_ROLE_ADMIN) {
 			/* The refusal may close c, and only c. */
@@ -861,6 +978,9 @@ int sgd_control_start(struct sgd *d)
 	ctl->d = d;
 	ctl->listen_fd = -1;
 	ctl->timer_fd = -1;
+	ctl->reload_wait_ms = RELOAD_WAIT_MS;
+	if (d->opts.allow_any_owner && getenv(RELOAD_WAIT_ENV))
+		ctl->reload_wait_ms = atoll(getenv(RELOAD_WAIT_ENV));
 	d->control = ctl;
 	if (strlen(d->cfg.control_socket) >= sizeof(ctl->path)) {
 		sgd_err("control: socket path %s is longer than %zu bytes", d->cfg.control_socket,

@@ -7,5 +7,8 @@
 
 int sgd_control_start(struct sgd *d);
 void sgd_control_stop(struct sgd *d);
+/* After a reload: runs the requests that waited for it, in their order
+ * of arrival, until one starts another reload. */
+void sgd_control_resume(struct sgd *d);
 
 #endif

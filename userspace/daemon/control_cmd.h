@@ -47,10 +47,28 @@ struct sgd_peer {
 #define SGD_E_CONFLICT  SG_CTL_E_CONFLICT
 #define SGD_E_FAILED    SG_CTL_E_FAILED
 #define SGD_E_CHANGED   SG_CTL_E_CHANGED
+#define SGD_E_RELOADING SG_CTL_E_RELOADING
+
+/* A command's "answered later" (reload): the request stays open until
+ * the command calls sgd_req_answer. */
+#define SGD_REQ_LATER 1
+
+/* Where a reply line goes: text is malloc'd (consumed), NULL when out of
+ * memory. */
+typedef void (*sgd_reply_fn)(void *ctx, char *text);
+
+struct sgd_command;
 
 struct sgd_req {
 	struct sgd *d;
-	const struct sgd_peer *peer;
+	const struct sgd_peer *peer;    /* &peer_copy */
+	struct sgd_peer peer_copy;
+	const struct sgd_command *cmd;  /* NULL if the request named none */
+	json_t *request;                /* held: command points into it */
+	sgd_reply_fn reply;             /* NULL: the client is gone */
+	void *reply_ctx;
+	bool may_answer_later;          /* the caller takes a late reply */
+	bool audit_refusal;             /* a failure is audited */
 	const char *command;
 	json_t *args;           /* an object (empty when the request had none); borrowed */
 	/* The outcome: result on success; code, error and arg on failure. */
@@ -98,10 +116,12 @@ int sgd_arg_addr(struct sgd_req *r, const char *key, struct sg_addr *out);
 int sgd_arg_time(struct sgd_req *r, const char *key, bool required, long long *out);
 
 /* A command: its name on the wire, whether it changes anything (admin
- * only, audited), its argument keys and its handler (0 or -1). */
+ * only, audited), whether it waits for a reload in progress, its
+ * argument keys and its handler (0, -1, or SGD_REQ_LATER). */
 struct sgd_command {
 	const char *name;
 	bool change;
+	bool waits_for_reload;
 	const char *const *keys;
 	int (*run)(struct sgd_req *r);
 };
@@ -109,10 +129,35 @@ struct sgd_command {
 /* Finds a command by name, or NULL. */
 const struct sgd_command *sgd_command_find(const char *name);
 
+struct sgd_answer_opts {
+	sgd_reply_fn reply;
+	void *ctx;
+	/* The caller can take the reply after sgd_control_answer returns
+	 * (the socket can; the fuzzers cannot): a reload answers when it
+	 * is committed or failed. */
+	bool may_answer_later;
+	/* Refuse with SGD_E_RELOADING and this reason instead of running the
+	 * command (it waited too long for a reload): audited as refused. */
+	const char *refuse_reload_busy;
+};
 /* Answers one request: checks the keys and the peer's right, runs the
- * command, audits it, and returns the reply line (malloc'd, without its
- * newline; NULL only when out of memory). */
+ * command, audits it, and hands the reply line (without its newline) to
+ * o->reply, before returning NULL, or later: then the request is
+ * returned, and o->reply gets its line from the loop when the command
+ * is done (sgd_req_answer). */
+struct sgd_req *sgd_control_answer(struct sgd *d, const struct sgd_peer *peer, json_t *request,
+				   const struct sgd_answer_opts *o);
+/* A command answered later has its outcome: reply, and free r. */
+void sgd_req_answer(struct sgd_req *r);
+/* The client of a request answered later is gone: its reply, when it
+ * comes, is dropped (the command still finishes and is audited). */
+void sgd_req_forget_client(struct sgd_req *r);
+/* sgd_control_answer for callers that need the reply at once (every
+ * command then runs to its end in the call).  NULL when out of memory. */
 char *sgd_control_handle(struct sgd *d, const struct sgd_peer *peer, json_t *request);
+/* True if a reload is in progress and this request must wait for it
+ * (a change, or ban.list). */
+bool sgd_control_waits_for_reload(struct sgd *d, json_t *request);
 /* A reply for a request that could not even be parsed; audited when
  * the peer may change things. */
 json_t *sgd_control_refuse(struct sgd *d, const struct sgd_peer *peer, const char *code,

@@ -50,12 +50,42 @@ static json_t *store_json(struct sgd *d)
 			 "error", v.error[0] ? json_string(v.error) : json_null());
 }
 
+/* {"in_progress": true, "since", "seconds", "by", "requests_waiting"}
+ * while a reload runs (reload.c); {"in_progress": false} otherwise; both
+ * with "last_duration_ms" (null before the first reload). */
+static json_t *reload_json(struct sgd *d)
+{
+	int64_t since_ms, now_ms;
+	uint64_t last_ms;
+	char by[sizeof(d->reload_by)], when[40];
+	struct timespec ts;
+	json_t *o;
+
+	pthread_mutex_lock(&d->lock);
+	since_ms = d->reload_since_ms;
+	last_ms = d->reload_last_ms;
+	memcpy(by, d->reload_by, sizeof(by));
+	pthread_mutex_unlock(&d->lock);
+	o = json_pack("{s:b, s:o}", "in_progress", since_ms != 0, "last_duration_ms",
+		      last_ms ? json_integer((json_int_t)last_ms) : json_null());
+	if (!o || !since_ms)
+		return o;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	sg_format_rfc3339(since_ms / 1000, when, sizeof(when));
+	json_object_set_new(o, "since", json_string(when));
+	json_object_set_new(o, "seconds", json_real((double)(now_ms - since_ms) / 1000.0));
+	json_object_set_new(o, "by", json_string(by));
+	json_object_set_new(o, "requests_waiting", json_integer((json_int_t)d->requests_waiting));
+	return o;
+}
+
 int sgd_cmd_status(struct sgd_req *r)
 {
 	struct sgd *d = r->d;
 	uint64_t totals[SG_V_COUNT] = { 0 }, st[SG_STAT_COUNT] = { 0 };
 	json_t *att = sg_stats_attachments(d->dp, false, totals), *o, *audit;
-	json_int_t events_failed;
+	json_int_t events_failed, trusted;
 	char when[40];
 	size_t approvals = 0;
 
@@ -68,6 +98,8 @@ int sgd_cmd_status(struct sgd_req *r)
 	audit = json_pack("{s:I, s:I}", "write_failures", (json_int_t)d->audit_write_failures,
 			  "refusals_suppressed", (json_int_t)d->audit_refusals_suppressed);
 	events_failed = d->events_write_failures;
+	/* Not the data plane's own count: a reload off the loop changes it. */
+	trusted = (json_int_t)d->n_trusted;
 	pthread_mutex_unlock(&d->lock);
 	o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s,"
 		      " s:i, s:o, s:o, s:o}",
@@ -79,7 +111,7 @@ int sgd_cmd_status(struct sgd_req *r)
 		      "last_reload_success", d->last_reload_success ? json_string(when)
 								    : json_null(),
 		      "reload_failures", (json_int_t)d->reload_failures,
-		      "trusted_entries", (json_int_t)sg_dp_trust_count(d->dp),
+		      "trusted_entries", trusted,
 		      "approvals", (json_int_t)approvals,
 		      "bans_active", (json_int_t)sg_stats_bans_active(d->dp),
 		      "events_lost", (json_int_t)st[SG_STAT_EVENTS_LOST],
@@ -93,6 +125,7 @@ int sgd_cmd_status(struct sgd_req *r)
 	if (o) {
 		json_object_set_new(o, "events_write_failures", json_integer(events_failed));
 		json_object_set_new(o, "store", store_json(d));
+		json_object_set_new(o, "reload", reload_json(d));
 	}
 	return sgd_req_ok(r, o);
 }
@@ -145,39 +178,44 @@ int sgd_cmd_stats(struct sgd_req *r)
 {
 	long long top = SG_DEFAULT_TOP_SOURCES;
 	bool sources = false;
+	long trusted;
 
 	if (sgd_arg_bool(r, "sources", &sources) < 0 ||
 	    sgd_arg_int(r, "top", false, 1, SG_MAX_TOP_SOURCES, &top) < 0)
 		return -1;
-	return sgd_req_ok(r, sg_stats_json(r->d->dp, sources, (unsigned)top));
+	pthread_mutex_lock(&r->d->lock);
+	trusted = (long)r->d->n_trusted;
+	pthread_mutex_unlock(&r->d->lock);
+	return sgd_req_ok(r, sg_stats_json_n(r->d->dp, sources, (unsigned)top, trusted));
 }
 
 /* ---- reload ----------------------------------------------------------- */
 
-static int reload_gate(void *ctx, char *msg, size_t len)
+static int reload_gate(void *ctx, struct sg_err *err)
 {
 	struct sgd_req *r = ctx;
 
 	if (!sgd_req_audit_change(r))
 		return 0;
-	snprintf(msg, len, "error: %s", r->error ? r->error : "the audit log cannot be written");
-	return -1;
+	return sg_errf(err, -EIO, "%s", r->error ? r->error : "the audit log cannot be written");
 }
 
-int sgd_cmd_reload(struct sgd_req *r)
+/* The outcome of a reload, as the reply says it. */
+static int reload_outcome(struct sgd_req *r, int rc, const struct sg_diag *diag)
 {
 	struct sgd *d = r->d;
 	const size_t len = 64 * 1024;
 	char *msg = calloc(1, len);
-	int rc;
 
 	if (!msg)
 		return sgd_req_fail(r, SGD_E_FAILED, NULL, "out of memory");
-	if (sgd_reload(d, msg, len, reload_gate, r)) {
+	if (rc) {
+		sgd_diag_text(diag, msg, len);
 		rc = sgd_req_fail(r, SGD_E_FAILED, NULL, "reload refused, the running policy "
 				  "(generation %llu) stays:\n%s",
 				  (unsigned long long)sg_dp_generation(d->dp), msg);
 	} else {
+		sgd_reload_summary(d, msg, len);
 		rc = sgd_req_ok(r, json_pack("{s:I, s:s, s:s, s:I}",
 					     "generation", (json_int_t)sg_dp_generation(d->dp),
 					     "policy_sha256", d->policy_sha256,
@@ -186,5 +224,37 @@ int sgd_cmd_reload(struct sgd_req *r)
 					     (json_int_t)sg_dp_trust_count(d->dp)));
 	}
 	free(msg);
+	return rc;
+}
+
+static void reload_done(void *ctx, int rc, struct sg_diag *diag)
+{
+	struct sgd_req *r = ctx;
+
+	reload_outcome(r, rc, diag);
+	sgd_req_answer(r);
+}
+
+int sgd_cmd_reload(struct sgd_req *r)
+{
+	struct sgd *d = r->d;
+	struct sg_diag diag = { 0 };
+	char by[160];
+	int rc;
+
+	if (r->may_answer_later) {
+		snprintf(by, sizeof(by), "smtpgatectl reload by %s (uid %u)", r->peer->user,
+			 (unsigned)r->peer->uid);
+		rc = sgd_reload_start(d, by, reload_gate, reload_done, r);
+		if (!rc)
+			return SGD_REQ_LATER;
+		/* Requests wait for a reload in progress (control.c): never
+		 * two at once, and never one in the loop beside a worker. */
+		if (rc == -EBUSY)
+			return sgd_req_fail(r, SGD_E_RELOADING, NULL, "a reload is in progress; "
+					    "nothing was changed: try again once it is over");
+	}
+	rc = reload_outcome(r, sgd_reload(d, &diag, reload_gate, r), &diag);
+	sg_diag_free(&diag);
 	return rc;
 }

@@ -220,18 +220,21 @@ static const char *const ban_del_keys[] = { "addr", "reason", "ticket", NULL };
 static const char *const stats_keys[] = { "sources", "top", NULL };
 static const char *const audit_keys[] = { "since", "limit", NULL };
 
+/* Every change waits for a reload in progress (reload.c); so does
+ * ban.list, which names the entries of automatic bans through the data
+ * plane's index that the reload replaces. */
 static const struct sgd_command commands[] = {
-	{ SG_CTL_STATUS, false, no_keys, sgd_cmd_status },
-	{ SG_CTL_TRUST_ADD, true, trust_add_keys, sgd_cmd_trust_add },
-	{ SG_CTL_TRUST_DEL, true, trust_del_keys, sgd_cmd_trust_del },
-	{ SG_CTL_TRUST_LIST, false, trust_list_keys, sgd_cmd_trust_list },
-	{ SG_CTL_RELAY_LIST, false, no_keys, sgd_cmd_relay_list },
-	{ SG_CTL_BAN_ADD, true, ban_add_keys, sgd_cmd_ban_add },
-	{ SG_CTL_BAN_DEL, true, ban_del_keys, sgd_cmd_ban_del },
-	{ SG_CTL_BAN_LIST, false, no_keys, sgd_cmd_ban_list },
-	{ SG_CTL_STATS, false, stats_keys, sgd_cmd_stats },
-	{ SG_CTL_RELOAD, true, no_keys, sgd_cmd_reload },
-	{ SG_CTL_AUDIT, false, audit_keys, sgd_cmd_audit },
+	{ SG_CTL_STATUS, false, false, no_keys, sgd_cmd_status },
+	{ SG_CTL_TRUST_ADD, true, true, trust_add_keys, sgd_cmd_trust_add },
+	{ SG_CTL_TRUST_DEL, true, true, trust_del_keys, sgd_cmd_trust_del },
+	{ SG_CTL_TRUST_LIST, false, false, trust_list_keys, sgd_cmd_trust_list },
+	{ SG_CTL_RELAY_LIST, false, false, no_keys, sgd_cmd_relay_list },
+	{ SG_CTL_BAN_ADD, true, true, ban_add_keys, sgd_cmd_ban_add },
+	{ SG_CTL_BAN_DEL, true, true, ban_del_keys, sgd_cmd_ban_del },
+	{ SG_CTL_BAN_LIST, false, true, no_keys, sgd_cmd_ban_list },
+	{ SG_CTL_STATS, false, false, stats_keys, sgd_cmd_stats },
+	{ SG_CTL_RELOAD, true, true, no_keys, sgd_cmd_reload },
+	{ SG_CTL_AUDIT, false, false, audit_keys, sgd_cmd_audit },
 };
 
 const struct sgd_command *sgd_command_find(const char *name)
@@ -411,79 +414,163 @@ static char *dump_reply(json_t *reply)
 	return text;
 }
 
-char *sgd_control_handle(struct sgd *d, const struct sgd_peer *peer, json_t *request)
+/* The tail of every request: the audit record settled, the reply line
+ * built, the request freed. */
+static char *req_finish(struct sgd_req *r, const struct sgd_command *cmd, bool audited, int rc)
 {
-	struct sgd_req r = { .d = d, .peer = peer, .command = "?", .args = json_object() };
-	const struct sgd_command *cmd = NULL;
-	bool audited, logged = true;
-	char groups[128];
+	struct sgd *d = r->d;
+	const struct sgd_peer *peer = r->peer;
+	bool logged = true;
 	char *reply;
-	int rc;
 
-	if (!r.args)
-		return NULL;
-	rc = parse_request(&r, request, &cmd);
-	/* A change, or anything unreadable an admin sent (it may have been
-	 * meant as one), is audited; reads are not. */
-	audited = cmd ? cmd->change : peer->role == SGD_ROLE_ADMIN;
-	if (!rc && cmd->change && peer->role != SGD_ROLE_ADMIN)
-		rc = sgd_req_fail(&r, SGD_E_DENIED, NULL, "%s changes the policy: only root and "
-				  "members of %s may; %s (uid %u) may only read", r.command,
-				  peer_groups_text(d, groups, sizeof(groups)), peer->user,
-				  (unsigned)peer->uid);
-	if (!rc)
-		rc = check_keys(&r, cmd->keys);
-	if (!rc)
-		rc = cmd->run(&r);
-	if (!rc && !r.result && !r.raw_result)
-		rc = sgd_req_fail(&r, SGD_E_FAILED, NULL, "out of memory");
-	if (r.audited && !rc && json_array_size(r.warnings)) {
+	if (!rc && !r->result && !r->raw_result)
+		rc = sgd_req_fail(r, SGD_E_FAILED, NULL, "out of memory");
+	if (r->audited && !rc && json_array_size(r->warnings)) {
 		int wrc;
 
 		/* Done, with something the operator must know (a change that a
 		 * power loss may undo): the record is rewritten to say it. */
-		sgd_audit_retract(d, &r.audit_mark);
-		audit(d, peer, cmd->name, r.args, r.warnings, NULL, NULL, NULL, &wrc);
+		sgd_audit_retract(d, &r->audit_mark);
+		audit(d, peer, cmd->name, r->args, r->warnings, NULL, NULL, NULL, &wrc);
 		if (wrc)
-			sgd_req_warn(&r, "the change is made, but its audit record could not be "
+			sgd_req_warn(r, "the change is made, but its audit record could not be "
 				     "rewritten with the warnings above (see the daemon's log)");
-	} else if (r.audited && !rc) {
-		sg_append_done(&r.audit_mark);
+	} else if (r->audited && !rc) {
+		sg_append_done(&r->audit_mark);
 	} else if (audited) {
 		int wrc;
 
 		/* Recorded as done, then failed: the failure replaces it. */
-		if (r.audited)
-			sgd_audit_retract(d, &r.audit_mark);
-		logged = audit(d, peer, cmd ? cmd->name : "invalid_request", r.args, NULL, r.code,
-			       r.error, NULL, &wrc);
+		if (r->audited)
+			sgd_audit_retract(d, &r->audit_mark);
+		logged = audit(d, peer, cmd ? cmd->name : "invalid_request", r->args, NULL, r->code,
+			       r->error, NULL, &wrc);
 		if (wrc && !rc)
-			sgd_req_warn(&r, "the change is made, but the audit log could not be "
+			sgd_req_warn(r, "the change is made, but the audit log could not be "
 				     "written (see the daemon's log)");
 	}
 	if (rc) {
 		if (cmd && cmd->change && logged)
-			sgd_info("control: %s by %s (uid %u) refused: %s", r.command, peer->user,
-				 (unsigned)peer->uid, r.error ? r.error : "?");
-		reply = dump_reply(error_reply(r.code, r.error, r.arg));
-	} else if (r.raw_result) {
-		reply = raw_reply(r.raw_result, r.warnings, r.truncated);
+			sgd_info("control: %s by %s (uid %u) refused: %s", r->command, peer->user,
+				 (unsigned)peer->uid, r->error ? r->error : "?");
+		reply = dump_reply(error_reply(r->code, r->error, r->arg));
+	} else if (r->raw_result) {
+		reply = raw_reply(r->raw_result, r->warnings, r->truncated);
 	} else {
-		json_t *o = json_pack("{s:b, s:O}", "ok", 1, "result", r.result);
+		json_t *o = json_pack("{s:b, s:O}", "ok", 1, "result", r->result);
 
-		if (o && r.warnings)
-			json_object_set(o, "warnings", r.warnings);
-		if (o && r.truncated)
+		if (o && r->warnings)
+			json_object_set(o, "warnings", r->warnings);
+		if (o && r->truncated)
 			json_object_set_new(o, "truncated", json_true());
 		reply = dump_reply(o);
 		if (cmd->change)
-			sgd_notice("control: %s by %s (uid %u): ok", r.command, peer->user,
+			sgd_notice("control: %s by %s (uid %u): ok", r->command, peer->user,
 				   (unsigned)peer->uid);
 	}
-	json_decref(r.result);
-	free(r.raw_result);
-	json_decref(r.warnings);
-	json_decref(r.args);
-	free(r.error);
+	json_decref(r->result);
+	free(r->raw_result);
+	json_decref(r->warnings);
+	json_decref(r->args);
+	json_decref(r->request);
+	free(r->error);
+	free(r);
 	return reply;
+}
+
+static void reply_to(sgd_reply_fn fn, void *ctx, char *text)
+{
+	if (fn)
+		fn(ctx, text);
+	else
+		free(text);
+}
+
+/* The reply goes where r said; r is freed by req_finish, so where is
+ * read first. */
+static void sgd_req_answer_now(struct sgd_req *r, int rc)
+{
+	sgd_reply_fn fn = r->reply;
+	void *ctx = r->reply_ctx;
+
+	reply_to(fn, ctx, req_finish(r, r->cmd, r->audit_refusal, rc));
+}
+
+struct sgd_req *sgd_control_answer(struct sgd *d, const struct sgd_peer *peer, json_t *request,
+				   const struct sgd_answer_opts *o)
+{
+	struct sgd_req *r = calloc(1, sizeof(*r));
+	const struct sgd_command *cmd = NULL;
+	char groups[128];
+	int rc;
+
+	if (!r || !(r->args = json_object())) {
+		free(r);
+		reply_to(o->reply, o->ctx, NULL);
+		return NULL;
+	}
+	r->d = d;
+	r->peer_copy = *peer;     /* the connection may go before a late reply */
+	r->peer = &r->peer_copy;
+	r->command = "?";
+	r->request = json_incref(request);
+	r->reply = o->reply;
+	r->reply_ctx = o->ctx;
+	r->may_answer_later = o->may_answer_later;
+	rc = parse_request(r, request, &cmd);
+	r->cmd = cmd;
+	/* A change, or anything unreadable an admin sent (it may have been
+	 * meant as one), is audited; reads are not. */
+	r->audit_refusal = cmd ? cmd->change : peer->role == SGD_ROLE_ADMIN;
+	if (!rc && cmd->change && peer->role != SGD_ROLE_ADMIN)
+		rc = sgd_req_fail(r, SGD_E_DENIED, NULL, "%s changes the policy: only root and "
+				  "members of %s may; %s (uid %u) may only read", r->command,
+				  peer_groups_text(d, groups, sizeof(groups)), peer->user,
+				  (unsigned)peer->uid);
+	if (!rc)
+		rc = check_keys(r, cmd->keys);
+	if (!rc && o->refuse_reload_busy)
+		rc = sgd_req_fail(r, SGD_E_RELOADING, NULL, "%s", o->refuse_reload_busy);
+	if (!rc)
+		rc = cmd->run(r);
+	if (rc == SGD_REQ_LATER)
+		return r;
+	sgd_req_answer_now(r, rc);
+	return NULL;
+}
+
+void sgd_req_answer(struct sgd_req *r)
+{
+	sgd_req_answer_now(r, r->code ? -1 : 0);
+}
+
+void sgd_req_forget_client(struct sgd_req *r)
+{
+	r->reply = NULL;
+	r->reply_ctx = NULL;
+}
+
+static void keep_text(void *ctx, char *text)
+{
+	*(char **)ctx = text;
+}
+
+char *sgd_control_handle(struct sgd *d, const struct sgd_peer *peer, json_t *request)
+{
+	char *text = NULL;
+	struct sgd_answer_opts o = { .reply = keep_text, .ctx = &text };
+
+	sgd_control_answer(d, peer, request, &o);
+	return text;
+}
+
+bool sgd_control_waits_for_reload(struct sgd *d, json_t *request)
+{
+	const struct sgd_command *cmd;
+	json_t *c = json_object_get(request, "command");
+
+	if (!sgd_reload_busy(d) || !json_is_string(c))
+		return false;
+	cmd = sgd_command_find(json_string_value(c));
+	return cmd && cmd->waits_for_reload;
 }

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/if_link.h>
+#include <bpf/bpf.h>
 #include "clock.h"
 #include "dataplane.h"
 
@@ -191,13 +192,24 @@ static inline int sg_stats_ban_cb(const struct sg_addr *a, const struct sg_ban *
 	return 0;
 }
 
-static inline int sg_stats_auto_ban_cb(const struct sg_entry_ban *b, void *ctx)
+/* Unexpired automatic bans, read from their records alone: counting
+ * needs no entry names, so this never reads the data plane's index of
+ * slots, which a reload replaces off smtpgated's loop. */
+static inline uint64_t sg_stats_auto_bans_active(struct sg_dp *dp)
 {
-	uint64_t *count = ctx;
+	int fd = sg_dp_map_fd(dp, "sg_auto_bans");
+	uint64_t n = 0, now = sg_boot_ns();
+	__u32 key, next, *prev = NULL;
+	struct sg_auto_ban rec;
 
-	if (!b->rec.expires_ns || b->rec.expires_ns > sg_boot_ns())
-		(*count)++;
-	return 0;
+	while (fd >= 0 && !bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (!bpf_map_lookup_elem(fd, &key, &rec) &&
+		    (!rec.expires_ns || rec.expires_ns > now))
+			n++;
+	}
+	return n;
 }
 
 /* Unexpired bans: manual ones (by address) and automatic ones (by entry). */
@@ -206,17 +218,18 @@ static inline uint64_t sg_stats_bans_active(struct sg_dp *dp)
 	uint64_t n = 0;
 
 	sg_dp_ban_foreach(dp, sg_stats_ban_cb, &n);
-	sg_dp_auto_ban_foreach(dp, sg_stats_auto_ban_cb, &n);
-	return n;
+	return n + sg_stats_auto_bans_active(dp);
 }
 
-/* {"generation", "trusted_entries", "bans_active", "events_lost", ...} */
-static inline json_t *sg_stats_data_plane(struct sg_dp *dp)
+/* {"generation", "trusted_entries", "bans_active", "events_lost", ...};
+ * trusted: the number of trusted entries in force (smtpgated gives its
+ * own copy, which a reload off its loop does not change under it). */
+static inline json_t *sg_stats_data_plane(struct sg_dp *dp, long trusted)
 {
 	uint64_t st[SG_STAT_COUNT] = { 0 };
 	json_t *o = json_pack("{s:I, s:I, s:I}",
 			      "generation", (json_int_t)sg_dp_generation(dp),
-			      "trusted_entries", (json_int_t)sg_dp_trust_count(dp),
+			      "trusted_entries", (json_int_t)trusted,
 			      "bans_active", (json_int_t)sg_stats_bans_active(dp));
 
 	if (o && !sg_dp_read_stats(dp, st))
@@ -225,12 +238,12 @@ static inline json_t *sg_stats_data_plane(struct sg_dp *dp)
 	return o;
 }
 
-/* The "stats" result. */
-static inline json_t *sg_stats_json(struct sg_dp *dp, bool sources, unsigned top)
+/* The "stats" result, with `trusted` entries in force. */
+static inline json_t *sg_stats_json_n(struct sg_dp *dp, bool sources, unsigned top, long trusted)
 {
 	json_t *o = json_object(), *att = sg_stats_attachments(dp, true, NULL);
 	json_t *src = sources ? sg_stats_sources_json(dp, top) : NULL;
-	json_t *dpj = sg_stats_data_plane(dp);
+	json_t *dpj = sg_stats_data_plane(dp, trusted);
 
 	if (!o || !att || !dpj || (sources && !src)) {
 		json_decref(o);
@@ -244,6 +257,12 @@ static inline json_t *sg_stats_json(struct sg_dp *dp, bool sources, unsigned top
 		json_object_set_new(o, "sources", src);
 	json_object_set_new(o, "data_plane", dpj);
 	return o;
+}
+
+/* The "stats" result, as the data plane's handle counts its entries. */
+static inline json_t *sg_stats_json(struct sg_dp *dp, bool sources, unsigned top)
+{
+	return sg_stats_json_n(dp, sources, top, sg_dp_trust_count(dp));
 }
 
 #endif

@@ -26,6 +26,7 @@ struct sg_store_follower;
 struct sgd_control;
 struct sg_journal;
 struct sgd_metrics;
+struct sgd_reloader;
 
 struct sgd_opts {
 	const char *config_path;
@@ -95,6 +96,7 @@ struct sgd {
 
 	struct sgd_control *control;
 	struct sgd_metrics *metrics;
+	struct sgd_reloader *reloader; /* reload.c; NULL: reloads run in the caller */
 
 	/* The fleet store (fleet.c, docs/fleet.md); store is NULL without
 	 * one, and then approvals.json holds the approvals. */
@@ -119,6 +121,12 @@ struct sgd {
 	 * failed after the rename). */
 	uint64_t approvals_not_durable;
 	int64_t last_reload_success;  /* unix seconds */
+	/* The reload in progress (reload.c), 0 if none: since when, by whom
+	 * (as status says it); and how long the last one took. */
+	int64_t reload_since_ms;      /* unix milliseconds */
+	char reload_by[96];
+	uint64_t reload_last_ms;
+	size_t requests_waiting;      /* control requests held for it (control.c) */
 	int64_t started;
 	uint64_t events_written;
 	uint64_t events_write_failures;       /* events that could not be written */
@@ -133,18 +141,70 @@ struct sgd {
 
 /* policy_state.c */
 int sgd_policy_start(struct sgd *d);
-/* Called by sgd_reload once the new policy is valid, right before it is
- * applied: the audit record is written there (a reload that cannot be
- * recorded is not made).  Nonzero refuses the reload, with the reason in
- * msg. */
-typedef int (*sgd_reload_gate)(void *ctx, char *msg, size_t len);
-/* Re-reads policy.json and approvals.json and switches to them; on any
- * error the running policy stays.  Returns 0, or -1 with the reason in
- * msg (which may hold several lines).  gate may be NULL. */
-int sgd_reload(struct sgd *d, char *msg, size_t len, sgd_reload_gate gate, void *ctx);
+/* Called once the new policy is valid, right before it is applied: the
+ * audit record is written there (a reload that cannot be recorded is
+ * not made).  Nonzero refuses the reload, with the reason in err. */
+typedef int (*sgd_reload_gate)(void *ctx, struct sg_err *err);
+/* Re-reads policy.json and the approvals and switches to them, in the
+ * calling thread; on any error the running policy stays.  0, or -1.
+ * Either way diag gets every line the loaders had to say (errors and
+ * warnings), and on failure the reason as an error line.  gate may be
+ * NULL.  The daemon's loop reloads through reload.c instead, off the
+ * loop; this is for callers without a loop (the control fuzzer). */
+int sgd_reload(struct sgd *d, struct sg_diag *diag, sgd_reload_gate gate, void *ctx);
+/* The text of diag's lines, "error: ..." and "warning: ...", one a line. */
+void sgd_diag_text(const struct sg_diag *diag, char *msg, size_t len);
+/* "policy reloaded: generation N, M trusted entries, sha256 H". */
+void sgd_reload_summary(const struct sgd *d, char *buf, size_t len);
+/* Counts and logs a refused reload. */
+void sgd_reload_failed(struct sgd *d, const char *why);
+
+/* A reload's new policy, in the three steps both sgd_reload and the
+ * worker of reload.c take.  load and apply touch nothing of the
+ * daemon's but what a reload leaves alone (the config, the approvals
+ * files, d->fleet, and the data plane's inactive generation), so they
+ * may run off the loop while nothing else changes the policy; commit
+ * runs on the loop. */
+struct sgd_next {
+	struct sg_policy policy;
+	char sha[65];
+	struct sg_diag diag;    /* the loaders' errors and warnings (logged) */
+	struct sg_err err;      /* why apply failed */
+};
+void sgd_next_init(struct sgd_next *n);
+void sgd_next_free(struct sgd_next *n);
+/* policy.json and the approvals, validated and merged.  0 or -1 (diag). */
+int sgd_next_load(struct sgd *d, struct sgd_next *n);
+/* Builds the inactive generation from n and switches the data plane to
+ * it (sg_dp_apply).  0 or -errno (err); on error nothing changed. */
+int sgd_next_apply(struct sgd *d, struct sgd_next *n);
+/* n's policy becomes the one in force; n keeps the previous one, for
+ * sgd_next_free. */
+void sgd_next_commit(struct sgd *d, struct sgd_next *n);
+
+/* reload.c: every reload of a running daemon (smtpgatectl reload,
+ * SIGHUP) loads and applies on a worker thread, so the loop keeps
+ * answering; the commit, the audit record and the reply happen on the
+ * loop.  While one runs, changes wait (control.c, fleet.c) and the loop
+ * leaves the data plane's userspace index alone.  done gets 0 or -1 and
+ * the diag of sgd_reload. */
+typedef void (*sgd_reload_done)(void *ctx, int rc, struct sg_diag *diag);
+int sgd_reload_init(struct sgd *d);
+/* Starts a reload; by says who asked (status shows it).  0: started, done
+ * comes later (never from inside this call); -EBUSY: one is running;
+ * -ENOTSUP: no worker (call sgd_reload instead). */
+int sgd_reload_start(struct sgd *d, const char *by, sgd_reload_gate gate, sgd_reload_done done,
+		     void *ctx);
+bool sgd_reload_busy(const struct sgd *d);
+/* At stop: finishes a reload in progress (its worker cannot be stopped
+ * halfway) before the data plane is closed. */
+void sgd_reload_fini(struct sgd *d);
 /* reload_signal.c: a reload asked for by SIGHUP, audited as the
- * sender (uid and pid as the kernel reports them). */
+ * sender (uid and pid as the kernel reports them).  During a reload,
+ * signals are folded into one reload that starts when it ends. */
 void sgd_reload_on_signal(struct sgd *d, unsigned uid, int pid);
+/* reload.c calls it when a reload has ended and nothing holds another. */
+void sgd_reload_signal_pending(struct sgd *d);
 /* approvals_save.c: the change just made to d->policy, saved as one
  * line of approvals.journal (approvals_journal.h): the approval t, now
  * in d->policy, or the removal of the approval of prefix.  Returns 0
@@ -195,6 +255,8 @@ void sgd_format_time_ms(uint64_t dp_ns, char *buf, size_t len);
 /* Appends one event object (json_t *) to events.jsonl. */
 void sgd_events_write(struct sgd *d, void *json);
 void sgd_events_stop(struct sgd *d);
+/* After a reload: writes the ban events held during it. */
+void sgd_events_resume(struct sgd *d);
 
 /* linkwatch.c */
 int sgd_linkwatch_start(struct sgd *d);

@@ -101,10 +101,17 @@ static int ban_entry_cb(const struct sg_entry_ban *b, void *ctx)
 	return 0;
 }
 
-static int on_event(void *ctx, void *data, size_t size)
+/* Ban events that came during a reload (reload.c): naming the banned
+ * entry takes the data plane's index of slots, which the reload is
+ * replacing.  They are written when it ends, in order; beyond this many
+ * (a ban storm during one reload), a ban is written at once, naming the
+ * address that reached the threshold instead of its entry. */
+#define HELD_MAX 1024
+static struct sg_event held[HELD_MAX];
+static size_t n_held;
+
+static int write_event(struct sgd *d, const struct sg_event *e, size_t size, bool may_resolve)
 {
-	struct sgd *d = ctx;
-	const struct sg_event *e = data;
 	const struct sgd_slot_name *slot;
 	char when[40], src[SG_PREFIX_STRLEN], dst[SG_PREFIX_STRLEN];
 	bool ban = e->kind == SG_EVT_BAN_START;
@@ -130,7 +137,8 @@ static int on_event(void *ctx, void *data, size_t size)
 		struct ban_entry_find f = { .src = &e->src };
 
 		/* The ban is the entry's: name it (a prefix is banned whole). */
-		sg_dp_auto_ban_foreach(d->dp, ban_entry_cb, &f);
+		if (may_resolve)
+			sg_dp_auto_ban_foreach(d->dp, ban_entry_cb, &f);
 		if (f.found)
 			sg_prefix_format(&f.entry, entry, sizeof(entry));
 		else
@@ -154,6 +162,26 @@ static int on_event(void *ctx, void *data, size_t size)
 			 sg_verdict_names[e->verdict], sg_reason_names[e->reason],
 			 (unsigned long long)e->count);
 	return 0;
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct sgd *d = ctx;
+	const struct sg_event *e = data;
+	bool reloading = sgd_reload_busy(d);
+
+	if (reloading && size >= sizeof(*e) && e->kind == SG_EVT_BAN_START && n_held < HELD_MAX) {
+		held[n_held++] = *e;
+		return 0;
+	}
+	return write_event(d, e, size, !reloading);
+}
+
+void sgd_events_resume(struct sgd *d)
+{
+	for (size_t i = 0; i < n_held; i++)
+		write_event(d, &held[i], sizeof(held[i]), true);
+	n_held = 0;
 }
 
 static int open_events_file(struct sgd *d)

@@ -106,10 +106,32 @@ fail:
 	return -1;
 }
 
+/* The follower's fd is unwatched while a reload runs (level-triggered,
+ * it would wake the loop for nothing): the watch's items wait in the
+ * follower's queue, in order, until sgd_fleet_resume. */
+static bool follower_paused;
+
 static void on_follower(struct sgd *d, void *arg, uint32_t events)
 {
 	(void)arg;
 	(void)events;
+	if (sgd_reload_busy(d)) {
+		sgd_watch_del(d, sg_store_follow_fd(d->follower));
+		follower_paused = true;
+		return;
+	}
+	sgd_fleet_drain(d);
+}
+
+void sgd_fleet_resume(struct sgd *d)
+{
+	if (!d->follower)
+		return;
+	if (follower_paused &&
+	    sgd_watch_add(d, sg_store_follow_fd(d->follower), EPOLLIN, on_follower, NULL))
+		sgd_err("fleet store: cannot watch the follower again: changes are applied "
+			"once a second only");
+	follower_paused = false;
 	sgd_fleet_drain(d);
 }
 
@@ -134,7 +156,8 @@ int sgd_fleet_follow(struct sgd *d)
 void sgd_fleet_close(struct sgd *d)
 {
 	if (d->follower) {
-		sgd_watch_del(d, sg_store_follow_fd(d->follower));
+		if (!follower_paused)
+			sgd_watch_del(d, sg_store_follow_fd(d->follower));
 		sg_store_follow_stop(d->follower);
 		d->follower = NULL;
 	}

@@ -54,6 +54,10 @@ const struct sg_store_rec *sgd_fleet_find(struct sgd *d, int kind, const char *n
  * (any gateway may; a conflict means another one did it first).  The
  * watch then removes it here. */
 void sgd_fleet_expire_approval(struct sgd *d, size_t i);
+/* After a reload: applies what the watch delivered during it (the
+ * follower is not read while a reload runs: its approvals are what the
+ * reload loaded), in order. */
+void sgd_fleet_resume(struct sgd *d);
 /* Once a second: the status the metrics and `status` show. */
 void sgd_fleet_tick(struct sgd *d);
 

@@ -19,7 +19,11 @@
 
 static void refuse(struct sgd *d, const struct sg_store_rec *rec, const char *why)
 {
+	/* A reload's worker merges the fleet's approvals (sgd_fleet_merge)
+	 * while the loop publishes this count. */
+	pthread_mutex_lock(&d->lock);
 	d->fleet_refused++;
+	pthread_mutex_unlock(&d->lock);
 	sgd_err("fleet store: %s %s (revision %lld) refused, not applied here: %s",
 		rec->kind == SG_STORE_BAN ? "ban" : "approval", rec->name,
 		(long long)rec->mod_revision, why);

@@ -107,7 +107,10 @@ static void on_tick(struct sgd *d, void *arg, uint32_t events)
 	if (read(d->timerfd, &expirations, sizeof(expirations)) < 0)
 		return;
 	d->ticks++;
-	sgd_expire_due(d);
+	/* Expiry changes the policy: not while a reload replaces it (the
+	 * kernel enforces every deadline meanwhile); the next tick does it. */
+	if (!sgd_reload_busy(d))
+		sgd_expire_due(d);
 	sgd_events_tick(d);
 	if (d->store)
 		sgd_fleet_tick(d);

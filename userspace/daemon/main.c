@@ -290,7 +290,7 @@ static int start(struct sgd *d)
 	if (d->store)
 		sgd_fleet_apply_bans(d);
 	sgd_attach_all(d);
-	if (sgd_loop_init(d))
+	if (sgd_loop_init(d) || sgd_reload_init(d))
 		return -1;
 	if (d->store && sgd_fleet_follow(d))
 		return -1;
@@ -310,6 +310,7 @@ static int start(struct sgd *d)
 
 static void stop(struct sgd *d)
 {
+	sgd_reload_fini(d);
 	sgd_metrics_stop(d);
 	sgd_control_stop(d);
 	sgd_linkwatch_stop(d);

@@ -95,6 +95,8 @@ static int copy_daemon_state(struct sgd *d, struct sg_mt_snapshot *s)
 	s->reload_failures = d->reload_failures;
 	s->approvals_not_durable = d->approvals_not_durable;
 	s->last_reload_success = d->last_reload_success;
+	s->reload_in_progress = d->reload_since_ms != 0;
+	s->reload_last_ms = d->reload_last_ms;
 	s->events_written = d->events_written;
 	s->events_write_failures = d->events_write_failures;
 	s->audit_write_failures = d->audit_write_failures;

@@ -124,7 +124,9 @@ void sgd_snapshot_policy(struct sgd *d)
 	pthread_mutex_unlock(&d->lock);
 }
 
-static int apply(struct sgd *d, const struct sg_policy *p, struct sg_err *err)
+/* Off the loop during a reload (reload.c): touches the data plane and p
+ * only, never the daemon's own state. */
+static int apply_dp(struct sgd *d, const struct sg_policy *p, struct sg_err *err)
 {
 	struct sg_policy view;
 	int rc;
@@ -133,6 +135,13 @@ static int apply(struct sgd *d, const struct sg_policy *p, struct sg_err *err)
 		return sg_errf(err, -ENOMEM, "out of memory");
 	rc = sg_dp_apply(d->dp, &view, err);
 	free(view.trusted);
+	return rc;
+}
+
+static int apply(struct sgd *d, const struct sg_policy *p, struct sg_err *err)
+{
+	int rc = apply_dp(d, p, err);
+
 	if (!rc) {
 		pthread_mutex_lock(&d->lock);
 		d->generation = sg_dp_generation(d->dp);
@@ -144,21 +153,6 @@ static int apply(struct sgd *d, const struct sg_policy *p, struct sg_err *err)
 int sgd_apply_policy(struct sgd *d, struct sg_err *err)
 {
 	return apply(d, &d->policy, err);
-}
-
-static void diag_to_msg(const struct sg_diag *diag, char *msg, size_t len)
-{
-	size_t off = 0;
-
-	msg[0] = '\0';
-	for (size_t i = 0; i < diag->n && off + 1 < len; i++) {
-		int n = snprintf(msg + off, len - off, "%s%s: %s", off ? "\n" : "",
-				 diag->is_error[i] ? "error" : "warning", diag->lines[i]);
-
-		if (n < 0)
-			break;
-		off += (size_t)n;
-	}
 }
 
 static void log_diag(const struct sg_diag *diag)
@@ -205,61 +199,123 @@ int sgd_policy_start(struct sgd *d)
 	return 0;
 }
 
-static void reload_failed(struct sgd *d, const char *why)
+void sgd_reload_failed(struct sgd *d, const char *why)
 {
 	pthread_mutex_lock(&d->lock);
 	d->reload_failures++;
 	pthread_mutex_unlock(&d->lock);
 	sgd_err("reload refused, the running policy (generation %llu) stays: %s",
-		(unsigned long long)d->generation, why);
+		(unsigned long long)sg_dp_generation(d->dp), why);
 }
 
-int sgd_reload(struct sgd *d, char *msg, size_t len, sgd_reload_gate gate, void *ctx)
+void sgd_next_init(struct sgd_next *n)
 {
-	struct sg_diag diag = { 0 };
-	struct sg_err err = { 0 };
-	struct sg_policy next;
-	char sha[65] = "";
+	memset(n, 0, sizeof(*n));
+	sg_policy_init(&n->policy);
+}
 
-	sgd_notify_reloading();
-	sg_policy_init(&next);
-	if (load_all(d, &next, sha, &diag)) {
-		diag_to_msg(&diag, msg, len);
-		log_diag(&diag);
-		sg_diag_free(&diag);
-		reload_failed(d, "the new policy is invalid (errors above)");
-		sgd_notify_ready("reload refused; previous policy in force");
-		return -1;
-	}
-	log_diag(&diag);
-	sg_diag_free(&diag);
-	if (gate && gate(ctx, msg, len)) {
-		sg_policy_free(&next);
-		reload_failed(d, msg);
-		sgd_notify_ready("reload refused; previous policy in force");
-		return -1;
-	}
-	if (apply(d, &next, &err)) {
-		snprintf(msg, len, "error: %s", err.msg);
-		sg_policy_free(&next);
-		reload_failed(d, err.msg);
-		sgd_notify_ready("reload refused; previous policy in force");
-		return -1;
-	}
-	warn_shadowed(&next);
-	sg_policy_free(&d->policy);
-	d->policy = next;
+void sgd_next_free(struct sgd_next *n)
+{
+	sg_policy_free(&n->policy);
+	sg_diag_free(&n->diag);
+}
+
+int sgd_next_load(struct sgd *d, struct sgd_next *n)
+{
+	int rc = load_all(d, &n->policy, n->sha, &n->diag);
+
+	log_diag(&n->diag);
+	return rc;
+}
+
+int sgd_next_apply(struct sgd *d, struct sgd_next *n)
+{
+	int rc = apply_dp(d, &n->policy, &n->err);
+
+	if (!rc)
+		warn_shadowed(&n->policy);
+	return rc;
+}
+
+void sgd_next_commit(struct sgd *d, struct sgd_next *n)
+{
+	struct sg_policy old = d->policy;
+
+	d->policy = n->policy;
+	n->policy = old; /* freed with n: reload.c does it off the loop */
 	sgd_expiry_seen_apply(d);
 	pthread_mutex_lock(&d->lock);
-	memcpy(d->policy_sha256, sha, sizeof(sha)); /* the metrics thread reads it */
+	d->generation = sg_dp_generation(d->dp);
+	memcpy(d->policy_sha256, n->sha, sizeof(n->sha)); /* the metrics thread reads it */
 	d->last_reload_success = time(NULL);
 	pthread_mutex_unlock(&d->lock);
 	sgd_snapshot_policy(d);
-	snprintf(msg, len, "policy reloaded: generation %llu, %zu trusted entries, sha256 %s",
+}
+
+void sgd_reload_summary(const struct sgd *d, char *buf, size_t len)
+{
+	snprintf(buf, len, "policy reloaded: generation %llu, %zu trusted entries, sha256 %s",
 		 (unsigned long long)d->generation, d->policy.n_trusted, d->policy_sha256);
-	sgd_notice("%s", msg);
-	sgd_notify_ready("running");
-	return 0;
+}
+
+/* Moves n's lines to the end of diag (which then owns them). */
+static void diag_take(struct sg_diag *diag, struct sgd_next *n)
+{
+	for (size_t i = 0; i < n->diag.n; i++)
+		sg_diag_add(diag, n->diag.is_error[i], "%s", n->diag.lines[i]);
+	/* A line lost to ENOMEM still counts. */
+	if (n->diag.n_errors && !diag->n_errors)
+		diag->n_errors = n->diag.n_errors;
+}
+
+int sgd_reload(struct sgd *d, struct sg_diag *diag, sgd_reload_gate gate, void *ctx)
+{
+	struct sg_err err = { 0 };
+	struct sgd_next n;
+	char summary[256];
+	int rc = -1;
+
+	sgd_notify_reloading();
+	sgd_next_init(&n);
+	if (sgd_next_load(d, &n)) {
+		diag_take(diag, &n);
+		sgd_reload_failed(d, "the new policy is invalid (errors above)");
+		goto out;
+	}
+	diag_take(diag, &n);
+	if (gate && gate(ctx, &err)) {
+		sg_diag_add(diag, true, "%s", err.msg);
+		sgd_reload_failed(d, err.msg);
+		goto out;
+	}
+	if (sgd_next_apply(d, &n)) {
+		sg_diag_add(diag, true, "%s", n.err.msg);
+		sgd_reload_failed(d, n.err.msg);
+		goto out;
+	}
+	sgd_next_commit(d, &n);
+	sgd_reload_summary(d, summary, sizeof(summary));
+	sgd_notice("%s", summary);
+	rc = 0;
+out:
+	sgd_next_free(&n);
+	sgd_notify_ready(rc ? "reload refused; previous policy in force" : "running");
+	return rc;
+}
+
+void sgd_diag_text(const struct sg_diag *diag, char *msg, size_t len)
+{
+	size_t off = 0;
+
+	msg[0] = '\0';
+	for (size_t i = 0; i < diag->n && off + 1 < len; i++) {
+		int n = snprintf(msg + off, len - off, "%s%s: %s", off ? "\n" : "",
+				 diag->is_error[i] ? "error" : "warning", diag->lines[i]);
+
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
 }
 
 int sgd_check(struct sgd *d)

@@ -834,6 +834,14 @@ static void render_policy(const struct sg_mt_snapshot *s, FILE *out)
 	gauge(out, "smtpgate_policy_last_reload_success_timestamp_seconds",
 	      "When a policy was last loaded successfully (start or reload), unix seconds.",
 	      (long long)s->last_reload_success);
+	gauge(out, "smtpgate_policy_reload_in_progress",
+	      "1 while a policy reload runs (changes wait for it), else 0.",
+	      s->reload_in_progress);
+	family(out, "smtpgate_policy_last_reload_duration_seconds", "gauge",
+	       "How long the last reload took, from the request to its commit or refusal "
+	       "(0 before the first).");
+	fprintf(out, "smtpgate_policy_last_reload_duration_seconds %.3f\n",
+		(double)s->reload_last_ms / 1000.0);
 	gauge(out, "smtpgate_trusted_prefixes",
 	      "Trusted entries (addresses and prefixes) in force in the data plane.",
 	      (long long)s->trusted_prefixes);

@@ -78,6 +78,8 @@ struct sg_mt_snapshot {
 	uint64_t reload_failures;
 	uint64_t approvals_not_durable; /* approvals.json saves whose directory fsync failed */
 	int64_t last_reload_success;    /* unix seconds; 0: never */
+	bool reload_in_progress;        /* a reload runs off the loop now */
+	uint64_t reload_last_ms;        /* how long the last reload took; 0: none yet */
 	int64_t start_time;             /* unix seconds; 0: unknown (not shown) */
 	uint64_t events_written;
 	uint64_t events_write_failures;

@@ -604,7 +604,8 @@ int sg_usage_list(const char *dir, int64_t from, int64_t to, int64_t **days, siz
 		(*days)[(*n)++] = day;
 	}
 	closedir(dh);
-	qsort(*days, *n, sizeof(**days), day_cmp);
+	if (*n) /* qsort's base may not be NULL, even for 0 elements */
+		qsort(*days, *n, sizeof(**days), day_cmp);
 	return 0;
 }
 
