@@ -15,8 +15,10 @@
 #include "smtpgate/control.h"
 #include "daemon.h"
 
-/* A request line, at most this many bytes. */
+/* A request line, at most this many bytes; an admin's at most the
+ * second (a trust.import of about 300,000 approvals). */
 #define SGD_CTL_MAX_REQUEST (64 * 1024)
+#define SGD_CTL_MAX_ADMIN_REQUEST (64 << 20)
 /* A reply line, at most this many bytes: a larger one is replaced by a
  * "failed" error that says so.  Room for trust.list of a full table of
  * typical entries (262,144 of about 300 bytes). */
@@ -61,9 +63,15 @@ struct sgd_req {
 	char *raw_result;       /* or the result as JSON text, malloc'd */
 	json_t *warnings;       /* array of strings, or NULL */
 	bool truncated;         /* the result was cut to fit a reply */
+	/* Or a result too large to build whole, written a chunk at a time
+	 * (set by trust.list; the whole reply comes from it). */
+	struct sgd_stream *stream;
 	/* A change recorded before it was made (sgd_req_audit_change). */
 	bool audited;
 	struct sg_append_mark audit_mark;
+	/* The change is recorded as many records (trust.import): warnings
+	 * go in the reply and the log, the records stay as written. */
+	bool audited_batch;
 };
 
 /* Fails the request: code, the argument at fault (NULL: none) and the
@@ -106,6 +114,22 @@ struct sgd_command {
 	int (*run)(struct sgd_req *r);
 };
 
+/* A reply written a chunk at a time as the client reads it, so that a
+ * listing of a million entries is never held whole in memory, and other
+ * clients are answered between its chunks (control.c writes one chunk
+ * per turn of the event loop).  next() appends the next chunk to *buf
+ * (malloc'd text, *len bytes) and returns 1 when more follow, 0 when it
+ * wrote the end of the reply, -1 when it failed (the reply is then cut
+ * short, which the client sees as an incomplete reply).  Each chunk is
+ * made from the daemon's state at the time, so changes made between
+ * chunks are seen by the chunks after them. */
+struct sgd_stream {
+	int (*next)(struct sgd *d, void *state, char **buf, size_t *len);
+	void (*free)(void *state);
+	void *state;
+};
+void sgd_stream_free(struct sgd_stream *s);
+
 /* Finds a command by name, or NULL. */
 const struct sgd_command *sgd_command_find(const char *name);
 
@@ -113,6 +137,11 @@ const struct sgd_command *sgd_command_find(const char *name);
  * command, audits it, and returns the reply line (malloc'd, without its
  * newline; NULL only when out of memory). */
 char *sgd_control_handle(struct sgd *d, const struct sgd_peer *peer, json_t *request);
+/* The same, but a streamed reply (trust.list) comes back as *stream and
+ * the return value is NULL: the socket code writes it chunk by chunk.
+ * sgd_control_handle drains such a stream into one reply. */
+char *sgd_control_handle_stream(struct sgd *d, const struct sgd_peer *peer, json_t *request,
+				struct sgd_stream **stream);
 /* A reply for a request that could not even be parsed; audited when
  * the peer may change things. */
 json_t *sgd_control_refuse(struct sgd *d, const struct sgd_peer *peer, const char *code,
@@ -121,7 +150,17 @@ json_t *sgd_control_refuse(struct sgd *d, const struct sgd_peer *peer, const cha
 /* control_trust.c */
 int sgd_cmd_trust_add(struct sgd_req *r);
 int sgd_cmd_trust_del(struct sgd_req *r);
+int sgd_cmd_trust_import(struct sgd_req *r);
+/* control_trust_list.c */
 int sgd_cmd_trust_list(struct sgd_req *r);
+
+/* The approval the request's args describe (trust.add's keys), checked
+ * by the rules of a policy.json entry, with an expiry in the future;
+ * strings point into r->args.  0, or -1 (the request has failed). */
+int sgd_trust_parse_entry(struct sgd_req *r, long long now, struct sg_trusted_entry *t);
+/* Undoing a data-plane change failed: rebuilds the data plane from the
+ * policy in memory.  0, or -1 with why in err. */
+int sgd_trust_resync(struct sgd *d, const char *what, struct sg_err *err);
 
 /* An entry as trust.list shows it. */
 json_t *sgd_trust_entry_json(const struct sg_policy *p, const struct sg_trusted_entry *t,

@@ -214,7 +214,10 @@ static const char *const trust_add_keys[] = {
 	"prefix", "relays", "ticket", "owner", "rate", "contact", "expires", "note", NULL
 };
 static const char *const trust_del_keys[] = { "prefix", "ticket", NULL };
-static const char *const trust_list_keys[] = { "expiring_within_sec", NULL };
+static const char *const trust_list_keys[] = {
+	"expiring_within_sec", "prefix", "ticket", "owner", "source", "limit", "after", NULL
+};
+static const char *const trust_import_keys[] = { "approvals", NULL };
 static const char *const ban_add_keys[] = { "addr", "duration_sec", "reason", "ticket", NULL };
 static const char *const ban_del_keys[] = { "addr", "reason", "ticket", NULL };
 static const char *const stats_keys[] = { "sources", "top", NULL };
@@ -225,6 +228,7 @@ static const struct sgd_command commands[] = {
 	{ SG_CTL_TRUST_ADD, true, trust_add_keys, sgd_cmd_trust_add },
 	{ SG_CTL_TRUST_DEL, true, trust_del_keys, sgd_cmd_trust_del },
 	{ SG_CTL_TRUST_LIST, false, trust_list_keys, sgd_cmd_trust_list },
+	{ SG_CTL_TRUST_IMPORT, true, trust_import_keys, sgd_cmd_trust_import },
 	{ SG_CTL_RELAY_LIST, false, no_keys, sgd_cmd_relay_list },
 	{ SG_CTL_BAN_ADD, true, ban_add_keys, sgd_cmd_ban_add },
 	{ SG_CTL_BAN_DEL, true, ban_del_keys, sgd_cmd_ban_del },
@@ -411,7 +415,16 @@ static char *dump_reply(json_t *reply)
 	return text;
 }
 
-char *sgd_control_handle(struct sgd *d, const struct sgd_peer *peer, json_t *request)
+void sgd_stream_free(struct sgd_stream *s)
+{
+	if (!s)
+		return;
+	s->free(s->state);
+	free(s);
+}
+
+char *sgd_control_handle_stream(struct sgd *d, const struct sgd_peer *peer, json_t *request,
+				struct sgd_stream **stream)
 {
 	struct sgd_req r = { .d = d, .peer = peer, .command = "?", .args = json_object() };
 	const struct sgd_command *cmd = NULL;
@@ -420,6 +433,7 @@ char *sgd_control_handle(struct sgd *d, const struct sgd_peer *peer, json_t *req
 	char *reply;
 	int rc;
 
+	*stream = NULL;
 	if (!r.args)
 		return NULL;
 	rc = parse_request(&r, request, &cmd);
@@ -435,9 +449,9 @@ char *sgd_control_handle(struct sgd *d, const struct sgd_peer *peer, json_t *req
 		rc = check_keys(&r, cmd->keys);
 	if (!rc)
 		rc = cmd->run(&r);
-	if (!rc && !r.result && !r.raw_result)
+	if (!rc && !r.result && !r.raw_result && !r.stream)
 		rc = sgd_req_fail(&r, SGD_E_FAILED, NULL, "out of memory");
-	if (r.audited && !rc && json_array_size(r.warnings)) {
+	if (r.audited && !rc && json_array_size(r.warnings) && !r.audited_batch) {
 		int wrc;
 
 		/* Done, with something the operator must know (a change that a
@@ -466,6 +480,11 @@ char *sgd_control_handle(struct sgd *d, const struct sgd_peer *peer, json_t *req
 			sgd_info("control: %s by %s (uid %u) refused: %s", r.command, peer->user,
 				 (unsigned)peer->uid, r.error ? r.error : "?");
 		reply = dump_reply(error_reply(r.code, r.error, r.arg));
+	} else if (r.stream) {
+		/* Reads only (trust.list): no record, no warnings. */
+		*stream = r.stream;
+		r.stream = NULL;
+		reply = NULL;
 	} else if (r.raw_result) {
 		reply = raw_reply(r.raw_result, r.warnings, r.truncated);
 	} else {
@@ -482,8 +501,39 @@ char *sgd_control_handle(struct sgd *d, const struct sgd_peer *peer, json_t *req
 	}
 	json_decref(r.result);
 	free(r.raw_result);
+	sgd_stream_free(r.stream);
 	json_decref(r.warnings);
 	json_decref(r.args);
 	free(r.error);
+	return reply;
+}
+
+char *sgd_control_handle(struct sgd *d, const struct sgd_peer *peer, json_t *request)
+{
+	struct sgd_stream *stream = NULL;
+	char *reply = sgd_control_handle_stream(d, peer, request, &stream);
+	size_t len = 0;
+	int rc = 1;
+
+	/* The whole stream in one reply (the fuzz targets check it whole). */
+	while (stream && rc == 1) {
+		char *chunk = NULL, *joined;
+		size_t n = 0;
+
+		rc = stream->next(d, stream->state, &chunk, &n);
+		joined = rc >= 0 ? realloc(reply, len + n + 1) : NULL;
+		if (!joined) {
+			free(chunk);
+			free(reply);
+			reply = NULL;
+			break;
+		}
+		memcpy(joined + len, chunk, n);
+		len += n;
+		joined[len] = '\0';
+		reply = joined;
+		free(chunk);
+	}
+	sgd_stream_free(stream);
 	return reply;
 }
