@@ -148,6 +148,20 @@ int ctl_cmd_check(struct ctl *c);
 int ctl_cmd_store(struct ctl *c);
 int ctl_cmd_report(struct ctl *c);
 
+/* stats_pins.c: the stats document read from the pinned maps in dir
+ * (*out), or a failure already told. */
+int ctl_stats_from_pins(struct ctl *c, const char *dir, bool sources, unsigned top,
+			json_t **out);
+
+/* full.c: smtpgatectl itself links only what talking to smtpgated needs
+ * (jansson and libc: it starts in about a millisecond); the commands
+ * that need libbpf, libcurl, libcrypto or the policy compiler (check,
+ * report, store, stats --pin-dir, audit --fleet) are in
+ * smtpgatectl-full, which it runs in its place, with the same arguments
+ * (in the thin binary these functions are full_stub.c's, which exec
+ * it).  The command line as main() got it, for that. */
+extern char **ctl_main_argv;
+
 /* audit_fleet.c: the fleet store's audit records from `since` (unix
  * seconds, 0: all), the newest `limit`, as an array of records in the
  * local audit log's shape (*out).  CTL_OK or a failure already told. */

@@ -326,10 +326,15 @@ static int global_options(struct ctl *c, int argc, char **argv)
 	}
 }
 
+char **ctl_main_argv;
+
 int main(int argc, char **argv)
 {
 	struct ctl c = { 0 };
-	int rc = global_options(&c, argc, argv);
+	int rc;
+
+	ctl_main_argv = argv;
+	rc = global_options(&c, argc, argv);
 
 	if (CTL_GETOPT_DONE(rc))
 		return CTL_GETOPT_EXIT(rc);
