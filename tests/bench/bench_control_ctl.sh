@@ -9,10 +9,15 @@
 # them, without a `date` fork in the way.
 #
 #   trust add     p50 and p99 over ADDS calls, with 0, 1,000 and 10,000
-#                 approvals in place
+#                 approvals in place; and the daemon's part alone (the
+#                 request's round trip on the socket, no process started)
 #   start-up      smtpgatectl --version and status (the thin client), and
-#                 smtpgatectl-full --version (linked as smtpgatectl was)
+#                 smtpgatectl-full --version (linked as smtpgatectl was),
+#                 next to /bin/true: the machine's floor for any process
 #   import        smtpgatectl trust import of 100,000 approvals
+#   BASE_CTL=PATH an earlier smtpgatectl (e.g. main's, built elsewhere):
+#                 its trust add (10,000 in place), --version and status
+#                 timed alternately with this one's, side by side
 #   trust list    262,144 entries: --json and text, the daemon's VmHWM
 #                 during the listing (the peak reset just before), the
 #                 first byte's latency, and status while it streams
@@ -44,6 +49,30 @@ import_file() {
 	}' >"$2"
 }
 
+# add_rtt N FIRST: N trust.add requests on the socket from one process,
+# each's round trip in microseconds (the daemon's part of a trust add).
+cat >"$CTL_DIR/add_rtt.py" <<'PY'
+import json, socket, sys, time
+path, n, first = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+for i in range(first, first + n):
+    req = json.dumps({"command": "trust.add", "args": {"prefix": "2001:db8:e::%x" % i,
+          "relays": ["internal"], "ticket": "RTT-%d" % i, "owner": "bench"}}).encode() + b"\n"
+    t0 = time.monotonic()
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(path)
+    s.sendall(req)
+    data = b""
+    while not data.endswith(b"\n"):
+        b = s.recv(65536)
+        if not b:
+            break
+        data += b
+    s.close()
+    print(int((time.monotonic() - t0) * 1e6))
+    if not json.loads(data)["ok"]:
+        print("# trust.add failed: %s" % data, file=sys.stderr)
+PY
+
 res_ctl="$CTL_DIR/bench-ctl"
 mkdir -p "$res_ctl"
 
@@ -57,9 +86,13 @@ for k in 0 1000 10000; do
 	ctl_stop
 	ctl_start || echo "# smtpgated did not start" >&2
 	: >"$res_ctl/add-$k"
+	: >"$res_ctl/add-base-$k"
 	for ((i = 0; i < ADDS; i++)); do
 		timed_us ctl trust add "2001:db8:b::$(printf %x $((i + 1)))" --relay internal \
 			--ticket "BENCH-$i" --owner bench >>"$res_ctl/add-$k"
+		[ -n "${BASE_CTL:-}" ] && [ "$k" = 10000 ] &&
+			timed_us "$BASE_CTL" --socket "$CTL_SOCK" trust add "2001:db8:f::$(printf %x $((i + 1)))" \
+				--relay internal --ticket "BASE-$i" --owner bench >>"$res_ctl/add-base-$k"
 	done
 	case "$k" in
 	0) today="10-12 / 17-19 ms" ;;
@@ -67,35 +100,60 @@ for k in 0 1000 10000; do
 	*) today="65-81 / 97-121 ms" ;;
 	esac
 	printf '%-44s %-26s %s\n' "trust add p50 / p99, $k approvals" "$(ms_pcts "$res_ctl/add-$k")" "$today"
+	python3 "$CTL_DIR/add_rtt.py" "$CTL_SOCK" "$ADDS" 1 >"$res_ctl/rtt-$k"
+	printf '%-44s %-26s %s\n' "... the daemon's part (socket round trip)" "$(ms_pcts "$res_ctl/rtt-$k")" "-"
+	[ -s "$res_ctl/add-base-$k" ] &&
+		printf '%-44s %-26s %s\n' "... BASE_CTL's trust add, side by side" "$(ms_pcts "$res_ctl/add-base-$k")" "-"
 done
 
 # ---- start-up --------------------------------------------------------------------
 : >"$res_ctl/version"
 : >"$res_ctl/version-full"
 : >"$res_ctl/status"
+: >"$res_ctl/true"
+: >"$res_ctl/version-base"
+: >"$res_ctl/status-base"
 for ((i = 0; i < 300; i++)); do
+	timed_us /bin/true >>"$res_ctl/true"
+	if [ -n "${BASE_CTL:-}" ]; then
+		timed_us "$BASE_CTL" --version >>"$res_ctl/version-base"
+		timed_us "$BASE_CTL" --socket "$CTL_SOCK" status >>"$res_ctl/status-base"
+	fi
 	timed_us "$CTL" --version >>"$res_ctl/version"
 	timed_us "$CTL-full" --version >>"$res_ctl/version-full"
 	timed_us ctl status >>"$res_ctl/status"
 done
+printf '%-44s %-26s %s\n' "/bin/true p50 / p99 (the floor)" "$(ms_pcts "$res_ctl/true")" "-"
 printf '%-44s %-26s %s\n' "smtpgatectl --version p50 / p99" "$(ms_pcts "$res_ctl/version")" "6.4 / 9.7 ms"
 printf '%-44s %-26s %s\n' "smtpgatectl-full --version (every library)" "$(ms_pcts "$res_ctl/version-full")" "(as smtpgatectl was)"
 printf '%-44s %-26s %s\n' "smtpgatectl status p50 / p99" "$(ms_pcts "$res_ctl/status")" "7.9 ms (median)"
+if [ -n "${BASE_CTL:-}" ]; then
+	printf '%-44s %-26s %s\n' "BASE_CTL --version p50 / p99" "$(ms_pcts "$res_ctl/version-base")" "-"
+	printf '%-44s %-26s %s\n' "BASE_CTL status p50 / p99" "$(ms_pcts "$res_ctl/status-base")" "-"
+fi
 echo "# shared libraries loaded: smtpgatectl $(ldd "$CTL" | grep -c '=>'), smtpgatectl-full $(ldd "$CTL-full" | grep -c '=>')"
 
 # ---- bulk import -----------------------------------------------------------------
+# The daemon's CPU time (utime + stime, in clock ticks) from /proc.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$SGD_PID/stat"; }
 import_file 100000 "$res_ctl/import.json"
 : >"$res_ctl/import"
+: >"$res_ctl/import-cpu"
 for ((r = 0; r < RUNS; r++)); do
 	no_approvals
 	ctl_stop
 	ctl_start || echo "# smtpgated did not start" >&2
+	records0=$(grep -c '"command":"trust.import","result":"ok"' "$CTL_LOG/audit.jsonl")
+	c0=$(cpu_ticks)
 	timed_us ctl trust import "$res_ctl/import.json" >>"$res_ctl/import"
+	echo $(($(cpu_ticks) - c0)) >>"$res_ctl/import-cpu"
 done
 printf '%-44s %-26s %s\n' "trust import of 100,000 approvals" \
 	"$(median <"$res_ctl/import" | awk '{ printf "%.2f s", $1 / 1e6 }')" \
 	"none (9,000 adds, 4 clients: 371 s)"
-echo "# audit records of the last import: $(grep -c '"command":"trust.import","result":"ok"' "$CTL_LOG/audit.jsonl")"
+printf '%-44s %-26s %s\n' "... the daemon's CPU time for it" \
+	"$(median <"$res_ctl/import-cpu" | awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f s", $1 / hz }')" "-"
+echo "# audit records of the last import: $(($(grep -c '"command":"trust.import","result":"ok"' "$CTL_LOG/audit.jsonl") - records0))"
 
 # ---- trust list of 262,144 entries ----------------------------------------------
 write_policy 262143

@@ -238,7 +238,10 @@ static int audit_batch(struct sgd_req *r, json_t *arr, const struct item *items,
 			.command = r->command,
 			.ticket = items[k].t.ticket,
 			.result = "ok",
-			.args = json_deep_copy(json_array_get(arr, items[k].index)),
+			/* shared with the request, not copied: the record
+			 * only reads it (100,000 copies cost a tenth of the
+			 * import) */
+			.args = json_incref(json_array_get(arr, items[k].index)),
 		};
 		m++;
 	}
