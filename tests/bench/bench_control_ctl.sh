@@ -181,10 +181,12 @@ PY
 : >"$res_ctl/list-json"
 : >"$res_ctl/list-text"
 : >"$res_ctl/list-hwm"
+: >"$res_ctl/list-rss"
 : >"$res_ctl/list-first"
 : >"$res_ctl/status-during"
 for ((r = 0; r < RUNS; r++)); do
 	echo 5 >"/proc/$SGD_PID/clear_refs" # VmHWM := VmRSS
+	kb VmRSS >>"$res_ctl/list-rss"
 	timed_us ctl --json trust list >>"$res_ctl/list-json"
 	timed_us ctl trust list >>"$res_ctl/list-text"
 	kb VmHWM >>"$res_ctl/list-hwm"
@@ -204,7 +206,8 @@ printf '%-44s %-26s %s\n' "trust list --json, 262,144 entries" \
 printf '%-44s %-26s %s\n' "trust list (text), 262,144 entries" \
 	"$(median <"$res_ctl/list-text" | awk '{ printf "%.2f s", $1 / 1e6 }')" "15.7 s"
 printf '%-44s %-26s %s\n' "daemon VmHWM during the two listings" \
-	"$(median <"$res_ctl/list-hwm" | awk '{ printf "%d MiB", $1 / 1024 }')" "783 MiB after two"
+	"$(median <"$res_ctl/list-hwm" | awk '{ printf "%d MiB", $1 / 1024 }') (RSS before: $(median <"$res_ctl/list-rss" | awk '{ printf "%d MiB", $1 / 1024 }'))" \
+	"783 MiB after two"
 printf '%-44s %-26s %s\n' "first byte of the listing (raw socket)" \
 	"$(awk '{ print $1 }' "$res_ctl/list-first" | median) ms" "-"
 echo "# listing reply: $(awk '{ print $2 }' "$res_ctl/list-first" | median) bytes, $(awk '{ print $3 }' "$res_ctl/list-first" | median) ms read raw"
