@@ -32,7 +32,7 @@ CFLAGS       += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 		-Iinclude -I$(BUILD) -I$(BUILD)/tests/tools -Iuserspace/lib -Itests/lib \
 		$(shell pkg-config --cflags libnl-3.0 libnl-route-3.0)
 # libnl is core: the library asks it each interface's link type before
-# attaching (userspace/lib/linktype.c), and smtpgatectl links that code.
+# attaching (userspace/lib/linktype.c), and smtpgatectl-full links that code.
 # libcurl: the fleet store's etcd client (userspace/lib/store/).
 LDLIBS_CORE  := -lbpf -lelf -lz -ljansson -lm -lcrypto -lcurl \
 		$(shell pkg-config --libs libnl-route-3.0 libnl-3.0)
