@@ -8,6 +8,8 @@
 #      what it has received), `smtpgatectl status` from another client is
 #      answered; then the client reads the rest, and the listing is
 #      complete and exact (every entry once, in order);
+#      an approval added meanwhile is listed if it sorts after what was
+#      already sent, never twice;
 #   2. smtpgatectl trust list (text and --json) prints all of it, the
 #      JSON one valid array;
 #   3. --prefix, --ticket, --owner, --source, --expiring and their
@@ -101,6 +103,36 @@ for a in sorted(v, key=key):
     print(a)
 PY
 check "... and exact: every entry once, in order" cmp "$RES/expected" "$RES/slow.prefixes"
+
+# A change while a listing is open: an approval added after the part
+# already sent is in the rest; one added before it is not (it was not
+# there when that part was made); no entry comes twice.
+cat >"$RES/change.py" <<'PY'
+import json, socket, subprocess, sys
+sock, ctl = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX)
+s.connect(sock)
+s.sendall(b'{"command":"trust.list"}\n')
+s.shutdown(socket.SHUT_WR)
+data = s.recv(65536)
+for p in ("198.18.1.3", "2001:db8:1::1:0/112"):
+    subprocess.run([ctl, "--socket", sock, "trust", "add", p, "--relay", "internal",
+                    "--ticket", "CHG-MID", "--owner", "mid"], check=True, capture_output=True)
+while True:
+    b = s.recv(1 << 20)
+    if not b:
+        break
+    data += b
+prefixes = [e["prefix"] for e in json.loads(data)["result"]]
+keys = [(e["prefix"], e["source"]) for e in json.loads(data)["result"]]
+print(json.dumps({"n": len(prefixes), "dups": len(keys) - len(set(keys)),
+                  "early": "198.18.1.3" in prefixes, "late": "2001:db8:1::1:0/112" in prefixes}))
+PY
+out=$(python3 "$RES/change.py" "$CTL_SOCK" "$CTL" 2>&1)
+check_eq "approvals added while a listing is open: the one past the cursor is listed, the one before is not, nothing twice" \
+	"$(jq -c '[.early, .late, .dups, .n]' <<<"$out" 2>&1)" "[false,true,0,$((TOTAL + 1))]" || tap_diag "$out"
+ctl trust del 198.18.1.3 --ticket CHG-MID >/dev/null
+ctl trust del 2001:db8:1::1:0/112 --ticket CHG-MID >/dev/null
 
 # ---- 2. smtpgatectl prints all of it -------------------------------------------
 
