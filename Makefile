@@ -32,7 +32,7 @@ CFLAGS       += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 		-Iinclude -I$(BUILD) -I$(BUILD)/tests/tools -Iuserspace/lib -Itests/lib \
 		$(shell pkg-config --cflags libnl-3.0 libnl-route-3.0)
 # libnl is core: the library asks it each interface's link type before
-# attaching (userspace/lib/linktype.c), and smtpgatectl links that code.
+# attaching (userspace/lib/linktype.c), and smtpgatectl-full links that code.
 # libcurl: the fleet store's etcd client (userspace/lib/store/).
 LDLIBS_CORE  := -lbpf -lelf -lz -ljansson -lm -lcrypto -lcurl \
 		$(shell pkg-config --libs libnl-route-3.0 libnl-3.0)
@@ -55,6 +55,14 @@ DAEMON_SRCS  := $(wildcard userspace/daemon/*.c)
 DAEMON_OBJS  := $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
 CTL_SRCS     := $(wildcard userspace/ctl/*.c)
 CTL_OBJS     := $(CTL_SRCS:%.c=$(BUILD)/%.o)
+# smtpgatectl links only what talking to smtpgated needs; the commands
+# that need libbpf, libcurl, libcrypto or the policy compiler are in
+# smtpgatectl-full, which it execs for them (userspace/ctl/full_stub.c).
+CTL_FULL_ONLY := $(addprefix $(BUILD)/userspace/ctl/,check.o store.o audit_fleet.o stats_pins.o \
+		   $(notdir $(patsubst %.c,%.o,$(wildcard userspace/ctl/report*.c))))
+CTL_STUB     := $(BUILD)/userspace/ctl/full_stub.o
+CTL_THIN_OBJS := $(filter-out $(CTL_FULL_ONLY),$(CTL_OBJS))
+CTL_FULL_OBJS := $(filter-out $(CTL_STUB),$(CTL_OBJS))
 TESTLIB_SRCS := $(wildcard tests/lib/*.c)
 TESTLIB_OBJS := $(TESTLIB_SRCS:%.c=$(BUILD)/%.o)
 
@@ -74,7 +82,8 @@ TOOL_SKELS   := $(TOOL_BPF_SRCS:tests/tools/%.bpf.c=$(BUILD)/tests/tools/%.skel.
 PRELOAD_SRCS := $(wildcard tests/preload/*.c)
 PRELOADS     := $(PRELOAD_SRCS:tests/preload/%.c=$(BUILD)/tests/preload/%.so)
 
-PROGS        := $(if $(DAEMON_SRCS),$(BUILD)/smtpgated) $(if $(CTL_SRCS),$(BUILD)/smtpgatectl)
+PROGS        := $(if $(DAEMON_SRCS),$(BUILD)/smtpgated) \
+		$(if $(CTL_SRCS),$(BUILD)/smtpgatectl $(BUILD)/smtpgatectl-full)
 
 # sglab: the namespace lab's helpers (scripts/lab/), built with
 # everything but not packaged: the demo needs it, the tests too.
@@ -124,7 +133,12 @@ $(LIB): $(LIB_OBJS)
 $(BUILD)/smtpgated: $(DAEMON_OBJS) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_DAEMON)
 
-$(BUILD)/smtpgatectl: $(CTL_OBJS) $(LIB)
+# --as-needed: of LDLIBS_CORE, only the libraries the objects pulled
+# from the archive call are loaded at start (jansson and libc).
+$(BUILD)/smtpgatectl: $(CTL_THIN_OBJS) $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(LDLIBS_CORE)
+
+$(BUILD)/smtpgatectl-full: $(CTL_FULL_OBJS) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_CORE)
 
 $(BUILD)/sglab: $(LAB_OBJS)
@@ -217,6 +231,7 @@ SYSCONFDIR   ?= /etc
 UNITDIR      ?= $(PREFIX)/lib/systemd/system
 TMPFILESDIR  ?= $(PREFIX)/lib/tmpfiles.d
 BASHCOMPDIR  ?= $(PREFIX)/share/bash-completion/completions
+LIBEXECDIR   ?= $(PREFIX)/libexec
 INSTALL      ?= install
 EXAMPLES     := policies/example.smtpgate.json policies/example.policy.json \
 		policies/minimal.policy.json policies/throttle.policy.json
@@ -228,6 +243,9 @@ install: $(PROGS)
 		$(DESTDIR)$(DOCDIR)/examples
 	$(INSTALL) -m 0755 $(BUILD)/smtpgated $(DESTDIR)$(SBINDIR)/smtpgated
 	$(INSTALL) -m 0755 $(BUILD)/smtpgatectl $(DESTDIR)$(BINDIR)/smtpgatectl
+	# Found by smtpgatectl at $(BINDIR)/../libexec/smtpgate (full_stub.c).
+	$(INSTALL) -d $(DESTDIR)$(BINDIR)/../libexec/smtpgate
+	$(INSTALL) -m 0755 $(BUILD)/smtpgatectl-full $(DESTDIR)$(BINDIR)/../libexec/smtpgate/smtpgatectl-full
 	sed -e 's|/usr/sbin/smtpgated|$(SBINDIR)/smtpgated|g' \
 	    -e 's|/usr/bin/smtpgatectl|$(BINDIR)/smtpgatectl|g' \
 	    -e 's|/etc/smtpgate/|$(SYSCONFDIR)/smtpgate/|g' \

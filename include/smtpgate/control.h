@@ -12,6 +12,7 @@
 #define SG_CTL_TRUST_ADD  "trust.add"
 #define SG_CTL_TRUST_DEL  "trust.del"
 #define SG_CTL_TRUST_LIST "trust.list"
+#define SG_CTL_TRUST_IMPORT "trust.import"
 #define SG_CTL_RELAY_LIST "relay.list"
 #define SG_CTL_BAN_ADD    "ban.add"
 #define SG_CTL_BAN_DEL    "ban.del"

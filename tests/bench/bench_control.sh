@@ -14,9 +14,12 @@
 #   status   wall time of `smtpgatectl status` sent 0.1 s into a reload
 #   shadow   start and reload with 252,143 policy entries plus 10,000
 #            approvals (the quadratic shadowing check made this 23 s)
-#   trust add, process start to exit as a script calls it, with 10,000
-#            approvals in place: p50 and p99 over ADDS calls
-#   CLI      `smtpgatectl --version`, process start to exit: p50 and p99
+#   ctl      bench_control_ctl.sh: trust add p50/p99 with 0, 1,000 and
+#            10,000 approvals in place (process start to exit, ADDS
+#            calls), --version and status start-up, trust import of
+#            100,000, trust list of 262,144 entries (time, daemon VmHWM,
+#            first byte, status meanwhile)
+#   --only-ctl: that part alone (with --sizes "" the other is skipped too)
 #
 #   tests/bench/bench_control.sh [--runs N] [--adds N] [--sizes "1 10000 ..."]
 #
@@ -26,6 +29,7 @@ set -uo pipefail
 
 RUNS=3
 ADDS=300
+ONLY_CTL=0
 SIZES="1 10000 100000 262143"
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -33,6 +37,7 @@ while [ $# -gt 0 ]; do
 	--adds) ADDS="$2"; shift 2 ;;
 	--sizes) SIZES="$2"; shift 2 ;;
 	--verbose) shift ;;
+	--only-ctl) ONLY_CTL=1; shift ;;
 	*) echo "usage: $0 [--runs N] [--adds N] [--sizes \"N ...\"]" >&2; exit 2 ;;
 	esac
 done
@@ -129,6 +134,8 @@ echo
 
 res="$CTL_DIR/bench"
 mkdir -p "$res"
+# (not re-indented, to keep this diff small)
+if [ "$ONLY_CTL" = 0 ]; then
 printf '%-10s %10s %10s %12s %12s %14s\n' entries start_ms reload_ms hwm_MiB rss_MiB status_in_reload_ms
 for n in $SIZES; do
 	write_policy "$n"
@@ -150,34 +157,11 @@ for ((r = 0; r < RUNS; r++)); do
 	one_run "$res/shadow"
 done
 echo "252,143 policy + 10,000 approvals (5,000 shadowed): start $(col "$res/shadow" 1) ms, reload $(col "$res/shadow" 2) ms, HWM $(mib "$res/shadow" 3) MiB"
+fi
 
-# trust add with 10,000 approvals in place.
-write_policy 1
-write_approvals 10000 100
-ctl_stop
-ctl_start || echo "# smtpgated did not start" >&2
-: >"$res/adds"
-for ((i = 0; i < ADDS; i++)); do
-	t0=$(now_ns)
-	ctl trust add "2001:db8:b::$(printf %x $((i + 1)))" --relay internal --ticket "BENCH-$i" \
-		--owner bench >/dev/null 2>&1 || echo "# trust add $i failed" >&2
-	echo $(( ($(now_ns) - t0) / 1000 )) >>"$res/adds"
-done
-echo "trust add, 10,000 approvals in place, $ADDS calls: p50 $(pct 50 <"$res/adds") us, p99 $(pct 99 <"$res/adds") us"
-: >"$res/version"
-for ((i = 0; i < 300; i++)); do
-	t0=$(now_ns)
-	"$CTL" --version >/dev/null
-	echo $(( ($(now_ns) - t0) / 1000 )) >>"$res/version"
-done
-echo "smtpgatectl --version, 300 calls: p50 $(pct 50 <"$res/version") us, p99 $(pct 99 <"$res/version") us"
-: >"$res/status"
-for ((i = 0; i < 300; i++)); do
-	t0=$(now_ns)
-	ctl status >/dev/null
-	echo $(( ($(now_ns) - t0) / 1000 )) >>"$res/status"
-done
-echo "smtpgatectl status, 300 calls: p50 $(pct 50 <"$res/status") us, p99 $(pct 99 <"$res/status") us"
+# smtpgatectl's side: trust add, start-up, import, listing.
+# shellcheck source=tests/bench/bench_control_ctl.sh
+. tests/bench/bench_control_ctl.sh
 ctl_stop
 echo
 echo "# load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -64,6 +64,11 @@ for _ in range(n):
     codes[code] = codes.get(code, 0) + 1
 print(json.dumps(codes, sort_keys=True))
 PY
+# A reader's request is at most 64 KiB (an admin's 64 MiB: trust import).
+out=$(ctl_as "$U" /bin/sh -c "head -c 70000 /dev/zero | tr '\\0' x |
+	timeout 10 socat -t 8 - UNIX-CONNECT:$CTL_SOCK" 2>/dev/null)
+check_eq "a reader's 70000 bytes without a newline: too large" "$(jq -r .error <<<"$out")" \
+	"the request is larger than 65536 bytes"
 size0=$(size_of "$AUDIT")
 out=$(ctl_as "$U" /usr/bin/python3 "$SPAM" "$CTL_SOCK" 100 2>&1)
 check_eq "100 oversized ban.add from the reader: all refused" "$out" '{"permission_denied": 100}'

@@ -54,6 +54,7 @@ has() {
 }
 for f in "-rwxr-xr-x root/root /usr/sbin/smtpgated" \
 	"-rwxr-xr-x root/root /usr/bin/smtpgatectl" \
+	"-rwxr-xr-x root/root /usr/libexec/smtpgate/smtpgatectl-full" \
 	"-rw-r--r-- root/root /lib/systemd/system/smtpgated.service" \
 	"-rw-r--r-- root/root /usr/lib/tmpfiles.d/smtpgate.conf" \
 	"-rw-r--r-- root/root /etc/logrotate.d/smtpgate" \

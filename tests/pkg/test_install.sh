@@ -17,7 +17,7 @@ check_eq "make install DESTDIR=... PREFIX=/opt/sg: exit 0" "$?:$out" "0:"
 check_eq "the files, with their modes" "$(tr '\n' '|' <"$tmp/files")" \
 "644 etc/logrotate.d/smtpgate|644 etc/smtpgate/policy.json.example|644 etc/smtpgate/smtpgate.json.example|\
 755 opt/sg/bin/smtpgatectl|644 opt/sg/lib/systemd/system/smtpgated.service|644 opt/sg/lib/tmpfiles.d/smtpgate.conf|\
-755 opt/sg/sbin/smtpgated|644 opt/sg/share/bash-completion/completions/smtpgatectl|\
+755 opt/sg/libexec/smtpgate/smtpgatectl-full|755 opt/sg/sbin/smtpgated|644 opt/sg/share/bash-completion/completions/smtpgatectl|\
 644 opt/sg/share/doc/smtpgate/examples/example.policy.json|644 opt/sg/share/doc/smtpgate/examples/example.smtpgate.json|\
 644 opt/sg/share/doc/smtpgate/examples/minimal.policy.json|644 opt/sg/share/doc/smtpgate/examples/throttle.policy.json|\
 644 opt/sg/share/man/man8/smtpgatectl.8|644 opt/sg/share/man/man8/smtpgated.8|"
@@ -29,5 +29,13 @@ mkdir -p "$tmp/root/etc/systemd/system"
 cp "$tmp/root/opt/sg/lib/systemd/system/smtpgated.service" "$tmp/root/etc/systemd/system/"
 out=$(systemd-analyze verify --man=no --root="$tmp/root" /etc/systemd/system/smtpgated.service 2>&1)
 check_eq "systemd-analyze verify --root accepts the installed unit" "$?:$out" "0:"
+
+# smtpgatectl is the thin client; what needs libbpf, libcurl or the
+# policy compiler runs smtpgatectl-full from ../libexec/smtpgate.
+check_eq "the installed smtpgatectl loads only libjansson and libc" \
+	"$(ldd "$tmp/root/opt/sg/bin/smtpgatectl" | awk '$1 ~ /^lib/ { print $1 }' | sort | tr '\n' ' ')" \
+	"libc.so.6 libjansson.so.4 "
+out=$("$tmp/root/opt/sg/bin/smtpgatectl" check "$tmp/root/opt/sg/share/doc/smtpgate/examples/example.policy.json" 2>&1)
+check_match "... and its check (smtpgatectl-full's) runs from the installed tree" "$?:$out" '^0:.*: ok '
 
 tap_done

@@ -610,6 +610,64 @@ static void test_compaction(void **state)
 	ut_remove_tmpdir(dir);
 }
 
+/* trust.import's batch: one append of n lines, all or none. */
+static void test_batch(void **state)
+{
+	char dir[PATH_MAX], json[PATH_MAX + 32], jpath[PATH_MAX + 32];
+	struct sg_trusted_entry batch[4];
+	struct sg_err err = { 0 };
+	struct sg_journal *j;
+	struct sg_policy p;
+	struct model m;
+	struct stat st;
+	char *text;
+	int lines = 0;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/batch", tmpdir);
+	fresh(dir);
+	snprintf(json, sizeof(json), "%s/state/approvals.json", dir);
+	snprintf(jpath, sizeof(jpath), "%s/state/approvals.journal", dir);
+	make_policy(&p);
+	assert_int_equal(sg_journal_open(&j, json, &err), 0);
+	for (int k = 0; k < 4; k++)
+		batch[k] = approval(7 + k, "B");
+	assert_int_equal(sg_journal_add_batch(j, &p, batch, 4, &err), 0);
+	assert_int_equal(sg_journal_records(j), 4);
+	text = ut_read_text(jpath);
+	for (char *c = text; *c; c++)
+		lines += *c == '\n';
+	free(text);
+	assert_int_equal(lines, 4);
+	assert_int_equal(load_model(json, &m), 0);
+	for (int idx = 7; idx <= 10; idx++)
+		assert_string_equal(m.ticket[idx], "B");
+	assert_string_equal(m.ticket[1], "PRE-1");      /* the snapshot's stay */
+
+	/* A failed append leaves nothing of the batch. */
+	assert_int_equal(stat(jpath, &st), 0);
+	setenv("SG_TEST_FAIL_JOURNAL_WRITE", "1", 1);
+	batch[0] = approval(11, "C");
+	batch[1] = approval(12, "C");
+	assert_int_equal(sg_journal_add_batch(j, &p, batch, 2, &err), -EIO);
+	unsetenv("SG_TEST_FAIL_JOURNAL_WRITE");
+	assert_int_equal(sg_journal_records(j), 4);
+	{
+		struct stat st2;
+
+		assert_int_equal(stat(jpath, &st2), 0);
+		assert_int_equal(st2.st_size, st.st_size);
+	}
+	assert_int_equal(load_model(json, &m), 0);
+	assert_string_equal(m.ticket[11], "");
+	/* An empty batch writes nothing. */
+	assert_int_equal(sg_journal_add_batch(j, &p, batch, 0, &err), 0);
+	assert_int_equal(sg_journal_records(j), 4);
+	sg_journal_close(j);
+	sg_policy_free(&p);
+	ut_remove_tmpdir(dir);
+}
+
 static int make_tmpdir(void **state)
 {
 	(void)state;
@@ -628,6 +686,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_replay),
 		cmocka_unit_test(test_torn_and_bad_lines),
 		cmocka_unit_test(test_compaction),
+		cmocka_unit_test(test_batch),
 		cmocka_unit_test(test_fail_write),
 		cmocka_unit_test(test_torn_write),
 		cmocka_unit_test(test_crash_write),

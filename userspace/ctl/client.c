@@ -198,16 +198,38 @@ static int connect_daemon(struct ctl *c, const char *path, int *fdp)
 			path, strerror(e));
 }
 
-/* The exchange itself: request out, reply text in. */
-static int exchange(struct ctl *c, const char *path, const char *request, char **reply,
-		    size_t *len)
+/* The request line of {command, args} (args stolen), or NULL. */
+static char *request_line(const char *command, json_t *args)
 {
+	json_t *req = json_pack("{s:s, s:o}", "command", command, "args",
+				args ? args : json_object());
+	char *text = req ? json_dumps(req, JSON_COMPACT) : NULL, *line = NULL;
+
+	json_decref(req);
+	if (text && asprintf(&line, "%s\n", text) < 0)
+		line = NULL;
+	free(text);
+	return line;
+}
+
+int ctl_request_open(struct ctl *c, const char *command, json_t *args, int *fdp)
+{
+	const char *path = ctl_socket_path(c);
+	char *line = request_line(command, args);
 	int fd = -1, rc, e;
 
+	*fdp = -1;
+	if (!path || !line) {
+		free(line);
+		return path ? ctl_fail(c, CTL_FAILED, "out of memory") : CTL_USAGE;
+	}
 	rc = connect_daemon(c, path, &fd);
-	if (rc)
+	if (rc) {
+		free(line);
 		return rc;
-	e = send_all(fd, request, strlen(request));
+	}
+	e = send_all(fd, line, strlen(line));
+	free(line);
 	/* A refusal may come before the request is read (permission, size):
 	 * a broken pipe still leaves the answer to read. */
 	if (e && e != -EPIPE && e != -ECONNRESET) {
@@ -216,20 +238,19 @@ static int exchange(struct ctl *c, const char *path, const char *request, char *
 				"sending to smtpgated at %s: %s", path, strerror(-e));
 	}
 	shutdown(fd, SHUT_WR);
-	e = recv_all(fd, reply, len);
-	close(fd);
+	*fdp = fd;
+	return CTL_OK;
+}
+
+int ctl_read_error(struct ctl *c, int e)
+{
+	const char *path = ctl_socket_path(c);
+
 	if (e == -EAGAIN || e == -EWOULDBLOCK)
 		return ctl_fail(c, CTL_UNREACHABLE, "no reply from smtpgated at %s within %d "
 				"seconds", path, CTL_REPLY_TIMEOUT_SEC);
-	if (e)
-		return ctl_fail(c, CTL_UNREACHABLE, "reading the reply of smtpgated at %s: %s",
-				path, strerror(-e));
-	if (!*len) {
-		free(*reply);
-		return ctl_fail(c, CTL_UNREACHABLE, "smtpgated at %s closed the connection "
-				"without a reply (did it stop or crash?)", path);
-	}
-	return CTL_OK;
+	return ctl_fail(c, CTL_UNREACHABLE, "reading the reply of smtpgated at %s: %s", path,
+			strerror(-e));
 }
 
 /* The protocol's argument names and the options that set them. */
@@ -242,6 +263,7 @@ static const char *option_of(const char *arg)
 		{ "duration_sec", "--duration" }, { "reason", "--reason" },
 		{ "expiring_within_sec", "--expiring" }, { "sources", "--sources" },
 		{ "top", "--top" }, { "since", "--since" }, { "limit", "--limit" },
+		{ "after", "--after" }, { "source", "--source" },
 	};
 
 	for (size_t i = 0; arg && i < sizeof(map) / sizeof(map[0]); i++)
@@ -274,7 +296,11 @@ static int reply_failed(struct ctl *c, json_t *reply)
 	if (!error)
 		error = "smtpgated gave no reason";
 	if (arg && !strncmp(error, arg, alen) && !strncmp(error + alen, ": ", 2))
-		fprintf(stderr, "smtpgatectl: %s: %s%s\n", c->what, option_of(arg), error + alen);
+		fprintf(stderr, "smtpgatectl: %s: %s%s\n", c->what,
+			/* trust list filters by --prefix; elsewhere it is the operand */
+			!strcmp(c->what, "trust list") && !strcmp(arg, "prefix") ? "--prefix"
+										 : option_of(arg),
+			error + alen);
 	else
 		fprintf(stderr, "smtpgatectl: %s: %s\n", c->what, error);
 	if (c->json)
@@ -282,30 +308,19 @@ static int reply_failed(struct ctl *c, json_t *reply)
 	return code_exit(code);
 }
 
-int ctl_call(struct ctl *c, const char *command, json_t *args, json_t **result)
+int ctl_reply_parse(struct ctl *c, const char *text, size_t len, json_t **result)
 {
-	json_t *req = json_pack("{s:s, s:o}", "command", command, "args",
-				args ? args : json_object());
-	char *text = req ? json_dumps(req, JSON_COMPACT) : NULL, *line = NULL, *reply_text = NULL;
 	const char *path = ctl_socket_path(c);
 	json_error_t jerr;
 	json_t *reply, *w;
-	size_t len = 0, i;
+	size_t i;
 	int rc;
 
 	*result = NULL;
-	json_decref(req);
-	if (!path || !text || asprintf(&line, "%s\n", text) < 0) {
-		free(text);
-		return path ? ctl_fail(c, CTL_FAILED, "out of memory") : CTL_USAGE;
-	}
-	free(text);
-	rc = exchange(c, path, line, &reply_text, &len);
-	free(line);
-	if (rc)
-		return rc;
-	reply = json_loadb(reply_text, len, 0, &jerr);
-	free(reply_text);
+	if (!len)
+		return ctl_fail(c, CTL_UNREACHABLE, "smtpgated at %s closed the connection "
+				"without a reply (did it stop or crash?)", path);
+	reply = json_loadb(text, len, 0, &jerr);
 	if (!json_is_object(reply)) {
 		json_decref(reply);
 		return ctl_fail(c, CTL_FAILED, "smtpgated at %s sent a garbled reply", path);
@@ -322,4 +337,23 @@ int ctl_call(struct ctl *c, const char *command, json_t *args, json_t **result)
 	if (!*result)
 		return ctl_fail(c, CTL_FAILED, "smtpgated at %s sent no result", path);
 	return CTL_OK;
+}
+
+int ctl_call(struct ctl *c, const char *command, json_t *args, json_t **result)
+{
+	char *reply_text = NULL;
+	size_t len = 0;
+	int fd, rc, e;
+
+	*result = NULL;
+	rc = ctl_request_open(c, command, args, &fd);
+	if (rc)
+		return rc;
+	e = recv_all(fd, &reply_text, &len);
+	close(fd);
+	if (e)
+		return ctl_read_error(c, e);
+	rc = ctl_reply_parse(c, reply_text, len, result);
+	free(reply_text);
+	return rc;
 }

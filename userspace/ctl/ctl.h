@@ -80,6 +80,15 @@ void ctl_help(FILE *f, const char *what);
  * printing why (stderr, and a JSON error document on stdout with
  * --json).  Warnings in the reply go to stderr. */
 int ctl_call(struct ctl *c, const char *command, json_t *args, json_t **result);
+/* The same in parts, for a reply read as it arrives (trust list): sends
+ * the request and returns CTL_OK with the connected socket in *fd (the
+ * caller's to close), or an exit code after reporting. */
+int ctl_request_open(struct ctl *c, const char *command, json_t *args, int *fd);
+/* A whole reply's text to its result (*result, the caller's) or exit
+ * code, as ctl_call does. */
+int ctl_reply_parse(struct ctl *c, const char *text, size_t len, json_t **result);
+/* Reports a failed read of the reply (-errno): the exit code. */
+int ctl_read_error(struct ctl *c, int e);
 /* Reports an error of this command: "smtpgatectl: WHAT: message" on
  * stderr (and a JSON error document with --json).  Returns code. */
 int ctl_fail(struct ctl *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -97,8 +106,10 @@ struct ctl_table;
 struct ctl_table *ctl_table_new(int ncols, const char *const *headers);
 /* Adds a row of ncols cells (copied; NULL prints as "-"). */
 void ctl_table_row(struct ctl_table *t, const char *const *cells);
-/* Prints with columns aligned, two spaces apart; numeric columns (set
- * with ctl_table_right) right-aligned. */
+/* Prints the rows added since the last print with columns aligned, two
+ * spaces apart; numeric columns (set with ctl_table_right) right-aligned.
+ * The rows are then dropped and the widths kept, so a table can be
+ * printed in parts as its rows arrive. */
 void ctl_table_print(struct ctl_table *t, FILE *f);
 void ctl_table_free(struct ctl_table *t);
 void ctl_table_right(struct ctl_table *t, int col);
@@ -128,6 +139,8 @@ int ctl_parse_count(const char *s, long long min, long long max, long long *out)
 int ctl_cmd_status(struct ctl *c);
 int ctl_cmd_reload(struct ctl *c);
 int ctl_cmd_trust(struct ctl *c);
+int ctl_trust_list(struct ctl *c);
+int ctl_trust_import(struct ctl *c);
 int ctl_cmd_relay(struct ctl *c);
 int ctl_cmd_ban(struct ctl *c);
 int ctl_cmd_stats(struct ctl *c);
@@ -135,6 +148,20 @@ int ctl_cmd_audit(struct ctl *c);
 int ctl_cmd_check(struct ctl *c);
 int ctl_cmd_store(struct ctl *c);
 int ctl_cmd_report(struct ctl *c);
+
+/* stats_pins.c: the stats document read from the pinned maps in dir
+ * (*out), or a failure already told. */
+int ctl_stats_from_pins(struct ctl *c, const char *dir, bool sources, unsigned top,
+			json_t **out);
+
+/* full.c: smtpgatectl itself links only what talking to smtpgated needs
+ * (jansson and libc: it starts in about a millisecond); the commands
+ * that need libbpf, libcurl, libcrypto or the policy compiler (check,
+ * report, store, stats --pin-dir, audit --fleet) are in
+ * smtpgatectl-full, which it runs in its place, with the same arguments
+ * (in the thin binary these functions are full_stub.c's, which exec
+ * it).  The command line as main() got it, for that. */
+extern char **ctl_main_argv;
 
 /* audit_fleet.c: the fleet store's audit records from `since` (unix
  * seconds, 0: all), the newest `limit`, as an array of records in the

@@ -31,10 +31,25 @@ static const struct help helps[] = {
 	  "trust del PREFIX --ticket ID\n"
 	  "    Removes an approval (not an entry of policy.json) under the change ticket.\n" },
 	{ "trust list",
-	  "trust list [--expiring DURATION]\n"
-	  "    Every trusted entry, from policy.json and approvals, sorted by prefix;\n"
-	  "    with --expiring only those that expire within DURATION (for the annual\n"
-	  "    review), expired ones included.\n" },
+	  "trust list [--prefix PREFIX] [--ticket ID] [--owner NAME] [--source policy|approval]\n"
+	  "           [--expiring DURATION] [--limit N] [--after PREFIX]\n"
+	  "    The trusted entries, from policy.json and approvals, sorted by prefix and\n"
+	  "    printed as they arrive.  --prefix: only those within PREFIX; --ticket,\n"
+	  "    --owner: only those with exactly that value; --source: only policy.json's\n"
+	  "    or only approvals; --expiring: only those that expire within DURATION\n"
+	  "    (for the annual review), expired ones included.  --limit N: a page of N\n"
+	  "    entries (N+1 when the next is the approval a policy entry shadows); when\n"
+	  "    more follow, stderr says so and gives the next page's --after, the last\n"
+	  "    prefix listed.  --json: one JSON array, an entry per line.\n" },
+	{ "trust import",
+	  "trust import FILE\n"
+	  "    Approves every approval in FILE (- for stdin) at once, all or none:\n"
+	  "    {\"approvals\": [{\"prefix\", \"relays\", \"ticket\", \"owner\", \"rate\",\n"
+	  "    \"contact\", \"expires\", \"note\"}, ...]} (the fields of trust add; expires\n"
+	  "    RFC 3339 or +DURATION).  A bad element, a prefix listed twice or already\n"
+	  "    trusted otherwise, or a full table: nothing changes and the error names the\n"
+	  "    element.  One already in force with the same values is left unchanged, so\n"
+	  "    an import can be run again.  Each approval gets its audit record.\n" },
 	{ "relay list",
 	  "relay list\n"
 	  "    The relay groups of the policy: addresses, ports, connection caps.\n" },
@@ -315,10 +330,15 @@ static int global_options(struct ctl *c, int argc, char **argv)
 	}
 }
 
+char **ctl_main_argv;
+
 int main(int argc, char **argv)
 {
 	struct ctl c = { 0 };
-	int rc = global_options(&c, argc, argv);
+	int rc;
+
+	ctl_main_argv = argv;
+	rc = global_options(&c, argc, argv);
 
 	if (CTL_GETOPT_DONE(rc))
 		return CTL_GETOPT_EXIT(rc);

@@ -16,7 +16,8 @@ struct ctl_table {
 	char **cells;           /* row-major, the header first */
 	size_t nrows, cap;
 	bool right[16];
-	bool header;            /* row 0 is a header */
+	bool header;            /* row 0 is a header (not yet printed) */
+	size_t *w;              /* column widths printed so far */
 };
 
 static char *safe_copy(const char *s)
@@ -85,7 +86,9 @@ void ctl_table_print(struct ctl_table *t, FILE *f)
 
 	if (!t)
 		return;
-	w = calloc((size_t)t->ncols, sizeof(*w));
+	if (!t->w)
+		t->w = calloc((size_t)t->ncols, sizeof(*t->w));
+	w = t->w;
 	for (size_t r = 0; w && r < t->nrows; r++)
 		for (int i = 0; i < t->ncols; i++) {
 			const char *cell = t->cells[r * (size_t)t->ncols + (size_t)i];
@@ -110,7 +113,13 @@ void ctl_table_print(struct ctl_table *t, FILE *f)
 			fputs(i == t->ncols - 1 ? "\n" : "  ", f);
 		}
 	}
-	free(w);
+	/* Printed rows go; the widths stay for the next rows (a table
+	 * printed in parts as a stream arrives keeps its columns, widening
+	 * only when a later cell is wider). */
+	for (size_t k = 0; k < t->nrows * (size_t)t->ncols; k++)
+		free(t->cells[k]);
+	t->nrows = 0;
+	t->header = false;
 }
 
 void ctl_table_free(struct ctl_table *t)
@@ -120,6 +129,7 @@ void ctl_table_free(struct ctl_table *t)
 	for (size_t k = 0; k < t->nrows * (size_t)t->ncols; k++)
 		free(t->cells[k]);
 	free(t->cells);
+	free(t->w);
 	free(t);
 }
 

@@ -9,35 +9,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <bpf/libbpf.h>
 #include "config.h"
 #include "ctl.h"
 #include "../daemon/control_stats.h"
-
-/* libbpf's warnings only, and marked as its own. */
-static int quiet_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	if (level != LIBBPF_WARN)
-		return 0;
-	fputs("smtpgatectl: libbpf: ", stderr);
-	return vfprintf(stderr, fmt, ap);
-}
-
-static int stats_from_pins(struct ctl *c, const char *dir, bool sources, unsigned top,
-			   json_t **out)
-{
-	struct sg_err err = { 0 };
-	struct sg_dp *dp;
-
-	libbpf_set_print(quiet_libbpf);
-	if (sg_dp_open_pinned(&dp, dir, &err))
-		return ctl_fail(c, CTL_FAILED, "--pin-dir %s: %s", dir, err.msg);
-	*out = sg_stats_json(dp, sources, top);
-	sg_dp_close(dp);
-	if (!*out)
-		return ctl_fail(c, CTL_FAILED, "--pin-dir %s: cannot read the counters", dir);
-	return CTL_OK;
-}
 
 static void print_counters(json_t *atts)
 {
@@ -182,7 +156,7 @@ int ctl_cmd_stats(struct ctl *c)
 		sources = true;
 	}
 	if (pin_dir) {
-		rc = stats_from_pins(c, pin_dir, sources, (unsigned)top, &result);
+		rc = ctl_stats_from_pins(c, pin_dir, sources, (unsigned)top, &result);
 	} else {
 		args = json_pack("{s:b}", "sources", sources);
 		if (top_text)

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * smtpgatectl trust add|del|list.  Arguments go to smtpgated as they
- * were given (only durations become times): the daemon checks them by
+ * smtpgatectl trust add|del (list: trust_list.c; import: trust_import.c).
+ * Arguments go to smtpgated as they were given (only durations become
+ * times): the daemon checks them by
  * the policy loader's rules and audits every refusal, so a check made
  * here would only be a second, unaudited set of rules.
  */
@@ -135,92 +136,11 @@ static int trust_del(struct ctl *c)
 	return CTL_OK;
 }
 
-static const char *entry_state(json_t *e)
-{
-	if (json_is_true(json_object_get(e, "expired")))
-		return "expired";
-	if (json_is_true(json_object_get(e, "shadowed")))
-		return "shadowed";
-	return "active";
-}
-
-static void print_list(json_t *arr, const char *window)
-{
-	static const char *const headers[] = {
-		"PREFIX", "RELAYS", "RATE", "TICKET", "OWNER", "EXPIRES", "SOURCE", "STATE"
-	};
-	struct ctl_table *t;
-	size_t i;
-	json_t *e;
-
-	if (!json_array_size(arr)) {
-		if (window)
-			printf("no trusted entry expires within %s\n", window);
-		else
-			printf("no trusted entries\n");
-		return;
-	}
-	t = ctl_table_new(8, headers);
-	json_array_foreach(arr, i, e) {
-		char relays[256];
-		const char *row[8] = {
-			ctl_str(json_object_get(e, "prefix"), "?"),
-			ctl_join(json_object_get(e, "relays"), relays, sizeof(relays)),
-			ctl_str(json_object_get(e, "rate"), "unlimited"),
-			ctl_str(json_object_get(e, "ticket"), "-"),
-			ctl_str(json_object_get(e, "owner"), "-"),
-			ctl_str(json_object_get(e, "expires"), "never"),
-			ctl_str(json_object_get(e, "source"), "?"),
-			entry_state(e),
-		};
-
-		ctl_table_row(t, row);
-	}
-	ctl_table_print(t, stdout);
-	ctl_table_free(t);
-}
-
-static int trust_list(struct ctl *c)
-{
-	static const struct option longs[] = {
-		{ "expiring", required_argument, NULL, 'x' },
-		CTL_COMMON_OPTIONS
-	};
-	json_t *args = json_object(), *result;
-	const char *window = NULL;
-	long long secs;
-	int o, rc;
-
-	while ((o = ctl_getopt(c, longs)) >= 0)
-		if (o == 'x')
-			window = optarg;
-	if (CTL_GETOPT_DONE(o) || (rc = ctl_no_positional(c))) {
-		json_decref(args);
-		return CTL_GETOPT_DONE(o) ? CTL_GETOPT_EXIT(o) : rc;
-	}
-	if (window) {
-		if (sg_parse_duration(window, &secs)) {
-			json_decref(args);
-			return ctl_usage(c, "--expiring: \"%s\" is not a duration (like 30d, 12h, "
-					 "90m, 2w)", window);
-		}
-		json_object_set_new(args, "expiring_within_sec", json_integer(secs));
-	}
-	rc = ctl_call(c, SG_CTL_TRUST_LIST, args, &result);
-	if (rc)
-		return rc;
-	if (c->json)
-		ctl_print_json(result);
-	else
-		print_list(result, window);
-	json_decref(result);
-	return CTL_OK;
-}
-
 int ctl_cmd_trust(struct ctl *c)
 {
 	static const struct ctl_verb verbs[] = {
-		{ "add", trust_add }, { "del", trust_del }, { "list", trust_list },
+		{ "add", trust_add }, { "del", trust_del }, { "list", ctl_trust_list },
+		{ "import", ctl_trust_import },
 	};
 
 	return ctl_dispatch(c, verbs, sizeof(verbs) / sizeof(verbs[0]));

@@ -58,6 +58,16 @@ int sgd_save_approval_added(struct sgd *d, const struct sg_trusted_entry *t,
 	return saved(d, sg_journal_add(d->journal, &d->policy, t, err), err);
 }
 
+int sgd_save_approvals_added(struct sgd *d, const struct sg_trusted_entry *t, size_t n,
+			     struct sg_err *err)
+{
+	int rc = journal(d, err);
+
+	if (rc)
+		return rc;
+	return saved(d, sg_journal_add_batch(d->journal, &d->policy, t, n, err), err);
+}
+
 int sgd_save_approval_removed(struct sgd *d, const struct sg_prefix *prefix,
 			      struct sg_err *err)
 {

@@ -16,6 +16,8 @@
  */
 #include <errno.h>
 #include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "append.h"
@@ -146,6 +148,41 @@ int sgd_audit_mark(struct sgd *d, const struct sgd_audit *a, struct sg_append_ma
 	}
 	rc = sg_append_line(d->audit_path, line, len, mark, &err);
 	free(line);
+	note_result(d, rc, err.msg);
+	return rc;
+}
+
+int sgd_audit_batch_mark(struct sgd *d, const struct sgd_audit *a, size_t n,
+			 struct sg_append_mark *mark)
+{
+	struct sg_err err = { 0 };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int rc = f ? 0 : -ENOMEM;
+
+	mark->fd = -1;
+	for (size_t i = 0; i < n; i++) {
+		struct sgd_audit named = a[i];
+		size_t llen = 0;
+		char *line;
+
+		if (!named.gateway && d->store)
+			named.gateway = d->gateway;
+		line = record_line(&named, &llen); /* takes the args, even after a failure */
+		if (!rc && (!line || fwrite(line, 1, llen, f) != llen))
+			rc = -ENOMEM;
+		free(line);
+	}
+	if (f && fclose(f))
+		rc = -ENOMEM;
+	if (rc) {
+		free(buf);
+		note_result(d, rc, "out of memory");
+		return rc;
+	}
+	rc = len ? sg_append_line(d->audit_path, buf, len, mark, &err) : 0;
+	free(buf);
 	note_result(d, rc, err.msg);
 	return rc;
 }

@@ -5,7 +5,9 @@
  * A Unix stream socket served from the event loop, so requests are
  * serialised with everything else that changes the policy.  Every
  * connection is non-blocking with its own buffers: one request line of
- * at most 64 KiB within 5 seconds, then one reply, then close.  The peer
+ * at most 64 KiB (64 MiB for an admin: a trust.import batch) within 5
+ * seconds, then one reply (a listing is streamed a chunk at a time),
+ * then close.  The peer
  * is identified with SO_PEERCRED when the connection is accepted, and a
  * peer in neither control group is answered "permission_denied" before a
  * byte of its request is read.
@@ -78,6 +80,7 @@ struct conn {
 	size_t in_len, in_cap;
 	char *out;
 	size_t out_len, out_off;
+	struct sgd_stream *stream; /* the rest of a streamed reply (trust.list) */
 	bool replying;          /* the request is answered; writing the reply */
 	bool drain;             /* answered early: drain the rest once replied */
 	bool draining;          /* replied; discarding input until EOF */
@@ -203,6 +206,7 @@ static void conn_close(struct conn *c)
 	}
 	if (c->later)
 		sgd_req_forget_client(c->later); /* the reload goes on, unanswered */
+	sgd_stream_free(c->stream);
 	free(c->in);
 	free(c->out);
 	free(c);
@@ -252,9 +256,9 @@ static void conn_drain(struct conn *c)
 	}
 }
 
-/* Writes what the socket takes; closes when all is written or the peer
+/* Sends what is pending: 1 all of it, 0 the socket is full, -1 the peer
  * is gone. */
-static void conn_flush(struct conn *c)
+static int conn_send(struct conn *c)
 {
 	while (c->out_off < c->out_len) {
 		ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
@@ -262,16 +266,76 @@ static void conn_flush(struct conn *c)
 
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (w <= 0)
+			return -1;
+		c->out_off += (size_t)w;
+	}
+	return 1;
+}
+
+/* The next chunk of a streamed reply in place of the one sent; the last
+ * gets the reply's newline.  0, or -1 (the reply is cut short). */
+static int conn_next_chunk(struct conn *c)
+{
+	struct sgd_control *ctl = c->ctl;
+	char *buf = NULL, *nb;
+	size_t len = 0;
+	int rc = c->stream->next(ctl->d, c->stream->state, &buf, &len);
+
+	if (rc < 0)
+		return -1;
+	if (!rc) {
+		if (!(nb = realloc(buf, len + 1))) {
+			free(buf);
+			return -1;
+		}
+		buf = nb;
+		buf[len++] = '\n';
+		sgd_stream_free(c->stream);
+		c->stream = NULL;
+	}
+	free(c->out);
+	c->out = buf;
+	c->out_len = len;
+	c->out_off = 0;
+	if (c->peer.role != SGD_ROLE_ADMIN) {
+		ctl->reader_bytes += len - c->reader_bytes;
+		c->reader_bytes = len;
+	}
+	/* A long listing read steadily is not "a reader that stops reading". */
+	c->deadline_ms = sg_mono_ms() + REPLY_TIMEOUT_MS;
+	return 0;
+}
+
+/* Writes what the socket takes; closes when all is written or the peer
+ * is gone.  A streamed reply makes one chunk per call, and the call
+ * comes from the event loop (EPOLLOUT, level-triggered), so the other
+ * connections and the daemon's other work take turns with it. */
+static void conn_flush(struct conn *c)
+{
+	bool made = false;
+
+	for (;;) {
+		int rc = conn_send(c);
+
+		if (rc < 0) {
+			conn_close(c);
+			return;
+		}
+		if (!rc || (c->stream && made)) {
 			if (conn_watch(c, EPOLLOUT))
 				conn_close(c);
 			return;
 		}
-		if (w <= 0) {
+		if (!c->stream)
+			break;
+		if (conn_next_chunk(c)) {
 			conn_close(c);
 			return;
 		}
-		c->out_off += (size_t)w;
+		made = true;
 	}
 	if (c->drain)
 		conn_start_drain(c);
@@ -333,6 +397,19 @@ static void conn_reply_text(struct conn *c, char *text)
 	conn_flush(c);
 }
 
+/* Sends a streamed reply (consumed), chunk by chunk, and closes. */
+static void conn_reply_stream(struct conn *c, struct sgd_stream *stream)
+{
+	c->stream = stream;
+	c->replying = true;
+	free(c->in);
+	c->in = NULL;
+	c->in_len = c->in_cap = 0;
+	c->out_len = c->out_off = 0;
+	c->deadline_ms = sg_mono_ms() + REPLY_TIMEOUT_MS;
+	conn_flush(c);
+}
+
 static void conn_reply(struct conn *c, json_t *reply)
 {
 	char *text = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
@@ -363,6 +440,14 @@ static void on_reply(void *ctx, char *text)
 	conn_reply_text(c, text);
 }
 
+static void on_reply_stream(void *ctx, struct sgd_stream *stream)
+{
+	struct conn *c = ctx;
+
+	c->later = NULL;
+	conn_reply_stream(c, stream);
+}
+
 /* Runs the request (consumed); refuse_reload: refuse it as
  * reload_in_progress with this reason instead.  c may be closed on
  * return, unless its reply comes later. */
@@ -370,6 +455,7 @@ static void conn_run(struct conn *c, json_t *req, const char *refuse_reload)
 {
 	struct sgd_answer_opts o = {
 		.reply = on_reply,
+		.stream = on_reply_stream,
 		.ctx = c,
 		.may_answer_later = true,
 		.refuse_reload_busy = refuse_reload,
@@ -455,22 +541,29 @@ void sgd_control_resume(struct sgd *d)
  * newline, or the end of the stream). */
 static void conn_read(struct conn *c)
 {
+	/* An admin's request may carry a batch (trust.import); anyone
+	 * else's is small.  The buffer grows with what arrives. */
+	size_t limit = c->peer.role == SGD_ROLE_ADMIN ? SGD_CTL_MAX_ADMIN_REQUEST
+						      : SGD_CTL_MAX_REQUEST;
+
 	for (;;) {
-		size_t want = SGD_CTL_MAX_REQUEST + 1 - c->in_len;
 		char *nl;
 		ssize_t n;
 
-		if (c->in_cap < SGD_CTL_MAX_REQUEST + 1) {
-			char *in = realloc(c->in, SGD_CTL_MAX_REQUEST + 1);
+		if (c->in_len == c->in_cap) {
+			size_t cap = c->in_cap ? c->in_cap * 2 : SGD_CTL_MAX_REQUEST + 1;
+			char *in;
 
-			if (!in) {
+			if (cap > limit + 1)
+				cap = limit + 1;
+			if (!(in = realloc(c->in, cap))) {
 				conn_close(c);
 				return;
 			}
 			c->in = in;
-			c->in_cap = SGD_CTL_MAX_REQUEST + 1;
+			c->in_cap = cap;
 		}
-		n = recv(c->fd, c->in + c->in_len, want, MSG_DONTWAIT);
+		n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, MSG_DONTWAIT);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -491,13 +584,15 @@ static void conn_read(struct conn *c)
 			c->deadline_ms = c->accepted_ms + REQUEST_TIMEOUT_MS;
 		nl = memchr(c->in + c->in_len, '\n', (size_t)n);
 		c->in_len += (size_t)n;
-		if (nl && (size_t)(nl - c->in) < SGD_CTL_MAX_REQUEST) {
+		if (nl && (size_t)(nl - c->in) < limit) {
 			c->in_len = (size_t)(nl - c->in);
 			conn_answer(c);
 			return;
 		}
-		if (c->in_len > SGD_CTL_MAX_REQUEST || nl) {
-			conn_refuse_early(c, SGD_E_INVALID, "the request is larger than 65536 bytes");
+		if (c->in_len > limit || nl) {
+			conn_refuse_early(c, SGD_E_INVALID, limit == SGD_CTL_MAX_REQUEST
+					  ? "the request is larger than 65536 bytes"
+					  : "the request is larger than 64 MiB");
 			return;
 		}
 	}

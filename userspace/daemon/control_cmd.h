@@ -15,8 +15,10 @@
 #include "smtpgate/control.h"
 #include "daemon.h"
 
-/* A request line, at most this many bytes. */
+/* A request line, at most this many bytes; an admin's at most the
+ * second (a trust.import of about 300,000 approvals). */
 #define SGD_CTL_MAX_REQUEST (64 * 1024)
+#define SGD_CTL_MAX_ADMIN_REQUEST (64 << 20)
 /* A reply line, at most this many bytes: a larger one is replaced by a
  * "failed" error that says so.  Room for trust.list of a full table of
  * typical entries (262,144 of about 300 bytes). */
@@ -56,6 +58,10 @@ struct sgd_peer {
 /* Where a reply line goes: text is malloc'd (consumed), NULL when out of
  * memory. */
 typedef void (*sgd_reply_fn)(void *ctx, char *text);
+struct sgd_stream;
+/* Where a streamed reply goes (consumed): the caller writes it chunk by
+ * chunk. */
+typedef void (*sgd_stream_fn)(void *ctx, struct sgd_stream *stream);
 
 struct sgd_command;
 
@@ -66,6 +72,7 @@ struct sgd_req {
 	const struct sgd_command *cmd;  /* NULL if the request named none */
 	json_t *request;                /* held: command points into it */
 	sgd_reply_fn reply;             /* NULL: the client is gone */
+	sgd_stream_fn reply_stream;     /* NULL: a stream is drained into one line */
 	void *reply_ctx;
 	bool may_answer_later;          /* the caller takes a late reply */
 	bool audit_refusal;             /* a failure is audited */
@@ -79,9 +86,15 @@ struct sgd_req {
 	char *raw_result;       /* or the result as JSON text, malloc'd */
 	json_t *warnings;       /* array of strings, or NULL */
 	bool truncated;         /* the result was cut to fit a reply */
+	/* Or a result too large to build whole, written a chunk at a time
+	 * (set by trust.list; the whole reply comes from it). */
+	struct sgd_stream *stream;
 	/* A change recorded before it was made (sgd_req_audit_change). */
 	bool audited;
 	struct sg_append_mark audit_mark;
+	/* The change is recorded as many records (trust.import): warnings
+	 * go in the reply and the log, the records stay as written. */
+	bool audited_batch;
 };
 
 /* Fails the request: code, the argument at fault (NULL: none) and the
@@ -126,11 +139,30 @@ struct sgd_command {
 	int (*run)(struct sgd_req *r);
 };
 
+/* A reply written a chunk at a time as the client reads it, so that a
+ * listing of a million entries is never held whole in memory, and other
+ * clients are answered between its chunks (control.c writes one chunk
+ * per turn of the event loop).  next() appends the next chunk to *buf
+ * (malloc'd text, *len bytes) and returns 1 when more follow, 0 when it
+ * wrote the end of the reply, -1 when it failed (the reply is then cut
+ * short, which the client sees as an incomplete reply).  Each chunk is
+ * made from the daemon's state at the time, so changes made between
+ * chunks are seen by the chunks after them. */
+struct sgd_stream {
+	int (*next)(struct sgd *d, void *state, char **buf, size_t *len);
+	void (*free)(void *state);
+	void *state;
+};
+void sgd_stream_free(struct sgd_stream *s);
+
 /* Finds a command by name, or NULL. */
 const struct sgd_command *sgd_command_find(const char *name);
 
 struct sgd_answer_opts {
 	sgd_reply_fn reply;
+	/* A streamed reply (trust.list) goes here, to be written a chunk at
+	 * a time; NULL: it is drained into one line for reply. */
+	sgd_stream_fn stream;
 	void *ctx;
 	/* The caller can take the reply after sgd_control_answer returns
 	 * (the socket can; the fuzzers cannot): a reload answers when it
@@ -166,7 +198,17 @@ json_t *sgd_control_refuse(struct sgd *d, const struct sgd_peer *peer, const cha
 /* control_trust.c */
 int sgd_cmd_trust_add(struct sgd_req *r);
 int sgd_cmd_trust_del(struct sgd_req *r);
+int sgd_cmd_trust_import(struct sgd_req *r);
+/* control_trust_list.c */
 int sgd_cmd_trust_list(struct sgd_req *r);
+
+/* The approval the request's args describe (trust.add's keys), checked
+ * by the rules of a policy.json entry, with an expiry in the future;
+ * strings point into r->args.  0, or -1 (the request has failed). */
+int sgd_trust_parse_entry(struct sgd_req *r, long long now, struct sg_trusted_entry *t);
+/* Undoing a data-plane change failed: rebuilds the data plane from the
+ * policy in memory.  0, or -1 with why in err. */
+int sgd_trust_resync(struct sgd *d, const char *what, struct sg_err *err);
 
 /* An entry as trust.list shows it. */
 json_t *sgd_trust_entry_json(const struct sg_policy *p, const struct sg_trusted_entry *t,

@@ -214,7 +214,10 @@ static const char *const trust_add_keys[] = {
 	"prefix", "relays", "ticket", "owner", "rate", "contact", "expires", "note", NULL
 };
 static const char *const trust_del_keys[] = { "prefix", "ticket", NULL };
-static const char *const trust_list_keys[] = { "expiring_within_sec", NULL };
+static const char *const trust_list_keys[] = {
+	"expiring_within_sec", "prefix", "ticket", "owner", "source", "limit", "after", NULL
+};
+static const char *const trust_import_keys[] = { "approvals", NULL };
 static const char *const ban_add_keys[] = { "addr", "duration_sec", "reason", "ticket", NULL };
 static const char *const ban_del_keys[] = { "addr", "reason", "ticket", NULL };
 static const char *const stats_keys[] = { "sources", "top", NULL };
@@ -228,6 +231,7 @@ static const struct sgd_command commands[] = {
 	{ SG_CTL_TRUST_ADD, true, true, trust_add_keys, sgd_cmd_trust_add },
 	{ SG_CTL_TRUST_DEL, true, true, trust_del_keys, sgd_cmd_trust_del },
 	{ SG_CTL_TRUST_LIST, false, false, trust_list_keys, sgd_cmd_trust_list },
+	{ SG_CTL_TRUST_IMPORT, true, true, trust_import_keys, sgd_cmd_trust_import },
 	{ SG_CTL_RELAY_LIST, false, false, no_keys, sgd_cmd_relay_list },
 	{ SG_CTL_BAN_ADD, true, true, ban_add_keys, sgd_cmd_ban_add },
 	{ SG_CTL_BAN_DEL, true, true, ban_del_keys, sgd_cmd_ban_del },
@@ -414,18 +418,59 @@ static char *dump_reply(json_t *reply)
 	return text;
 }
 
+void sgd_stream_free(struct sgd_stream *s)
+{
+	if (!s)
+		return;
+	s->free(s->state);
+	free(s);
+}
+
+/* The whole stream as one reply line (malloc'd), the stream freed: for
+ * callers that take the reply at once (the fuzz targets check it whole). */
+static char *drain_stream(struct sgd *d, struct sgd_stream *stream)
+{
+	char *reply = NULL;
+	size_t len = 0;
+	int rc = 1;
+
+	while (stream && rc == 1) {
+		char *chunk = NULL, *joined;
+		size_t n = 0;
+
+		rc = stream->next(d, stream->state, &chunk, &n);
+		joined = rc >= 0 ? realloc(reply, len + n + 1) : NULL;
+		if (!joined) {
+			free(chunk);
+			free(reply);
+			reply = NULL;
+			break;
+		}
+		memcpy(joined + len, chunk, n);
+		len += n;
+		joined[len] = '\0';
+		reply = joined;
+		free(chunk);
+	}
+	sgd_stream_free(stream);
+	return reply;
+}
+
 /* The tail of every request: the audit record settled, the reply line
- * built, the request freed. */
-static char *req_finish(struct sgd_req *r, const struct sgd_command *cmd, bool audited, int rc)
+ * built (or, for a streamed reply, *stream set and NULL returned), the
+ * request freed. */
+static char *req_finish(struct sgd_req *r, const struct sgd_command *cmd, bool audited, int rc,
+			struct sgd_stream **stream)
 {
 	struct sgd *d = r->d;
 	const struct sgd_peer *peer = r->peer;
 	bool logged = true;
 	char *reply;
 
-	if (!rc && !r->result && !r->raw_result)
+	*stream = NULL;
+	if (!rc && !r->result && !r->raw_result && !r->stream)
 		rc = sgd_req_fail(r, SGD_E_FAILED, NULL, "out of memory");
-	if (r->audited && !rc && json_array_size(r->warnings)) {
+	if (r->audited && !rc && json_array_size(r->warnings) && !r->audited_batch) {
 		int wrc;
 
 		/* Done, with something the operator must know (a change that a
@@ -454,6 +499,11 @@ static char *req_finish(struct sgd_req *r, const struct sgd_command *cmd, bool a
 			sgd_info("control: %s by %s (uid %u) refused: %s", r->command, peer->user,
 				 (unsigned)peer->uid, r->error ? r->error : "?");
 		reply = dump_reply(error_reply(r->code, r->error, r->arg));
+	} else if (r->stream) {
+		/* Reads only (trust.list): no record, no warnings. */
+		*stream = r->stream;
+		r->stream = NULL;
+		reply = NULL;
 	} else if (r->raw_result) {
 		reply = raw_reply(r->raw_result, r->warnings, r->truncated);
 	} else {
@@ -470,6 +520,7 @@ static char *req_finish(struct sgd_req *r, const struct sgd_command *cmd, bool a
 	}
 	json_decref(r->result);
 	free(r->raw_result);
+	sgd_stream_free(r->stream);
 	json_decref(r->warnings);
 	json_decref(r->args);
 	json_decref(r->request);
@@ -491,9 +542,20 @@ static void reply_to(sgd_reply_fn fn, void *ctx, char *text)
 static void sgd_req_answer_now(struct sgd_req *r, int rc)
 {
 	sgd_reply_fn fn = r->reply;
+	sgd_stream_fn stream_fn = r->reply_stream;
 	void *ctx = r->reply_ctx;
+	struct sgd *d = r->d;
+	struct sgd_stream *stream;
+	char *text = req_finish(r, r->cmd, r->audit_refusal, rc, &stream);
 
-	reply_to(fn, ctx, req_finish(r, r->cmd, r->audit_refusal, rc));
+	if (!stream)
+		reply_to(fn, ctx, text);
+	else if (stream_fn && fn)
+		stream_fn(ctx, stream);
+	else if (fn)
+		reply_to(fn, ctx, drain_stream(d, stream));
+	else
+		sgd_stream_free(stream);
 }
 
 struct sgd_req *sgd_control_answer(struct sgd *d, const struct sgd_peer *peer, json_t *request,
@@ -515,6 +577,7 @@ struct sgd_req *sgd_control_answer(struct sgd *d, const struct sgd_peer *peer, j
 	r->command = "?";
 	r->request = json_incref(request);
 	r->reply = o->reply;
+	r->reply_stream = o->stream;
 	r->reply_ctx = o->ctx;
 	r->may_answer_later = o->may_answer_later;
 	rc = parse_request(r, request, &cmd);
@@ -547,6 +610,7 @@ void sgd_req_answer(struct sgd_req *r)
 void sgd_req_forget_client(struct sgd_req *r)
 {
 	r->reply = NULL;
+	r->reply_stream = NULL;
 	r->reply_ctx = NULL;
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * trust.add, trust.del, trust.list: the firewall team's approvals.
+ * trust.add, trust.del: the firewall team's approvals (trust.list is
+ * control_trust_list.c, trust.import control_trust_import.c).
  *
  * A change is made in this order, and undone in reverse if a step fails,
  * so that a reply of "ok" means the kernel enforces it and the disk holds
@@ -162,7 +163,7 @@ static int parse_rate(struct sgd_req *r, const struct sg_policy *p, uint32_t *cl
 /* The entry the request describes, checked by the rules of a policy.json
  * entry, plus those of a new approval: the expiry is in the future and
  * the prefix is not trusted yet.  Strings point into the request. */
-static int parse_entry(struct sgd_req *r, long long now, struct sg_trusted_entry *t)
+int sgd_trust_parse_entry(struct sgd_req *r, long long now, struct sg_trusted_entry *t)
 {
 	const struct sg_policy *p = &r->d->policy;
 	const char *ticket = NULL, *owner = NULL, *contact = NULL, *note = NULL;
@@ -246,7 +247,7 @@ static void warn_out_of_scope(struct sgd_req *r, const struct sg_trusted_entry *
  * in-memory policy (a new generation, as a reload does), so the kernel
  * enforces what the reply says.  0 if it does now; else -1 with why in
  * err (the caller's reply must then say the kernel disagrees). */
-static int resync(struct sgd *d, const char *what, struct sg_err *err)
+int sgd_trust_resync(struct sgd *d, const char *what, struct sg_err *err)
 {
 	if (!sgd_apply_policy(d, err)) {
 		sgd_warn("%s: undoing the data-plane change failed; the data plane was rebuilt "
@@ -267,7 +268,7 @@ int sgd_cmd_trust_add(struct sgd_req *r)
 	char by[SG_CREATED_BY_MAX];
 	int rc;
 
-	if (parse_entry(r, now, &t) || check_new(r, &t))
+	if (sgd_trust_parse_entry(r, now, &t) || check_new(r, &t))
 		return -1;
 	snprintf(by, sizeof(by), "%s (uid %u)", r->peer->user, (unsigned)r->peer->uid);
 	t.created_by = by;
@@ -278,7 +279,7 @@ int sgd_cmd_trust_add(struct sgd_req *r)
 	if (sg_dp_trust_put(d->dp, &t, &err))
 		return sgd_req_fail(r, SGD_E_FAILED, NULL, "data plane: %s", err.msg);
 	if (sg_policy_add_trusted(&d->policy, &t)) {
-		if (sg_dp_trust_del(d->dp, &t.prefix, NULL) && resync(d, "trust.add", &err))
+		if (sg_dp_trust_del(d->dp, &t.prefix, NULL) && sgd_trust_resync(d, "trust.add", &err))
 			return sgd_req_fail(r, SGD_E_FAILED, NULL, "out of memory, and the data "
 					    "plane still holds the entry (%s): run smtpgatectl "
 					    "reload", err.msg);
@@ -293,7 +294,7 @@ int sgd_cmd_trust_add(struct sgd_req *r)
 
 		/* Not on disk: not done.  Undo both steps exactly. */
 		sg_policy_remove_trusted(&d->policy, d->policy.n_trusted - 1);
-		rc = sg_dp_trust_del(d->dp, &t.prefix, NULL) && resync(d, "trust.add", &undo);
+		rc = sg_dp_trust_del(d->dp, &t.prefix, NULL) && sgd_trust_resync(d, "trust.add", &undo);
 		sgd_snapshot_policy(d);
 		if (rc)
 			return sgd_req_fail(r, SGD_E_FAILED, NULL, "cannot save the approval (%s), "
@@ -395,7 +396,7 @@ int sgd_cmd_trust_del(struct sgd_req *r)
 		}
 		sg_policy_free(&saved);
 		rc = dp_removed && sg_dp_trust_put(d->dp, &d->policy.trusted[i], NULL) &&
-		     resync(d, "trust.del", &undo);
+		     sgd_trust_resync(d, "trust.del", &undo);
 		sgd_snapshot_policy(d);
 		if (rc)
 			return sgd_req_fail(r, SGD_E_FAILED, NULL, "cannot save approvals.json (%s), "
@@ -408,64 +409,4 @@ int sgd_cmd_trust_del(struct sgd_req *r)
 	sg_policy_free(&saved);
 	sgd_snapshot_policy(d);
 	return sgd_req_ok(r, result);
-}
-
-/* ---- trust.list ------------------------------------------------------ */
-
-static int prefix_cmp(const struct sg_prefix *a, const struct sg_prefix *b)
-{
-	int c = memcmp(a->addr.b, b->addr.b, sizeof(a->addr.b));
-
-	if (c)
-		return c;
-	return a->len < b->len ? -1 : a->len > b->len;
-}
-
-static const struct sg_policy *sort_policy;
-
-static int entry_cmp(const void *a, const void *b)
-{
-	const struct sg_trusted_entry *x = &sort_policy->trusted[*(const size_t *)a];
-	const struct sg_trusted_entry *y = &sort_policy->trusted[*(const size_t *)b];
-	int c = prefix_cmp(&x->prefix, &y->prefix);
-
-	/* policy.json's entry first, then the approval it shadows */
-	return c ? c : x->origin - y->origin;
-}
-
-int sgd_cmd_trust_list(struct sgd_req *r)
-{
-	const struct sg_policy *p = &r->d->policy;
-	long long now = (long long)time(NULL), window;
-	int has_window = sgd_arg_int(r, "expiring_within_sec", false, 0, 100LL * 366 * 86400,
-				     &window);
-	size_t *order;
-	json_t *arr;
-
-	if (has_window < 0)
-		return -1;
-	order = calloc(p->n_trusted + 1, sizeof(*order));
-	arr = json_array();
-	if (!order || !arr) {
-		free(order);
-		json_decref(arr);
-		return sgd_req_fail(r, SGD_E_FAILED, NULL, "out of memory");
-	}
-	for (size_t i = 0; i < p->n_trusted; i++)
-		order[i] = i;
-	sort_policy = p;
-	qsort(order, p->n_trusted, sizeof(*order), entry_cmp);
-	for (size_t k = 0; k < p->n_trusted; k++) {
-		const struct sg_trusted_entry *t = &p->trusted[order[k]];
-
-		if (has_window && (!t->expires || t->expires > now + window))
-			continue;
-		if (json_array_append_new(arr, sgd_trust_entry_json(p, t, now))) {
-			free(order);
-			json_decref(arr);
-			return sgd_req_fail(r, SGD_E_FAILED, NULL, "out of memory");
-		}
-	}
-	free(order);
-	return sgd_req_ok(r, arr);
 }

@@ -217,6 +217,10 @@ int sgd_save_approval_added(struct sgd *d, const struct sg_trusted_entry *t,
 			    struct sg_err *err);
 int sgd_save_approval_removed(struct sgd *d, const struct sg_prefix *prefix,
 			      struct sg_err *err);
+/* n approvals added at once (trust.import, t[0..n) in d->policy): one
+ * append and one fdatasync for all; the same returns. */
+int sgd_save_approvals_added(struct sgd *d, const struct sg_trusted_entry *t, size_t n,
+			     struct sg_err *err);
 /* At start: folds what approvals.journal holds into approvals.json. */
 void sgd_approvals_compact(struct sgd *d);
 /* At exit. */
@@ -303,6 +307,11 @@ int sgd_audit(struct sgd *d, const struct sgd_audit *a);
 /* The same, keeping the record retractable through *mark: for a change
  * recorded before it is made (see audit.c). */
 int sgd_audit_mark(struct sgd *d, const struct sgd_audit *a, struct sg_append_mark *mark);
+/* n records (a[0..n), each one's args stolen) in one append and one
+ * fsync, all or none, retractable together through *mark (trust.import:
+ * one record per approval).  0 or -errno. */
+int sgd_audit_batch_mark(struct sgd *d, const struct sgd_audit *a, size_t n,
+			 struct sg_append_mark *mark);
 /* Takes back a marked record: the change it records did not happen. */
 void sgd_audit_retract(struct sgd *d, struct sg_append_mark *mark);
 

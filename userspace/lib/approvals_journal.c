@@ -176,8 +176,10 @@ static int test_hook(struct sg_journal *j, const char *line, size_t len, struct 
 	return 0;
 }
 
-/* Appends one line (ending in '\n') whole and durably, or not at all. */
-static int append_line(struct sg_journal *j, const char *line, size_t len, struct sg_err *err)
+/* Appends lines (text ending in '\n', `lines` of them) whole and
+ * durably, or not at all: one write and one fdatasync however many. */
+static int append_lines(struct sg_journal *j, const char *line, size_t len, size_t lines,
+			struct sg_err *err)
 {
 	int rc = test_hook(j, line, len, err);
 	int e;
@@ -188,7 +190,7 @@ static int append_line(struct sg_journal *j, const char *line, size_t len, struc
 
 	if (!rc && !fdatasync(j->fd)) {
 		j->size += (off_t)len;
-		j->records++;
+		j->records += lines;
 		return 0;
 	}
 	e = rc ? -rc : errno;
@@ -205,7 +207,7 @@ static int append_line(struct sg_journal *j, const char *line, size_t len, struc
 		/* The whole line is in the file and could not be taken back:
 		 * it counts, as a rename would once done. */
 		j->size += (off_t)len;
-		j->records++;
+		j->records += lines;
 		return SG_SAVED_NOT_DURABLE;
 	}
 	/* A partial line that stays has no newline: a reader ignores it and
@@ -232,7 +234,7 @@ static int append_json(struct sg_journal *j, json_t *rec, struct sg_err *err)
 	}
 	line[n] = '\n';
 	line[n + 1] = '\0';
-	rc = append_line(j, line, n + 1, err);
+	rc = append_lines(j, line, n + 1, 1, err);
 	free(line);
 	return rc;
 }
@@ -245,6 +247,35 @@ int sg_journal_add(struct sg_journal *j, const struct sg_policy *p,
 	if (!a)
 		return sg_errf(err, -ENOMEM, "%s: out of memory", j->path);
 	return append_json(j, json_pack("{s:s, s:o}", "op", "add", "approval", a), err);
+}
+
+int sg_journal_add_batch(struct sg_journal *j, const struct sg_policy *p,
+			 const struct sg_trusted_entry *t, size_t n, struct sg_err *err)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int rc = 0;
+
+	if (!f)
+		return sg_errf(err, -ENOMEM, "%s: out of memory", j->path);
+	for (size_t i = 0; i < n && !rc; i++) {
+		json_t *a = sg_approval_json(p, &t[i]);
+		json_t *rec = a ? json_pack("{s:s, s:o}", "op", "add", "approval", a) : NULL;
+		char *text = rec ? json_dumps(rec, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+
+		json_decref(rec);
+		if (!text || fprintf(f, "%s\n", text) < 0)
+			rc = -ENOMEM;
+		free(text);
+	}
+	if (fclose(f) || rc) {
+		free(buf);
+		return sg_errf(err, -ENOMEM, "%s: out of memory", j->path);
+	}
+	rc = n ? append_lines(j, buf, len, n, err) : 0;
+	free(buf);
+	return rc;
 }
 
 int sg_journal_del(struct sg_journal *j, const struct sg_prefix *prefix, struct sg_err *err)

@@ -65,6 +65,10 @@ void sg_journal_close(struct sg_journal *j);
  * it). */
 int sg_journal_add(struct sg_journal *j, const struct sg_policy *p,
 		   const struct sg_trusted_entry *t, struct sg_err *err);
+/* Records n additions (t[0..n)) as one append and one fdatasync: all of
+ * them committed, or none; the same returns as sg_journal_add. */
+int sg_journal_add_batch(struct sg_journal *j, const struct sg_policy *p,
+			 const struct sg_trusted_entry *t, size_t n, struct sg_err *err);
 int sg_journal_del(struct sg_journal *j, const struct sg_prefix *prefix, struct sg_err *err);
 
 /* Records since the last compaction (or since opening). */
