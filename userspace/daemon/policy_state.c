@@ -6,6 +6,7 @@
  * (in the kernel and in memory), is logged and is counted.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -41,8 +42,10 @@ static int load_all(struct sgd *d, struct sg_policy *out, char sha[65], struct s
 	}
 	/* Shadowing is asked per approval at apply, per trust list entry and
 	 * per expiry: an index keeps that linear in the policy, not
-	 * quadratic.  Without memory for it the answers are the same, slower. */
-	if (sg_policy_index(out))
+	 * quadratic.  Without memory for it the answers are the same, slower.
+	 * Only approvals are ever shadowed: with none, no index (it would
+	 * cost some 48 bytes an entry for nothing). */
+	if (n && sg_policy_index(out))
 		sgd_warn("out of memory indexing the policy; shadowing checks scan it");
 	rc = 0;
 out:
@@ -66,22 +69,6 @@ long sgd_find_approval(const struct sg_policy *p, const struct sg_prefix *prefix
 bool sgd_is_shadowed(const struct sg_policy *p, const struct sg_trusted_entry *t)
 {
 	return sg_policy_is_shadowed(p, t);
-}
-
-/* The entries the data plane gets: all, minus approvals shadowed by a
- * policy.json entry for the same prefix.  Shares strings with p. */
-static int data_plane_view(const struct sg_policy *p, struct sg_policy *view)
-{
-	*view = *p;
-	view->trusted = calloc(p->n_trusted ? p->n_trusted : 1, sizeof(*view->trusted));
-	if (!view->trusted)
-		return -ENOMEM;
-	view->n_trusted = 0;
-	view->cap_trusted = p->n_trusted;
-	for (size_t i = 0; i < p->n_trusted; i++)
-		if (!sgd_is_shadowed(p, &p->trusted[i]))
-			view->trusted[view->n_trusted++] = p->trusted[i];
-	return 0;
 }
 
 static void warn_shadowed(const struct sg_policy *p)
@@ -124,15 +111,12 @@ void sgd_snapshot_policy(struct sgd *d)
 	pthread_mutex_unlock(&d->lock);
 }
 
+/* The data plane gets every entry but the approvals a policy.json entry
+ * shadows (sg_dp_apply leaves those out itself: no copy of the policy). */
 static int apply(struct sgd *d, const struct sg_policy *p, struct sg_err *err)
 {
-	struct sg_policy view;
-	int rc;
+	int rc = sg_dp_apply(d->dp, p, err);
 
-	if (data_plane_view(p, &view))
-		return sg_errf(err, -ENOMEM, "out of memory");
-	rc = sg_dp_apply(d->dp, &view, err);
-	free(view.trusted);
 	if (!rc) {
 		pthread_mutex_lock(&d->lock);
 		d->generation = sg_dp_generation(d->dp);
@@ -249,6 +233,9 @@ int sgd_reload(struct sgd *d, char *msg, size_t len, sgd_reload_gate gate, void 
 	warn_shadowed(&next);
 	sg_policy_free(&d->policy);
 	d->policy = next;
+	/* The previous policy's memory back to the system, not kept for a
+	 * next reload: the daemon's size at rest is one policy's. */
+	malloc_trim(0);
 	sgd_expiry_seen_apply(d);
 	pthread_mutex_lock(&d->lock);
 	memcpy(d->policy_sha256, sha, sizeof(sha)); /* the metrics thread reads it */

@@ -23,7 +23,6 @@
  */
 #include <errno.h>
 #include <linux/membarrier.h>
-#include <search.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,68 +31,36 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "compile.h"
+#include "map_batch.h"
 #include "dp_internal.h"
+#include "prefix_map.h"
 
 /* ---- prefix -> slot index of the active generation ---- */
 
-struct slot_node {
-	struct sg_prefix prefix;
-	uint32_t slot;
-};
-
-static int slot_node_cmp(const void *a, const void *b)
+static long index_find(const struct sg_prefix_map *m, const struct sg_prefix *p)
 {
-	const struct slot_node *x = a, *y = b;
-	int c = memcmp(&x->prefix.addr, &y->prefix.addr, sizeof(x->prefix.addr));
-
-	return c ? c : (int)x->prefix.len - (int)y->prefix.len;
+	return m ? sg_prefix_map_get(m, p) : -1;
 }
 
-static long index_find(void *const *root, const struct sg_prefix *p)
+/* Adds to *m, made on first use (sized for hint prefixes). */
+static int index_add(struct sg_prefix_map **m, const struct sg_prefix *p, uint32_t slot,
+		     size_t hint)
 {
-	struct slot_node key = { .prefix = *p }, **hit;
-
-	hit = tfind(&key, root, slot_node_cmp);
-	return hit ? (long)(*hit)->slot : -1;
-}
-
-static int index_add(void **root, const struct sg_prefix *p, uint32_t slot)
-{
-	struct slot_node *n = malloc(sizeof(*n)), **hit;
-
-	if (!n)
+	if (!*m && !(*m = sg_prefix_map_new(hint)))
 		return -ENOMEM;
-	n->prefix = *p;
-	n->slot = slot;
-	hit = tsearch(n, root, slot_node_cmp);
-	if (!hit) {
-		free(n);
-		return -ENOMEM;
-	}
-	if (*hit != n) {
-		free(n);
-		return -EEXIST;
-	}
-	return 0;
+	return sg_prefix_map_add(*m, p, slot);
 }
 
-static void index_del(void **root, const struct sg_prefix *p)
+static void index_del(struct sg_prefix_map *m, const struct sg_prefix *p)
 {
-	struct slot_node key = { .prefix = *p }, **hit, *n;
-
-	hit = tfind(&key, root, slot_node_cmp);
-	if (!hit)
-		return;
-	n = *hit;
-	tdelete(&key, root, slot_node_cmp);
-	free(n);
+	if (m)
+		sg_prefix_map_del(m, p);
 }
 
-static void index_free(void **root)
+static void index_free(struct sg_prefix_map **m)
 {
-	if (*root)
-		tdestroy(*root, free);
-	*root = NULL;
+	sg_prefix_map_free(*m);
+	*m = NULL;
 }
 
 void sg_dp_free_index(struct sg_dp *dp)
@@ -101,18 +68,15 @@ void sg_dp_free_index(struct sg_dp *dp)
 	index_free(&dp->slot_index);
 }
 
-struct slot_search {
-	uint32_t slot;
-	const struct slot_node *hit;
-};
-
-static void slot_search_visit(const void *nodep, VISIT which, void *ctx)
+static int slot_search_visit(const struct sg_prefix *p, uint32_t slot, void *ctx)
 {
-	const struct slot_node *n = *(const struct slot_node *const *)nodep;
-	struct slot_search *s = ctx;
+	struct sg_entry_ban *want = ctx;
 
-	if ((which == postorder || which == leaf) && !s->hit && n->slot == s->slot)
-		s->hit = n;
+	if (slot != want->rec.slot)
+		return 0;
+	want->entry = *p;
+	want->known = true;
+	return 1;
 }
 
 /* Many slots at once, in one walk of the index: ents sorted by rec.slot. */
@@ -128,19 +92,17 @@ static int entry_slot_cmp(const void *key, const void *elem)
 	return k < e ? -1 : k > e;
 }
 
-static void slots_search_visit(const void *nodep, VISIT which, void *ctx)
+static int slots_search_visit(const struct sg_prefix *p, uint32_t slot, void *ctx)
 {
-	const struct slot_node *n = *(const struct slot_node *const *)nodep;
 	struct slots_search *s = ctx;
 	struct sg_entry_ban *hit;
 
-	if (which != postorder && which != leaf)
-		return;
-	hit = bsearch(&n->slot, s->ents, s->n, sizeof(*s->ents), entry_slot_cmp);
+	hit = bsearch(&slot, s->ents, s->n, sizeof(*s->ents), entry_slot_cmp);
 	if (hit) {
-		hit->entry = n->prefix;
+		hit->entry = *p;
 		hit->known = true;
 	}
+	return 0;
 }
 
 void sg_dp_resolve_entry_bans(struct sg_dp *dp, struct sg_entry_ban *ents, size_t n)
@@ -150,7 +112,7 @@ void sg_dp_resolve_entry_bans(struct sg_dp *dp, struct sg_entry_ban *ents, size_
 	for (size_t i = 0; i < n; i++)
 		ents[i].known = false;
 	if (n && dp->slot_index && dp->slot_used)
-		twalk_r(dp->slot_index, slots_search_visit, &s);
+		sg_prefix_map_foreach(dp->slot_index, slots_search_visit, &s);
 	for (size_t i = 0; i < n; i++)
 		if (ents[i].known &&
 		    (ents[i].rec.slot >= SG_MAX_TRUSTED || !sg_slot_test(dp->slot_used, ents[i].rec.slot)))
@@ -159,15 +121,15 @@ void sg_dp_resolve_entry_bans(struct sg_dp *dp, struct sg_entry_ban *ents, size_
 
 int sg_dp_slot_prefix(struct sg_dp *dp, uint32_t slot, struct sg_prefix *out)
 {
-	struct slot_search s = { .slot = slot };
+	struct sg_entry_ban want = { .rec.slot = slot };
 
 	if (slot >= SG_MAX_TRUSTED || !dp->slot_used || !sg_slot_test(dp->slot_used, slot))
 		return -ENOENT;
 	if (dp->slot_index)
-		twalk_r(dp->slot_index, slot_search_visit, &s);
-	if (!s.hit)
+		sg_prefix_map_foreach(dp->slot_index, slot_search_visit, &want);
+	if (!want.known)
 		return -ENOENT;
-	*out = s.hit->prefix;
+	*out = want.entry;
 	return 0;
 }
 
@@ -278,7 +240,7 @@ static int scan_table(struct sg_dp *dp, int fd, bool lpm, struct sg_err *err)
 		}
 		if (val.slot >= SG_MAX_TRUSTED)
 			return sg_errf(err, -EPROTO, "pinned trusted entry with slot %u", val.slot);
-		if (index_add(&dp->slot_index, &p, val.slot))
+		if (index_add(&dp->slot_index, &p, val.slot, 1024) == -ENOMEM)
 			return sg_errf(err, -ENOMEM, "out of memory");
 		sg_slot_set(dp->slot_used, val.slot);
 		dp->n_trusted++;
@@ -310,13 +272,18 @@ int sg_dp_scan_active(struct sg_dp *dp, struct sg_err *err)
 
 /* ---- building a generation ---- */
 
+#define BATCH 8192 /* elements per BPF_MAP_UPDATE_BATCH */
+
 struct build {
 	int fd[T_COUNT];
 	uint64_t *used;   /* slots of the generation being built */
-	void *index;      /* its prefix -> slot index */
+	struct sg_prefix_map *index; /* its prefix -> slot index */
 	long n_trusted;
 	uint32_t *reused; /* slots taken over from entries this build removes */
 	size_t n_reused, cap_reused;
+	struct sg_map_batch hosts, nets; /* the new tables' entries, queued */
+	struct sg_map_batch resets;      /* new entries' buckets, zeroed before the switch */
+	uint64_t *banned; /* slots with an automatic ban record (read once) */
 };
 
 static void build_free(struct build *b)
@@ -326,7 +293,11 @@ static void build_free(struct build *b)
 			close(b->fd[t]);
 	free(b->used);
 	free(b->reused);
+	free(b->banned);
 	index_free(&b->index);
+	sg_map_batch_free(&b->hosts);
+	sg_map_batch_free(&b->nets);
+	sg_map_batch_free(&b->resets);
 }
 
 static int put_trusted(int fd, const struct sg_trusted_entry *e, uint32_t slot, __u64 flags)
@@ -344,33 +315,97 @@ static int put_trusted(int fd, const struct sg_trusted_entry *e, uint32_t slot, 
 	}
 }
 
-/* Puts entry e into the generation being built, at slot. */
-static int place_trusted(struct sg_dp *dp, struct build *b, const struct sg_trusted_entry *e,
-			 uint32_t slot, uint32_t gen, struct sg_err *err)
+/* The message for a refused batch: the key the kernel stopped at. */
+static int batch_error(const struct sg_map_batch *q, bool host, int rc, struct sg_err *err)
 {
-	int fd = sg_prefix_is_host(&e->prefix) ? b->fd[T_HOSTS] : b->fd[T_NETS];
 	char text[SG_PREFIX_STRLEN];
+	struct sg_prefix p;
+
+	if (host) {
+		memcpy(&p.addr, q->bad_key, sizeof(p.addr));
+		p.len = 128;
+	} else {
+		struct sg_lpm_key k;
+
+		memcpy(&k, q->bad_key, sizeof(k));
+		p.addr = k.addr;
+		p.len = k.prefixlen;
+	}
+	sg_prefix_format(&p, text, sizeof(text));
+	return sg_errf(err, rc, "trusted %s: %s", text,
+		       rc == -E2BIG || rc == -ENOSPC ? "trusted table full" : strerror(-rc));
+}
+
+/* Puts entry e into the generation being built, at slot: queued, sent
+ * by the batch (the generation is not visible before the switch). */
+static int place_trusted(struct sg_dp *dp, struct build *b, const struct sg_trusted_entry *e,
+			 uint32_t slot, uint32_t gen, size_t n_hint, struct sg_err *err)
+{
+	bool host = sg_prefix_is_host(&e->prefix);
+	struct sg_lpm_key k = lpm_key(&e->prefix);
+	char text[SG_PREFIX_STRLEN];
+	struct sg_trusted v;
 	int rc;
 
-	sg_prefix_format(&e->prefix, text, sizeof(text));
-	rc = index_add(&b->index, &e->prefix, slot);
-	if (rc == -EEXIST)
+	rc = index_add(&b->index, &e->prefix, slot, n_hint);
+	if (rc == -EEXIST) {
+		sg_prefix_format(&e->prefix, text, sizeof(text));
 		return sg_errf(err, -EEXIST, "trusted prefix %s is listed twice", text);
+	}
 	if (rc)
 		return sg_errf(err, rc, "out of memory");
 	sg_bloom_set(dp, gen, &e->prefix);
-	rc = put_trusted(fd, e, slot, BPF_NOEXIST);
+	sg_compile_trusted(e, &v);
+	v.slot = slot;
+	rc = host ? sg_map_batch_add(&b->hosts, &e->prefix.addr, &v)
+		  : sg_map_batch_add(&b->nets, &k, &v);
 	if (rc)
-		return sg_errf(err, rc, "trusted %s: %s", text, strerror(-rc));
+		return batch_error(host ? &b->hosts : &b->nets, host, rc, err);
 	sg_slot_set(b->used, slot);
 	b->n_trusted++;
 	return 0;
 }
 
+/* The slots sg_auto_bans has a record for: few (one per banned entry),
+ * read once per build instead of one delete per new entry. */
+static int read_banned(struct sg_dp *dp, struct build *b)
+{
+	int fd = bpf_map__fd(dp->skel->maps.sg_auto_bans);
+	__u32 key, next, *prev = NULL;
+
+	b->banned = calloc(SG_SLOT_WORDS, sizeof(uint64_t));
+	if (!b->banned)
+		return -ENOMEM;
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (key < SG_MAX_TRUSTED)
+			sg_slot_set(b->banned, key);
+	}
+	return 0;
+}
+
+/* reset_bucket for a slot no live entry uses, queued: the bucket is
+ * zeroed by the batch before the switch, the ban record (rare) now. */
+static int queue_reset(struct sg_dp *dp, struct build *b, uint32_t slot)
+{
+	struct sg_bucket zero = {};
+
+	if (!b->banned && read_banned(dp, b))
+		return -ENOMEM;
+	if (sg_slot_test(b->banned, slot)) {
+		if (bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.sg_auto_bans), &slot) &&
+		    errno != ENOENT)
+			return -errno;
+		sg_slot_clear(b->banned, slot);
+	}
+	return sg_map_batch_add(&b->resets, &slot, &zero);
+}
+
 /* A slot for a new entry: preferably one neither generation uses (reset
- * now, before the entry is visible); else one only the running
- * generation uses, whose entry this build removes (every entry that
- * stays has its slot marked in b->used already), reset after the
+ * before the switch, before the entry is visible); else one only the
+ * running generation uses, whose entry this build removes (every entry
+ * that stays has its slot marked in b->used already), reset after the
  * switch.  Fails only when the new generation itself has more entries
  * than there are slots. */
 static long new_slot(struct sg_dp *dp, struct build *b, struct sg_err *err)
@@ -379,7 +414,7 @@ static long new_slot(struct sg_dp *dp, struct build *b, struct sg_err *err)
 	int rc;
 
 	if (slot >= 0) {
-		if ((rc = reset_bucket(dp, (uint32_t)slot)))
+		if ((rc = queue_reset(dp, b, (uint32_t)slot)))
 			return sg_errf(err, rc, "reset bucket: %s", strerror(-rc));
 		return slot;
 	}
@@ -405,27 +440,48 @@ static int build_trusted(struct sg_dp *dp, struct build *b, const struct sg_poli
 {
 	int rc;
 
+	/* BPF_ANY: batches take no other flag, and the index has refused
+	 * a prefix listed twice before it is queued. */
+	if (sg_map_batch_init(&b->hosts, b->fd[T_HOSTS], sizeof(struct sg_addr),
+			      sizeof(struct sg_trusted), BPF_ANY, BATCH) ||
+	    sg_map_batch_init(&b->nets, b->fd[T_NETS], sizeof(struct sg_lpm_key),
+			      sizeof(struct sg_trusted), BPF_ANY, BATCH) ||
+	    sg_map_batch_init(&b->resets, bpf_map__fd(dp->skel->maps.sg_buckets), sizeof(__u32),
+			      sizeof(struct sg_bucket), BPF_ANY, BATCH))
+		return sg_errf(err, -ENOMEM, "out of memory");
 	/* The entries that stay first, so that their slots are known to be
-	 * taken before any new entry looks for one. */
+	 * taken before any new entry looks for one.  Approvals that
+	 * policy.json shadows (same prefix) are not the data plane's: the
+	 * policy.json entry is. */
 	for (size_t i = 0; i < p->n_trusted; i++) {
 		const struct sg_trusted_entry *e = &p->trusted[i];
-		long slot = index_find(&dp->slot_index, &e->prefix);
+		long slot;
 
-		if (slot >= 0 && (rc = place_trusted(dp, b, e, (uint32_t)slot, gen, err)))
+		if (sg_policy_is_shadowed(p, e))
+			continue;
+		slot = index_find(dp->slot_index, &e->prefix);
+		if (slot >= 0 && (rc = place_trusted(dp, b, e, (uint32_t)slot, gen, p->n_trusted,
+						     err)))
 			return rc;
 	}
 	for (size_t i = 0; i < p->n_trusted; i++) {
 		const struct sg_trusted_entry *e = &p->trusted[i];
 		long slot;
 
-		if (index_find(&dp->slot_index, &e->prefix) >= 0)
+		if (sg_policy_is_shadowed(p, e) || index_find(dp->slot_index, &e->prefix) >= 0)
 			continue;
 		slot = new_slot(dp, b, err);
 		if (slot < 0)
 			return (int)slot;
-		if ((rc = place_trusted(dp, b, e, (uint32_t)slot, gen, err)))
+		if ((rc = place_trusted(dp, b, e, (uint32_t)slot, gen, p->n_trusted, err)))
 			return rc;
 	}
+	if ((rc = sg_map_batch_flush(&b->hosts)))
+		return batch_error(&b->hosts, true, rc, err);
+	if ((rc = sg_map_batch_flush(&b->nets)))
+		return batch_error(&b->nets, false, rc, err);
+	if ((rc = sg_map_batch_flush(&b->resets)))
+		return sg_errf(err, rc, "reset bucket: %s", strerror(-rc));
 	return 0;
 }
 
@@ -709,7 +765,7 @@ int sg_dp_trust_put(struct sg_dp *dp, const struct sg_trusted_entry *t, struct s
 	fd = active_table(dp, host, &gen, err);
 	if (fd < 0)
 		return fd;
-	slot = index_find(&dp->slot_index, &t->prefix);
+	slot = index_find(dp->slot_index, &t->prefix);
 	if (slot >= 0) {
 		rc = put_trusted(fd, t, (uint32_t)slot, BPF_EXIST);
 		if (rc)
@@ -727,14 +783,14 @@ int sg_dp_trust_put(struct sg_dp *dp, const struct sg_trusted_entry *t, struct s
 		sg_errf(err, rc, "reset bucket: %s", strerror(-rc));
 		goto out;
 	}
-	if ((rc = index_add(&dp->slot_index, &t->prefix, (uint32_t)slot))) {
+	if ((rc = index_add(&dp->slot_index, &t->prefix, (uint32_t)slot, 1024))) {
 		sg_errf(err, rc, "out of memory");
 		goto out;
 	}
 	sg_bloom_set(dp, gen, &t->prefix);
 	rc = put_trusted(fd, t, (uint32_t)slot, BPF_NOEXIST);
 	if (rc) {
-		index_del(&dp->slot_index, &t->prefix);
+		index_del(dp->slot_index, &t->prefix);
 		sg_errf(err, rc, "trusted %s: %s", text,
 			rc == -E2BIG || rc == -ENOSPC ? "trusted table full" : strerror(-rc));
 		goto out;
@@ -751,7 +807,7 @@ int sg_dp_trust_del(struct sg_dp *dp, const struct sg_prefix *prefix, struct sg_
 {
 	bool host = sg_prefix_is_host(prefix);
 	char text[SG_PREFIX_STRLEN];
-	long slot = index_find(&dp->slot_index, prefix);
+	long slot = index_find(dp->slot_index, prefix);
 	uint32_t gen;
 	int fd, rc = 0;
 
@@ -772,7 +828,7 @@ int sg_dp_trust_del(struct sg_dp *dp, const struct sg_prefix *prefix, struct sg_
 	if (rc)
 		return sg_errf(err, rc, "untrust %s: %s", text, strerror(-rc));
 	trusted_changed(dp);
-	index_del(&dp->slot_index, prefix);
+	index_del(dp->slot_index, prefix);
 	sg_slot_clear(dp->slot_used, (uint32_t)slot);
 	dp->n_trusted--;
 	return 0;
@@ -784,7 +840,7 @@ int sg_dp_trust_get(struct sg_dp *dp, const struct sg_prefix *prefix, struct sg_
 	uint32_t gen;
 	int fd, rc;
 
-	if (index_find(&dp->slot_index, prefix) < 0)
+	if (index_find(dp->slot_index, prefix) < 0)
 		return -ENOENT;
 	fd = active_table(dp, host, &gen, NULL);
 	if (fd < 0)
