@@ -714,6 +714,35 @@ static void test_full_table(void)
 	sg_dp_close(dp);
 }
 
+/* The trusted tables are sized for the policy (with room for 4,096
+ * approvals more): 6,000 approvals in place fill the host table, which
+ * is then copied into one twice as large, every entry still found. */
+static void test_tables_grow(struct sg_dp *dp)
+{
+	static const char *const one[] = { "198.18.9.1", NULL };
+	struct sg_err err = { 0 };
+	uint64_t gen;
+	char a[64];
+	int failed = 0, i;
+
+	must_apply(dp, one);
+	gen = sg_dp_generation(dp);
+	for (i = 0; i < 6000; i++) {
+		snprintf(a, sizeof(a), "2001:db8:77::%x", i + 1);
+		failed += trust_put(dp, a, 1, SG_NO_CLASS, &err) != 0;
+	}
+	tap_check(!failed && sg_dp_trust_count(dp) == 6001,
+		  "6,000 approvals in place beyond the policy's table: all go in",
+		  "%d failed (last: %s), count %ld", failed, err.msg, sg_dp_trust_count(dp));
+	tap_check(sg_dp_generation(dp) > gen, "the full table was copied into a larger one",
+		  "generation %llu, was %llu", (unsigned long long)sg_dp_generation(dp),
+		  (unsigned long long)gen);
+	pass(dp, "2001:db8:77::1", "grown table: the first approval passes");
+	pass(dp, "2001:db8:77::1770", "grown table: the last approval passes");
+	pass(dp, "198.18.9.1", "grown table: the policy's entry passes");
+	untrusted(dp, "2001:db8:77::1771", "grown table: a source never approved is untrusted");
+}
+
 int main(void)
 {
 	struct sg_dp *dp;
@@ -737,6 +766,7 @@ int main(void)
 	test_failed_apply(dp);
 	test_relay_memo(dp);
 	test_ports_reload(dp);
+	test_tables_grow(dp);
 	sg_dp_close(dp);
 	test_pinning();
 	test_full_table();

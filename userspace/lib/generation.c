@@ -201,12 +201,27 @@ static const struct inner_spec {
 		       sizeof(struct sg_relay_key), sizeof(__u64), SG_MAX_RELAY_KEYS },
 };
 
-static int create_inner(int t, struct sg_err *err)
+/* The size of a new trusted table for n entries.  The kernel makes a
+ * hash's bucket array for its maximum (16 bytes a bucket, a power of two
+ * of them) even without preallocation: tables sized for SG_MAX_TRUSTED
+ * would cost 16 MiB each, four of them, whatever the policy.  So they are
+ * sized for the policy, with room for approvals added in place (a
+ * quarter more, at least 4,096); when that is used up, the generation is
+ * copied into tables twice as large (grow_active). */
+static __u32 table_size(size_t n)
+{
+	size_t size = n + n / 4 + 4096;
+
+	return size > SG_MAX_TRUSTED ? SG_MAX_TRUSTED : (__u32)size;
+}
+
+/* A new inner map of table t: max_entries 0 is the template's. */
+static int create_inner(int t, __u32 max_entries, struct sg_err *err)
 {
 	const struct inner_spec *s = &inner_specs[t];
 	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
 	int fd = bpf_map_create(s->type, s->name, s->key_size, s->value_size,
-				s->max_entries, &o);
+				max_entries ? max_entries : s->max_entries, &o);
 
 	if (fd < 0)
 		return sg_errf(err, -errno, "create %s: %s", s->name, strerror(errno));
@@ -600,6 +615,7 @@ static int install(struct sg_dp *dp, const struct build *b, uint32_t next,
 int sg_dp_apply(struct sg_dp *dp, const struct sg_policy *p, struct sg_err *err)
 {
 	struct build b = { .fd = { -1, -1, -1, -1 } };
+	size_t n_entries[T_COUNT] = { 0 };
 	struct sg_config *cfg = NULL;
 	uint32_t cur, next;
 	int rc;
@@ -614,8 +630,12 @@ int sg_dp_apply(struct sg_dp *dp, const struct sg_policy *p, struct sg_err *err)
 		rc = sg_errf(err, -ENOMEM, "out of memory");
 		goto out;
 	}
+	for (size_t i = 0; i < p->n_trusted; i++)
+		if (!sg_policy_is_shadowed(p, &p->trusted[i]))
+			n_entries[sg_prefix_is_host(&p->trusted[i].prefix) ? T_HOSTS : T_NETS]++;
 	for (int t = 0; t < T_COUNT; t++) {
-		b.fd[t] = create_inner(t, err);
+		b.fd[t] = create_inner(t, t == T_HOSTS || t == T_NETS ? table_size(n_entries[t]) : 0,
+				       err);
 		if (b.fd[t] < 0) {
 			rc = b.fd[t];
 			goto out;
@@ -681,13 +701,26 @@ static int copy_table(int from, int to, __u32 key_size, __u32 value_size)
 	return 0;
 }
 
-/* The data plane probes prefix tables only at the lengths listed in the
- * config.  A trust_put of a prefix whose length the running generation
- * does not list therefore first switches to a copy of the running
- * generation whose list includes it (the whole generation, built aside
- * and switched with one write as ever); the entry then goes in by a
- * single update like any other.  Rare: lengths are few. */
-static int ensure_net_len(struct sg_dp *dp, unsigned len, struct sg_err *err)
+/* The maximum size of the active generation's inner map of table t. */
+static __u32 active_size(struct sg_dp *dp, int t)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int fd = sg_dp_inner_fd(dp, inner_specs[t].outer, (int)sg_dp_active(dp));
+
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.max_entries = 0;
+	close(fd);
+	return info.max_entries;
+}
+
+/* Switches to a copy of the running generation (the whole generation,
+ * built aside and switched with one write as ever) whose trusted table
+ * `grow` (T_HOSTS, T_NETS, or -1: none) is twice as large and whose
+ * config lists prefix length add_len too (0: none). */
+static int copy_active(struct sg_dp *dp, int grow, unsigned add_len, struct sg_err *err)
 {
 	struct build b = { .fd = { -1, -1, -1, -1 } };
 	struct sg_config *cfg = malloc(sizeof(*cfg));
@@ -699,23 +732,21 @@ static int ensure_net_len(struct sg_dp *dp, unsigned len, struct sg_err *err)
 		return sg_errf(err, -ENOMEM, "out of memory");
 	cur = sg_dp_active(dp);
 	*cfg = dp->live->config[cur];
-	for (i = 0; i < cfg->n_net_lens; i++)
-		if (cfg->net_lens[i] == len)
-			goto out; /* listed already */
-	if (cfg->n_net_lens >= SG_MAX_PREFIX_LENS) {
-		rc = sg_errf(err, -ENOSPC, "too many distinct prefix lengths among trusted "
-			     "prefixes (at most %d)", SG_MAX_PREFIX_LENS);
-		goto out;
-	}
 	next = cur ^ 1;
 	wait_quiescent();
 	memcpy(sg_bloom_half(dp, next), sg_bloom_half(dp, cur), SG_BLOOM_WORDS * sizeof(uint64_t));
 	for (int t = 0; t < T_COUNT && !rc; t++) {
 		int from = sg_dp_inner_fd(dp, inner_specs[t].outer, (int)cur);
+		__u32 size = t == T_HOSTS || t == T_NETS ? active_size(dp, t) : 0;
 
-		b.fd[t] = create_inner(t, err);
+		if (t == grow)
+			size = size > SG_MAX_TRUSTED / 2 ? SG_MAX_TRUSTED : 2 * size;
+		b.fd[t] = create_inner(t, size, err);
 		if (b.fd[t] < 0) {
 			rc = b.fd[t];
+			b.fd[t] = -1;
+			if (from >= 0)
+				close(from);
 			break;
 		}
 		if (from >= 0) {
@@ -728,17 +759,48 @@ static int ensure_net_len(struct sg_dp *dp, unsigned len, struct sg_err *err)
 	}
 	if (rc)
 		goto out;
-	/* Insert the length, keeping the list longest first. */
-	for (i = cfg->n_net_lens; i > 0 && cfg->net_lens[i - 1] < len; i--)
-		cfg->net_lens[i] = cfg->net_lens[i - 1];
-	cfg->net_lens[i] = (__u8)len;
-	cfg->n_net_lens++;
+	if (add_len) {
+		/* Insert the length, keeping the list longest first. */
+		for (i = cfg->n_net_lens; i > 0 && cfg->net_lens[i - 1] < add_len; i--)
+			cfg->net_lens[i] = cfg->net_lens[i - 1];
+		cfg->net_lens[i] = (__u8)add_len;
+		cfg->n_net_lens++;
+	}
 	cfg->generation++;
 	rc = install(dp, &b, next, cfg, err);
 out:
 	build_free(&b);
 	free(cfg);
 	return rc;
+}
+
+/* The data plane probes prefix tables only at the lengths listed in the
+ * config.  A trust_put of a prefix whose length the running generation
+ * does not list therefore first switches to a copy of the running
+ * generation whose list includes it; the entry then goes in by a single
+ * update like any other.  Rare: lengths are few. */
+static int ensure_net_len(struct sg_dp *dp, unsigned len, struct sg_err *err)
+{
+	const struct sg_config *cfg = &dp->live->config[sg_dp_active(dp)];
+
+	for (__u8 i = 0; i < cfg->n_net_lens; i++)
+		if (cfg->net_lens[i] == len)
+			return 0; /* listed already */
+	if (cfg->n_net_lens >= SG_MAX_PREFIX_LENS)
+		return sg_errf(err, -ENOSPC, "too many distinct prefix lengths among trusted "
+			       "prefixes (at most %d)", SG_MAX_PREFIX_LENS);
+	return copy_active(dp, -1, len, err);
+}
+
+/* The active table of host (or not) entries is full: switch to a copy in
+ * which it is twice as large.  -ENOSPC when it is at the limit already. */
+static int grow_active(struct sg_dp *dp, bool host, struct sg_err *err)
+{
+	int t = host ? T_HOSTS : T_NETS;
+
+	if (active_size(dp, t) >= SG_MAX_TRUSTED)
+		return sg_errf(err, -ENOSPC, "trusted table full (%d entries)", SG_MAX_TRUSTED);
+	return copy_active(dp, t, 0, err);
 }
 
 /* Tells the data plane's per-CPU trusted memo (struct sg_trusted_memo)
@@ -789,6 +851,22 @@ int sg_dp_trust_put(struct sg_dp *dp, const struct sg_trusted_entry *t, struct s
 	}
 	sg_bloom_set(dp, gen, &t->prefix);
 	rc = put_trusted(fd, t, (uint32_t)slot, BPF_NOEXIST);
+	if (rc == -E2BIG) {
+		/* The table is as large as the policy needed, and full. */
+		close(fd);
+		fd = -1;
+		rc = grow_active(dp, host, err);
+		if (!rc && (fd = active_table(dp, host, &gen, err)) < 0)
+			rc = fd;
+		if (!rc) {
+			sg_bloom_set(dp, gen, &t->prefix);
+			rc = put_trusted(fd, t, (uint32_t)slot, BPF_NOEXIST);
+		}
+		if (rc && err && err->code) {
+			index_del(dp->slot_index, &t->prefix);
+			goto out;
+		}
+	}
 	if (rc) {
 		index_del(dp->slot_index, &t->prefix);
 		sg_errf(err, rc, "trusted %s: %s", text,
@@ -799,7 +877,8 @@ int sg_dp_trust_put(struct sg_dp *dp, const struct sg_trusted_entry *t, struct s
 	sg_slot_set(dp->slot_used, (uint32_t)slot);
 	dp->n_trusted++;
 out:
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	return rc;
 }
 
