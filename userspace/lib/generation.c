@@ -502,12 +502,16 @@ static int build_trusted(struct sg_dp *dp, struct build *b, const struct sg_poli
 
 /* After the switch: once no packet can still judge by the previous
  * generation, the slots new entries took over from removed ones start
- * afresh (a full bucket, no ban), as every new entry's does. */
-static void reset_reused(struct sg_dp *dp, const struct build *b)
+ * afresh (a full bucket, no ban), as every new entry's does, and the
+ * previous generation's trusted tables are let go: kept installed, they
+ * would double the kernel memory of the policy at rest until the next
+ * reload replaced them (the data plane reads only the active generation,
+ * and a missing table reads as no entry). */
+static void after_switch(struct sg_dp *dp, const struct build *b, uint32_t prev)
 {
-	if (!b->n_reused)
-		return;
 	wait_quiescent();
+	for (int t = T_HOSTS; t <= T_NETS; t++)
+		bpf_map_delete_elem(sg_dp_map_fd(dp, inner_specs[t].outer), &prev);
 	for (size_t i = 0; i < b->n_reused; i++)
 		/* The switch is done and cannot be undone: should a reset
 		 * fail, that entry keeps the removed one's state until its
@@ -650,7 +654,7 @@ int sg_dp_apply(struct sg_dp *dp, const struct sg_policy *p, struct sg_err *err)
 	sg_compile_config(p, sg_dp_generation(dp) + 1, cfg);
 	if ((rc = install(dp, &b, next, cfg, err)))
 		goto out;
-	reset_reused(dp, &b);
+	after_switch(dp, &b, cur);
 	index_free(&dp->slot_index);
 	dp->slot_index = b.index;
 	b.index = NULL;
@@ -768,6 +772,8 @@ static int copy_active(struct sg_dp *dp, int grow, unsigned add_len, struct sg_e
 	}
 	cfg->generation++;
 	rc = install(dp, &b, next, cfg, err);
+	if (!rc)
+		after_switch(dp, &b, cur);
 out:
 	build_free(&b);
 	free(cfg);
