@@ -268,7 +268,7 @@ int main(int argc, char **argv)
 {
 	struct world w0, w1;
 	struct sg_dp *dp;
-	int n = 4000, c;
+	int n = 2000, c;
 
 	rng_state = 0x5347536361ull; /* "SGSca" */
 	while ((c = getopt(argc, argv, "n:s:")) != -1) {
