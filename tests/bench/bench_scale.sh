@@ -10,6 +10,9 @@
 #
 #   start      smtpgated started until `status` answers
 #   reload     wall time of `smtpgatectl reload` (the same policy, touched)
+#   CPU        the daemon's own CPU time (user + system, /proc/PID/stat)
+#              for the start and for the reload: on a shared machine the
+#              wall times grow with everyone's load, these much less
 #   HWM start  the daemon's VmHWM (high-water mark) once it answers
 #   RSS rest   its VmRSS then
 #   HWM reload its VmHWM after the reload: the peak of start and reload
@@ -61,11 +64,19 @@ write_policy() {
 }
 
 kb() { awk -v k="$1" '$1 == k":" { print $2 }' "/proc/$SGD_PID/status"; }
+# cpu_ms: the daemon's user + system time so far (fields 14 and 15 of
+# /proc/PID/stat, after the command name, which may hold spaces).
+cpu_ms() {
+	local tck
+	tck=$(getconf CLK_TCK)
+	sed 's/.*) //' "/proc/$SGD_PID/stat" | awk -v t="$tck" '{ print int(($12 + $13) * 1000 / t) }'
+}
 map_bytes() { ctl status --json 2>/dev/null | jq -r '.map_memory_bytes // "-"'; }
 
-# one_run FILE: appends "start_ms reload_ms hwm_start_kb rss_kb hwm_reload_kb map_bytes".
+# one_run FILE: appends "start_ms reload_ms hwm_start_kb rss_kb hwm_reload_kb map_bytes
+# start_cpu_ms reload_cpu_ms".
 one_run() {
-	local t0 start reload hwm0 rss hwm1 maps
+	local t0 start reload hwm0 rss hwm1 maps cpu0 cpu1
 
 	ctl_stop
 	t0=$(now_ns)
@@ -73,13 +84,15 @@ one_run() {
 	start=$(ms_since "$t0")
 	hwm0=$(kb VmHWM)
 	rss=$(kb VmRSS)
+	cpu0=$(cpu_ms)
 	touch "$CTL_POLICY"
 	t0=$(now_ns)
 	ctl reload >/dev/null 2>&1
 	reload=$(ms_since "$t0")
+	cpu1=$(cpu_ms)
 	hwm1=$(kb VmHWM)
 	maps=$(map_bytes)
-	echo "$start $reload $hwm0 $rss $hwm1 $maps" >>"$1"
+	echo "$start $reload $hwm0 $rss $hwm1 $maps $cpu0 $((cpu1 - cpu0))" >>"$1"
 }
 
 # restart_changed N: stop (pins kept), replace entries 0..999, start.
@@ -108,7 +121,8 @@ echo
 
 res="$CTL_DIR/bench"
 mkdir -p "$res"
-printf '%-9s %9s %10s %10s %9s %11s %11s %8s\n' entries start_ms reload_ms HWM_start RSS_rest HWM_reload kernel_MiB restart
+printf '%-9s %9s %10s %9s %10s %10s %9s %11s %11s %8s\n' entries start_ms reload_ms start_cpu reload_cpu \
+	HWM_start RSS_rest HWM_reload kernel_MiB restart
 for n in $SIZES; do
 	write_policy "$n"
 	: >"$res/size-$n"
@@ -116,13 +130,15 @@ for n in $SIZES; do
 		one_run "$res/size-$n"
 	done
 	restart=$(restart_changed "$n")
-	printf '%-9s %9s %10s %10s %9s %11s %11s %8s\n' "$n" "$(col "$res/size-$n" 1)" "$(col "$res/size-$n" 2)" \
+	printf '%-9s %9s %10s %9s %10s %10s %9s %11s %11s %8s\n' "$n" "$(col "$res/size-$n" 1)" \
+		"$(col "$res/size-$n" 2)" "$(col "$res/size-$n" 7)" "$(col "$res/size-$n" 8)" \
 		"$(mib "$res/size-$n" 3)" "$(mib "$res/size-$n" 4)" "$(mib "$res/size-$n" 5)" \
 		"$(mib_bytes "$res/size-$n" 6)" "$restart"
 	echo "          before: $(today "$n")"
 done
 ctl_stop
 echo
-echo "# MiB columns: HWM/RSS of smtpgated (VmHWM, VmRSS), kernel = map memory (memlock) of its maps"
+echo "# *_ms: wall and CPU (the daemon's user + system) milliseconds; MiB columns: HWM/RSS of"
+echo "# smtpgated (VmHWM, VmRSS), kernel = map memory (memlock) of its maps"
 echo "# load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 exit 0

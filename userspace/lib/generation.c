@@ -230,7 +230,32 @@ static int create_inner(int t, __u32 max_entries, struct sg_err *err)
 
 /* ---- scanning the active generation (at open) ---- */
 
-static int scan_table(struct sg_dp *dp, int fd, bool lpm, struct sg_err *err)
+static int scan_one(struct sg_dp *dp, const void *key, const struct sg_trusted *val, bool lpm,
+		    struct sg_err *err)
+{
+	struct sg_prefix p;
+
+	if (lpm) {
+		struct sg_lpm_key k;
+
+		memcpy(&k, key, sizeof(k));
+		p.addr = k.addr;
+		p.len = k.prefixlen;
+	} else {
+		memcpy(&p.addr, key, sizeof(p.addr));
+		p.len = 128;
+	}
+	if (val->slot >= SG_MAX_TRUSTED)
+		return sg_errf(err, -EPROTO, "pinned trusted entry with slot %u", val->slot);
+	if (index_add(&dp->slot_index, &p, val->slot, 1024) == -ENOMEM)
+		return sg_errf(err, -ENOMEM, "out of memory");
+	sg_slot_set(dp->slot_used, val->slot);
+	dp->n_trusted++;
+	return 0;
+}
+
+/* One key at a time: kernels without batch lookups of hashes. */
+static int scan_each(struct sg_dp *dp, int fd, bool lpm, struct sg_err *err)
 {
 	union {
 		struct sg_addr host;
@@ -238,29 +263,61 @@ static int scan_table(struct sg_dp *dp, int fd, bool lpm, struct sg_err *err)
 	} key, next;
 	struct sg_trusted val;
 	void *prev = NULL;
+	int rc;
 
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		struct sg_prefix p;
-
 		key = next;
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &val))
 			continue; /* deleted under us */
-		if (lpm) {
-			p.addr = key.net.addr;
-			p.len = key.net.prefixlen;
-		} else {
-			p.addr = key.host;
-			p.len = 128;
-		}
-		if (val.slot >= SG_MAX_TRUSTED)
-			return sg_errf(err, -EPROTO, "pinned trusted entry with slot %u", val.slot);
-		if (index_add(&dp->slot_index, &p, val.slot, 1024) == -ENOMEM)
-			return sg_errf(err, -ENOMEM, "out of memory");
-		sg_slot_set(dp->slot_used, val.slot);
-		dp->n_trusted++;
+		if ((rc = scan_one(dp, &key, &val, lpm, err)))
+			return rc;
 	}
 	return 0;
+}
+
+/* The pinned active table into the index (a restart that keeps the
+ * pins): BPF_MAP_LOOKUP_BATCH, thousands of entries a syscall, where a
+ * million entries took two syscalls each. */
+static int scan_table(struct sg_dp *dp, int fd, bool lpm, struct sg_err *err)
+{
+	enum { CHUNK = 8192 };
+	size_t key_size = lpm ? sizeof(struct sg_lpm_key) : sizeof(struct sg_addr);
+	char *keys = malloc(CHUNK * key_size), token[64];
+	struct sg_trusted *vals = malloc(CHUNK * sizeof(*vals));
+	bool first = true, done = false;
+	int rc = 0;
+
+	if (!keys || !vals) {
+		rc = sg_errf(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	while (!done && !rc) {
+		__u32 count = CHUNK;
+
+		if (bpf_map_lookup_batch(fd, first ? NULL : token, token, keys, vals, &count,
+					 NULL)) {
+			if (errno != ENOENT) {
+				/* Not supported here (or a bucket larger than a
+				 * chunk): the table again, key by key. */
+				if (!first) {
+					rc = sg_errf(err, -errno, "read pinned table: %s",
+						     strerror(errno));
+					break;
+				}
+				rc = scan_each(dp, fd, lpm, err);
+				break;
+			}
+			done = true; /* the last chunk: count is what it held */
+		}
+		first = false;
+		for (__u32 i = 0; i < count && !rc; i++)
+			rc = scan_one(dp, keys + i * key_size, &vals[i], lpm, err);
+	}
+out:
+	free(keys);
+	free(vals);
+	return rc;
 }
 
 int sg_dp_scan_active(struct sg_dp *dp, struct sg_err *err)
