@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
 #include <openssl/evp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -387,9 +388,11 @@ int sg_jsplit_each(struct sg_jsrc *s, const struct sg_jsplit *sp,
 	if (!sp->has_trusted)
 		return 0;
 	if (s->fd >= 0) {
-		/* Pass 2 reads the array again: its bytes were hashed in pass 1. */
+		/* Pass 2 reads the array again: every byte was hashed in pass
+		 * 1, and bytes appended since must not be. */
 		s->base = s->keep = sp->trusted_at;
 		s->len = 0;
+		s->hashed = SIZE_MAX;
 	}
 	rc = walk_elements(s, sp->trusted_at, &el, &end);
 	if (!rc && (el.count != sp->count || el.fingerprint != sp->fingerprint))
