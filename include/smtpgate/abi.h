@@ -31,7 +31,10 @@
 
 /* ---- limits -------------------------------------------------------- */
 
-#define SG_MAX_TRUSTED      262144 /* trusted entries (prefixes) per policy */
+/* Trusted entries (prefixes) per policy, approvals included: 2^20, over
+ * a million.  ABI 7 (262,144 before): it sizes sg_buckets, the one table
+ * preallocated for it (40 bytes a slot, 40 MiB), and bounds the others. */
+#define SG_MAX_TRUSTED      1048576
 #define SG_MAX_SCOPE        4096   /* scope prefixes */
 #define SG_MAX_RELAY_KEYS   16384  /* (relay address, port) pairs */
 #define SG_MAX_GROUPS       64     /* relay groups: one bit each in a mask */

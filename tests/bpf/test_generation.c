@@ -658,6 +658,7 @@ static void full_poison(struct sg_dp *dp, size_t first, size_t n)
 
 static void test_full_table(void)
 {
+	char want[64];
 	struct sg_err err = { 0 };
 	struct sg_dp *dp = NULL;
 	char a[SG_PREFIX_STRLEN];
@@ -669,7 +670,7 @@ static void test_full_table(void)
 		tap_bail("open %s: %s", pin_dir, err.msg);
 	if (full_apply(dp, 0, FULL_N, &err))
 		tap_bail("apply %d entries: %s", FULL_N, err.msg);
-	tap_check(sg_dp_trust_count(dp) == FULL_N, "full: a policy of 262,143 entries applies",
+	tap_check(sg_dp_trust_count(dp) == FULL_N, "full: a policy of SG_MAX_TRUSTED - 1 entries applies",
 		  "count %ld", sg_dp_trust_count(dp));
 	full_addr(FULL_N - 1, a, sizeof(a));
 	kept_slot = st_slot(dp, a);
@@ -679,7 +680,7 @@ static void test_full_table(void)
 	 * 999 new entries take over the slots of removed ones. */
 	rc = full_apply(dp, FULL_CHANGE, FULL_N, &err);
 	tap_check(rc == 0 && sg_dp_trust_count(dp) == FULL_N,
-		  "full: a reload replacing 1,000 of 262,143 prefixes succeeds",
+		  "full: a reload replacing 1,000 of SG_MAX_TRUSTED - 1 prefixes succeeds",
 		  "rc %d (%s) count %ld", rc, err.msg, sg_dp_trust_count(dp));
 	full_check_new(dp, FULL_N, FULL_CHANGE, "full reload");
 	full_addr(0, a, sizeof(a));
@@ -703,13 +704,43 @@ static void test_full_table(void)
 	gen = sg_dp_generation(dp);
 	err = (struct sg_err){ 0 };
 	rc = full_apply(dp, 0, SG_MAX_TRUSTED + 1, &err);
-	tap_check(rc == -ENOSPC && strstr(err.msg, "more than 262144 trusted entries") &&
+	snprintf(want, sizeof(want), "more than %d trusted entries", SG_MAX_TRUSTED);
+	tap_check(rc == -ENOSPC && strstr(err.msg, want) &&
 			  sg_dp_generation(dp) == gen,
 		  "full: a policy over the limit is refused with the limit, the running one stays",
 		  "rc %d msg \"%s\"", rc, err.msg);
 	if (sg_dp_destroy(dp, &err))
 		tap_bail("destroy: %s", err.msg);
 	sg_dp_close(dp);
+}
+
+/* The trusted tables are sized for the policy (with room for 4,096
+ * approvals more): 6,000 approvals in place fill the host table, which
+ * is then copied into one twice as large, every entry still found. */
+static void test_tables_grow(struct sg_dp *dp)
+{
+	static const char *const one[] = { "198.18.9.1", NULL };
+	struct sg_err err = { 0 };
+	uint64_t gen;
+	char a[64];
+	int failed = 0, i;
+
+	must_apply(dp, one);
+	gen = sg_dp_generation(dp);
+	for (i = 0; i < 6000; i++) {
+		snprintf(a, sizeof(a), "2001:db8:77::%x", i + 1);
+		failed += trust_put(dp, a, 1, SG_NO_CLASS, &err) != 0;
+	}
+	tap_check(!failed && sg_dp_trust_count(dp) == 6001,
+		  "6,000 approvals in place beyond the policy's table: all go in",
+		  "%d failed (last: %s), count %ld", failed, err.msg, sg_dp_trust_count(dp));
+	tap_check(sg_dp_generation(dp) > gen, "the full table was copied into a larger one",
+		  "generation %llu, was %llu", (unsigned long long)sg_dp_generation(dp),
+		  (unsigned long long)gen);
+	pass(dp, "2001:db8:77::1", "grown table: the first approval passes");
+	pass(dp, "2001:db8:77::1770", "grown table: the last approval passes");
+	pass(dp, "198.18.9.1", "grown table: the policy's entry passes");
+	untrusted(dp, "2001:db8:77::1771", "grown table: a source never approved is untrusted");
 }
 
 int main(void)
@@ -735,6 +766,7 @@ int main(void)
 	test_failed_apply(dp);
 	test_relay_memo(dp);
 	test_ports_reload(dp);
+	test_tables_grow(dp);
 	sg_dp_close(dp);
 	test_pinning();
 	test_full_table();

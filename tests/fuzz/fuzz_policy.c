@@ -5,7 +5,11 @@
  * all that happens before sg_dp_apply() touches a map.  Properties: an
  * accepted policy is within the ABI's limits and its compiled tables
  * hold exactly what it says (every relay key present, groups in range,
- * prefix lengths listed, classes resolved).
+ * prefix lengths listed, classes resolved).  And the streamed read of
+ * trusted[] (json_stream.h) loads what the whole tree does: the input
+ * with its "trusted" key written "\u0074rusted" (which the scanner does
+ * not take out) must give the same result and messages, syntax errors
+ * aside (their line and column move with the longer key).
  */
 #include <arpa/inet.h>
 #include <stdbool.h>
@@ -89,6 +93,71 @@ static void check_compiled(const struct sg_policy *p)
 	free(relays);
 }
 
+/* data with every "trusted" written "\u0074rusted" (malloc'd). */
+static char *tree_variant(const uint8_t *data, size_t size, size_t *len)
+{
+	char *out = malloc(2 * size + 1);
+	size_t o = 0;
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < size;) {
+		if (size - i >= 9 && !memcmp(data + i, "\"trusted\"", 9)) {
+			memcpy(out + o, "\"\\u0074rusted\"", 14);
+			o += 14;
+			i += 9;
+		} else {
+			out[o++] = (char)data[i++];
+		}
+	}
+	*len = o;
+	return out;
+}
+
+static bool syntax_error(const struct sg_diag *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (strstr(d->lines[i], ": line ") && strstr(d->lines[i], ", column "))
+			return true;
+	return false;
+}
+
+static void check_same_as_tree(const uint8_t *data, size_t size, int rc, const struct sg_policy *p,
+			       const struct sg_diag *d)
+{
+	struct sg_load_opts o = { .allow_any_owner = true, .now_unix = 1760000000 };
+	struct sg_diag dt = { 0 };
+	struct sg_policy pt;
+	size_t len;
+	char *text = tree_variant(data, size, &len);
+	int rt;
+
+	if (!text)
+		return;
+	rt = sg_policy_parse("policy.json", text, len, &o, &pt, &dt);
+	if (!syntax_error(d) && !syntax_error(&dt)) {
+		fz_check(rc == rt, "streamed rc %d, tree rc %d", rc, rt);
+		fz_check(d->n == dt.n, "streamed %zu messages, tree %zu", d->n, dt.n);
+		for (size_t i = 0; i < d->n && i < dt.n; i++)
+			fz_check(!strcmp(d->lines[i], dt.lines[i]), "message %zu: \"%s\" / \"%s\"", i,
+				 d->lines[i], dt.lines[i]);
+		if (!rc && !rt) {
+			fz_check(p->n_trusted == pt.n_trusted, "%zu entries streamed, %zu tree",
+				 p->n_trusted, pt.n_trusted);
+			for (size_t i = 0; i < p->n_trusted && i < pt.n_trusted; i++)
+				fz_check(sg_prefix_equal(&p->trusted[i].prefix, &pt.trusted[i].prefix) &&
+						 p->trusted[i].groups == pt.trusted[i].groups &&
+						 p->trusted[i].class_idx == pt.trusted[i].class_idx &&
+						 p->trusted[i].expires == pt.trusted[i].expires,
+					 "trusted[%zu] differs", i);
+		}
+	}
+	if (!rt)
+		sg_policy_free(&pt);
+	sg_diag_free(&dt);
+	free(text);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct sg_load_opts o = { .allow_any_owner = true, .now_unix = 1760000000 };
@@ -98,6 +167,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	rc = sg_policy_parse("policy.json", (const char *)data, size, &o, &p, &d);
 	fz_check((rc == 0) == (d.n_errors == 0), "rc %d with %zu errors", rc, d.n_errors);
+	check_same_as_tree(data, size, rc, &p, &d);
 	if (!rc) {
 		check_compiled(&p);
 		sg_policy_free(&p);

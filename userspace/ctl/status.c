@@ -68,6 +68,9 @@ static void print_status(json_t *s)
 	ROW("trusted", "%s entries in the data plane, %s approvals",
 	    ctl_int(json_object_get(s, "trusted_entries"), a, sizeof(a)),
 	    ctl_int(json_object_get(s, "approvals"), b, sizeof(b)));
+	if (json_is_integer(json_object_get(s, "map_memory_bytes")))
+		ROW("kernel maps", "%.1f MiB",
+		    (double)json_integer_value(json_object_get(s, "map_memory_bytes")) / 1048576);
 	ROW("bans active", "%s", ctl_int(json_object_get(s, "bans_active"), a, sizeof(a)));
 	ROW("events lost", "%s", ctl_int(json_object_get(s, "events_lost"), a, sizeof(a)));
 	ROW("pin dir", "%s", ctl_str(json_object_get(s, "pin_dir"), "?"));

@@ -80,6 +80,20 @@ static json_t *reload_json(struct sgd *d)
 	return o;
 }
 
+/* map_memory_bytes (the sum) and map_memory (per map) of the data plane. */
+static void map_memory_json(struct sgd *d, json_t *o)
+{
+	struct sg_map_memory maps[SG_MAX_MAPS];
+	json_t *per = json_object();
+	uint64_t total = 0;
+	int n = sg_dp_map_memory(d->dp, maps, SG_MAX_MAPS, &total);
+
+	for (int i = 0; per && i < n && i < SG_MAX_MAPS; i++)
+		json_object_set_new(per, maps[i].name, json_integer((json_int_t)maps[i].bytes));
+	json_object_set_new(o, "map_memory_bytes", json_integer((json_int_t)total));
+	json_object_set_new(o, "map_memory", per ? per : json_object());
+}
+
 int sgd_cmd_status(struct sgd_req *r)
 {
 	struct sgd *d = r->d;
@@ -126,6 +140,7 @@ int sgd_cmd_status(struct sgd_req *r)
 		json_object_set_new(o, "events_write_failures", json_integer(events_failed));
 		json_object_set_new(o, "store", store_json(d));
 		json_object_set_new(o, "reload", reload_json(d));
+		map_memory_json(d, o);
 	}
 	return sgd_req_ok(r, o);
 }

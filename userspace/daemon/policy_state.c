@@ -6,6 +6,7 @@
  * (in the kernel and in memory), is logged and is counted.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -41,8 +42,10 @@ static int load_all(struct sgd *d, struct sg_policy *out, char sha[65], struct s
 	}
 	/* Shadowing is asked per approval at apply, per trust list entry and
 	 * per expiry: an index keeps that linear in the policy, not
-	 * quadratic.  Without memory for it the answers are the same, slower. */
-	if (sg_policy_index(out))
+	 * quadratic.  Without memory for it the answers are the same, slower.
+	 * Only approvals are ever shadowed: with none, no index (it would
+	 * cost some 48 bytes an entry for nothing). */
+	if (n && sg_policy_index(out))
 		sgd_warn("out of memory indexing the policy; shadowing checks scan it");
 	rc = 0;
 out:
@@ -66,22 +69,6 @@ long sgd_find_approval(const struct sg_policy *p, const struct sg_prefix *prefix
 bool sgd_is_shadowed(const struct sg_policy *p, const struct sg_trusted_entry *t)
 {
 	return sg_policy_is_shadowed(p, t);
-}
-
-/* The entries the data plane gets: all, minus approvals shadowed by a
- * policy.json entry for the same prefix.  Shares strings with p. */
-static int data_plane_view(const struct sg_policy *p, struct sg_policy *view)
-{
-	*view = *p;
-	view->trusted = calloc(p->n_trusted ? p->n_trusted : 1, sizeof(*view->trusted));
-	if (!view->trusted)
-		return -ENOMEM;
-	view->n_trusted = 0;
-	view->cap_trusted = p->n_trusted;
-	for (size_t i = 0; i < p->n_trusted; i++)
-		if (!sgd_is_shadowed(p, &p->trusted[i]))
-			view->trusted[view->n_trusted++] = p->trusted[i];
-	return 0;
 }
 
 static void warn_shadowed(const struct sg_policy *p)
@@ -125,17 +112,12 @@ void sgd_snapshot_policy(struct sgd *d)
 }
 
 /* Off the loop during a reload (reload.c): touches the data plane and p
- * only, never the daemon's own state. */
+ * only, never the daemon's own state.  The data plane gets every entry
+ * but the approvals a policy.json entry shadows (sg_dp_apply leaves those
+ * out itself: no copy of the policy). */
 static int apply_dp(struct sgd *d, const struct sg_policy *p, struct sg_err *err)
 {
-	struct sg_policy view;
-	int rc;
-
-	if (data_plane_view(p, &view))
-		return sg_errf(err, -ENOMEM, "out of memory");
-	rc = sg_dp_apply(d->dp, &view, err);
-	free(view.trusted);
-	return rc;
+	return sg_dp_apply(d->dp, p, err);
 }
 
 static int apply(struct sgd *d, const struct sg_policy *p, struct sg_err *err)
@@ -299,6 +281,7 @@ int sgd_reload(struct sgd *d, struct sg_diag *diag, sgd_reload_gate gate, void *
 	rc = 0;
 out:
 	sgd_next_free(&n);
+	malloc_trim(0); /* the replaced policy's memory back to the system */
 	sgd_notify_ready(rc ? "reload refused; previous policy in force" : "running");
 	return rc;
 }

@@ -31,6 +31,7 @@
  * a reload that SIGHUP asked for meanwhile.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -142,6 +143,9 @@ static void *free_policy(void *arg)
 	yield_to_loop();
 	sg_policy_free(p);
 	free(p);
+	/* The memory back to the system, not kept for a next reload: the
+	 * daemon's size at rest is one policy's. */
+	malloc_trim(0);
 	return NULL;
 }
 

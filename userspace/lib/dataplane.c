@@ -109,8 +109,40 @@ static int check_compat(struct bpf_map *m, int fd, struct sg_err *err)
 	return 0;
 }
 
+/* The ABI the pinned maps were made by, read before any map is checked
+ * for shape: pins of another ABI (a table resized, as ABI 7 did to
+ * sg_buckets) get the message that says what to do, not a shape
+ * mismatch.  0 if sg_meta is absent or unreadable (the shape checks
+ * then speak). */
+static __u32 pinned_abi(struct sg_dp *dp)
+{
+	struct sg_meta meta = {};
+	char path[4096];
+	__u32 zero = 0;
+	int fd;
+
+	sg_dp_pin_path(dp, path, sizeof(path), "sg_meta");
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	if (bpf_map_lookup_elem(fd, &zero, &meta))
+		meta.abi_version = 0;
+	close(fd);
+	return meta.abi_version;
+}
+
+static int abi_mismatch(struct sg_dp *dp, __u32 abi, struct sg_err *err)
+{
+	return sg_errf(err, -EPROTO,
+		       "pinned maps in %s are smtpgate ABI %u, this build is ABI %u: "
+		       "refusing to reuse them (approvals are safe in approvals.json; "
+		       "detach with the old version, then start this one)",
+		       dp->pin_dir, abi, SG_ABI_VERSION);
+}
+
 static int reuse_pins(struct sg_dp *dp, struct sg_err *err)
 {
+	__u32 abi;
 	struct bpf_map *m;
 	char path[4096];
 	int fd, found = 0, missing = 0;
@@ -133,6 +165,9 @@ static int reuse_pins(struct sg_dp *dp, struct sg_err *err)
 			       "pins from another smtpgate ABI; refusing to guess (smtpgated "
 			       "--detach with the version that made them removes them)",
 			       dp->pin_dir, found, missing);
+	abi = pinned_abi(dp);
+	if (abi && abi != SG_ABI_VERSION)
+		return abi_mismatch(dp, abi, err);
 	bpf_object__for_each_map(m, dp->skel->obj) {
 		if (!sg_dp_map_shared(m))
 			continue;
@@ -167,11 +202,7 @@ static int check_meta(struct sg_dp *dp, struct sg_err *err)
 		return 0;
 	}
 	if (meta.abi_version != SG_ABI_VERSION)
-		return sg_errf(err, -EPROTO,
-			       "pinned maps in %s are smtpgate ABI %u, this build is ABI %u: "
-			       "refusing to reuse them (approvals are safe in approvals.json; "
-			       "detach with the old version, then start this one)",
-			       dp->pin_dir, meta.abi_version, SG_ABI_VERSION);
+		return abi_mismatch(dp, meta.abi_version, err);
 	return 0;
 }
 

@@ -37,6 +37,8 @@ bool sg_dp_reused(const struct sg_dp *dp);
 /* ---- policy ---- */
 
 /* Builds the policy into the inactive generation and switches to it.
+ * Approvals shadowed by a policy.json entry for the same prefix
+ * (sg_policy_is_shadowed) are left out: that entry is the one in force.
  * On error nothing visible changes: the running generation stays. */
 int sg_dp_apply(struct sg_dp *dp, const struct sg_policy *p, struct sg_err *err);
 /* Generation counter of the active policy (0: none applied yet). */
@@ -131,6 +133,17 @@ typedef int (*sg_dp_source_cb)(const struct sg_addr *a, const struct sg_source_s
 int sg_dp_source_foreach(struct sg_dp *dp, sg_dp_source_cb cb, void *ctx);
 /* One source's statistics, the same way (all zero if it has none). */
 int sg_dp_source_get(struct sg_dp *dp, const struct sg_addr *a, struct sg_source_stats *out);
+
+/* The kernel memory of each map the data plane shares (pinned), by its
+ * pin name, inner tables of both generations counted under their outer
+ * map: fills up to max, returns how many maps there are (or -errno) and
+ * the sum in *total.  From /proc/self/fdinfo's "memlock" (dp_memory.c). */
+struct sg_map_memory {
+	char name[32];
+	uint64_t bytes;
+};
+#define SG_MAX_MAPS 32
+int sg_dp_map_memory(struct sg_dp *dp, struct sg_map_memory *out, int max, uint64_t *total);
 
 /* Raw map fd by map name ("sg_events", "sg_buckets", ...), or -1. */
 int sg_dp_map_fd(struct sg_dp *dp, const char *name);

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include "dataplane.h"
+#include "prefix_map.h"
 #include "smtpgate.skel.h"
 
 /* One loaded program instance: counts into `slot`, runs at `hook`. */
@@ -24,7 +25,7 @@ struct sg_dp {
 	struct sg_live *live;       /* the global sg_live, mapped by the skeleton: the
 				       active index, both configs, the ban count */
 	uint64_t *bloom;            /* sg_bloom, mmap'ed: SG_BLOOM_WORDS per generation */
-	void *slot_index;           /* tsearch tree: prefix -> slot, active generation */
+	struct sg_prefix_map *slot_index; /* prefix -> slot, active generation (prefix_map.h) */
 	uint32_t slot_cursor;       /* next slot to try: freed slots are reused last */
 	long n_trusted;             /* entries in the active generation */
 	struct sg_dp_prog progs[SG_MAX_ATTACH * 3];

@@ -23,7 +23,6 @@
  */
 #include <errno.h>
 #include <linux/membarrier.h>
-#include <search.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,68 +31,36 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "compile.h"
+#include "map_batch.h"
 #include "dp_internal.h"
+#include "prefix_map.h"
 
 /* ---- prefix -> slot index of the active generation ---- */
 
-struct slot_node {
-	struct sg_prefix prefix;
-	uint32_t slot;
-};
-
-static int slot_node_cmp(const void *a, const void *b)
+static long index_find(const struct sg_prefix_map *m, const struct sg_prefix *p)
 {
-	const struct slot_node *x = a, *y = b;
-	int c = memcmp(&x->prefix.addr, &y->prefix.addr, sizeof(x->prefix.addr));
-
-	return c ? c : (int)x->prefix.len - (int)y->prefix.len;
+	return m ? sg_prefix_map_get(m, p) : -1;
 }
 
-static long index_find(void *const *root, const struct sg_prefix *p)
+/* Adds to *m, made on first use (sized for hint prefixes). */
+static int index_add(struct sg_prefix_map **m, const struct sg_prefix *p, uint32_t slot,
+		     size_t hint)
 {
-	struct slot_node key = { .prefix = *p }, **hit;
-
-	hit = tfind(&key, root, slot_node_cmp);
-	return hit ? (long)(*hit)->slot : -1;
-}
-
-static int index_add(void **root, const struct sg_prefix *p, uint32_t slot)
-{
-	struct slot_node *n = malloc(sizeof(*n)), **hit;
-
-	if (!n)
+	if (!*m && !(*m = sg_prefix_map_new(hint)))
 		return -ENOMEM;
-	n->prefix = *p;
-	n->slot = slot;
-	hit = tsearch(n, root, slot_node_cmp);
-	if (!hit) {
-		free(n);
-		return -ENOMEM;
-	}
-	if (*hit != n) {
-		free(n);
-		return -EEXIST;
-	}
-	return 0;
+	return sg_prefix_map_add(*m, p, slot);
 }
 
-static void index_del(void **root, const struct sg_prefix *p)
+static void index_del(struct sg_prefix_map *m, const struct sg_prefix *p)
 {
-	struct slot_node key = { .prefix = *p }, **hit, *n;
-
-	hit = tfind(&key, root, slot_node_cmp);
-	if (!hit)
-		return;
-	n = *hit;
-	tdelete(&key, root, slot_node_cmp);
-	free(n);
+	if (m)
+		sg_prefix_map_del(m, p);
 }
 
-static void index_free(void **root)
+static void index_free(struct sg_prefix_map **m)
 {
-	if (*root)
-		tdestroy(*root, free);
-	*root = NULL;
+	sg_prefix_map_free(*m);
+	*m = NULL;
 }
 
 void sg_dp_free_index(struct sg_dp *dp)
@@ -101,18 +68,15 @@ void sg_dp_free_index(struct sg_dp *dp)
 	index_free(&dp->slot_index);
 }
 
-struct slot_search {
-	uint32_t slot;
-	const struct slot_node *hit;
-};
-
-static void slot_search_visit(const void *nodep, VISIT which, void *ctx)
+static int slot_search_visit(const struct sg_prefix *p, uint32_t slot, void *ctx)
 {
-	const struct slot_node *n = *(const struct slot_node *const *)nodep;
-	struct slot_search *s = ctx;
+	struct sg_entry_ban *want = ctx;
 
-	if ((which == postorder || which == leaf) && !s->hit && n->slot == s->slot)
-		s->hit = n;
+	if (slot != want->rec.slot)
+		return 0;
+	want->entry = *p;
+	want->known = true;
+	return 1;
 }
 
 /* Many slots at once, in one walk of the index: ents sorted by rec.slot. */
@@ -128,19 +92,17 @@ static int entry_slot_cmp(const void *key, const void *elem)
 	return k < e ? -1 : k > e;
 }
 
-static void slots_search_visit(const void *nodep, VISIT which, void *ctx)
+static int slots_search_visit(const struct sg_prefix *p, uint32_t slot, void *ctx)
 {
-	const struct slot_node *n = *(const struct slot_node *const *)nodep;
 	struct slots_search *s = ctx;
 	struct sg_entry_ban *hit;
 
-	if (which != postorder && which != leaf)
-		return;
-	hit = bsearch(&n->slot, s->ents, s->n, sizeof(*s->ents), entry_slot_cmp);
+	hit = bsearch(&slot, s->ents, s->n, sizeof(*s->ents), entry_slot_cmp);
 	if (hit) {
-		hit->entry = n->prefix;
+		hit->entry = *p;
 		hit->known = true;
 	}
+	return 0;
 }
 
 void sg_dp_resolve_entry_bans(struct sg_dp *dp, struct sg_entry_ban *ents, size_t n)
@@ -150,7 +112,7 @@ void sg_dp_resolve_entry_bans(struct sg_dp *dp, struct sg_entry_ban *ents, size_
 	for (size_t i = 0; i < n; i++)
 		ents[i].known = false;
 	if (n && dp->slot_index && dp->slot_used)
-		twalk_r(dp->slot_index, slots_search_visit, &s);
+		sg_prefix_map_foreach(dp->slot_index, slots_search_visit, &s);
 	for (size_t i = 0; i < n; i++)
 		if (ents[i].known &&
 		    (ents[i].rec.slot >= SG_MAX_TRUSTED || !sg_slot_test(dp->slot_used, ents[i].rec.slot)))
@@ -159,15 +121,15 @@ void sg_dp_resolve_entry_bans(struct sg_dp *dp, struct sg_entry_ban *ents, size_
 
 int sg_dp_slot_prefix(struct sg_dp *dp, uint32_t slot, struct sg_prefix *out)
 {
-	struct slot_search s = { .slot = slot };
+	struct sg_entry_ban want = { .rec.slot = slot };
 
 	if (slot >= SG_MAX_TRUSTED || !dp->slot_used || !sg_slot_test(dp->slot_used, slot))
 		return -ENOENT;
 	if (dp->slot_index)
-		twalk_r(dp->slot_index, slot_search_visit, &s);
-	if (!s.hit)
+		sg_prefix_map_foreach(dp->slot_index, slot_search_visit, &want);
+	if (!want.known)
 		return -ENOENT;
-	*out = s.hit->prefix;
+	*out = want.entry;
 	return 0;
 }
 
@@ -239,12 +201,27 @@ static const struct inner_spec {
 		       sizeof(struct sg_relay_key), sizeof(__u64), SG_MAX_RELAY_KEYS },
 };
 
-static int create_inner(int t, struct sg_err *err)
+/* The size of a new trusted table for n entries.  The kernel makes a
+ * hash's bucket array for its maximum (16 bytes a bucket, a power of two
+ * of them) even without preallocation: tables sized for SG_MAX_TRUSTED
+ * would cost 16 MiB each, four of them, whatever the policy.  So they are
+ * sized for the policy, with room for approvals added in place (a
+ * quarter more, at least 4,096); when that is used up, the generation is
+ * copied into tables twice as large (grow_active). */
+static __u32 table_size(size_t n)
+{
+	size_t size = n + n / 4 + 4096;
+
+	return size > SG_MAX_TRUSTED ? SG_MAX_TRUSTED : (__u32)size;
+}
+
+/* A new inner map of table t: max_entries 0 is the template's. */
+static int create_inner(int t, __u32 max_entries, struct sg_err *err)
 {
 	const struct inner_spec *s = &inner_specs[t];
 	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
 	int fd = bpf_map_create(s->type, s->name, s->key_size, s->value_size,
-				s->max_entries, &o);
+				max_entries ? max_entries : s->max_entries, &o);
 
 	if (fd < 0)
 		return sg_errf(err, -errno, "create %s: %s", s->name, strerror(errno));
@@ -253,7 +230,32 @@ static int create_inner(int t, struct sg_err *err)
 
 /* ---- scanning the active generation (at open) ---- */
 
-static int scan_table(struct sg_dp *dp, int fd, bool lpm, struct sg_err *err)
+static int scan_one(struct sg_dp *dp, const void *key, const struct sg_trusted *val, bool lpm,
+		    struct sg_err *err)
+{
+	struct sg_prefix p;
+
+	if (lpm) {
+		struct sg_lpm_key k;
+
+		memcpy(&k, key, sizeof(k));
+		p.addr = k.addr;
+		p.len = k.prefixlen;
+	} else {
+		memcpy(&p.addr, key, sizeof(p.addr));
+		p.len = 128;
+	}
+	if (val->slot >= SG_MAX_TRUSTED)
+		return sg_errf(err, -EPROTO, "pinned trusted entry with slot %u", val->slot);
+	if (index_add(&dp->slot_index, &p, val->slot, 1024) == -ENOMEM)
+		return sg_errf(err, -ENOMEM, "out of memory");
+	sg_slot_set(dp->slot_used, val->slot);
+	dp->n_trusted++;
+	return 0;
+}
+
+/* One key at a time: kernels without batch lookups of hashes. */
+static int scan_each(struct sg_dp *dp, int fd, bool lpm, struct sg_err *err)
 {
 	union {
 		struct sg_addr host;
@@ -261,29 +263,61 @@ static int scan_table(struct sg_dp *dp, int fd, bool lpm, struct sg_err *err)
 	} key, next;
 	struct sg_trusted val;
 	void *prev = NULL;
+	int rc;
 
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		struct sg_prefix p;
-
 		key = next;
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &val))
 			continue; /* deleted under us */
-		if (lpm) {
-			p.addr = key.net.addr;
-			p.len = key.net.prefixlen;
-		} else {
-			p.addr = key.host;
-			p.len = 128;
-		}
-		if (val.slot >= SG_MAX_TRUSTED)
-			return sg_errf(err, -EPROTO, "pinned trusted entry with slot %u", val.slot);
-		if (index_add(&dp->slot_index, &p, val.slot))
-			return sg_errf(err, -ENOMEM, "out of memory");
-		sg_slot_set(dp->slot_used, val.slot);
-		dp->n_trusted++;
+		if ((rc = scan_one(dp, &key, &val, lpm, err)))
+			return rc;
 	}
 	return 0;
+}
+
+/* The pinned active table into the index (a restart that keeps the
+ * pins): BPF_MAP_LOOKUP_BATCH, thousands of entries a syscall, where a
+ * million entries took two syscalls each. */
+static int scan_table(struct sg_dp *dp, int fd, bool lpm, struct sg_err *err)
+{
+	enum { CHUNK = 8192 };
+	size_t key_size = lpm ? sizeof(struct sg_lpm_key) : sizeof(struct sg_addr);
+	char *keys = malloc(CHUNK * key_size), token[64];
+	struct sg_trusted *vals = malloc(CHUNK * sizeof(*vals));
+	bool first = true, done = false;
+	int rc = 0;
+
+	if (!keys || !vals) {
+		rc = sg_errf(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	while (!done && !rc) {
+		__u32 count = CHUNK;
+
+		if (bpf_map_lookup_batch(fd, first ? NULL : token, token, keys, vals, &count,
+					 NULL)) {
+			if (errno != ENOENT) {
+				/* Not supported here (or a bucket larger than a
+				 * chunk): the table again, key by key. */
+				if (!first) {
+					rc = sg_errf(err, -errno, "read pinned table: %s",
+						     strerror(errno));
+					break;
+				}
+				rc = scan_each(dp, fd, lpm, err);
+				break;
+			}
+			done = true; /* the last chunk: count is what it held */
+		}
+		first = false;
+		for (__u32 i = 0; i < count && !rc; i++)
+			rc = scan_one(dp, keys + i * key_size, &vals[i], lpm, err);
+	}
+out:
+	free(keys);
+	free(vals);
+	return rc;
 }
 
 int sg_dp_scan_active(struct sg_dp *dp, struct sg_err *err)
@@ -310,13 +344,18 @@ int sg_dp_scan_active(struct sg_dp *dp, struct sg_err *err)
 
 /* ---- building a generation ---- */
 
+#define BATCH 8192 /* elements per BPF_MAP_UPDATE_BATCH */
+
 struct build {
 	int fd[T_COUNT];
 	uint64_t *used;   /* slots of the generation being built */
-	void *index;      /* its prefix -> slot index */
+	struct sg_prefix_map *index; /* its prefix -> slot index */
 	long n_trusted;
 	uint32_t *reused; /* slots taken over from entries this build removes */
 	size_t n_reused, cap_reused;
+	struct sg_map_batch hosts, nets; /* the new tables' entries, queued */
+	struct sg_map_batch resets;      /* new entries' buckets, zeroed before the switch */
+	uint64_t *banned; /* slots with an automatic ban record (read once) */
 };
 
 static void build_free(struct build *b)
@@ -326,7 +365,11 @@ static void build_free(struct build *b)
 			close(b->fd[t]);
 	free(b->used);
 	free(b->reused);
+	free(b->banned);
 	index_free(&b->index);
+	sg_map_batch_free(&b->hosts);
+	sg_map_batch_free(&b->nets);
+	sg_map_batch_free(&b->resets);
 }
 
 static int put_trusted(int fd, const struct sg_trusted_entry *e, uint32_t slot, __u64 flags)
@@ -344,33 +387,97 @@ static int put_trusted(int fd, const struct sg_trusted_entry *e, uint32_t slot, 
 	}
 }
 
-/* Puts entry e into the generation being built, at slot. */
-static int place_trusted(struct sg_dp *dp, struct build *b, const struct sg_trusted_entry *e,
-			 uint32_t slot, uint32_t gen, struct sg_err *err)
+/* The message for a refused batch: the key the kernel stopped at. */
+static int batch_error(const struct sg_map_batch *q, bool host, int rc, struct sg_err *err)
 {
-	int fd = sg_prefix_is_host(&e->prefix) ? b->fd[T_HOSTS] : b->fd[T_NETS];
 	char text[SG_PREFIX_STRLEN];
+	struct sg_prefix p;
+
+	if (host) {
+		memcpy(&p.addr, q->bad_key, sizeof(p.addr));
+		p.len = 128;
+	} else {
+		struct sg_lpm_key k;
+
+		memcpy(&k, q->bad_key, sizeof(k));
+		p.addr = k.addr;
+		p.len = k.prefixlen;
+	}
+	sg_prefix_format(&p, text, sizeof(text));
+	return sg_errf(err, rc, "trusted %s: %s", text,
+		       rc == -E2BIG || rc == -ENOSPC ? "trusted table full" : strerror(-rc));
+}
+
+/* Puts entry e into the generation being built, at slot: queued, sent
+ * by the batch (the generation is not visible before the switch). */
+static int place_trusted(struct sg_dp *dp, struct build *b, const struct sg_trusted_entry *e,
+			 uint32_t slot, uint32_t gen, size_t n_hint, struct sg_err *err)
+{
+	bool host = sg_prefix_is_host(&e->prefix);
+	struct sg_lpm_key k = lpm_key(&e->prefix);
+	char text[SG_PREFIX_STRLEN];
+	struct sg_trusted v;
 	int rc;
 
-	sg_prefix_format(&e->prefix, text, sizeof(text));
-	rc = index_add(&b->index, &e->prefix, slot);
-	if (rc == -EEXIST)
+	rc = index_add(&b->index, &e->prefix, slot, n_hint);
+	if (rc == -EEXIST) {
+		sg_prefix_format(&e->prefix, text, sizeof(text));
 		return sg_errf(err, -EEXIST, "trusted prefix %s is listed twice", text);
+	}
 	if (rc)
 		return sg_errf(err, rc, "out of memory");
 	sg_bloom_set(dp, gen, &e->prefix);
-	rc = put_trusted(fd, e, slot, BPF_NOEXIST);
+	sg_compile_trusted(e, &v);
+	v.slot = slot;
+	rc = host ? sg_map_batch_add(&b->hosts, &e->prefix.addr, &v)
+		  : sg_map_batch_add(&b->nets, &k, &v);
 	if (rc)
-		return sg_errf(err, rc, "trusted %s: %s", text, strerror(-rc));
+		return batch_error(host ? &b->hosts : &b->nets, host, rc, err);
 	sg_slot_set(b->used, slot);
 	b->n_trusted++;
 	return 0;
 }
 
+/* The slots sg_auto_bans has a record for: few (one per banned entry),
+ * read once per build instead of one delete per new entry. */
+static int read_banned(struct sg_dp *dp, struct build *b)
+{
+	int fd = bpf_map__fd(dp->skel->maps.sg_auto_bans);
+	__u32 key, next, *prev = NULL;
+
+	b->banned = calloc(SG_SLOT_WORDS, sizeof(uint64_t));
+	if (!b->banned)
+		return -ENOMEM;
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (key < SG_MAX_TRUSTED)
+			sg_slot_set(b->banned, key);
+	}
+	return 0;
+}
+
+/* reset_bucket for a slot no live entry uses, queued: the bucket is
+ * zeroed by the batch before the switch, the ban record (rare) now. */
+static int queue_reset(struct sg_dp *dp, struct build *b, uint32_t slot)
+{
+	struct sg_bucket zero = {};
+
+	if (!b->banned && read_banned(dp, b))
+		return -ENOMEM;
+	if (sg_slot_test(b->banned, slot)) {
+		if (bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.sg_auto_bans), &slot) &&
+		    errno != ENOENT)
+			return -errno;
+		sg_slot_clear(b->banned, slot);
+	}
+	return sg_map_batch_add(&b->resets, &slot, &zero);
+}
+
 /* A slot for a new entry: preferably one neither generation uses (reset
- * now, before the entry is visible); else one only the running
- * generation uses, whose entry this build removes (every entry that
- * stays has its slot marked in b->used already), reset after the
+ * before the switch, before the entry is visible); else one only the
+ * running generation uses, whose entry this build removes (every entry
+ * that stays has its slot marked in b->used already), reset after the
  * switch.  Fails only when the new generation itself has more entries
  * than there are slots. */
 static long new_slot(struct sg_dp *dp, struct build *b, struct sg_err *err)
@@ -379,7 +486,7 @@ static long new_slot(struct sg_dp *dp, struct build *b, struct sg_err *err)
 	int rc;
 
 	if (slot >= 0) {
-		if ((rc = reset_bucket(dp, (uint32_t)slot)))
+		if ((rc = queue_reset(dp, b, (uint32_t)slot)))
 			return sg_errf(err, rc, "reset bucket: %s", strerror(-rc));
 		return slot;
 	}
@@ -405,38 +512,63 @@ static int build_trusted(struct sg_dp *dp, struct build *b, const struct sg_poli
 {
 	int rc;
 
+	/* BPF_ANY: batches take no other flag, and the index has refused
+	 * a prefix listed twice before it is queued. */
+	if (sg_map_batch_init(&b->hosts, b->fd[T_HOSTS], sizeof(struct sg_addr),
+			      sizeof(struct sg_trusted), BPF_ANY, BATCH) ||
+	    sg_map_batch_init(&b->nets, b->fd[T_NETS], sizeof(struct sg_lpm_key),
+			      sizeof(struct sg_trusted), BPF_ANY, BATCH) ||
+	    sg_map_batch_init(&b->resets, bpf_map__fd(dp->skel->maps.sg_buckets), sizeof(__u32),
+			      sizeof(struct sg_bucket), BPF_ANY, BATCH))
+		return sg_errf(err, -ENOMEM, "out of memory");
 	/* The entries that stay first, so that their slots are known to be
-	 * taken before any new entry looks for one. */
+	 * taken before any new entry looks for one.  Approvals that
+	 * policy.json shadows (same prefix) are not the data plane's: the
+	 * policy.json entry is. */
 	for (size_t i = 0; i < p->n_trusted; i++) {
 		const struct sg_trusted_entry *e = &p->trusted[i];
-		long slot = index_find(&dp->slot_index, &e->prefix);
+		long slot;
 
-		if (slot >= 0 && (rc = place_trusted(dp, b, e, (uint32_t)slot, gen, err)))
+		if (sg_policy_is_shadowed(p, e))
+			continue;
+		slot = index_find(dp->slot_index, &e->prefix);
+		if (slot >= 0 && (rc = place_trusted(dp, b, e, (uint32_t)slot, gen, p->n_trusted,
+						     err)))
 			return rc;
 	}
 	for (size_t i = 0; i < p->n_trusted; i++) {
 		const struct sg_trusted_entry *e = &p->trusted[i];
 		long slot;
 
-		if (index_find(&dp->slot_index, &e->prefix) >= 0)
+		if (sg_policy_is_shadowed(p, e) || index_find(dp->slot_index, &e->prefix) >= 0)
 			continue;
 		slot = new_slot(dp, b, err);
 		if (slot < 0)
 			return (int)slot;
-		if ((rc = place_trusted(dp, b, e, (uint32_t)slot, gen, err)))
+		if ((rc = place_trusted(dp, b, e, (uint32_t)slot, gen, p->n_trusted, err)))
 			return rc;
 	}
+	if ((rc = sg_map_batch_flush(&b->hosts)))
+		return batch_error(&b->hosts, true, rc, err);
+	if ((rc = sg_map_batch_flush(&b->nets)))
+		return batch_error(&b->nets, false, rc, err);
+	if ((rc = sg_map_batch_flush(&b->resets)))
+		return sg_errf(err, rc, "reset bucket: %s", strerror(-rc));
 	return 0;
 }
 
 /* After the switch: once no packet can still judge by the previous
  * generation, the slots new entries took over from removed ones start
- * afresh (a full bucket, no ban), as every new entry's does. */
-static void reset_reused(struct sg_dp *dp, const struct build *b)
+ * afresh (a full bucket, no ban), as every new entry's does, and the
+ * previous generation's trusted tables are let go: kept installed, they
+ * would double the kernel memory of the policy at rest until the next
+ * reload replaced them (the data plane reads only the active generation,
+ * and a missing table reads as no entry). */
+static void after_switch(struct sg_dp *dp, const struct build *b, uint32_t prev)
 {
-	if (!b->n_reused)
-		return;
 	wait_quiescent();
+	for (int t = T_HOSTS; t <= T_NETS; t++)
+		bpf_map_delete_elem(sg_dp_map_fd(dp, inner_specs[t].outer), &prev);
 	for (size_t i = 0; i < b->n_reused; i++)
 		/* The switch is done and cannot be undone: should a reset
 		 * fail, that entry keeps the removed one's state until its
@@ -544,6 +676,7 @@ static int install(struct sg_dp *dp, const struct build *b, uint32_t next,
 int sg_dp_apply(struct sg_dp *dp, const struct sg_policy *p, struct sg_err *err)
 {
 	struct build b = { .fd = { -1, -1, -1, -1 } };
+	size_t n_entries[T_COUNT] = { 0 };
 	struct sg_config *cfg = NULL;
 	uint32_t cur, next;
 	int rc;
@@ -558,8 +691,12 @@ int sg_dp_apply(struct sg_dp *dp, const struct sg_policy *p, struct sg_err *err)
 		rc = sg_errf(err, -ENOMEM, "out of memory");
 		goto out;
 	}
+	for (size_t i = 0; i < p->n_trusted; i++)
+		if (!sg_policy_is_shadowed(p, &p->trusted[i]))
+			n_entries[sg_prefix_is_host(&p->trusted[i].prefix) ? T_HOSTS : T_NETS]++;
 	for (int t = 0; t < T_COUNT; t++) {
-		b.fd[t] = create_inner(t, err);
+		b.fd[t] = create_inner(t, t == T_HOSTS || t == T_NETS ? table_size(n_entries[t]) : 0,
+				       err);
 		if (b.fd[t] < 0) {
 			rc = b.fd[t];
 			goto out;
@@ -574,7 +711,7 @@ int sg_dp_apply(struct sg_dp *dp, const struct sg_policy *p, struct sg_err *err)
 	sg_compile_config(p, sg_dp_generation(dp) + 1, cfg);
 	if ((rc = install(dp, &b, next, cfg, err)))
 		goto out;
-	reset_reused(dp, &b);
+	after_switch(dp, &b, cur);
 	index_free(&dp->slot_index);
 	dp->slot_index = b.index;
 	b.index = NULL;
@@ -625,13 +762,26 @@ static int copy_table(int from, int to, __u32 key_size, __u32 value_size)
 	return 0;
 }
 
-/* The data plane probes prefix tables only at the lengths listed in the
- * config.  A trust_put of a prefix whose length the running generation
- * does not list therefore first switches to a copy of the running
- * generation whose list includes it (the whole generation, built aside
- * and switched with one write as ever); the entry then goes in by a
- * single update like any other.  Rare: lengths are few. */
-static int ensure_net_len(struct sg_dp *dp, unsigned len, struct sg_err *err)
+/* The maximum size of the active generation's inner map of table t. */
+static __u32 active_size(struct sg_dp *dp, int t)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int fd = sg_dp_inner_fd(dp, inner_specs[t].outer, (int)sg_dp_active(dp));
+
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.max_entries = 0;
+	close(fd);
+	return info.max_entries;
+}
+
+/* Switches to a copy of the running generation (the whole generation,
+ * built aside and switched with one write as ever) whose trusted table
+ * `grow` (T_HOSTS, T_NETS, or -1: none) is twice as large and whose
+ * config lists prefix length add_len too (0: none). */
+static int copy_active(struct sg_dp *dp, int grow, unsigned add_len, struct sg_err *err)
 {
 	struct build b = { .fd = { -1, -1, -1, -1 } };
 	struct sg_config *cfg = malloc(sizeof(*cfg));
@@ -643,23 +793,21 @@ static int ensure_net_len(struct sg_dp *dp, unsigned len, struct sg_err *err)
 		return sg_errf(err, -ENOMEM, "out of memory");
 	cur = sg_dp_active(dp);
 	*cfg = dp->live->config[cur];
-	for (i = 0; i < cfg->n_net_lens; i++)
-		if (cfg->net_lens[i] == len)
-			goto out; /* listed already */
-	if (cfg->n_net_lens >= SG_MAX_PREFIX_LENS) {
-		rc = sg_errf(err, -ENOSPC, "too many distinct prefix lengths among trusted "
-			     "prefixes (at most %d)", SG_MAX_PREFIX_LENS);
-		goto out;
-	}
 	next = cur ^ 1;
 	wait_quiescent();
 	memcpy(sg_bloom_half(dp, next), sg_bloom_half(dp, cur), SG_BLOOM_WORDS * sizeof(uint64_t));
 	for (int t = 0; t < T_COUNT && !rc; t++) {
 		int from = sg_dp_inner_fd(dp, inner_specs[t].outer, (int)cur);
+		__u32 size = t == T_HOSTS || t == T_NETS ? active_size(dp, t) : 0;
 
-		b.fd[t] = create_inner(t, err);
+		if (t == grow)
+			size = size > SG_MAX_TRUSTED / 2 ? SG_MAX_TRUSTED : 2 * size;
+		b.fd[t] = create_inner(t, size, err);
 		if (b.fd[t] < 0) {
 			rc = b.fd[t];
+			b.fd[t] = -1;
+			if (from >= 0)
+				close(from);
 			break;
 		}
 		if (from >= 0) {
@@ -672,17 +820,50 @@ static int ensure_net_len(struct sg_dp *dp, unsigned len, struct sg_err *err)
 	}
 	if (rc)
 		goto out;
-	/* Insert the length, keeping the list longest first. */
-	for (i = cfg->n_net_lens; i > 0 && cfg->net_lens[i - 1] < len; i--)
-		cfg->net_lens[i] = cfg->net_lens[i - 1];
-	cfg->net_lens[i] = (__u8)len;
-	cfg->n_net_lens++;
+	if (add_len) {
+		/* Insert the length, keeping the list longest first. */
+		for (i = cfg->n_net_lens; i > 0 && cfg->net_lens[i - 1] < add_len; i--)
+			cfg->net_lens[i] = cfg->net_lens[i - 1];
+		cfg->net_lens[i] = (__u8)add_len;
+		cfg->n_net_lens++;
+	}
 	cfg->generation++;
 	rc = install(dp, &b, next, cfg, err);
+	if (!rc)
+		after_switch(dp, &b, cur);
 out:
 	build_free(&b);
 	free(cfg);
 	return rc;
+}
+
+/* The data plane probes prefix tables only at the lengths listed in the
+ * config.  A trust_put of a prefix whose length the running generation
+ * does not list therefore first switches to a copy of the running
+ * generation whose list includes it; the entry then goes in by a single
+ * update like any other.  Rare: lengths are few. */
+static int ensure_net_len(struct sg_dp *dp, unsigned len, struct sg_err *err)
+{
+	const struct sg_config *cfg = &dp->live->config[sg_dp_active(dp)];
+
+	for (__u8 i = 0; i < cfg->n_net_lens; i++)
+		if (cfg->net_lens[i] == len)
+			return 0; /* listed already */
+	if (cfg->n_net_lens >= SG_MAX_PREFIX_LENS)
+		return sg_errf(err, -ENOSPC, "too many distinct prefix lengths among trusted "
+			       "prefixes (at most %d)", SG_MAX_PREFIX_LENS);
+	return copy_active(dp, -1, len, err);
+}
+
+/* The active table of host (or not) entries is full: switch to a copy in
+ * which it is twice as large.  -ENOSPC when it is at the limit already. */
+static int grow_active(struct sg_dp *dp, bool host, struct sg_err *err)
+{
+	int t = host ? T_HOSTS : T_NETS;
+
+	if (active_size(dp, t) >= SG_MAX_TRUSTED)
+		return sg_errf(err, -ENOSPC, "trusted table full (%d entries)", SG_MAX_TRUSTED);
+	return copy_active(dp, t, 0, err);
 }
 
 /* Tells the data plane's per-CPU trusted memo (struct sg_trusted_memo)
@@ -709,7 +890,7 @@ int sg_dp_trust_put(struct sg_dp *dp, const struct sg_trusted_entry *t, struct s
 	fd = active_table(dp, host, &gen, err);
 	if (fd < 0)
 		return fd;
-	slot = index_find(&dp->slot_index, &t->prefix);
+	slot = index_find(dp->slot_index, &t->prefix);
 	if (slot >= 0) {
 		rc = put_trusted(fd, t, (uint32_t)slot, BPF_EXIST);
 		if (rc)
@@ -727,14 +908,30 @@ int sg_dp_trust_put(struct sg_dp *dp, const struct sg_trusted_entry *t, struct s
 		sg_errf(err, rc, "reset bucket: %s", strerror(-rc));
 		goto out;
 	}
-	if ((rc = index_add(&dp->slot_index, &t->prefix, (uint32_t)slot))) {
+	if ((rc = index_add(&dp->slot_index, &t->prefix, (uint32_t)slot, 1024))) {
 		sg_errf(err, rc, "out of memory");
 		goto out;
 	}
 	sg_bloom_set(dp, gen, &t->prefix);
 	rc = put_trusted(fd, t, (uint32_t)slot, BPF_NOEXIST);
+	if (rc == -E2BIG) {
+		/* The table is as large as the policy needed, and full. */
+		close(fd);
+		fd = -1;
+		rc = grow_active(dp, host, err);
+		if (!rc && (fd = active_table(dp, host, &gen, err)) < 0)
+			rc = fd;
+		if (!rc) {
+			sg_bloom_set(dp, gen, &t->prefix);
+			rc = put_trusted(fd, t, (uint32_t)slot, BPF_NOEXIST);
+		}
+		if (rc && err && err->code) {
+			index_del(dp->slot_index, &t->prefix);
+			goto out;
+		}
+	}
 	if (rc) {
-		index_del(&dp->slot_index, &t->prefix);
+		index_del(dp->slot_index, &t->prefix);
 		sg_errf(err, rc, "trusted %s: %s", text,
 			rc == -E2BIG || rc == -ENOSPC ? "trusted table full" : strerror(-rc));
 		goto out;
@@ -743,7 +940,8 @@ int sg_dp_trust_put(struct sg_dp *dp, const struct sg_trusted_entry *t, struct s
 	sg_slot_set(dp->slot_used, (uint32_t)slot);
 	dp->n_trusted++;
 out:
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	return rc;
 }
 
@@ -751,7 +949,7 @@ int sg_dp_trust_del(struct sg_dp *dp, const struct sg_prefix *prefix, struct sg_
 {
 	bool host = sg_prefix_is_host(prefix);
 	char text[SG_PREFIX_STRLEN];
-	long slot = index_find(&dp->slot_index, prefix);
+	long slot = index_find(dp->slot_index, prefix);
 	uint32_t gen;
 	int fd, rc = 0;
 
@@ -772,7 +970,7 @@ int sg_dp_trust_del(struct sg_dp *dp, const struct sg_prefix *prefix, struct sg_
 	if (rc)
 		return sg_errf(err, rc, "untrust %s: %s", text, strerror(-rc));
 	trusted_changed(dp);
-	index_del(&dp->slot_index, prefix);
+	index_del(dp->slot_index, prefix);
 	sg_slot_clear(dp->slot_used, (uint32_t)slot);
 	dp->n_trusted--;
 	return 0;
@@ -784,7 +982,7 @@ int sg_dp_trust_get(struct sg_dp *dp, const struct sg_prefix *prefix, struct sg_
 	uint32_t gen;
 	int fd, rc;
 
-	if (index_find(&dp->slot_index, prefix) < 0)
+	if (index_find(dp->slot_index, prefix) < 0)
 		return -ENOENT;
 	fd = active_table(dp, host, &gen, NULL);
 	if (fd < 0)

@@ -160,21 +160,20 @@ bool sg_j_check_keys(struct sg_jctx *c, json_t *obj, const char *const *allowed)
 		size_t best_d = 3;
 		bool known = false;
 
+		/* Known keys first: the distances (dear, and a million
+		 * entries ask) only for a key that is not one. */
+		for (const char *const *a = allowed; *a && !known; a++)
+			known = !strcmp(key, *a);
+		if (known)
+			continue;
 		for (const char *const *a = allowed; *a; a++) {
-			size_t dist;
+			size_t dist = key_distance(key, *a);
 
-			if (!strcmp(key, *a)) {
-				known = true;
-				break;
-			}
-			dist = key_distance(key, *a);
 			if (dist < best_d) {
 				best_d = dist;
 				best = *a;
 			}
 		}
-		if (known)
-			continue;
 		ok = false;
 		if (best)
 			sg_j_error(c, "unknown key \"%.64s\" (did you mean \"%s\"?)", key, best);

@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "json_stream.h"
 #include "load_internal.h"
 
 #define MAX_BAN_WINDOW_SEC 86400.0
@@ -248,67 +251,171 @@ static void parse_events(struct sg_policy_parse *pp)
 	sg_j_pop(c, s0);
 }
 
-static void parse_trusted(struct sg_policy_parse *pp)
+/* Where trusted[]'s elements come from: the jansson tree of the whole
+ * file, or read one at a time (json_stream.h). */
+struct trusted_source {
+	struct sg_jsrc *src;            /* NULL: the tree's "trusted" */
+	const struct sg_jsplit *split;
+	int rc;                         /* of the stream: 0, SG_JS_FALLBACK, -errno */
+};
+
+struct trusted_walk {
+	struct sg_policy_parse *pp;
+	uint32_t *json_index;           /* of each entry added: its index in trusted[] */
+};
+
+/* Every entry whose address is valid goes into the policy, valid or not
+ * (an invalid one has been reported, so the policy will be refused): the
+ * duplicate and prefix-length checks then read the policy itself rather
+ * than a copy of every prefix. */
+static void trusted_one(json_t *v, size_t i, void *ctx)
+{
+	struct trusted_walk *w = ctx;
+	struct sg_jctx *c = &w->pp->c;
+	size_t s1 = sg_j_push_index(c, i);
+	struct sg_trusted_entry t;
+	bool addr_ok;
+
+	sg_j_trusted(c, v, w->pp->p, false, w->pp->now, &t, &addr_ok);
+	if (addr_ok) {
+		if (sg_policy_add_trusted_pooled(w->pp->p, &t))
+			sg_pp_oom(c);
+		else
+			w->json_index[w->pp->p->n_trusted - 1] = (uint32_t)i;
+	}
+	sg_j_pop(c, s1);
+}
+
+static int entry_prefix_cmp(const void *a, const void *b, void *ctx)
+{
+	const struct sg_trusted_entry *t = ctx;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	int c = memcmp(&t[x].prefix.addr, &t[y].prefix.addr, sizeof(t[x].prefix.addr));
+
+	if (c)
+		return c;
+	if (t[x].prefix.len != t[y].prefix.len)
+		return t[x].prefix.len < t[y].prefix.len ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+/* Prefixes listed twice, reported as sg_j_prefix_duplicates does: it is
+ * given only the entries involved, found by sorting the policy's
+ * positions (4 bytes an entry, where a copy of every prefix took 32). */
+static void trusted_duplicates(struct sg_jctx *c, const struct sg_policy *p,
+			       const uint32_t *json_index)
+{
+	size_t n = p->n_trusted, n_dup = 0;
+	struct sg_prefix_at *dup = NULL;
+	uint32_t *pos;
+
+	if (n < 2)
+		return;
+	pos = malloc(n * sizeof(*pos));
+	if (!pos) {
+		sg_pp_oom(c);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		pos[i] = (uint32_t)i;
+	qsort_r(pos, n, sizeof(*pos), entry_prefix_cmp, p->trusted);
+	for (size_t i = 0, first = 0; i < n; i++) {
+		const struct sg_prefix *a = &p->trusted[pos[i]].prefix;
+		bool same_next = i + 1 < n && sg_prefix_equal(a, &p->trusted[pos[i + 1]].prefix);
+		bool same_prev = i > first;
+
+		if (!same_next && !same_prev) {
+			first = i + 1;
+			continue;
+		}
+		if (!(n_dup & (n_dup + 1))) {
+			struct sg_prefix_at *m = realloc(dup, 2 * (n_dup + 1) * sizeof(*dup));
+
+			if (!m) {
+				sg_pp_oom(c);
+				break;
+			}
+			dup = m;
+		}
+		dup[n_dup].prefix = *a;
+		dup[n_dup++].index = json_index[pos[i]];
+		if (!same_next)
+			first = i + 1;
+	}
+	free(pos);
+	sg_j_prefix_duplicates(c, "trusted", "addr", dup, n_dup);
+	free(dup);
+}
+
+static void trusted_prefix_lens(struct sg_jctx *c, const struct sg_policy *p)
+{
+	bool seen[129] = { false };
+	unsigned distinct = 0;
+
+	for (size_t i = 0; i < p->n_trusted; i++) {
+		unsigned len = p->trusted[i].prefix.len;
+
+		if (len >= 128 || seen[len])
+			continue;
+		seen[len] = true;
+		distinct++;
+	}
+	if (distinct > SG_MAX_PREFIX_LENS)
+		sg_j_error_at(c, "trusted", "uses %u distinct prefix lengths, at most %d (each "
+			      "length costs the data plane one probe per packet)", distinct,
+			      SG_MAX_PREFIX_LENS);
+}
+
+static void parse_trusted(struct sg_policy_parse *pp, struct trusted_source *ts)
 {
 	struct sg_jctx *c = &pp->c;
-	struct sg_prefix_at *at;
-	size_t n_at = 0, i, s0;
+	struct trusted_walk w = { .pp = pp };
+	size_t n, i, s0;
 	json_t *arr, *v;
 
 	if (sg_j_get(c, pp->root, "trusted", JSON_ARRAY, false, &arr) <= 0)
 		return;
-	if (json_array_size(arr) > SG_MAX_TRUSTED) {
-		sg_j_error_at(c, "trusted", "lists %zu entries, at most %d", json_array_size(arr),
-			      SG_MAX_TRUSTED);
+	n = ts->src ? ts->split->count : json_array_size(arr);
+	if (n > SG_MAX_TRUSTED) {
+		sg_j_error_at(c, "trusted", "lists %zu entries, at most %d", n, SG_MAX_TRUSTED);
 		return;
 	}
-	at = calloc(json_array_size(arr) + 1, sizeof(*at));
-	if (!at) {
+	/* Room for every entry at once: no doubling, no copy of a large array. */
+	w.json_index = malloc((n + 1) * sizeof(*w.json_index));
+	if (!w.json_index || (n && sg_policy_reserve_trusted(pp->p, n))) {
+		free(w.json_index);
 		sg_pp_oom(c);
 		return;
 	}
 	s0 = sg_j_push_key(c, "trusted");
-	json_array_foreach(arr, i, v) {
-		size_t s1 = sg_j_push_index(c, i);
-		struct sg_trusted_entry t;
-		bool addr_ok;
-
-		if (sg_j_trusted(c, v, pp->p, false, pp->now, &t, &addr_ok) &&
-		    sg_policy_add_trusted(pp->p, &t))
-			sg_pp_oom(c);
-		if (addr_ok) {
-			at[n_at].prefix = t.prefix;
-			at[n_at++].index = i;
-		}
-		sg_j_pop(c, s1);
-	}
+	if (ts->src)
+		ts->rc = sg_jsplit_each(ts->src, ts->split, trusted_one, &w);
+	else
+		json_array_foreach(arr, i, v)
+			trusted_one(v, i, &w);
 	sg_j_pop(c, s0);
-	sg_j_prefix_duplicates(c, "trusted", "addr", at, n_at);
-	check_prefix_lens(c, "trusted", at, n_at, true);
-	free(at);
+	if (!ts->rc) {
+		trusted_duplicates(c, pp->p, w.json_index);
+		trusted_prefix_lens(c, pp->p);
+	}
+	free(w.json_index);
 }
 
-int sg_policy_parse(const char *name, const char *json, size_t len,
-		    const struct sg_load_opts *o, struct sg_policy *out, struct sg_diag *d)
+/* Parses a policy from its tree (root), the trusted elements from ts.
+ * 0, -1 (errors in d), or ts->rc when the stream failed. */
+static int parse_root(const char *name, json_t *root, struct trusted_source *ts,
+		      const struct sg_load_opts *o, struct sg_policy *out, struct sg_diag *d)
 {
-	struct sg_diag local = { 0 };
 	struct sg_policy_parse pp;
+	size_t before = d->n_errors;
 	struct sg_policy p;
-	size_t before;
-	int rc = -1;
 
-	sg_policy_init(out);
-	if (!d)
-		d = &local;
-	before = d->n_errors;
 	memset(&pp, 0, sizeof(pp));
 	sg_j_init(&pp.c, name, d);
-	pp.root = sg_j_parse(name, json, len, d);
-	if (!pp.root)
-		goto out;
+	pp.root = root;
 	if (!json_is_object(pp.root)) {
 		sg_j_error(&pp.c, "the top level must be a JSON object ({...})");
-		goto out;
+		return -1;
 	}
 	sg_policy_init(&p);
 	pp.p = &p;
@@ -323,17 +430,140 @@ int sg_policy_parse(const char *name, const char *json, size_t len,
 	parse_unregistered(&pp);
 	parse_ban(&pp);
 	parse_events(&pp);
-	parse_trusted(&pp);
+	parse_trusted(&pp, ts);
+	if (ts->rc) {
+		sg_policy_free(&p);
+		return ts->rc;
+	}
 	if (d->n_errors != before) {
 		sg_policy_free(&p);
-		goto out;
+		return -1;
 	}
+	sg_policy_trim(&p);
 	*out = p;
-	rc = 0;
-out:
-	json_decref(pp.root);
-	sg_diag_free(&local);
+	return 0;
+}
+
+/* The whole text as one tree: for the text the stream will not take
+ * (a syntax error: jansson's message says where). */
+static int parse_whole(const char *name, const char *json, size_t len,
+		       const struct sg_load_opts *o, struct sg_policy *out, struct sg_diag *d)
+{
+	struct trusted_source ts = { 0 };
+	json_t *root = sg_j_parse(name, json, len, d);
+	int rc;
+
+	if (!root)
+		return -1;
+	rc = parse_root(name, root, &ts, o, out, d);
+	json_decref(root);
 	return rc;
+}
+
+/* The stream's way: the small text as a tree, trusted[] one element at
+ * a time.  0, -1 (errors in d), SG_JS_FALLBACK or -errno. */
+static int parse_split(const char *name, struct sg_jsrc *src, const struct sg_load_opts *o,
+		       struct sg_policy *out, struct sg_diag *d)
+{
+	struct sg_jsplit sp;
+	struct trusted_source ts = { .split = &sp };
+	struct sg_diag quiet = { 0 };
+	json_error_t je;
+	json_t *root;
+	int rc;
+
+	rc = sg_jsplit(src, &sp);
+	if (rc)
+		return rc;
+	/* A "trusted" key the scanner did not take out (written with an
+	 * escape, or not an array) is in the tree like any other. */
+	if (sp.has_trusted)
+		ts.src = src;
+	root = json_loadb(sp.rest, sp.rest_len, JSON_REJECT_DUPLICATES, &je);
+	if (!root) {
+		sg_jsplit_free(&sp);
+		return SG_JS_FALLBACK;
+	}
+	/* Messages go to d only once the stream has read every element:
+	 * should it fall back, the plain parse reports them instead. */
+	rc = parse_root(name, root, &ts, o, out, &quiet);
+	if (rc == 0 || rc == -1)
+		for (size_t i = 0; i < quiet.n; i++)
+			sg_diag_add(d, quiet.is_error[i], "%s", quiet.lines[i]);
+	sg_diag_free(&quiet);
+	json_decref(root);
+	sg_jsplit_free(&sp);
+	return rc;
+}
+
+int sg_policy_parse(const char *name, const char *json, size_t len,
+		    const struct sg_load_opts *o, struct sg_policy *out, struct sg_diag *d)
+{
+	struct sg_diag local = { 0 };
+	struct sg_jsrc src;
+	int rc;
+
+	sg_policy_init(out);
+	if (!d)
+		d = &local;
+	sg_jsrc_init_mem(&src, json, len);
+	rc = parse_split(name, &src, o, out, d);
+	if (rc == SG_JS_FALLBACK)
+		rc = parse_whole(name, json, len, o, out, d);
+	sg_diag_free(&local);
+	return rc ? -1 : 0;
+}
+
+/* policy.json through a window (json_stream.h): its text is never held
+ * whole.  0, -1 (errors in d), or SG_JS_FALLBACK. */
+static int load_streaming(const char *path, const struct sg_load_opts *o,
+			  struct sg_policy *out, char *sha256_hex, struct sg_diag *d)
+{
+	struct sg_err err = { 0 };
+	struct sg_jsrc src;
+	struct stat st;
+	int fd, rc;
+
+	fd = sg_open_trusted_file(path, o, &err);
+	if (fd == -ENOENT) {
+		sg_diag_add(d, true, "%s: no such file", path);
+		return -1;
+	}
+	if (fd < 0) {
+		sg_diag_add(d, true, "%s", err.msg);
+		return -1;
+	}
+	if (fstat(fd, &st) || (unsigned long long)st.st_size > SG_MAX_FILE_BYTES) {
+		sg_diag_add(d, true, "%s: is %lld bytes, larger than the limit of %u MiB", path,
+			    (long long)st.st_size, SG_MAX_FILE_BYTES >> 20);
+		close(fd);
+		return -1;
+	}
+	if (sg_jsrc_init_fd(&src, fd, SG_MAX_FILE_BYTES, sha256_hex != NULL)) {
+		sg_diag_add(d, true, "%s: out of memory reading the file", path);
+		close(fd);
+		return -1;
+	}
+	rc = parse_split(sg_basename(path), &src, o, out, d);
+	if (rc == -EFBIG)
+		sg_diag_add(d, true, "%s: grew beyond the limit of %u MiB while being read",
+			    path, SG_MAX_FILE_BYTES >> 20);
+	else if (rc == -ESTALE)
+		sg_diag_add(d, true, "%s: changed while it was being read (written in place?); "
+			    "nothing was loaded: write it to a new file and rename that over it, "
+			    "then try again", path);
+	else if (rc < -1)
+		sg_diag_add(d, true, "%s: read error: %s", path, strerror(-rc));
+	if (!rc && sha256_hex && sg_jsrc_sha256(&src, sha256_hex)) {
+		sg_diag_add(d, true, "%s: cannot compute its sha256", path);
+		sg_policy_free(out);
+		rc = -1;
+	}
+	sg_jsrc_free(&src);
+	close(fd);
+	if (rc && sha256_hex)
+		sha256_hex[0] = '\0';
+	return rc == SG_JS_FALLBACK ? rc : rc ? -1 : 0;
 }
 
 int sg_policy_load(const char *path, const struct sg_load_opts *o, struct sg_policy *out,
@@ -349,6 +579,10 @@ int sg_policy_load(const char *path, const struct sg_load_opts *o, struct sg_pol
 		sha256_hex[0] = '\0';
 	if (!d)
 		d = &local;
+	rc = load_streaming(path, o, out, sha256_hex, d);
+	if (rc != SG_JS_FALLBACK)
+		goto out;
+	/* Not well formed, most likely: read it whole, for jansson's message. */
 	rc = sg_read_trusted_file(path, o, &buf, &len, d);
 	if (rc == -ENOENT)
 		sg_diag_add(d, true, "%s: no such file", path);
@@ -359,7 +593,7 @@ int sg_policy_load(const char *path, const struct sg_load_opts *o, struct sg_pol
 		rc = -1;
 		goto out;
 	}
-	rc = sg_policy_parse(sg_basename(path), buf, len, o, out, d);
+	rc = parse_whole(sg_basename(path), buf, len, o, out, d);
 out:
 	free(buf);
 	sg_diag_free(&local);

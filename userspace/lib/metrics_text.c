@@ -535,6 +535,12 @@ int sg_mt_collect(struct sg_dp *dp, const struct sg_iface_cfg *ifaces, size_t n_
 		rc = collect_bans(dp, s);
 	if (!rc)
 		rc = collect_sources(dp, top_n, s);
+	if (!rc) {
+		uint64_t total;
+		int n = sg_dp_map_memory(dp, s->maps, SG_MAX_MAPS, &total);
+
+		s->n_maps = n < 0 ? 0 : n > SG_MAX_MAPS ? SG_MAX_MAPS : n;
+	}
 	if (rc) {
 		sg_mt_snapshot_free(s);
 		return rc;
@@ -819,6 +825,18 @@ static void render_attached(const struct sg_mt_snapshot *s, FILE *out)
 	}
 }
 
+static void render_map_memory(const struct sg_mt_snapshot *s, FILE *out)
+{
+	if (!s->n_maps)
+		return;
+	family(out, "smtpgate_map_memory_bytes", "gauge",
+	       "Kernel memory of each data-plane map (the kernel's memlock accounting), the "
+	       "per-generation tables with both generations' inner maps.");
+	for (int i = 0; i < s->n_maps; i++)
+		fprintf(out, "smtpgate_map_memory_bytes{map=\"%s\"} %llu\n", s->maps[i].name,
+			(unsigned long long)s->maps[i].bytes);
+}
+
 static void render_policy(const struct sg_mt_snapshot *s, FILE *out)
 {
 	gauge(out, "smtpgate_policy_generation",
@@ -933,6 +951,7 @@ int sg_mt_render(const struct sg_mt_snapshot *s, FILE *out)
 	      "Bans in force that the data plane made after repeated rate-limit violations.",
 	      (long long)s->bans_auto_active);
 	render_policy(s, out);
+	render_map_memory(s, out);
 	sg_mt_render_fleet(s, out);
 	render_stats(s, out);
 	render_attached(s, out);

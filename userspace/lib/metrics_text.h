@@ -69,6 +69,8 @@ struct sg_mt_snapshot {
 	uint64_t bans_auto_active;      /* of which made by the data plane */
 	int mode;                       /* enum sg_mode; -1: no policy yet */
 	uint64_t generation;            /* of the active policy; 0: none */
+	struct sg_map_memory maps[SG_MAX_MAPS]; /* kernel memory per map */
+	int n_maps;
 
 	/* ---- filled by the caller (smtpgated: from its own state) ---- */
 	const char *version;

@@ -5,6 +5,10 @@
 #include <string.h>
 #include "policy.h"
 #include "prefix_set.h"
+#include "strpool.h"
+
+_Static_assert(sizeof(void *) != 8 || sizeof(struct sg_trusted_entry) == 96,
+	       "sg_trusted_entry: 96 bytes, no holes");
 
 void sg_policy_init(struct sg_policy *p)
 {
@@ -20,6 +24,11 @@ void sg_policy_init(struct sg_policy *p)
 
 void sg_trusted_entry_free(struct sg_trusted_entry *t)
 {
+	if (t->pooled) {
+		/* The policy's pool owns them. */
+		t->ticket = t->owner = t->contact = t->note = t->created_by = NULL;
+		return;
+	}
 	free(t->ticket);
 	free(t->owner);
 	free(t->contact);
@@ -43,6 +52,7 @@ void sg_policy_free(struct sg_policy *p)
 	free(p->scope);
 	free(p->trusted);
 	sg_prefix_set_free(p->policy_prefixes);
+	sg_strpool_free(p->strings);
 	sg_policy_init(p);
 }
 
@@ -109,6 +119,7 @@ int sg_policy_add_trusted(struct sg_policy *p, const struct sg_trusted_entry *t)
 	}
 	e = &p->trusted[p->n_trusted];
 	*e = *t;
+	e->pooled = 0;
 	e->ticket = dup_or_null(t->ticket);
 	e->owner = dup_or_null(t->owner);
 	e->contact = dup_or_null(t->contact);
@@ -122,6 +133,59 @@ int sg_policy_add_trusted(struct sg_policy *p, const struct sg_trusted_entry *t)
 	}
 	p->n_trusted++;
 	index_add(p, e);
+	return 0;
+}
+
+int sg_policy_reserve_trusted(struct sg_policy *p, size_t n)
+{
+	void *t;
+
+	if (p->n_trusted + n <= p->cap_trusted)
+		return 0;
+	t = realloc(p->trusted, (p->n_trusted + n) * sizeof(*p->trusted));
+	if (!t)
+		return -ENOMEM;
+	p->trusted = t;
+	p->cap_trusted = p->n_trusted + n;
+	return 0;
+}
+
+void sg_policy_trim(struct sg_policy *p)
+{
+	void *t;
+
+	if (!p->n_trusted || p->n_trusted == p->cap_trusted)
+		return;
+	t = realloc(p->trusted, p->n_trusted * sizeof(*p->trusted));
+	if (t) {
+		p->trusted = t;
+		p->cap_trusted = p->n_trusted;
+	}
+}
+
+static int pool_copy(struct sg_strpool *sp, char **s)
+{
+	if (*s && !(*s = sg_strpool_add(sp, *s)))
+		return -ENOMEM;
+	return 0;
+}
+
+int sg_policy_add_trusted_pooled(struct sg_policy *p, const struct sg_trusted_entry *t)
+{
+	struct sg_trusted_entry e = *t;
+
+	if (!p->strings && !(p->strings = sg_strpool_new()))
+		return -ENOMEM;
+	if (p->n_trusted == p->cap_trusted && sg_policy_reserve_trusted(p, p->cap_trusted ?
+								       p->cap_trusted : 16))
+		return -ENOMEM;
+	if (pool_copy(p->strings, &e.ticket) || pool_copy(p->strings, &e.owner) ||
+	    pool_copy(p->strings, &e.contact) || pool_copy(p->strings, &e.note) ||
+	    pool_copy(p->strings, &e.created_by))
+		return -ENOMEM;
+	e.pooled = 1;
+	p->trusted[p->n_trusted++] = e;
+	index_add(p, &p->trusted[p->n_trusted - 1]);
 	return 0;
 }
 

@@ -45,18 +45,22 @@ enum sg_trusted_origin {
 	SG_ORIGIN_APPROVAL = 1, /* approvals.json, via smtpgatectl */
 };
 
+/* Ordered for size (96 bytes, no holes): a policy holds up to
+ * SG_MAX_TRUSTED of them, twice during a reload. */
 struct sg_trusted_entry {
 	struct sg_prefix prefix;
-	uint64_t groups;        /* bit per relay group */
 	uint32_t class_idx;     /* index into classes, SG_NO_CLASS for unlimited */
+	uint64_t groups;        /* bit per relay group */
 	int64_t expires;        /* unix seconds; 0 = never */
-	int origin;             /* enum sg_trusted_origin */
+	int64_t created;        /* unix seconds, 0 if unknown */
 	char *ticket;
 	char *owner;
 	char *contact;          /* may be NULL */
 	char *note;             /* may be NULL */
-	int64_t created;        /* unix seconds, 0 if unknown */
 	char *created_by;       /* may be NULL */
+	int16_t origin;         /* enum sg_trusted_origin */
+	uint8_t pooled;         /* strings live in the policy's string pool (not malloc'd) */
+	uint8_t pad;
 	int expiry_reported;    /* daemon: expiry of a policy.json entry logged */
 };
 
@@ -87,6 +91,9 @@ struct sg_policy {
 	 * once sg_policy_index() built it: NULL until then, and again if
 	 * keeping it up to date ran out of memory (lookups then scan). */
 	struct sg_prefix_set *policy_prefixes;
+	/* The strings of entries added by sg_policy_add_trusted_pooled
+	 * (strpool.h): freed with the policy. */
+	struct sg_strpool *strings;
 };
 
 #define SG_DEFAULT_EVENT_INTERVAL_SEC 1.0
@@ -105,6 +112,15 @@ void sg_trusted_entry_free(struct sg_trusted_entry *t);
 
 /* Appends a deep copy of *t (strings duplicated).  Returns 0 or -ENOMEM. */
 int sg_policy_add_trusted(struct sg_policy *p, const struct sg_trusted_entry *t);
+/* The same with the strings in the policy's pool (strpool.h): for the
+ * loader's bulk of policy.json entries, which live as long as the policy.
+ * The entry is marked pooled: sg_trusted_entry_free leaves its strings. */
+int sg_policy_add_trusted_pooled(struct sg_policy *p, const struct sg_trusted_entry *t);
+/* Makes room for n more entries at once (a loader that knows how many
+ * are coming: no doubling, no copy).  0 or -ENOMEM. */
+int sg_policy_reserve_trusted(struct sg_policy *p, size_t n);
+/* Gives back the room no entry uses. */
+void sg_policy_trim(struct sg_policy *p);
 /* Index of the entry with exactly this prefix, or -1. */
 long sg_policy_find_trusted(const struct sg_policy *p, const struct sg_prefix *prefix);
 /* Removes entry i (freeing it), keeping order. */

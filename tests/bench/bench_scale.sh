@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# The control plane at a million entries (issue 18's scale targets):
+# smtpgated as an operator runs it, on a veth with XDP in a test lab, by
+# the number of trusted entries in policy.json (distinct IPv6 /128s, the
+# same policies as bench_control.sh), each figure the median of several
+# runs, printed next to the issue's figures from before this work.  It
+# measures; it asserts nothing about the figures.
+#
+#   start      smtpgated started until `status` answers
+#   reload     wall time of `smtpgatectl reload` (the same policy, touched)
+#   CPU        the daemon's own CPU time (user + system, /proc/PID/stat)
+#              for the start and for the reload: on a shared machine the
+#              wall times grow with everyone's load, these much less
+#   HWM start  the daemon's VmHWM (high-water mark) once it answers
+#   RSS rest   its VmRSS then
+#   HWM reload its VmHWM after the reload: the peak of start and reload
+#   kernel     the kernel memory of its maps, inner tables included
+#              (`smtpgatectl status --json`: map_memory_bytes)
+#   restart    start again with the pins kept and a policy whose first
+#              1,000 entries are replaced (what `check` accepts must
+#              load over any running policy): ok or refused
+#
+#   tests/bench/bench_scale.sh [--runs N] [--sizes "262144 1000000"]
+set -uo pipefail
+
+RUNS=3
+SIZES="262144 1000000"
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--runs) RUNS="$2"; shift 2 ;;
+	--sizes) SIZES="$2"; shift 2 ;;
+	--verbose) shift ;;
+	*) echo "usage: $0 [--runs N] [--sizes \"N ...\"]" >&2; exit 2 ;;
+	esac
+done
+
+cd "$(dirname "$0")/../.."
+export BUILD="${BUILD:-build}"
+# shellcheck source=tests/e2e/ctl_lib.sh
+. tests/e2e/ctl_lib.sh
+
+LAB_DAEMON_TIMEOUT="${BENCH_DAEMON_TIMEOUT:-180}"
+ctl_init 3600
+ctl_topology
+
+now_ns() { date +%s%N; }
+ms_since() { echo $(( ($(now_ns) - $1) / 1000000 )); }
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "-" }'; }
+
+# write_policy N [SKIP]: N trusted /128s, entries SKIP.. of the sequence.
+write_policy() {
+	local n="$1" skip="${2:-0}"
+
+	awk -v n="$n" -v skip="$skip" 'BEGIN {
+		printf "{\"relays\": {\"internal\": [{\"addr\": \"198.18.0.25\"}]},\n \"trusted\": [\n"
+		for (i = skip; i < skip + n; i++)
+			printf "%s{\"addr\": \"2001:db8:a:%x::%x\", \"relays\": [\"internal\"], \"ticket\": \"B-%d\", \"owner\": \"bench\"}\n",
+				(i > skip ? "," : ""), int(i / 65536), i % 65536, i
+		printf "]}\n"
+	}' | lab_daemon_policy "$CTL_NAME" -
+	ctl_config
+}
+
+kb() { awk -v k="$1" '$1 == k":" { print $2 }' "/proc/$SGD_PID/status"; }
+# cpu_ms: the daemon's user + system time so far (fields 14 and 15 of
+# /proc/PID/stat, after the command name, which may hold spaces).
+cpu_ms() {
+	local tck
+	tck=$(getconf CLK_TCK)
+	sed 's/.*) //' "/proc/$SGD_PID/stat" | awk -v t="$tck" '{ print int(($12 + $13) * 1000 / t) }'
+}
+map_bytes() { ctl status --json 2>/dev/null | jq -r '.map_memory_bytes // "-"'; }
+
+# one_run FILE: appends "start_ms reload_ms hwm_start_kb rss_kb hwm_reload_kb map_bytes
+# start_cpu_ms reload_cpu_ms".
+one_run() {
+	local t0 start reload hwm0 rss hwm1 maps cpu0 cpu1
+
+	ctl_stop
+	t0=$(now_ns)
+	ctl_start || { echo "# smtpgated did not start" >&2; return 1; }
+	start=$(ms_since "$t0")
+	hwm0=$(kb VmHWM)
+	rss=$(kb VmRSS)
+	cpu0=$(cpu_ms)
+	touch "$CTL_POLICY"
+	t0=$(now_ns)
+	ctl reload >/dev/null 2>&1
+	reload=$(ms_since "$t0")
+	cpu1=$(cpu_ms)
+	hwm1=$(kb VmHWM)
+	maps=$(map_bytes)
+	echo "$start $reload $hwm0 $rss $hwm1 $maps $cpu0 $((cpu1 - cpu0))" >>"$1"
+}
+
+# restart_changed N: stop (pins kept), replace entries 0..999, start.
+restart_changed() {
+	write_policy "$1" 1000
+	ctl_stop
+	if ctl_start; then echo ok; else echo refused; fi
+}
+
+col() { awk -v k="$2" '{ print $k }' "$1" | median; }
+mib() { col "$1" "$2" | awk '{ print ($1 == "-") ? "-" : int($1 / 1024 + 0.5) }'; }
+mib_bytes() { col "$1" "$2" | awk '{ print ($1 == "-") ? "-" : int($1 / 1048576 + 0.5) }'; }
+
+today() {
+	case "$1" in
+	262144) echo "start 4.8-5.8 s, reload 2.5-3.3 s, RSS 315 MB, HWM 471-499 MB, maps 78 MiB (262,143 entries)" ;;
+	1000000) echo "refused: at most 262,144 entries" ;;
+	*) echo "-" ;;
+	esac
+}
+
+echo "# machine: $(nproc) CPUs ($(lscpu | awk -F: '/Model name/ { gsub(/^ +/, "", $2); print $2; exit }')), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r)"
+echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (a shared machine: figures are noisy; medians of $RUNS runs)"
+echo "# targets (issue 18): start and reload < 2 s at 1,000,000; HWM <= 64 MiB at 262,144 and <= 200 MiB at 1,000,000, reload included"
+echo
+
+res="$CTL_DIR/bench"
+mkdir -p "$res"
+printf '%-9s %9s %10s %9s %10s %10s %9s %11s %11s %8s\n' entries start_ms reload_ms start_cpu reload_cpu \
+	HWM_start RSS_rest HWM_reload kernel_MiB restart
+for n in $SIZES; do
+	write_policy "$n"
+	: >"$res/size-$n"
+	for ((r = 0; r < RUNS; r++)); do
+		one_run "$res/size-$n"
+	done
+	restart=$(restart_changed "$n")
+	printf '%-9s %9s %10s %9s %10s %10s %9s %11s %11s %8s\n' "$n" "$(col "$res/size-$n" 1)" \
+		"$(col "$res/size-$n" 2)" "$(col "$res/size-$n" 7)" "$(col "$res/size-$n" 8)" \
+		"$(mib "$res/size-$n" 3)" "$(mib "$res/size-$n" 4)" "$(mib "$res/size-$n" 5)" \
+		"$(mib_bytes "$res/size-$n" 6)" "$restart"
+	echo "          before: $(today "$n")"
+done
+ctl_stop
+echo
+echo "# *_ms: wall and CPU (the daemon's user + system) milliseconds; MiB columns: HWM/RSS of"
+echo "# smtpgated (VmHWM, VmRSS), kernel = map memory (memlock) of its maps"
+echo "# load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+exit 0

@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * policy.json read through a window (json_stream.h): trusted[] one
+ * element at a time, the rest as a small tree.  It must load exactly
+ * what a parse of the whole file as one tree loads, with the same
+ * messages:
+ *   - the same policies and diagnostics as the tree's way, which a
+ *     policy whose "trusted" key is written with an escape
+ *     ("\u0074rusted") takes (the scanner matches the key's bytes);
+ *   - a syntax error anywhere is jansson's message for the whole file;
+ *   - from a file: the sha256 of exactly the bytes read, an element
+ *     longer than the window, and a file written over in place between
+ *     the two passes refused (-ESTALE), not half read.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "json_stream.h"
+#include "load.h"
+#include "unit.h"
+
+#define NOW 1767225600LL /* 2026-01-01T00:00:00Z */
+
+static const struct sg_load_opts opts = { .allow_any_owner = true, .now_unix = NOW };
+static char tmpdir[256];
+
+static int make_tmpdir(void **state)
+{
+	(void)state;
+	return ut_make_tmpdir(tmpdir, sizeof(tmpdir), "jstream");
+}
+
+static int remove_tmpdir(void **state)
+{
+	(void)state;
+	return ut_remove_tmpdir(tmpdir);
+}
+
+static const char *write_file(const char *name, const char *content, size_t len)
+{
+	static char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, content, len), (ssize_t)len);
+	close(fd);
+	return path;
+}
+
+/* s with every "trusted" key written "\u0074rusted": the tree's way. */
+static char *escaped_key(const char *s)
+{
+	char *out = malloc(strlen(s) * 2 + 1), *o = out;
+
+	assert_non_null(out);
+	while (*s) {
+		if (!strncmp(s, "\"trusted\"", 9)) {
+			o += sprintf(o, "\"\\u0074rusted\"");
+			s += 9;
+		} else {
+			*o++ = *s++;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+static void same_string(const char *a, const char *b)
+{
+	if (!a || !b)
+		assert_ptr_equal(a, b);
+	else
+		assert_string_equal(a, b);
+}
+
+static void same_diag(const struct sg_diag *a, const struct sg_diag *b)
+{
+	assert_int_equal(a->n, b->n);
+	assert_int_equal(a->n_errors, b->n_errors);
+	for (size_t i = 0; i < a->n; i++) {
+		assert_string_equal(a->lines[i], b->lines[i]);
+		assert_int_equal(a->is_error[i], b->is_error[i]);
+	}
+}
+
+static void same_policy(const struct sg_policy *a, const struct sg_policy *b)
+{
+	assert_int_equal(a->n_trusted, b->n_trusted);
+	assert_int_equal(a->n_groups, b->n_groups);
+	assert_int_equal(a->n_classes, b->n_classes);
+	for (size_t i = 0; i < a->n_trusted; i++) {
+		const struct sg_trusted_entry *x = &a->trusted[i], *y = &b->trusted[i];
+
+		assert_true(sg_prefix_equal(&x->prefix, &y->prefix));
+		assert_int_equal(x->groups, y->groups);
+		assert_int_equal(x->class_idx, y->class_idx);
+		assert_int_equal(x->expires, y->expires);
+		assert_int_equal(x->origin, y->origin);
+		same_string(x->ticket, y->ticket);
+		same_string(x->owner, y->owner);
+		same_string(x->contact, y->contact);
+		same_string(x->note, y->note);
+	}
+}
+
+/* text parsed both ways: the same result, the same messages. */
+static int both_ways(const char *text, struct sg_diag *d)
+{
+	char *tree = escaped_key(text);
+	struct sg_diag dt = { 0 };
+	struct sg_policy ps, pt;
+	int rs, rt;
+
+	rs = sg_policy_parse("policy.json", text, strlen(text), &opts, &ps, d);
+	rt = sg_policy_parse("policy.json", tree, strlen(tree), &opts, &pt, &dt);
+	assert_int_equal(rs, rt);
+	same_diag(d, &dt);
+	same_policy(&ps, &pt);
+	sg_policy_free(&ps);
+	sg_policy_free(&pt);
+	sg_diag_free(&dt);
+	free(tree);
+	return rs;
+}
+
+/* Strings holding the scanner's delimiters, escapes, CRLF and tabs,
+ * trusted[] before the relays and classes it names. */
+static const char tricky[] =
+	"{\r\n\t\"trusted\" :\t[ {\"addr\": \"10.0.0.1\", \"relays\": [\"in\"], \"ticket\": \"T-]1\","
+	" \"owner\": \"o\\\"}{,\", \"note\": \"a \\\\\\\" [b] {c}, \\u00e9\"},\r\n"
+	"  {\"addr\":\"2001:db8::/64\",\"relays\":[\"in\"],\"rate\":\"slow\",\"ticket\":\"T-2\","
+	"\"owner\":\"o\",\"contact\":\"x@example.com\",\"expires\":\"2027-01-01T00:00:00Z\"} ] ,\n"
+	" \"relays\": {\"in\": [{\"addr\": \"198.18.0.25\"}]},\n"
+	" \"rate_classes\": {\"slow\": {\"conn_per_sec\": 1}}\n}\n";
+
+static void test_same_as_tree_valid(void **state)
+{
+	struct sg_diag d = { 0 };
+
+	(void)state;
+	assert_int_equal(both_ways(tricky, &d), 0);
+	assert_int_equal(d.n_errors, 0);
+	sg_diag_free(&d);
+	assert_int_equal(both_ways("{\"trusted\": []}", &d), 0);
+	sg_diag_free(&d);
+	assert_int_equal(both_ways("{\"mode\": \"monitor\"}", &d), 0);
+	sg_diag_free(&d);
+}
+
+static void test_same_as_tree_errors(void **state)
+{
+	static const char *const texts[] = {
+		/* listed three times, a bad address between, an unknown key */
+		"{\"relays\": {\"in\": [{\"addr\": \"198.18.0.25\"}]}, \"trusted\": ["
+		"{\"addr\": \"10.0.0.1\", \"relays\": [\"in\"], \"ticket\": \"a\", \"owner\": \"o\"},"
+		"{\"addr\": \"10.0.0.300\", \"relays\": [\"in\"], \"ticket\": \"b\", \"owner\": \"o\"},"
+		"{\"addr\": \"10.0.0.1\", \"relays\": [\"out\"], \"ticket\": \"c\", \"owner\": \"o\"},"
+		"{\"addr\": \"10.0.0.1\", \"relays\": [\"in\"], \"ticket\": \"d\", \"owner\": \"o\", \"tciket\": 1},"
+		"\"10.0.0.2\", 7, null]}",
+		/* trusted not an array; an unknown top-level key */
+		"{\"trusted\": {\"addr\": \"10.0.0.1\"}, \"modes\": 1}",
+		/* not an object at the top */
+		"[]",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		struct sg_diag d = { 0 };
+
+		assert_int_equal(both_ways(texts[i], &d), -1);
+		assert_true(d.n_errors > 0);
+		sg_diag_free(&d);
+	}
+}
+
+/* jansson's own message for the whole text, as sg_j_parse words it. */
+static void expect_syntax_error(const char *text)
+{
+	const char *want_lines[2] = { NULL, NULL };
+	struct sg_diag d = { 0 };
+	struct sg_policy p;
+	char want[512];
+	json_error_t je;
+
+	assert_null(json_loadb(text, strlen(text), JSON_REJECT_DUPLICATES, &je));
+	snprintf(want, sizeof(want), "error: policy.json: line %d, column %d: %s", je.line,
+		 je.column, je.text);
+	want_lines[0] = want;
+	assert_int_equal(sg_policy_parse("policy.json", text, strlen(text), &opts, &p, &d), -1);
+	ut_check_diag(&d, want_lines);
+	sg_diag_free(&d);
+}
+
+static void test_syntax_errors(void **state)
+{
+	(void)state;
+	expect_syntax_error("{\"trusted\": [{\"addr\": \"10.0.0.1\"} {\"addr\": \"10.0.0.2\"}]}");
+	expect_syntax_error("{\"trusted\": [{\"addr\": \"10.0.0.1\"},]}");
+	expect_syntax_error("{\"trusted\": [{\"addr\": \"10.0.0.1}]}");
+	expect_syntax_error("{\"trusted\": [{\"addr\": tru}]}");
+	expect_syntax_error("{\"trusted\": [{\"addr\": \"10.0.0.1\", \"addr\": \"x\"}]}");
+	expect_syntax_error("{\"trusted\": [{\"addr\": [}]]}");
+	expect_syntax_error("{\"trusted\": [], \"mode\": }");
+	expect_syntax_error("{\"trusted\": []} x");
+	expect_syntax_error("{\"trusted\": [{}]");
+	expect_syntax_error("{\"trusted\": [], \"trusted\": []}");
+}
+
+/* A file: the sha256 is of every byte read; an element longer than the
+ * window (1 MiB) is read whole (and refused for its note's length). */
+static void test_file_sha_and_long_element(void **state)
+{
+	size_t cap = (3u << 20) + 4096, off = 0;
+	char *text = malloc(cap), sha[65], want_sha[65];
+	struct sg_diag d = { 0 };
+	struct sg_policy p;
+	const char *path;
+
+	(void)state;
+	assert_non_null(text);
+	off += (size_t)sprintf(text + off, "{\"relays\": {\"in\": [{\"addr\": \"198.18.0.25\"}]}, "
+			       "\"trusted\": [");
+	for (int i = 0; i < 5000; i++)
+		off += (size_t)sprintf(text + off, "%s{\"addr\": \"10.1.%d.%d\", \"relays\": [\"in\"], "
+				       "\"ticket\": \"T-%d\", \"owner\": \"o\"}", i ? "," : "",
+				       i / 256, i % 256, i);
+	off += (size_t)sprintf(text + off, "]}\n");
+	path = write_file("many.json", text, off);
+	assert_int_equal(sg_policy_load(path, &opts, &p, sha, &d), 0);
+	assert_int_equal(p.n_trusted, 5000);
+	assert_string_equal(p.trusted[4999].ticket, "T-4999");
+	assert_int_equal(sg_sha256_hex(text, off, want_sha), 0);
+	assert_string_equal(sha, want_sha);
+	sg_policy_free(&p);
+	sg_diag_free(&d);
+
+	/* One element of 2 MiB. */
+	off = (size_t)sprintf(text, "{\"relays\": {\"in\": [{\"addr\": \"198.18.0.25\"}]}, \"trusted\": "
+			      "[{\"addr\": \"10.0.0.1\", \"relays\": [\"in\"], \"ticket\": \"T\", "
+			      "\"owner\": \"o\", \"note\": \"");
+	memset(text + off, 'n', 2u << 20);
+	off += 2u << 20;
+	off += (size_t)sprintf(text + off, "\"}]}");
+	path = write_file("long.json", text, off);
+	assert_int_equal(sg_policy_load(path, &opts, &p, sha, &d), -1);
+	assert_int_equal(d.n_errors, 1);
+	assert_non_null(strstr(d.lines[0], "long.json: trusted[0].note: is 2097152 characters long"));
+	sg_diag_free(&d);
+	free(text);
+}
+
+/* Written over in place between the passes: the second pass sees other
+ * elements than the first one counted and fingerprinted. */
+static void test_changed_between_passes(void **state)
+{
+	const char *text = "{\"trusted\": [{\"addr\": \"10.0.0.1\"}, {\"addr\": \"10.0.0.2\"}]}";
+	const char *path = write_file("changed.json", text, strlen(text));
+	struct sg_jsplit sp;
+	struct sg_jsrc src;
+	int fd = open(path, O_RDWR);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(sg_jsrc_init_fd(&src, fd, 1u << 20, true), 0);
+	assert_int_equal(sg_jsplit(&src, &sp), 0);
+	assert_int_equal(sp.count, 2);
+	assert_int_equal(pwrite(fd, "9", 1, (off_t)(strstr(text, "0.2") - text) + 2), 1);
+	assert_int_equal(sg_jsplit_each(&src, &sp, NULL, NULL), -ESTALE);
+	sg_jsplit_free(&sp);
+	sg_jsrc_free(&src);
+	close(fd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_same_as_tree_valid),
+		cmocka_unit_test(test_same_as_tree_errors),
+		cmocka_unit_test(test_syntax_errors),
+		cmocka_unit_test(test_file_sha_and_long_element),
+		cmocka_unit_test(test_changed_between_passes),
+	};
+
+	cmocka_set_message_output(CM_OUTPUT_TAP);
+	return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
+}

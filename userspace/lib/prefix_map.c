@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Linear probing with backward-shift deletion, like prefix_set.c, but
+ * over a table of any size (a hash is reduced to it by multiplication,
+ * not by a mask), so that 1,000,000 prefixes take 1.33 million slots
+ * rather than the next power of two, 2 million.  The prefix length and
+ * the value share one word: lengths are 0..128, values below 2^24.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "prefix_map.h"
+
+struct slot {
+	struct sg_addr addr;
+	uint32_t tag;           /* (len + 1) << 24 | value; 0: empty slot */
+};
+
+struct sg_prefix_map {
+	struct slot *slots;
+	size_t cap;
+	size_t used;
+};
+
+static uint64_t mix(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+static size_t home_of(const struct sg_prefix_map *m, const struct sg_addr *a, unsigned len)
+{
+	uint64_t lo, hi, h;
+
+	memcpy(&lo, a->b, 8);
+	memcpy(&hi, a->b + 8, 8);
+	h = mix(mix(lo ^ len) ^ hi);
+	return (size_t)(((h >> 32) * (uint64_t)m->cap) >> 32);
+}
+
+static unsigned len_of(uint32_t tag)
+{
+	return (tag >> 24) - 1;
+}
+
+static int alloc_slots(struct sg_prefix_map *m, size_t n)
+{
+	size_t cap = n + n / 3 + 16;
+
+	m->slots = calloc(cap, sizeof(*m->slots));
+	if (!m->slots)
+		return -ENOMEM;
+	m->cap = cap;
+	m->used = 0;
+	return 0;
+}
+
+struct sg_prefix_map *sg_prefix_map_new(size_t n)
+{
+	struct sg_prefix_map *m = calloc(1, sizeof(*m));
+
+	if (m && alloc_slots(m, n)) {
+		free(m);
+		return NULL;
+	}
+	return m;
+}
+
+void sg_prefix_map_free(struct sg_prefix_map *m)
+{
+	if (!m)
+		return;
+	free(m->slots);
+	free(m);
+}
+
+/* The slot holding (a, len), or the empty slot where it would go. */
+static size_t probe(const struct sg_prefix_map *m, const struct sg_addr *a, unsigned len)
+{
+	size_t i = home_of(m, a, len);
+
+	while (m->slots[i].tag &&
+	       !(len_of(m->slots[i].tag) == len && !memcmp(&m->slots[i].addr, a, sizeof(*a))))
+		i = i + 1 == m->cap ? 0 : i + 1;
+	return i;
+}
+
+static int grow(struct sg_prefix_map *m)
+{
+	struct sg_prefix_map bigger;
+
+	if (alloc_slots(&bigger, 2 * m->used + 16))
+		return -ENOMEM;
+	for (size_t i = 0; i < m->cap; i++) {
+		const struct slot *o = &m->slots[i];
+
+		if (o->tag)
+			bigger.slots[probe(&bigger, &o->addr, len_of(o->tag))] = *o;
+	}
+	bigger.used = m->used;
+	free(m->slots);
+	*m = bigger;
+	return 0;
+}
+
+int sg_prefix_map_add(struct sg_prefix_map *m, const struct sg_prefix *p, uint32_t value)
+{
+	size_t i;
+
+	if (value > SG_PREFIX_MAP_VALUE_MAX || p->len > 128)
+		return -ERANGE;
+	i = probe(m, &p->addr, p->len);
+	if (m->slots[i].tag)
+		return -EEXIST;
+	if (m->used + 1 > m->cap - m->cap / 4) {
+		if (grow(m))
+			return -ENOMEM;
+		i = probe(m, &p->addr, p->len);
+	}
+	m->slots[i].addr = p->addr;
+	m->slots[i].tag = (uint32_t)(p->len + 1) << 24 | value;
+	m->used++;
+	return 0;
+}
+
+long sg_prefix_map_get(const struct sg_prefix_map *m, const struct sg_prefix *p)
+{
+	const struct slot *s;
+
+	if (p->len > 128)
+		return -1;
+	s = &m->slots[probe(m, &p->addr, p->len)];
+	return s->tag ? (long)(s->tag & SG_PREFIX_MAP_VALUE_MAX) : -1;
+}
+
+void sg_prefix_map_del(struct sg_prefix_map *m, const struct sg_prefix *p)
+{
+	size_t i, j;
+
+	if (p->len > 128)
+		return;
+	i = probe(m, &p->addr, p->len);
+	if (!m->slots[i].tag)
+		return;
+	/* Backward shift: move up each later entry of the run that may sit
+	 * in the hole, so no lookup ever stops early at it. */
+	for (j = i + 1 == m->cap ? 0 : i + 1; m->slots[j].tag; j = j + 1 == m->cap ? 0 : j + 1) {
+		size_t home = home_of(m, &m->slots[j].addr, len_of(m->slots[j].tag));
+		size_t from_home = (j + m->cap - home) % m->cap, from_hole = (j + m->cap - i) % m->cap;
+
+		/* j may move to i unless its home lies cyclically in (i, j]. */
+		if (from_home >= from_hole) {
+			m->slots[i] = m->slots[j];
+			i = j;
+		}
+	}
+	memset(&m->slots[i], 0, sizeof(m->slots[i]));
+	m->used--;
+}
+
+size_t sg_prefix_map_size(const struct sg_prefix_map *m)
+{
+	return m->used;
+}
+
+int sg_prefix_map_foreach(const struct sg_prefix_map *m,
+			  int (*cb)(const struct sg_prefix *p, uint32_t value, void *ctx),
+			  void *ctx)
+{
+	for (size_t i = 0; i < m->cap; i++) {
+		const struct slot *s = &m->slots[i];
+		struct sg_prefix p;
+		int rc;
+
+		if (!s->tag)
+			continue;
+		p.addr = s->addr;
+		p.len = len_of(s->tag);
+		if ((rc = cb(&p, s->tag & SG_PREFIX_MAP_VALUE_MAX, ctx)))
+			return rc;
+	}
+	return 0;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * A map from prefix to a small number (below 2^24): the data plane
+ * handle's index of which bucket slot each trusted prefix of the active
+ * generation owns.  20 bytes a slot at most 3/4 full, about 27 bytes a
+ * prefix, where a tsearch tree took about 64 (a malloc'd node and a tree
+ * node each) and a reload holds two of them.
+ */
+#ifndef SG_PREFIX_MAP_H
+#define SG_PREFIX_MAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "addr.h"
+
+#define SG_PREFIX_MAP_VALUE_MAX 0xffffffu
+
+struct sg_prefix_map;
+
+/* Sized for n prefixes (it grows beyond).  NULL when out of memory. */
+struct sg_prefix_map *sg_prefix_map_new(size_t n);
+void sg_prefix_map_free(struct sg_prefix_map *m);
+/* 0, -EEXIST (the prefix is there; its value is left), -ENOMEM, or
+ * -ERANGE for a value above SG_PREFIX_MAP_VALUE_MAX. */
+int sg_prefix_map_add(struct sg_prefix_map *m, const struct sg_prefix *p, uint32_t value);
+/* The value of p, or -1. */
+long sg_prefix_map_get(const struct sg_prefix_map *m, const struct sg_prefix *p);
+void sg_prefix_map_del(struct sg_prefix_map *m, const struct sg_prefix *p);
+size_t sg_prefix_map_size(const struct sg_prefix_map *m);
+/* Calls cb for every (prefix, value) in no particular order, until it
+ * returns non-zero (which is returned).  The map must not change meanwhile. */
+int sg_prefix_map_foreach(const struct sg_prefix_map *m,
+			  int (*cb)(const struct sg_prefix *p, uint32_t value, void *ctx),
+			  void *ctx);
+
+#endif

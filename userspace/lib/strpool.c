@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "strpool.h"
+
+#define BLOCK (256u << 10)
+#define RECENT 4096 /* a direct-mapped cache of strings seen: repeats are kept once */
+
+struct block {
+	struct block *next;
+	size_t used, size;
+	char data[];
+};
+
+struct sg_strpool {
+	struct block *head;
+	size_t bytes;
+	char *recent[RECENT];
+};
+
+struct sg_strpool *sg_strpool_new(void)
+{
+	return calloc(1, sizeof(struct sg_strpool));
+}
+
+void sg_strpool_free(struct sg_strpool *sp)
+{
+	struct block *b, *n;
+
+	if (!sp)
+		return;
+	for (b = sp->head; b; b = n) {
+		n = b->next;
+		free(b);
+	}
+	free(sp);
+}
+
+static uint32_t hash(const char *s, size_t len)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h;
+}
+
+char *sg_strpool_add(struct sg_strpool *sp, const char *s)
+{
+	size_t len = strlen(s) + 1;
+	uint32_t slot = hash(s, len) % RECENT;
+	struct block *b = sp->head;
+	char *out;
+
+	if (sp->recent[slot] && !strcmp(sp->recent[slot], s))
+		return sp->recent[slot];
+	if (!b || b->size - b->used < len) {
+		size_t size = len > BLOCK ? len : BLOCK;
+
+		b = malloc(sizeof(*b) + size);
+		if (!b)
+			return NULL;
+		b->used = 0;
+		b->size = size;
+		/* A block for one long string goes behind the current one,
+		 * which may still have room for short ones. */
+		if (size > BLOCK && sp->head) {
+			b->next = sp->head->next;
+			sp->head->next = b;
+		} else {
+			b->next = sp->head;
+			sp->head = b;
+		}
+		sp->bytes += sizeof(*b) + size;
+	}
+	out = b->data + b->used;
+	memcpy(out, s, len);
+	b->used += len;
+	sp->recent[slot] = out;
+	return out;
+}
+
+size_t sg_strpool_bytes(const struct sg_strpool *sp)
+{
+	return sp ? sp->bytes : 0;
+}
