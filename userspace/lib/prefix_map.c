@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * Linear probing with backward-shift deletion, like prefix_set.c, but
- * over a table of any size (a hash is reduced to it by multiplication,
- * not by a mask), so that 1,000,000 prefixes take 1.33 million slots
- * rather than the next power of two, 2 million.  The prefix length and
+ * Linear probing with backward-shift deletion over a table of any size
+ * (a hash is reduced to it by multiplication, not by a mask), so that
+ * 1,000,000 prefixes take 1.33 million slots rather than the next power
+ * of two, 2 million.  The prefix length and
  * the value share one word: lengths are 0..128, values below 2^24.
  */
 #include <errno.h>
@@ -123,6 +123,19 @@ int sg_prefix_map_add(struct sg_prefix_map *m, const struct sg_prefix *p, uint32
 	m->slots[i].addr = p->addr;
 	m->slots[i].tag = (uint32_t)(p->len + 1) << 24 | value;
 	m->used++;
+	return 0;
+}
+
+int sg_prefix_map_set(struct sg_prefix_map *m, const struct sg_prefix *p, uint32_t value)
+{
+	struct slot *s;
+
+	if (value > SG_PREFIX_MAP_VALUE_MAX || p->len > 128)
+		return -ERANGE;
+	s = &m->slots[probe(m, &p->addr, p->len)];
+	if (!s->tag)
+		return -ENOENT;
+	s->tag = (s->tag & ~SG_PREFIX_MAP_VALUE_MAX) | value;
 	return 0;
 }
 

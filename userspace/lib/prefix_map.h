@@ -24,6 +24,8 @@ void sg_prefix_map_free(struct sg_prefix_map *m);
 /* 0, -EEXIST (the prefix is there; its value is left), -ENOMEM, or
  * -ERANGE for a value above SG_PREFIX_MAP_VALUE_MAX. */
 int sg_prefix_map_add(struct sg_prefix_map *m, const struct sg_prefix *p, uint32_t value);
+/* Replaces the value of p, which must be there: 0, -ENOENT or -ERANGE. */
+int sg_prefix_map_set(struct sg_prefix_map *m, const struct sg_prefix *p, uint32_t value);
 /* The value of p, or -1. */
 long sg_prefix_map_get(const struct sg_prefix_map *m, const struct sg_prefix *p);
 void sg_prefix_map_del(struct sg_prefix_map *m, const struct sg_prefix *p);
