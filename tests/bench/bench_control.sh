@@ -43,22 +43,8 @@ while [ $# -gt 0 ]; do
 done
 
 cd "$(dirname "$0")/../.."
-export BUILD="${BUILD:-build}"
-# shellcheck source=tests/e2e/ctl_lib.sh
-. tests/e2e/ctl_lib.sh
-
-# Large policies start slowly on a loaded machine: wait long for
-# "running" (daemon.sh, sourced above, has set its default of 10 s).
-LAB_DAEMON_TIMEOUT="${BENCH_DAEMON_TIMEOUT:-180}"
-ctl_init 3600
-ctl_topology
-
-now_ns() { date +%s%N; }
-ms_since() { echo $(( ($(now_ns) - $1) / 1000000 )); }
-
-# median / pct P: of the numbers on stdin.
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "-" }'; }
-pct() { sort -n | awk -v p="$1" '{ v[NR] = $1 } END { i = int(NR * p / 100 + 0.999); if (i < 1) i = 1; if (NR) print v[i]; else print "-" }'; }
+# shellcheck source=tests/bench/ctl_bench_lib.sh
+. tests/bench/ctl_bench_lib.sh
 
 # policy N [SKIP]: policy.json with N trusted /128s (entries SKIP.. of
 # the sequence), one relay group "internal".

@@ -29,13 +29,8 @@ while [ $# -gt 0 ]; do
 done
 
 cd "$(dirname "$0")/../.."
-export BUILD="${BUILD:-build}"
-# shellcheck source=tests/e2e/ctl_lib.sh
-. tests/e2e/ctl_lib.sh
-
-LAB_DAEMON_TIMEOUT="${BENCH_DAEMON_TIMEOUT:-180}"
-ctl_init 3600
-ctl_topology
+# shellcheck source=tests/bench/ctl_bench_lib.sh
+. tests/bench/ctl_bench_lib.sh
 command -v python3 >/dev/null || tap_bail "python3 is missing"
 LISTEN="198.18.0.1:9733"
 
@@ -98,7 +93,6 @@ with open(out, "w") as f:
             f.write("%s %d\n" % (name, (time.monotonic_ns() - t0) // 1000))
 EOF
 
-now_ns() { date +%s%N; }
 # stat FILE KIND: "p50 p99 max n" (milliseconds) of KIND's samples.
 stat_of() {
 	awk -v k="$2" '$1 == k { print $2 }' "$1" | sort -n | awk '{ v[NR] = $1 }
@@ -106,7 +100,6 @@ stat_of() {
 		      p99 = int(NR * 0.99 + 0.999); if (p99 < 1) p99 = 1
 		      printf "%.2f %.2f %.2f %d\n", v[int((NR + 1) / 2)] / 1000, v[p99] / 1000, v[NR] / 1000, NR }'
 }
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "-" }'; }
 
 echo "# machine: $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -r)"
 echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (a shared machine: medians of $RUNS runs)"

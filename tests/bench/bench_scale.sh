@@ -37,17 +37,8 @@ while [ $# -gt 0 ]; do
 done
 
 cd "$(dirname "$0")/../.."
-export BUILD="${BUILD:-build}"
-# shellcheck source=tests/e2e/ctl_lib.sh
-. tests/e2e/ctl_lib.sh
-
-LAB_DAEMON_TIMEOUT="${BENCH_DAEMON_TIMEOUT:-180}"
-ctl_init 3600
-ctl_topology
-
-now_ns() { date +%s%N; }
-ms_since() { echo $(( ($(now_ns) - $1) / 1000000 )); }
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "-" }'; }
+# shellcheck source=tests/bench/ctl_bench_lib.sh
+. tests/bench/ctl_bench_lib.sh
 
 # write_policy N [SKIP]: N trusted /128s, entries SKIP.. of the sequence.
 write_policy() {

@@ -1,0 +1,23 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# Sourced (from the repository's root) by the control-plane benchmarks,
+# bench_control.sh, bench_scale.sh and bench_reload.sh: the lab of
+# tests/e2e/ctl_lib.sh with a daemon given time to start a large policy,
+# and the timing and statistics helpers they share.
+# shellcheck shell=bash
+
+export BUILD="${BUILD:-build}"
+# shellcheck source=tests/e2e/ctl_lib.sh
+. tests/e2e/ctl_lib.sh
+
+# Large policies start slowly on a loaded machine: wait long for
+# "running" (daemon.sh, sourced above, has set its default of 10 s).
+LAB_DAEMON_TIMEOUT="${BENCH_DAEMON_TIMEOUT:-180}"
+ctl_init 3600
+ctl_topology
+
+now_ns() { date +%s%N; }
+ms_since() { echo $(( ($(now_ns) - $1) / 1000000 )); }
+
+# median / pct P: of the numbers on stdin.
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "-" }'; }
+pct() { sort -n | awk -v p="$1" '{ v[NR] = $1 } END { i = int(NR * p / 100 + 0.999); if (i < 1) i = 1; if (NR) print v[i]; else print "-" }'; }
