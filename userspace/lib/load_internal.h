@@ -33,6 +33,10 @@ void sg_j_pop(struct sg_jctx *c, size_t saved);
 
 /* "file: path: message" (or "file: message" at the top level). */
 void sg_j_error(struct sg_jctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "out of memory" at the current path. */
+void sg_j_oom(struct sg_jctx *c);
+/* A port number 1-65535 at the current path; 0 if invalid (reported). */
+unsigned sg_j_port(struct sg_jctx *c, json_t *v);
 void sg_j_warn(struct sg_jctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The same one level down, at key. */
 void sg_j_error_at(struct sg_jctx *c, const char *key, const char *fmt, ...)
@@ -106,9 +110,8 @@ struct sg_policy_parse {
 	bool ports_ok;          /* relay ports are checked against them */
 };
 
-void sg_pp_oom(struct sg_jctx *c);
-/* A port number 1-65535 at the current path; 0 if invalid (reported). */
-unsigned sg_pp_port(struct sg_jctx *c, json_t *v);
+/* load_relays.c, below load_policy.c (which calls them, never the
+ * other way round). */
 void sg_pp_classes(struct sg_policy_parse *pp);
 void sg_pp_relays(struct sg_policy_parse *pp);
 void sg_pp_relay_cap(struct sg_policy_parse *pp);

@@ -94,6 +94,22 @@ void sg_j_error(struct sg_jctx *c, const char *fmt, ...)
 	va_end(ap);
 }
 
+void sg_j_oom(struct sg_jctx *c)
+{
+	sg_j_error(c, "out of memory");
+}
+
+unsigned sg_j_port(struct sg_jctx *c, json_t *v)
+{
+	char buf[64];
+
+	if (json_is_integer(v) && json_integer_value(v) >= 1 && json_integer_value(v) <= 65535)
+		return (unsigned)json_integer_value(v);
+	sg_j_error(c, "must be a port number from 1 to 65535, not %s",
+		   sg_j_describe(v, buf, sizeof(buf)));
+	return 0;
+}
+
 void sg_j_warn(struct sg_jctx *c, const char *fmt, ...)
 {
 	va_list ap;

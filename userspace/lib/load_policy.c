@@ -25,11 +25,6 @@ static const char *const policy_keys[] = {
 	"relay_cap", "trusted", "events", NULL
 };
 
-void sg_pp_oom(struct sg_jctx *c)
-{
-	sg_j_error(c, "out of memory");
-}
-
 static void parse_mode(struct sg_policy_parse *pp)
 {
 	static const char *const modes[] = { "enforce", "monitor", NULL };
@@ -37,18 +32,6 @@ static void parse_mode(struct sg_policy_parse *pp)
 
 	if (sg_j_get_enum(&pp->c, pp->root, "mode", false, modes, &m) > 0)
 		pp->p->mode = m ? SG_MODE_MONITOR : SG_MODE_ENFORCE;
-}
-
-/* One port number at the current path; 0 if invalid (reported). */
-unsigned sg_pp_port(struct sg_jctx *c, json_t *v)
-{
-	char buf[64];
-
-	if (json_is_integer(v) && json_integer_value(v) >= 1 && json_integer_value(v) <= 65535)
-		return (unsigned)json_integer_value(v);
-	sg_j_error(c, "must be a port number from 1 to 65535, not %s",
-		   sg_j_describe(v, buf, sizeof(buf)));
-	return 0;
 }
 
 static void parse_ports(struct sg_policy_parse *pp)
@@ -62,7 +45,7 @@ static void parse_ports(struct sg_policy_parse *pp)
 	rc = sg_j_get(c, pp->root, "ports", JSON_ARRAY, false, &arr);
 	if (rc == 0) {
 		if (sg_policy_add_port(pp->p, 25))
-			sg_pp_oom(c);
+			sg_j_oom(c);
 		pp->ports_ok = true;
 		return;
 	}
@@ -73,19 +56,19 @@ static void parse_ports(struct sg_policy_parse *pp)
 		sg_j_error(c, "must list at least one port (leave it out for the default, [25])");
 	seen = calloc(65536, sizeof(*seen));
 	if (!seen) {
-		sg_pp_oom(c);
+		sg_j_oom(c);
 		sg_j_pop(c, s0);
 		return;
 	}
 	json_array_foreach(arr, i, v) {
 		size_t s1 = sg_j_push_index(c, i);
-		unsigned port = sg_pp_port(c, v);
+		unsigned port = sg_j_port(c, v);
 
 		if (port && seen[port])
 			sg_j_error(c, "%u is listed twice (ports[%u] and ports[%zu])", port,
 				   seen[port] - 1, i);
 		else if (port && sg_policy_add_port(pp->p, (uint16_t)port))
-			sg_pp_oom(c);
+			sg_j_oom(c);
 		else if (port)
 			seen[port] = (uint32_t)i + 1;
 		sg_j_pop(c, s1);
@@ -136,7 +119,7 @@ static void parse_scope(struct sg_policy_parse *pp)
 	}
 	at = calloc(json_array_size(arr) + 1, sizeof(*at));
 	if (!at) {
-		sg_pp_oom(c);
+		sg_j_oom(c);
 		sg_j_pop(c, s0);
 		return;
 	}
@@ -152,7 +135,7 @@ static void parse_scope(struct sg_policy_parse *pp)
 			sg_j_error(c, "%s", err.msg);
 		} else {
 			if (sg_policy_add_scope(pp->p, &at[n_at].prefix))
-				sg_pp_oom(c);
+				sg_j_oom(c);
 			at[n_at++].index = i;
 		}
 		sg_j_pop(c, s1);
@@ -279,7 +262,7 @@ static void trusted_one(json_t *v, size_t i, void *ctx)
 	sg_j_trusted(c, v, w->pp->p, false, w->pp->now, &t, &addr_ok);
 	if (addr_ok) {
 		if (sg_policy_add_trusted_pooled(w->pp->p, &t))
-			sg_pp_oom(c);
+			sg_j_oom(c);
 		else
 			w->json_index[w->pp->p->n_trusted - 1] = (uint32_t)i;
 	}
@@ -313,7 +296,7 @@ static void trusted_duplicates(struct sg_jctx *c, const struct sg_policy *p,
 		return;
 	pos = malloc(n * sizeof(*pos));
 	if (!pos) {
-		sg_pp_oom(c);
+		sg_j_oom(c);
 		return;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -332,7 +315,7 @@ static void trusted_duplicates(struct sg_jctx *c, const struct sg_policy *p,
 			struct sg_prefix_at *m = realloc(dup, 2 * (n_dup + 1) * sizeof(*dup));
 
 			if (!m) {
-				sg_pp_oom(c);
+				sg_j_oom(c);
 				break;
 			}
 			dup = m;
@@ -384,7 +367,7 @@ static void parse_trusted(struct sg_policy_parse *pp, struct trusted_source *ts)
 	w.json_index = malloc((n + 1) * sizeof(*w.json_index));
 	if (!w.json_index || (n && sg_policy_reserve_trusted(pp->p, n))) {
 		free(w.json_index);
-		sg_pp_oom(c);
+		sg_j_oom(c);
 		return;
 	}
 	s0 = sg_j_push_key(c, "trusted");

@@ -113,7 +113,7 @@ void sg_pp_classes(struct sg_policy_parse *pp)
 			/* Added even if invalid, so names that use it do not
 			 * add a second, misleading error. */
 			if (sg_policy_add_class(pp->p, &rc) < 0)
-				sg_pp_oom(c);
+				sg_j_oom(c);
 		}
 		sg_j_pop(c, s1);
 	}
@@ -133,7 +133,7 @@ static size_t parse_relay_ports(struct sg_policy_parse *pp, json_t *relay, uint1
 		return 0;
 	ports = calloc(json_array_size(arr) + 1, sizeof(*ports));
 	if (!ports) {
-		sg_pp_oom(c);
+		sg_j_oom(c);
 		return 0;
 	}
 	s0 = sg_j_push_key(c, "ports");
@@ -141,7 +141,7 @@ static size_t parse_relay_ports(struct sg_policy_parse *pp, json_t *relay, uint1
 		sg_j_error(c, "must list at least one port (leave it out for every governed port)");
 	json_array_foreach(arr, i, v) {
 		size_t s1 = sg_j_push_index(c, i);
-		unsigned port = sg_pp_port(c, v);
+		unsigned port = sg_j_port(c, v);
 		bool governed = false, dup = false;
 
 		for (size_t k = 0; port && k < pp->p->n_ports; k++)
@@ -194,7 +194,7 @@ static void parse_relay(struct sg_policy_parse *pp, json_t *v, int g, struct sg_
 	if (c->d->n_errors == before) {
 		*keys += n ? n : pp->p->n_ports;
 		if (sg_policy_add_relay(pp->p, g, &at->prefix.addr, n ? ports : NULL, n))
-			sg_pp_oom(c);
+			sg_j_oom(c);
 	}
 	free(ports);
 }
@@ -215,7 +215,7 @@ static struct sg_prefix_at *parse_group(struct sg_policy_parse *pp, const char *
 	/* Added even if invalid: see parse_classes. */
 	g = sg_policy_add_group(pp->p, name);
 	if (g < 0) {
-		sg_pp_oom(c);
+		sg_j_oom(c);
 		return NULL;
 	}
 	if (!json_is_array(arr)) {
@@ -227,7 +227,7 @@ static struct sg_prefix_at *parse_group(struct sg_policy_parse *pp, const char *
 		sg_j_warn(c, "lists no relays: entries that use only this group reach nothing");
 	at = calloc(json_array_size(arr) + 1, sizeof(*at));
 	if (!at) {
-		sg_pp_oom(c);
+		sg_j_oom(c);
 		return NULL;
 	}
 	json_array_foreach(arr, i, v) {
