@@ -19,9 +19,10 @@
  * second (a trust.import of about 300,000 approvals). */
 #define SGD_CTL_MAX_REQUEST (64 * 1024)
 #define SGD_CTL_MAX_ADMIN_REQUEST (64 << 20)
-/* A reply line, at most this many bytes: a larger one is replaced by a
- * "failed" error that says so.  Room for trust.list of a full table of
- * typical entries (262,144 of about 300 bytes). */
+/* A reply line built whole, at most this many bytes: a larger one is
+ * replaced by a "failed" error that says so.  trust.list is streamed a
+ * chunk at a time (struct sgd_stream) and never built whole, so a table
+ * of a million entries is not bounded by it. */
 #define SGD_CTL_MAX_REPLY (256 << 20)
 /* What `audit` puts in a reply, at most: the newest records that fit,
  * then the reply says it was cut ("truncated": true, and a warning). */
