@@ -83,11 +83,26 @@ static void yield_to_loop(void)
 		sgd_debug("reload: worker nice %d: %s", WORKER_NICE, strerror(errno));
 }
 
+/* With --test-mode only: while the file this environment variable names
+ * exists (at most 2 minutes), the worker holds before loading, so that
+ * an e2e test can act during a reload however fast the machine is. */
+#define RELOAD_HOLD_ENV "SMTPGATED_TEST_RELOAD_HOLD"
+
+static void test_hold(const struct sgd *d)
+{
+	const char *path = d->opts.allow_any_owner ? getenv(RELOAD_HOLD_ENV) : NULL;
+
+	for (int i = 0; path && i < 12000 && !access(path, F_OK); i++)
+		usleep(10 * 1000);
+}
+
 static void *worker(void *arg)
 {
 	struct sgd_reloader *rl = arg;
 	uint64_t one = 1;
 
+	if (rl->step == R_LOADING)
+		test_hold(rl->d);
 	if (rl->step == R_LOADING)
 		rl->rc = sgd_next_load(rl->d, &rl->next);
 	else
