@@ -46,20 +46,6 @@ cd "$(dirname "$0")/../.."
 # shellcheck source=tests/bench/ctl_bench_lib.sh
 . tests/bench/ctl_bench_lib.sh
 
-# policy N [SKIP]: policy.json with N trusted /128s (entries SKIP.. of
-# the sequence), one relay group "internal".
-write_policy() {
-	local n="$1" skip="${2:-0}"
-
-	awk -v n="$n" -v skip="$skip" 'BEGIN {
-		printf "{\"relays\": {\"internal\": [{\"addr\": \"198.18.0.25\"}]},\n \"trusted\": [\n"
-		for (i = skip; i < skip + n; i++)
-			printf "%s{\"addr\": \"2001:db8:a:%x::%x\", \"relays\": [\"internal\"], \"ticket\": \"B-%d\", \"owner\": \"bench\"}\n",
-				(i > skip ? "," : ""), int(i / 65536), i % 65536, i
-		printf "]}\n"
-	}' | lab_daemon_policy "$CTL_NAME" -
-	ctl_config
-}
 
 # approvals N FIRST: approvals.json with N approvals, entries FIRST..
 # of the same sequence (so with FIRST < the policy's size some are shadowed).

@@ -34,13 +34,7 @@ cd "$(dirname "$0")/../.."
 command -v python3 >/dev/null || tap_bail "python3 is missing"
 LISTEN="198.18.0.1:9733"
 
-awk -v n="$ENTRIES" 'BEGIN {
-	printf "{\"relays\": {\"internal\": [{\"addr\": \"198.18.0.25\"}]},\n \"trusted\": [\n"
-	for (i = 0; i < n; i++)
-		printf "%s{\"addr\": \"2001:db8:a:%x::%x\", \"relays\": [\"internal\"], \"ticket\": \"B-%d\", \"owner\": \"bench\"}\n",
-			(i ? "," : ""), int(i / 65536), i % 65536, i
-	printf "]}\n"
-}' | lab_daemon_policy "$CTL_NAME" -
+bench_policy "$ENTRIES" | lab_daemon_policy "$CTL_NAME" -
 lab_daemon_config "$CTL_NAME" if=srv0:xdp:auto "metrics=$LISTEN" \
 	"admin_group=$CTL_ADMIN_GROUP" "read_group=$CTL_READ_GROUP"
 

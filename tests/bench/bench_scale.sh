@@ -40,19 +40,6 @@ cd "$(dirname "$0")/../.."
 # shellcheck source=tests/bench/ctl_bench_lib.sh
 . tests/bench/ctl_bench_lib.sh
 
-# write_policy N [SKIP]: N trusted /128s, entries SKIP.. of the sequence.
-write_policy() {
-	local n="$1" skip="${2:-0}"
-
-	awk -v n="$n" -v skip="$skip" 'BEGIN {
-		printf "{\"relays\": {\"internal\": [{\"addr\": \"198.18.0.25\"}]},\n \"trusted\": [\n"
-		for (i = skip; i < skip + n; i++)
-			printf "%s{\"addr\": \"2001:db8:a:%x::%x\", \"relays\": [\"internal\"], \"ticket\": \"B-%d\", \"owner\": \"bench\"}\n",
-				(i > skip ? "," : ""), int(i / 65536), i % 65536, i
-		printf "]}\n"
-	}' | lab_daemon_policy "$CTL_NAME" -
-	ctl_config
-}
 
 kb() { awk -v k="$1" '$1 == k":" { print $2 }' "/proc/$SGD_PID/status"; }
 # cpu_ms: the daemon's user + system time so far (fields 14 and 15 of

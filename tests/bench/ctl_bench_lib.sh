@@ -21,3 +21,21 @@ ms_since() { echo $(( ($(now_ns) - $1) / 1000000 )); }
 # median / pct P: of the numbers on stdin.
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "-" }'; }
 pct() { sort -n | awk -v p="$1" '{ v[NR] = $1 } END { i = int(NR * p / 100 + 0.999); if (i < 1) i = 1; if (NR) print v[i]; else print "-" }'; }
+
+# bench_policy N [SKIP]: policy.json on stdout with N trusted /128s
+# (entries SKIP.. of one sequence), one relay group "internal".
+bench_policy() {
+	awk -v n="$1" -v skip="${2:-0}" 'BEGIN {
+		printf "{\"relays\": {\"internal\": [{\"addr\": \"198.18.0.25\"}]},\n \"trusted\": [\n"
+		for (i = skip; i < skip + n; i++)
+			printf "%s{\"addr\": \"2001:db8:a:%x::%x\", \"relays\": [\"internal\"], \"ticket\": \"B-%d\", \"owner\": \"bench\"}\n",
+				(i > skip ? "," : ""), int(i / 65536), i % 65536, i
+		printf "]}\n"
+	}'
+}
+
+# write_policy N [SKIP]: that policy as the lab daemon's, with its config.
+write_policy() {
+	bench_policy "$@" | lab_daemon_policy "$CTL_NAME" -
+	ctl_config
+}
