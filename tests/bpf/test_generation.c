@@ -743,6 +743,48 @@ static void test_tables_grow(struct sg_dp *dp)
 	untrusted(dp, "2001:db8:77::1771", "grown table: a source never approved is untrusted");
 }
 
+/* A bulk import reserves room first: one copy of the generation (every
+ * entry in it carried over, a batch at a time), then 20,000 puts that
+ * never grow the table again. */
+static void test_reserve(struct sg_dp *dp)
+{
+	static const char *const one[] = { "198.18.9.1", NULL };
+	struct sg_err err = { 0 };
+	uint64_t gen;
+	char a[64];
+	int failed = 0, rc, i;
+
+	must_apply(dp, one);
+	for (i = 0; i < 100; i++) {
+		snprintf(a, sizeof(a), "2001:db8:78::%x", i + 1);
+		failed += trust_put(dp, a, 1, SG_NO_CLASS, &err) != 0;
+	}
+	gen = sg_dp_generation(dp);
+	rc = sg_dp_trust_reserve(dp, 100, 0, &err);
+	tap_check(!failed && !rc && sg_dp_generation(dp) == gen,
+		  "reserve: room for 100 more hosts is there already, nothing copied",
+		  "%d failed, rc %d (%s), generation %llu, was %llu", failed, rc, err.msg,
+		  (unsigned long long)sg_dp_generation(dp), (unsigned long long)gen);
+	rc = sg_dp_trust_reserve(dp, 20000, 0, &err);
+	tap_check(!rc && sg_dp_generation(dp) == gen + 1,
+		  "reserve: room for 20,000 more hosts is one copy of the generation",
+		  "rc %d (%s), generation %llu, was %llu", rc, err.msg,
+		  (unsigned long long)sg_dp_generation(dp), (unsigned long long)gen);
+	pass(dp, "198.18.9.1", "reserve: the policy's entry is carried over");
+	pass(dp, "2001:db8:78::1", "reserve: the first approval is carried over");
+	pass(dp, "2001:db8:78::64", "reserve: the last approval is carried over");
+	for (i = 100; i < 20100; i++) {
+		snprintf(a, sizeof(a), "2001:db8:78::%x", i + 1);
+		failed += trust_put(dp, a, 1, SG_NO_CLASS, &err) != 0;
+	}
+	tap_check(!failed && sg_dp_trust_count(dp) == 20101 && sg_dp_generation(dp) == gen + 1,
+		  "reserve: the 20,000 puts go in without another copy",
+		  "%d failed (last: %s), count %ld, generation %llu", failed, err.msg,
+		  sg_dp_trust_count(dp), (unsigned long long)sg_dp_generation(dp));
+	pass(dp, "2001:db8:78::4e84", "reserve: the last put passes");
+	untrusted(dp, "2001:db8:78::4e85", "reserve: a source never approved is untrusted");
+}
+
 int main(void)
 {
 	struct sg_dp *dp;
@@ -767,6 +809,7 @@ int main(void)
 	test_relay_memo(dp);
 	test_ports_reload(dp);
 	test_tables_grow(dp);
+	test_reserve(dp);
 	sg_dp_close(dp);
 	test_pinning();
 	test_full_table();

@@ -273,9 +273,15 @@ static int apply(struct sgd_req *r, const struct item *items, size_t n, size_t a
 {
 	struct sgd *d = r->d;
 	struct sg_err err = { 0 }, undo = { 0 };
-	size_t first = d->policy.n_trusted, k;
+	size_t first = d->policy.n_trusted, hosts = 0, nets = 0, k;
 	int rc = 0;
 
+	for (k = 0; k < n; k++)
+		if (items[k].t.origin == SG_ORIGIN_APPROVAL)
+			*(sg_prefix_is_host(&items[k].t.prefix) ? &hosts : &nets) += 1;
+	/* One table copy for the batch, if any, not one per doubling. */
+	if (sg_dp_trust_reserve(d->dp, hosts, nets, &err))
+		return sgd_req_fail(r, SGD_E_FAILED, NULL, "data plane: %s", err.msg);
 	for (k = 0; k < n; k++) {
 		if (items[k].t.origin != SG_ORIGIN_APPROVAL)
 			continue;

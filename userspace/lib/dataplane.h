@@ -48,6 +48,11 @@ uint64_t sg_dp_generation(const struct sg_dp *dp);
  * write; an existing entry keeps its rate state). */
 int sg_dp_trust_put(struct sg_dp *dp, const struct sg_trusted_entry *t, struct sg_err *err);
 int sg_dp_trust_del(struct sg_dp *dp, const struct sg_prefix *prefix, struct sg_err *err);
+/* Makes room in the active generation for that many more host (/32,
+ * /128) and network entries, growing a table once if it must (a copy of
+ * the generation, switched in one write), so that a batch of puts does
+ * not grow it again and again.  0, or an error with nothing changed. */
+int sg_dp_trust_reserve(struct sg_dp *dp, size_t hosts, size_t nets, struct sg_err *err);
 /* Looks up the entry the data plane holds for exactly this prefix. */
 int sg_dp_trust_get(struct sg_dp *dp, const struct sg_prefix *prefix, struct sg_trusted *out);
 /* The same, asking the kernel's active table directly rather than this

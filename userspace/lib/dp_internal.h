@@ -28,6 +28,13 @@ struct sg_dp {
 	struct sg_prefix_map *slot_index; /* prefix -> slot, active generation (prefix_map.h) */
 	uint32_t slot_cursor;       /* next slot to try: freed slots are reused last */
 	long n_trusted;             /* entries in the active generation */
+	long n_hosts;               /* of which in its table of hosts (/32, /128) */
+	/* The active generation's trusted tables (hosts, nets), opened once
+	 * per generation rather than per change: a bulk import puts 100,000
+	 * entries, and two syscalls each to find the table cost a tenth of it.
+	 * Valid while trusted_fd_gen is the active generation's number. */
+	uint64_t trusted_fd_gen;    /* 0: none open */
+	int trusted_fd[2];          /* [0] hosts, [1] nets */
 	struct sg_dp_prog progs[SG_MAX_ATTACH * 3];
 	int n_progs;
 	/* XDP link fds of this process's attachments.  With a pin dir the

@@ -63,9 +63,21 @@ static void index_free(struct sg_prefix_map **m)
 	*m = NULL;
 }
 
+/* Closes the cached trusted tables of an earlier generation. */
+static void forget_active_tables(struct sg_dp *dp)
+{
+	if (!dp->trusted_fd_gen)
+		return;
+	for (int i = 0; i < 2; i++)
+		if (dp->trusted_fd[i] >= 0)
+			close(dp->trusted_fd[i]);
+	dp->trusted_fd_gen = 0;
+}
+
 void sg_dp_free_index(struct sg_dp *dp)
 {
 	index_free(&dp->slot_index);
+	forget_active_tables(dp);
 }
 
 static int slot_search_visit(const struct sg_prefix *p, uint32_t slot, void *ctx)
@@ -251,6 +263,7 @@ static int scan_one(struct sg_dp *dp, const void *key, const struct sg_trusted *
 		return sg_errf(err, -ENOMEM, "out of memory");
 	sg_slot_set(dp->slot_used, val->slot);
 	dp->n_trusted++;
+	dp->n_hosts += !lpm;
 	return 0;
 }
 
@@ -328,6 +341,7 @@ int sg_dp_scan_active(struct sg_dp *dp, struct sg_err *err)
 	index_free(&dp->slot_index);
 	memset(dp->slot_used, 0, SG_SLOT_WORDS * sizeof(uint64_t));
 	dp->n_trusted = 0;
+	dp->n_hosts = 0;
 	gen = sg_dp_active(dp);
 	fd = sg_dp_inner_fd(dp, "sg_trusted_hosts", (int)gen);
 	if (fd >= 0) {
@@ -350,7 +364,7 @@ struct build {
 	int fd[T_COUNT];
 	uint64_t *used;   /* slots of the generation being built */
 	struct sg_prefix_map *index; /* its prefix -> slot index */
-	long n_trusted;
+	long n_trusted, n_hosts;
 	uint32_t *reused; /* slots taken over from entries this build removes */
 	size_t n_reused, cap_reused;
 	struct sg_map_batch hosts, nets; /* the new tables' entries, queued */
@@ -435,6 +449,7 @@ static int place_trusted(struct sg_dp *dp, struct build *b, const struct sg_trus
 		return batch_error(host ? &b->hosts : &b->nets, host, rc, err);
 	sg_slot_set(b->used, slot);
 	b->n_trusted++;
+	b->n_hosts += host;
 	return 0;
 }
 
@@ -670,6 +685,8 @@ static int install(struct sg_dp *dp, const struct build *b, uint32_t next,
 	 * index sees the config and tables written above. */
 	__atomic_store_n(&dp->live->active, next & (SG_GENERATIONS - 1), __ATOMIC_RELEASE);
 	ports_any_narrow(dp, cfg);
+	/* The tables replaced are freed once nothing holds them: not this. */
+	forget_active_tables(dp);
 	return 0;
 }
 
@@ -719,6 +736,7 @@ int sg_dp_apply(struct sg_dp *dp, const struct sg_policy *p, struct sg_err *err)
 	dp->slot_used = b.used;
 	b.used = NULL;
 	dp->n_trusted = b.n_trusted;
+	dp->n_hosts = b.n_hosts;
 	rc = 0;
 out:
 	build_free(&b);
@@ -729,22 +747,29 @@ out:
 /* ---- single entries in the active generation ---- */
 
 /* Inner fd of a trusted table of the active generation, or an error if
- * no policy has been applied. */
+ * no policy has been applied.  Borrowed: the handle keeps it open for the
+ * generation's life (forget_active_tables); callers do not close it. */
 static int active_table(struct sg_dp *dp, bool host, uint32_t *gen, struct sg_err *err)
 {
-	int fd;
+	uint64_t number = sg_dp_generation(dp);
 
 	*gen = sg_dp_active(dp);
-	if (!sg_dp_generation(dp))
+	if (!number)
 		return sg_errf(err, -ENOENT, "no policy applied yet");
-	fd = sg_dp_inner_fd(dp, host ? "sg_trusted_hosts" : "sg_trusted_nets", (int)*gen);
-	if (fd < 0)
+	if (dp->trusted_fd_gen != number) {
+		forget_active_tables(dp);
+		dp->trusted_fd[0] = sg_dp_inner_fd(dp, "sg_trusted_hosts", (int)*gen);
+		dp->trusted_fd[1] = sg_dp_inner_fd(dp, "sg_trusted_nets", (int)*gen);
+		dp->trusted_fd_gen = number;
+	}
+	if (dp->trusted_fd[host ? 0 : 1] < 0)
 		return sg_errf(err, -ENOENT, "active generation has no trusted table");
-	return fd;
+	return dp->trusted_fd[host ? 0 : 1];
 }
 
-/* Copies every entry of inner map `from` into `to`. */
-static int copy_table(int from, int to, __u32 key_size, __u32 value_size)
+/* Copies every entry of inner map `from` into `to`, one key at a time:
+ * kernels without batch lookups of hashes. */
+static int copy_each(int from, int to, __u32 key_size, __u32 value_size)
 {
 	char key[64], next[64], value[64];
 	void *prev = NULL;
@@ -760,6 +785,48 @@ static int copy_table(int from, int to, __u32 key_size, __u32 value_size)
 			return -errno;
 	}
 	return 0;
+}
+
+#define COPY_BATCH 8192
+
+/* Copies every entry of inner map `from` into `to`, COPY_BATCH per
+ * syscall each way: a table grown under a bulk import may hold a million
+ * entries, three syscalls each one at a time. */
+static int copy_table(int from, int to, __u32 key_size, __u32 value_size)
+{
+	char *keys = malloc((size_t)COPY_BATCH * key_size);
+	char *values = malloc((size_t)COPY_BATCH * value_size);
+	LIBBPF_OPTS(bpf_map_batch_opts, o);
+	__u64 cursor = 0;
+	bool first = true, done = false;
+	int rc = 0;
+
+	if (!keys || !values) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	while (!done && !rc) {
+		__u32 n = COPY_BATCH;
+
+		/* The cursor is opaque to userspace (a bucket index for a hash). */
+		if (bpf_map_lookup_batch(from, first ? NULL : &cursor, &cursor, keys, values, &n,
+					 &o)) {
+			if (errno != ENOENT) {
+				rc = first && (errno == EINVAL || errno == ENOTSUP ||
+					       errno == EOPNOTSUPP)
+					? copy_each(from, to, key_size, value_size) : -errno;
+				break;
+			}
+			done = true; /* the last batch, possibly empty */
+		}
+		first = false;
+		if (n && bpf_map_update_batch(to, keys, values, &n, &o))
+			rc = -errno;
+	}
+out:
+	free(keys);
+	free(values);
+	return rc;
 }
 
 /* The maximum size of the active generation's inner map of table t. */
@@ -778,10 +845,12 @@ static __u32 active_size(struct sg_dp *dp, int t)
 }
 
 /* Switches to a copy of the running generation (the whole generation,
- * built aside and switched with one write as ever) whose trusted table
- * `grow` (T_HOSTS, T_NETS, or -1: none) is twice as large and whose
- * config lists prefix length add_len too (0: none). */
-static int copy_active(struct sg_dp *dp, int grow, unsigned add_len, struct sg_err *err)
+ * built aside and switched with one write as ever) whose trusted tables
+ * are at least as large as want[T_HOSTS] and want[T_NETS] (want NULL or
+ * 0: as large as now) and whose config lists prefix length add_len too
+ * (0: none). */
+static int copy_active(struct sg_dp *dp, const __u32 *want, unsigned add_len,
+		       struct sg_err *err)
 {
 	struct build b = { .fd = { -1, -1, -1, -1 } };
 	struct sg_config *cfg = malloc(sizeof(*cfg));
@@ -800,8 +869,8 @@ static int copy_active(struct sg_dp *dp, int grow, unsigned add_len, struct sg_e
 		int from = sg_dp_inner_fd(dp, inner_specs[t].outer, (int)cur);
 		__u32 size = t == T_HOSTS || t == T_NETS ? active_size(dp, t) : 0;
 
-		if (t == grow)
-			size = size > SG_MAX_TRUSTED / 2 ? SG_MAX_TRUSTED : 2 * size;
+		if (want && want[t] > size)
+			size = want[t];
 		b.fd[t] = create_inner(t, size, err);
 		if (b.fd[t] < 0) {
 			rc = b.fd[t];
@@ -852,7 +921,7 @@ static int ensure_net_len(struct sg_dp *dp, unsigned len, struct sg_err *err)
 	if (cfg->n_net_lens >= SG_MAX_PREFIX_LENS)
 		return sg_errf(err, -ENOSPC, "too many distinct prefix lengths among trusted "
 			       "prefixes (at most %d)", SG_MAX_PREFIX_LENS);
-	return copy_active(dp, -1, len, err);
+	return copy_active(dp, NULL, len, err);
 }
 
 /* The active table of host (or not) entries is full: switch to a copy in
@@ -860,10 +929,32 @@ static int ensure_net_len(struct sg_dp *dp, unsigned len, struct sg_err *err)
 static int grow_active(struct sg_dp *dp, bool host, struct sg_err *err)
 {
 	int t = host ? T_HOSTS : T_NETS;
+	__u32 want[T_COUNT] = { 0 }, size = active_size(dp, t);
 
-	if (active_size(dp, t) >= SG_MAX_TRUSTED)
+	if (size >= SG_MAX_TRUSTED)
 		return sg_errf(err, -ENOSPC, "trusted table full (%d entries)", SG_MAX_TRUSTED);
-	return copy_active(dp, t, 0, err);
+	want[t] = size > SG_MAX_TRUSTED / 2 ? SG_MAX_TRUSTED : 2 * size;
+	return copy_active(dp, want, 0, err);
+}
+
+int sg_dp_trust_reserve(struct sg_dp *dp, size_t hosts, size_t nets, struct sg_err *err)
+{
+	size_t need[T_COUNT] = { 0 };
+	__u32 want[T_COUNT] = { 0 };
+	bool grow = false;
+
+	if (!sg_dp_generation(dp))
+		return sg_errf(err, -ENOENT, "no policy applied yet");
+	need[T_HOSTS] = hosts ? (size_t)dp->n_hosts + hosts : 0;
+	need[T_NETS] = nets ? (size_t)(dp->n_trusted - dp->n_hosts) + nets : 0;
+	for (int t = T_HOSTS; t <= T_NETS; t++) {
+		if (!need[t] || active_size(dp, t) >= need[t])
+			continue;
+		/* Past the limit the puts themselves say "trusted table full". */
+		want[t] = table_size(need[t]);
+		grow = true;
+	}
+	return grow ? copy_active(dp, want, 0, err) : 0;
 }
 
 /* Tells the data plane's per-CPU trusted memo (struct sg_trusted_memo)
@@ -916,8 +1007,6 @@ int sg_dp_trust_put(struct sg_dp *dp, const struct sg_trusted_entry *t, struct s
 	rc = put_trusted(fd, t, (uint32_t)slot, BPF_NOEXIST);
 	if (rc == -E2BIG) {
 		/* The table is as large as the policy needed, and full. */
-		close(fd);
-		fd = -1;
 		rc = grow_active(dp, host, err);
 		if (!rc && (fd = active_table(dp, host, &gen, err)) < 0)
 			rc = fd;
@@ -939,9 +1028,8 @@ int sg_dp_trust_put(struct sg_dp *dp, const struct sg_trusted_entry *t, struct s
 	trusted_changed(dp);
 	sg_slot_set(dp->slot_used, (uint32_t)slot);
 	dp->n_trusted++;
+	dp->n_hosts += host;
 out:
-	if (fd >= 0)
-		close(fd);
 	return rc;
 }
 
@@ -966,13 +1054,13 @@ int sg_dp_trust_del(struct sg_dp *dp, const struct sg_prefix *prefix, struct sg_
 
 		rc = bpf_map_delete_elem(fd, &k) ? -errno : 0;
 	}
-	close(fd);
 	if (rc)
 		return sg_errf(err, rc, "untrust %s: %s", text, strerror(-rc));
 	trusted_changed(dp);
 	index_del(dp->slot_index, prefix);
 	sg_slot_clear(dp->slot_used, (uint32_t)slot);
 	dp->n_trusted--;
+	dp->n_hosts -= host;
 	return 0;
 }
 
@@ -994,7 +1082,6 @@ int sg_dp_trust_get(struct sg_dp *dp, const struct sg_prefix *prefix, struct sg_
 
 		rc = bpf_map_lookup_elem(fd, &k, out) ? -errno : 0;
 	}
-	close(fd);
 	return rc;
 }
 
@@ -1015,6 +1102,5 @@ int sg_dp_trust_peek(struct sg_dp *dp, const struct sg_prefix *prefix, struct sg
 		return fd;
 	rc = bpf_map_lookup_elem(fd, host ? (const void *)&prefix->addr : (const void *)&k, out)
 		? -errno : 0;
-	close(fd);
 	return rc;
 }
