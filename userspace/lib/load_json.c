@@ -49,22 +49,45 @@ static bool plain_key(const char *k)
 	return true;
 }
 
+/* Appends n bytes of text (truncated at the path's end). */
+static void path_put(struct sg_jctx *c, const char *text, size_t n)
+{
+	size_t room = sizeof(c->path) - 1 - c->len;
+
+	if (n > room)
+		n = room;
+	memcpy(c->path + c->len, text, n);
+	c->len += n;
+	c->path[c->len] = '\0';
+}
+
+/* Keys and indexes are pushed for every element of a million-entry
+ * policy and almost never read: they are copied, not printf'd. */
 size_t sg_j_push_key(struct sg_jctx *c, const char *key)
 {
 	size_t saved = c->len;
 
-	if (plain_key(key))
-		path_append(c, "%s%s", c->len ? "." : "", key);
-	else
+	if (!plain_key(key)) {
 		path_append(c, "[\"%.64s\"]", key);
+		return saved;
+	}
+	if (c->len)
+		path_put(c, ".", 1);
+	path_put(c, key, strlen(key));
 	return saved;
 }
 
 size_t sg_j_push_index(struct sg_jctx *c, size_t i)
 {
 	size_t saved = c->len;
+	char digits[24], *d = digits + sizeof(digits);
 
-	path_append(c, "[%zu]", i);
+	*--d = ']';
+	do
+		*--d = (char)('0' + i % 10);
+	while (i /= 10);
+	*--d = '[';
+	path_put(c, d, (size_t)(digits + sizeof(digits) - d));
 	return saved;
 }
 
