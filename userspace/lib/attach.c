@@ -329,6 +329,8 @@ static bool tc_present(int ifindex, int hook)
 	return bpf_tc_query(&h, &o) == 0;
 }
 
+static void release_attachments(struct sg_dp *dp);
+
 int sg_dp_attach(struct sg_dp *dp, const char *ifname, int hook, int xdp_mode,
 		 struct sg_err *err)
 {
@@ -354,6 +356,7 @@ int sg_dp_attach(struct sg_dp *dp, const char *ifname, int hook, int xdp_mode,
 	if (!prog)
 		return err ? err->code : -EINVAL;
 	prog_fd = bpf_program__fd(hook_prog(prog->skel, hook));
+	dp->release_attachments = release_attachments;
 	if (hook == SG_HOOK_XDP)
 		rc = attach_xdp(dp, (uint32_t)slot, ifname, ifindex, prog_fd, xdp_mode,
 				&xdp_flags, err);
@@ -484,8 +487,10 @@ int sg_tc_detach_ifname(const char *ifname, int hook)
 	return detach_tc(ifindex, hook);
 }
 
-/* Without a pin dir nothing may outlive the process: TC filters would. */
-void sg_dp_release_unpinned(struct sg_dp *dp)
+/* At close (dp->release_attachments): the link fds go; and without a pin
+ * dir nothing may outlive the process (TC filters would), so everything
+ * is detached too. */
+static void release_attachments(struct sg_dp *dp)
 {
 	if (!dp->pin_dir)
 		sg_dp_destroy(dp, NULL);

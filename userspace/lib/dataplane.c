@@ -19,6 +19,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "dp_internal.h"
+#include "prefix_map.h"
 #include "safe_path.h"
 
 #ifndef BPF_FS_MAGIC
@@ -284,8 +285,6 @@ int sg_dp_open(struct sg_dp **out, const char *pin_dir, struct sg_err *err)
 			rc = sg_errf(err, -errno, "mmap sg_bloom: %s", strerror(errno));
 		}
 	}
-	if (!rc)
-		rc = sg_dp_scan_active(dp, err);
 	if (rc)
 		goto fail;
 	*out = dp;
@@ -316,14 +315,18 @@ void sg_dp_close(struct sg_dp *dp)
 {
 	if (!dp)
 		return;
-	if (dp->skel)
-		sg_dp_release_unpinned(dp);
+	if (dp->release_attachments)
+		dp->release_attachments(dp);
 	for (int i = 0; i < dp->n_progs; i++)
 		smtpgate__destroy(dp->progs[i].skel);
 	if (dp->bloom)
 		munmap(dp->bloom, SG_BLOOM_MAP_BYTES);
 	smtpgate__destroy(dp->skel);
-	sg_dp_free_index(dp);
+	sg_prefix_map_free(dp->slot_index);
+	if (dp->trusted_fd_gen)
+		for (int i = 0; i < 2; i++)
+			if (dp->trusted_fd[i] >= 0)
+				close(dp->trusted_fd[i]);
 	free(dp->slot_used);
 	free(dp->pin_dir);
 	pthread_mutex_destroy(&dp->links_lock);

@@ -47,6 +47,14 @@ struct sg_dp {
 		int fd;
 	} links[SG_MAX_ATTACH];
 	int n_links;
+	/* Set by attach.c once this process attaches: what closing the
+	 * handle undoes first.  The handle itself knows nothing of
+	 * attachments (it is the layer below them). */
+	void (*release_attachments)(struct sg_dp *dp);
+	/* slot_index, slot_used, n_trusted and n_hosts have been read from
+	 * the active generation (generation.c does it on first use, so that
+	 * opening pins to read counters does not index a million entries). */
+	bool index_ready;
 };
 
 /* Sets entry and known of every element (sorted by rec.slot): one walk
@@ -87,14 +95,9 @@ static inline uint64_t *sg_bloom_half(struct sg_dp *dp, uint32_t gen)
 	return dp->bloom + (size_t)(gen & 1) * SG_BLOOM_WORDS;
 }
 
-/* generation.c: rebuild slot_used/n_trusted from the active generation. */
-int sg_dp_scan_active(struct sg_dp *dp, struct sg_err *err);
-void sg_dp_free_index(struct sg_dp *dp);
 /* attach.c: a loaded instance for (hook, slot), created on first use. */
 struct sg_dp_prog *sg_dp_get_prog(struct sg_dp *dp, int hook, uint32_t slot,
 				  struct sg_err *err);
-/* attach.c: close link fds; without a pin dir, detach everything too. */
-void sg_dp_release_unpinned(struct sg_dp *dp);
 /* dataplane.c */
 uint32_t sg_dp_active(const struct sg_dp *dp); /* index of the generation in force */
 int sg_dp_pin_path(const struct sg_dp *dp, char *buf, size_t len, const char *name);

@@ -63,6 +63,8 @@ static void index_free(struct sg_prefix_map **m)
 	*m = NULL;
 }
 
+static int ensure_index(struct sg_dp *dp, struct sg_err *err);
+
 /* Closes the cached trusted tables of an earlier generation. */
 static void forget_active_tables(struct sg_dp *dp)
 {
@@ -72,12 +74,6 @@ static void forget_active_tables(struct sg_dp *dp)
 		if (dp->trusted_fd[i] >= 0)
 			close(dp->trusted_fd[i]);
 	dp->trusted_fd_gen = 0;
-}
-
-void sg_dp_free_index(struct sg_dp *dp)
-{
-	index_free(&dp->slot_index);
-	forget_active_tables(dp);
 }
 
 static int slot_search_visit(const struct sg_prefix *p, uint32_t slot, void *ctx)
@@ -123,6 +119,8 @@ void sg_dp_resolve_entry_bans(struct sg_dp *dp, struct sg_entry_ban *ents, size_
 
 	for (size_t i = 0; i < n; i++)
 		ents[i].known = false;
+	if (n && ensure_index(dp, NULL))
+		return;
 	if (n && dp->slot_index && dp->slot_used)
 		sg_prefix_map_foreach(dp->slot_index, slots_search_visit, &s);
 	for (size_t i = 0; i < n; i++)
@@ -135,6 +133,8 @@ int sg_dp_slot_prefix(struct sg_dp *dp, uint32_t slot, struct sg_prefix *out)
 {
 	struct sg_entry_ban want = { .rec.slot = slot };
 
+	if (ensure_index(dp, NULL))
+		return -ENOENT;
 	if (slot >= SG_MAX_TRUSTED || !dp->slot_used || !sg_slot_test(dp->slot_used, slot))
 		return -ENOENT;
 	if (dp->slot_index)
@@ -333,7 +333,9 @@ out:
 	return rc;
 }
 
-int sg_dp_scan_active(struct sg_dp *dp, struct sg_err *err)
+/* Rebuilds slot_used, the index and the counts from the active
+ * generation: a restart with pins kept carries on from what is there. */
+static int scan_active(struct sg_dp *dp, struct sg_err *err)
 {
 	uint32_t gen;
 	int fd, rc = 0;
@@ -353,6 +355,18 @@ int sg_dp_scan_active(struct sg_dp *dp, struct sg_err *err)
 		rc = scan_table(dp, fd, true, err);
 		close(fd);
 	}
+	return rc;
+}
+
+/* Every function that reads the index or the counts calls this first. */
+static int ensure_index(struct sg_dp *dp, struct sg_err *err)
+{
+	int rc;
+
+	if (dp->index_ready)
+		return 0;
+	rc = scan_active(dp, err);
+	dp->index_ready = !rc;
 	return rc;
 }
 
@@ -698,6 +712,9 @@ int sg_dp_apply(struct sg_dp *dp, const struct sg_policy *p, struct sg_err *err)
 	uint32_t cur, next;
 	int rc;
 
+	/* The running generation's slots are reused for the entries kept. */
+	if ((rc = ensure_index(dp, err)))
+		return rc;
 	cur = sg_dp_active(dp);
 	next = cur ^ 1;
 	wait_quiescent();
@@ -737,6 +754,7 @@ int sg_dp_apply(struct sg_dp *dp, const struct sg_policy *p, struct sg_err *err)
 	b.used = NULL;
 	dp->n_trusted = b.n_trusted;
 	dp->n_hosts = b.n_hosts;
+	dp->index_ready = true;
 	rc = 0;
 out:
 	build_free(&b);
@@ -942,9 +960,12 @@ int sg_dp_trust_reserve(struct sg_dp *dp, size_t hosts, size_t nets, struct sg_e
 	size_t need[T_COUNT] = { 0 };
 	__u32 want[T_COUNT] = { 0 };
 	bool grow = false;
+	int rc;
 
 	if (!sg_dp_generation(dp))
 		return sg_errf(err, -ENOENT, "no policy applied yet");
+	if ((rc = ensure_index(dp, err)))
+		return rc;
 	need[T_HOSTS] = hosts ? (size_t)dp->n_hosts + hosts : 0;
 	need[T_NETS] = nets ? (size_t)(dp->n_trusted - dp->n_hosts) + nets : 0;
 	for (int t = T_HOSTS; t <= T_NETS; t++) {
@@ -976,6 +997,8 @@ int sg_dp_trust_put(struct sg_dp *dp, const struct sg_trusted_entry *t, struct s
 	sg_prefix_format(&t->prefix, text, sizeof(text));
 	if (!sg_dp_generation(dp))
 		return sg_errf(err, -ENOENT, "no policy applied yet");
+	if ((rc = ensure_index(dp, err)))
+		return rc;
 	if (!host && (rc = ensure_net_len(dp, t->prefix.len, err)))
 		return rc;
 	fd = active_table(dp, host, &gen, err);
@@ -1037,10 +1060,13 @@ int sg_dp_trust_del(struct sg_dp *dp, const struct sg_prefix *prefix, struct sg_
 {
 	bool host = sg_prefix_is_host(prefix);
 	char text[SG_PREFIX_STRLEN];
-	long slot = index_find(dp->slot_index, prefix);
 	uint32_t gen;
-	int fd, rc = 0;
+	int fd, rc;
+	long slot;
 
+	if ((rc = ensure_index(dp, err)))
+		return rc;
+	slot = index_find(dp->slot_index, prefix);
 	sg_prefix_format(prefix, text, sizeof(text));
 	if (slot < 0)
 		return sg_errf(err, -ENOENT, "%s is not trusted", text);
@@ -1070,7 +1096,7 @@ int sg_dp_trust_get(struct sg_dp *dp, const struct sg_prefix *prefix, struct sg_
 	uint32_t gen;
 	int fd, rc;
 
-	if (index_find(dp->slot_index, prefix) < 0)
+	if (ensure_index(dp, NULL) || index_find(dp->slot_index, prefix) < 0)
 		return -ENOENT;
 	fd = active_table(dp, host, &gen, NULL);
 	if (fd < 0)
@@ -1087,6 +1113,8 @@ int sg_dp_trust_get(struct sg_dp *dp, const struct sg_prefix *prefix, struct sg_
 
 long sg_dp_trust_count(struct sg_dp *dp)
 {
+	if (ensure_index(dp, NULL))
+		return -1;
 	return dp->n_trusted;
 }
 
