@@ -282,6 +282,102 @@ static void test_changed_between_passes(void **state)
 	close(fd);
 }
 
+/* A policy of n elements (more than the streaming parser's threshold for
+ * a second thread); element `bad` (or none: n) replaced by `bad_text`. */
+static char *many(int n, int bad, const char *bad_text)
+{
+	size_t cap = (size_t)n * 128 + 256, off = 0;
+	char *text = malloc(cap);
+
+	assert_non_null(text);
+	off += (size_t)sprintf(text + off, "{\"relays\": {\"in\": [{\"addr\": \"198.18.0.25\"}]}, "
+			       "\"trusted\": [");
+	for (int i = 0; i < n; i++) {
+		off += (size_t)sprintf(text + off, "%s", i ? "," : "");
+		if (i == bad)
+			off += (size_t)sprintf(text + off, "%s", bad_text);
+		else
+			off += (size_t)sprintf(text + off, "{\"addr\": \"10.%d.%d.%d\", \"relays\": "
+					       "[\"in\"], \"ticket\": \"T-%d\", \"owner\": \"o%d\"}",
+					       i / 65536, i / 256 % 256, i % 256, i, i % 7);
+	}
+	sprintf(text + off, "]}\n");
+	return text;
+}
+
+/* Large arrays are parsed on a second thread while the caller's takes
+ * the elements in order: the same policy and messages as the tree, an
+ * element jansson refuses anywhere still gives jansson's message for the
+ * whole file, and a file changed between the passes is still refused. */
+static void test_two_threads_same_as_tree(void **state)
+{
+	static const char *const bad[] = {
+		"{\"addr\": \"10.0.0.300\", \"relays\": [\"in\"], \"ticket\": \"b\", \"owner\": \"o\"}",
+		"{\"addr\": \"10.0.0.3\", \"relays\": [\"in\"], \"ticket\": \"dup\", \"owner\": \"o\"}",
+		"{\"addr\": \"10.9.0.1\", \"relays\": [\"out\"], \"ticket\": \"c\", \"owner\": \"o\", "
+		"\"tciket\": 1}",
+		"7",
+	};
+	struct sg_diag d = { 0 };
+	char *text;
+
+	(void)state;
+	text = many(20000, 20000, "");
+	assert_int_equal(both_ways(text, &d), 0);
+	assert_int_equal(d.n_errors, 0);
+	sg_diag_free(&d);
+	free(text);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		text = many(20000, 13000 + (int)i, bad[i]);
+		assert_int_equal(both_ways(text, &d), -1);
+		assert_int_equal(d.n_errors, i == 2 ? 2 : 1);
+		sg_diag_free(&d);
+		free(text);
+	}
+	text = many(20000, 17000, "{\"addr\": \"10.0.0.1}");
+	expect_syntax_error(text);
+	free(text);
+	text = many(20000, 9000, "{\"addr\": tru}");
+	expect_syntax_error(text);
+	free(text);
+}
+
+static void count_element(json_t *v, size_t index, void *ctx)
+{
+	size_t *seen = ctx;
+
+	assert_int_equal(index, *seen);
+	assert_true(json_is_object(v));
+	(*seen)++;
+}
+
+static void test_two_threads_changed_between_passes(void **state)
+{
+	char *text = many(6000, 6000, "");
+	const char *path = write_file("changed-many.json", text, strlen(text));
+	struct sg_jsplit sp;
+	struct sg_jsrc src;
+	size_t seen = 0;
+	int fd = open(path, O_RDWR);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(sg_jsrc_init_fd(&src, fd, 1u << 24, true), 0);
+	assert_int_equal(sg_jsplit(&src, &sp), 0);
+	assert_int_equal(sp.count, 6000);
+	assert_int_equal(sg_jsplit_each(&src, &sp, count_element, &seen), 0);
+	assert_int_equal(seen, 6000);
+	/* T-5000 becomes T-5001: same length, other bytes. */
+	assert_int_equal(pwrite(fd, "1", 1, (off_t)(strstr(text, "\"T-5000\"") - text) + 6), 1);
+	seen = 0;
+	assert_int_equal(sg_jsplit_each(&src, &sp, count_element, &seen), -ESTALE);
+	assert_int_equal(seen, 6000);
+	sg_jsplit_free(&sp);
+	sg_jsrc_free(&src);
+	close(fd);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -290,6 +386,8 @@ int main(void)
 		cmocka_unit_test(test_syntax_errors),
 		cmocka_unit_test(test_file_sha_and_long_element),
 		cmocka_unit_test(test_changed_between_passes),
+		cmocka_unit_test(test_two_threads_same_as_tree),
+		cmocka_unit_test(test_two_threads_changed_between_passes),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);
