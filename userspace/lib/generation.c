@@ -388,6 +388,10 @@ struct build {
 
 static void build_free(struct build *b)
 {
+	/* The batches first: one may still be sending into a table below. */
+	sg_map_batch_free(&b->hosts);
+	sg_map_batch_free(&b->nets);
+	sg_map_batch_free(&b->resets);
 	for (int t = 0; t < T_COUNT; t++)
 		if (b->fd[t] >= 0)
 			close(b->fd[t]);
@@ -395,9 +399,6 @@ static void build_free(struct build *b)
 	free(b->reused);
 	free(b->banned);
 	index_free(&b->index);
-	sg_map_batch_free(&b->hosts);
-	sg_map_batch_free(&b->nets);
-	sg_map_batch_free(&b->resets);
 }
 
 static int put_trusted(int fd, const struct sg_trusted_entry *e, uint32_t slot, __u64 flags)
@@ -550,6 +551,11 @@ static int build_trusted(struct sg_dp *dp, struct build *b, const struct sg_poli
 	    sg_map_batch_init(&b->resets, bpf_map__fd(dp->skel->maps.sg_buckets), sizeof(__u32),
 			      sizeof(struct sg_bucket), BPF_ANY, BATCH))
 		return sg_errf(err, -ENOMEM, "out of memory");
+	/* The kernel allocates each element of the new tables: let it do so
+	 * on another CPU while the next batch is prepared here.  Without the
+	 * memory for it, batches simply go in line. */
+	sg_map_batch_async(&b->hosts);
+	sg_map_batch_async(&b->nets);
 	/* The entries that stay first, so that their slots are known to be
 	 * taken before any new entry looks for one.  Approvals that
 	 * policy.json shadows (same prefix) are not the data plane's: the
