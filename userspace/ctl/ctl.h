@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * smtpgatectl: what its parts share.  main.c parses the global options
- * and picks the command; client.c talks to smtpgated and turns replies
- * into exit codes; output.c prints tables and JSON; one file per object
- * (trust, relay, ban, stats, status, audit, check) does the rest.
+ * and picks the command; options_table.c holds every command's options
+ * (options.h), options_parse.c parses them and help.c writes the help
+ * from them; client.c talks to smtpgated and turns replies into exit
+ * codes; output.c prints tables and JSON; one file per object (trust,
+ * relay, ban, stats, status, audit, check) does the rest.
  */
 #ifndef SGCTL_CTL_H
 #define SGCTL_CTL_H

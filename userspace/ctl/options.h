@@ -67,8 +67,6 @@ extern const struct ctl_opt ctl_global_opts[];
 
 /* The table of a command ("trust add"), or NULL. */
 const struct ctl_spec *ctl_spec_find(const char *name);
-/* Whether the command's first word ("trust") is an object with verbs. */
-bool ctl_spec_has_verbs(const char *object);
 
 /* ---- help.c ---- */
 

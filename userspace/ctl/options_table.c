@@ -241,13 +241,3 @@ const struct ctl_spec *ctl_spec_find(const char *name)
 			return &ctl_specs[i];
 	return NULL;
 }
-
-bool ctl_spec_has_verbs(const char *object)
-{
-	size_t len = strlen(object);
-
-	for (size_t i = 0; i < ctl_n_specs; i++)
-		if (!strncmp(ctl_specs[i].name, object, len) && ctl_specs[i].name[len] == ' ')
-			return true;
-	return false;
-}
