@@ -2,8 +2,9 @@
 /*
  * libFuzzer target: the audit trail's readers, end to end as
  * `smtpgatectl audit [--since S] [--limit N] [--json]` runs them: the
- * client's option parsing (userspace/ctl/audit.c, compiled into this
- * target with the socket call replaced by a direct call), the daemon's
+ * client's option parsing (userspace/ctl/audit.c and options_parse.c,
+ * compiled into this target with the socket call replaced by a direct
+ * call), the daemon's
  * `audit` command reading audit.jsonl line by line (control_read.c,
  * through sgd_control_handle), and the client's table or JSON output
  * (userspace/ctl/output.c).
@@ -26,47 +27,35 @@
 #include "load.h"
 #include "log.h"
 
-/* The client's command, as smtpgatectl has it (its output helpers,
- * output.c, are linked into every target). */
+/* The client's command and its option parser, as smtpgatectl has them
+ * (its output helpers, output.c, are linked into every target). */
 #include "../../userspace/ctl/audit.c"
+#include "../../userspace/ctl/options_parse.c"
+#include "../../userspace/ctl/options_table.c"
 
 static struct sgd d = { .epfd = -1, .sigfd = -1, .timerfd = -1, .lock_fd = -1 };
 static const struct sgd_peer reader = { .uid = 1000, .gid = 1000, .pid = 2, .user = "reader",
 					.role = SGD_ROLE_READ };
 static char since_opt[64], limit_opt[64];
-static int opt_state;
 static long long want_since, want_limit;
 
-/* ---- what smtpgatectl's main.c and client.c would do ----------------- */
+/* ---- what smtpgatectl's main.c, help.c and client.c would do ------- */
 
-int ctl_getopt(struct ctl *c, const struct option *longs)
+void ctl_help(FILE *f, const char *what)
 {
-	(void)c;
-	(void)longs;
-	for (;;) {
-		switch (opt_state++) {
-		case 0:
-			if (since_opt[0]) {
-				optarg = since_opt;
-				return 's';
-			}
-			break;
-		case 1:
-			if (limit_opt[0]) {
-				optarg = limit_opt;
-				return 'l';
-			}
-			break;
-		default:
-			return -1;
-		}
-	}
+	(void)f;
+	(void)what;
 }
 
-int ctl_no_positional(struct ctl *c)
+/* smtpgatectl-full's: the input never asks for --fleet. */
+int ctl_audit_fleet(struct ctl *c, long long since, long long limit, json_t **out)
 {
 	(void)c;
-	return 0;
+	(void)since;
+	(void)limit;
+	*out = NULL;
+	fz_check(false, "--fleet given");
+	return CTL_FAILED;
 }
 
 int ctl_usage(struct ctl *c, const char *fmt, ...)
@@ -153,7 +142,7 @@ static void take_line(const char **p, const char *end, char *buf, size_t cap)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *p = (const char *)data, *end = p + size;
-	char *argv[] = { "audit", NULL };
+	char *argv[6] = { "audit" };
 	struct ctl c = { .what = "audit", .argc = 1, .argv = argv };
 
 	if (size && data[0] & 0x80) {
@@ -163,8 +152,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	take_line(&p, end, since_opt, sizeof(since_opt));
 	take_line(&p, end, limit_opt, sizeof(limit_opt));
 	fz_write_file(d.audit_path, (const uint8_t *)p, (size_t)(end - p));
-	opt_state = 0;
+	if (since_opt[0]) {
+		argv[c.argc++] = "--since";
+		argv[c.argc++] = since_opt;
+	}
+	if (limit_opt[0]) {
+		argv[c.argc++] = "--limit";
+		argv[c.argc++] = limit_opt;
+	}
 	ctl_cmd_audit(&c);
+	ctl_args_free(&c);
 	fflush(stdout);
 	return 0;
 }

@@ -63,30 +63,16 @@ static void print_audit(json_t *arr)
 
 int ctl_cmd_audit(struct ctl *c)
 {
-	static const struct option longs[] = {
-		{ "since", required_argument, NULL, 's' },
-		{ "limit", required_argument, NULL, 'l' },
-		{ "fleet", no_argument, NULL, 'f' },
-		CTL_COMMON_OPTIONS
-	};
-	const char *since = NULL, *limit = NULL;
-	json_t *args = json_object(), *result;
+	const char *since, *limit;
+	json_t *args, *result;
 	long long when = 0, n = 1000;
-	bool fleet = false;
-	int o, rc;
+	int rc;
 
-	while ((o = ctl_getopt(c, longs)) >= 0) {
-		if (o == 's')
-			since = optarg;
-		else if (o == 'l')
-			limit = optarg;
-		else if (o == 'f')
-			fleet = true;
-	}
-	if (CTL_GETOPT_DONE(o) || (rc = ctl_no_positional(c))) {
-		json_decref(args);
-		return CTL_GETOPT_DONE(o) ? CTL_GETOPT_EXIT(o) : rc;
-	}
+	if (!ctl_parse(c, &rc))
+		return rc;
+	since = ctl_arg(c, "since");
+	limit = ctl_arg(c, "limit");
+	args = json_object();
 	if (since) {
 		if (ctl_parse_when(since, -1, &when) || when < 0) {
 			json_decref(args);
@@ -102,7 +88,7 @@ int ctl_cmd_audit(struct ctl *c)
 		}
 		json_object_set_new(args, "limit", json_integer(n));
 	}
-	if (fleet) {
+	if (ctl_flag(c, "fleet")) {
 		json_decref(args);
 		rc = ctl_audit_fleet(c, when, n, &result);
 	} else {

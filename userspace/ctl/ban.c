@@ -15,42 +15,26 @@ static void print_ban_line(const char *verb, json_t *b)
 /* ban add and ban del share the shape: ADDR plus optional text. */
 static int ban_change(struct ctl *c, const char *command, bool add)
 {
-	static const struct option add_longs[] = {
-		{ "duration", required_argument, NULL, 'd' },
-		{ "reason", required_argument, NULL, 'r' },
-		{ "ticket", required_argument, NULL, 't' },
-		CTL_COMMON_OPTIONS
-	};
-	static const struct option del_longs[] = {
-		{ "reason", required_argument, NULL, 'r' },
-		{ "ticket", required_argument, NULL, 't' },
-		CTL_COMMON_OPTIONS
-	};
-	json_t *args = json_object(), *result;
-	const char *addr, *duration = NULL;
+	const char *duration;
+	json_t *args, *result;
 	long long secs;
-	int o, rc;
+	int rc;
 
-	while ((o = ctl_getopt(c, add ? add_longs : del_longs)) >= 0) {
-		if (o == 'd')
-			duration = optarg;
-		else if (o == 'r')
-			json_object_set_new(args, "reason", json_string(optarg));
-		else if (o == 't')
-			json_object_set_new(args, "ticket", json_string(optarg));
-	}
-	if (CTL_GETOPT_DONE(o) || !(addr = ctl_positional(c, "ADDR", &rc))) {
-		json_decref(args);
-		return CTL_GETOPT_DONE(o) ? CTL_GETOPT_EXIT(o) : rc;
-	}
-	if (duration && sg_parse_duration(duration, &secs)) {
-		json_decref(args);
+	if (!ctl_parse(c, &rc))
+		return rc;
+	duration = add ? ctl_arg(c, "duration") : NULL;
+	if (duration && sg_parse_duration(duration, &secs))
 		return ctl_usage(c, "--duration: \"%s\" is not a duration (like 30m, 12h, 7d)",
 				 duration);
-	}
+	/* The texts in the order given, then the duration and ADDR. */
+	args = json_object();
+	for (size_t i = 0; i < c->args.n; i++)
+		if (!ctl_is(&c->args.given[i], "duration"))
+			json_object_set_new(args, c->args.given[i].opt->key,
+					    json_string(c->args.given[i].value));
 	if (duration)
 		json_object_set_new(args, "duration_sec", json_integer(secs));
-	json_object_set_new(args, "addr", json_string(addr));
+	json_object_set_new(args, c->args.spec->operand.key, json_string(c->args.operand));
 	rc = ctl_call(c, command, args, &result);
 	if (rc)
 		return rc;

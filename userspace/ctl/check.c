@@ -58,7 +58,6 @@ static json_t *summary_json(const char *path, bool valid, const char *sha,
 
 int ctl_cmd_check(struct ctl *c)
 {
-	static const struct option longs[] = { CTL_COMMON_OPTIONS };
 	struct sg_load_opts opts = { .allow_any_owner = true };
 	struct sg_diag diag = { 0 };
 	struct sg_policy p;
@@ -66,14 +65,11 @@ int ctl_cmd_check(struct ctl *c)
 	char sha[65] = "";
 	json_t *doc;
 	bool valid;
-	int o, rc;
+	int rc;
 
-	while ((o = ctl_getopt(c, longs)) >= 0)
-		;
-	if (CTL_GETOPT_DONE(o))
-		return CTL_GETOPT_EXIT(o);
-	if (!(path = ctl_positional(c, "POLICY.json", &rc)))
+	if (!ctl_parse(c, &rc))
 		return rc;
+	path = c->args.operand;
 	sg_policy_init(&p);
 	valid = !sg_policy_load(path, &opts, &p, sha, &diag);
 	owner_warning(path, &diag);

@@ -253,25 +253,6 @@ int ctl_read_error(struct ctl *c, int e)
 			strerror(-e));
 }
 
-/* The protocol's argument names and the options that set them. */
-static const char *option_of(const char *arg)
-{
-	static const char *const map[][2] = {
-		{ "prefix", "PREFIX" }, { "addr", "ADDR" }, { "relays", "--relay" },
-		{ "ticket", "--ticket" }, { "owner", "--owner" }, { "rate", "--rate" },
-		{ "contact", "--contact" }, { "expires", "--expires" }, { "note", "--note" },
-		{ "duration_sec", "--duration" }, { "reason", "--reason" },
-		{ "expiring_within_sec", "--expiring" }, { "sources", "--sources" },
-		{ "top", "--top" }, { "since", "--since" }, { "limit", "--limit" },
-		{ "after", "--after" }, { "source", "--source" },
-	};
-
-	for (size_t i = 0; arg && i < sizeof(map) / sizeof(map[0]); i++)
-		if (!strcmp(map[i][0], arg))
-			return map[i][1];
-	return arg;
-}
-
 /* invalid_argument and conflict (a duplicate prefix): the request was
  * wrong and nothing changed, exit 2.  reload_in_progress: nothing
  * changed, try again later, exit 4.  The rest (permission_denied,
@@ -292,15 +273,13 @@ static int reply_failed(struct ctl *c, json_t *reply)
 	const char *code = json_string_value(json_object_get(reply, "code"));
 	const char *arg = json_string_value(json_object_get(reply, "arg"));
 	size_t alen = arg ? strlen(arg) : 0;
+	char option[64];
 
 	if (!error)
 		error = "smtpgated gave no reason";
 	if (arg && !strncmp(error, arg, alen) && !strncmp(error + alen, ": ", 2))
 		fprintf(stderr, "smtpgatectl: %s: %s%s\n", c->what,
-			/* trust list filters by --prefix; elsewhere it is the operand */
-			!strcmp(c->what, "trust list") && !strcmp(arg, "prefix") ? "--prefix"
-										 : option_of(arg),
-			error + alen);
+			ctl_option_of_key(c, arg, option, sizeof(option)), error + alen);
 	else
 		fprintf(stderr, "smtpgatectl: %s: %s\n", c->what, error);
 	if (c->json)

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * smtpgatectl: what its parts share.  main.c parses the global options
- * and picks the command; client.c talks to smtpgated and turns replies
- * into exit codes; output.c prints tables and JSON; one file per object
- * (trust, relay, ban, stats, status, audit, check) does the rest.
+ * and picks the command; options_table.c holds every command's options
+ * (options.h), options_parse.c parses them and help.c writes the help
+ * from them; client.c talks to smtpgated and turns replies into exit
+ * codes; output.c prints tables and JSON; one file per object (trust,
+ * relay, ban, stats, status, audit, check) does the rest.
  */
 #ifndef SGCTL_CTL_H
 #define SGCTL_CTL_H
@@ -12,6 +14,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include "options.h"
 #include "smtpgate/control.h"
 
 /* Exit codes (smtpgatectl(8), EXIT STATUS). */
@@ -24,6 +27,20 @@
 /* Seconds to wait for a reply (a reload of a large policy is slow). */
 #define CTL_REPLY_TIMEOUT_SEC 60
 
+/* An option of the command as given. */
+struct ctl_given {
+	const struct ctl_opt *opt;
+	const char *value;        /* NULL for a flag */
+};
+
+/* What ctl_parse found. */
+struct ctl_args {
+	const struct ctl_spec *spec;
+	struct ctl_given *given;  /* the command's own options, in command-line order */
+	size_t n;
+	const char *operand;      /* its positional argument, if its table names one */
+};
+
 struct ctl {
 	const char *socket_opt;   /* --socket */
 	const char *config_opt;   /* --config */
@@ -33,31 +50,40 @@ struct ctl {
 	char what_buf[64];
 	int argc;                 /* the command's arguments, argv[0] = its name */
 	char **argv;
+	struct ctl_args args;     /* its options, once parsed (ctl_parse) */
 };
+
+/* ---- options_parse.c: the options of options_table.c ---- */
+
+/* Parses the arguments of the command c->what by its table: its own
+ * options into c->args, the common ones (--json, --socket, --config,
+ * --help) into c, then its operand.  true: go on; false: the command is
+ * done and *rc is its exit code (help printed, or bad usage reported). */
+bool ctl_parse(struct ctl *c, int *rc);
+/* The value of the command's --name (the last one given), or NULL. */
+const char *ctl_arg(const struct ctl *c, const char *name);
+/* Whether --name was given. */
+bool ctl_flag(const struct ctl *c, const char *name);
+/* Whether a given option is --name. */
+bool ctl_is(const struct ctl_given *g, const char *name);
+void ctl_args_free(struct ctl *c);
+/* The option (or operand) of this command that sets the control
+ * protocol's argument `key`, as the operator writes it ("--relay",
+ * "PREFIX"); the key itself when none does. */
+const char *ctl_option_of_key(const struct ctl *c, const char *key, char *buf, size_t len);
+/* For main.c's global options: the getopt_long table of the global
+ * options (only those every command takes, if common_only), with their
+ * short forms appended to shorts; a getopt value's option (or NULL);
+ * doing what it says (false: the command line is done, *rc its exit
+ * code); the option the user wrote wrongly, for messages. */
+size_t ctl_global_longs(struct option *longs, size_t cap, bool common_only, char *shorts,
+			size_t shorts_len);
+const struct ctl_opt *ctl_global_of(int value);
+bool ctl_apply_global(struct ctl *c, const struct ctl_opt *o, const char *value, int *rc);
+const char *ctl_bad_option(const struct ctl *c);
 
 /* ---- main.c ---- */
 
-/* The long options every command takes (--json, --help, --socket,
- * --config) appended to a command's own; getopt values below 0x100 are
- * the command's. */
-#define CTL_OPT_JSON   0x101
-#define CTL_OPT_HELP   'h'
-#define CTL_OPT_SOCKET 0x102
-#define CTL_OPT_CONFIG 0x103
-#define CTL_COMMON_OPTIONS \
-	{ "json", no_argument, NULL, CTL_OPT_JSON }, \
-	{ "help", no_argument, NULL, CTL_OPT_HELP }, \
-	{ "socket", required_argument, NULL, CTL_OPT_SOCKET }, \
-	{ "config", required_argument, NULL, CTL_OPT_CONFIG }, \
-	{ 0 }
-
-/* Runs getopt_long over the command's arguments.  Returns the next
- * option of the command's own (>= 0), -1 at the end, or a negative exit
- * code - 100 when the command is done (--help printed, or bad usage
- * reported). */
-int ctl_getopt(struct ctl *c, const struct option *longs);
-#define CTL_GETOPT_DONE(rc) ((rc) <= -100)
-#define CTL_GETOPT_EXIT(rc) (-(rc) - 100)
 /* Object commands ("trust add"): runs the verb argv[1] names, with
  * c->what and argv set for it. */
 struct ctl_verb {
@@ -65,12 +91,11 @@ struct ctl_verb {
 	int (*run)(struct ctl *c);
 };
 int ctl_dispatch(struct ctl *c, const struct ctl_verb *verbs, size_t n);
-/* The one positional argument a command takes (after getopt), or NULL
- * after reporting a usage error (the exit code in *rc). */
-const char *ctl_positional(struct ctl *c, const char *name, int *rc);
-/* No positional argument: 0, or a usage error's exit code. */
-int ctl_no_positional(struct ctl *c);
-/* Prints the help of the command c->what. */
+
+/* ---- help.c ---- */
+
+/* Prints the help of the command c->what (all of an object's commands
+ * for "trust", the global help for anything else). */
 void ctl_help(FILE *f, const char *what);
 
 /* ---- client.c ---- */

@@ -21,8 +21,6 @@
 #include "load.h"
 #include "report.h"
 
-enum { OPT_SINCE = 1, OPT_UNTIL, OPT_FORMAT, OPT_REVIEW_AGE, OPT_STATE_DIR, OPT_LOG_DIR };
-
 /* A day (YYYY-MM-DD: its start, or with end its end) or an RFC 3339 time. */
 static int parse_date(const char *s, bool end, long long *t)
 {
@@ -90,38 +88,22 @@ static int dirs_from_config(struct ctl *c, struct sg_host_config *cfg)
 
 int ctl_cmd_report(struct ctl *c)
 {
-	static const struct option longs[] = {
-		{ "since", required_argument, NULL, OPT_SINCE },
-		{ "until", required_argument, NULL, OPT_UNTIL },
-		{ "format", required_argument, NULL, OPT_FORMAT },
-		{ "review-age", required_argument, NULL, OPT_REVIEW_AGE },
-		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
-		{ "log-dir", required_argument, NULL, OPT_LOG_DIR },
-		CTL_COMMON_OPTIONS
-	};
-	const char *since = NULL, *until = NULL, *format = "text", *state_dir = NULL, *log_dir = NULL;
+	const char *since, *until, *format, *state_dir, *log_dir, *review_age;
 	struct rpt r = { .review_age = 365LL * 86400 };
 	struct sg_host_config cfg;
 	long long d;
-	int o, rc;
+	int rc;
 
-	while ((o = ctl_getopt(c, longs)) >= 0) {
-		switch (o) {
-		case OPT_SINCE: since = optarg; break;
-		case OPT_UNTIL: until = optarg; break;
-		case OPT_FORMAT: format = optarg; break;
-		case OPT_STATE_DIR: state_dir = optarg; break;
-		case OPT_LOG_DIR: log_dir = optarg; break;
-		case OPT_REVIEW_AGE:
-			if (sg_parse_duration(optarg, &r.review_age) || r.review_age <= 0)
-				return ctl_usage(c, "--review-age %s: not a duration (365d, 52w)", optarg);
-			break;
-		}
-	}
-	if (CTL_GETOPT_DONE(o))
-		return CTL_GETOPT_EXIT(o);
-	if ((rc = ctl_no_positional(c)))
+	if (!ctl_parse(c, &rc))
 		return rc;
+	since = ctl_arg(c, "since");
+	until = ctl_arg(c, "until");
+	format = ctl_arg(c, "format") ? ctl_arg(c, "format") : "text";
+	state_dir = ctl_arg(c, "state-dir");
+	log_dir = ctl_arg(c, "log-dir");
+	review_age = ctl_arg(c, "review-age");
+	if (review_age && (sg_parse_duration(review_age, &r.review_age) || r.review_age <= 0))
+		return ctl_usage(c, "--review-age %s: not a duration (365d, 52w)", review_age);
 	if (c->json)
 		format = "json";
 	if (strcmp(format, "text") && strcmp(format, "json") && strcmp(format, "csv") &&

@@ -125,30 +125,17 @@ static void print_stats(json_t *st, const char *pin_dir)
 
 int ctl_cmd_stats(struct ctl *c)
 {
-	static const struct option longs[] = {
-		{ "sources", no_argument, NULL, 's' },
-		{ "top", required_argument, NULL, 't' },
-		{ "pin-dir", required_argument, NULL, 'p' },
-		CTL_COMMON_OPTIONS
-	};
-	const char *pin_dir = NULL, *top_text = NULL;
-	bool sources = false;
+	const char *pin_dir, *top_text;
+	bool sources;
 	json_t *args, *result;
 	long long top = SG_DEFAULT_TOP_SOURCES;
-	int o, rc;
+	int rc;
 
-	while ((o = ctl_getopt(c, longs)) >= 0) {
-		if (o == 's')
-			sources = true;
-		else if (o == 't')
-			top_text = optarg;
-		else if (o == 'p')
-			pin_dir = optarg;
-	}
-	if (CTL_GETOPT_DONE(o))
-		return CTL_GETOPT_EXIT(o);
-	if ((rc = ctl_no_positional(c)))
+	if (!ctl_parse(c, &rc))
 		return rc;
+	sources = ctl_flag(c, "sources");
+	top_text = ctl_arg(c, "top");
+	pin_dir = ctl_arg(c, "pin-dir");
 	if (top_text) {
 		if (ctl_parse_count(top_text, 1, SG_MAX_TOP_SOURCES, &top))
 			return ctl_usage(c, "--top: \"%s\" is not a number from 1 to %d", top_text,

@@ -143,17 +143,13 @@ static int import_all(struct import *im, const char *approvals)
 
 static int cmd_import(struct ctl *c)
 {
-	static const struct option longs[] = { CTL_COMMON_OPTIONS };
 	struct import im = { .c = c };
 	const char *path;
-	int o, rc;
+	int rc;
 
-	while ((o = ctl_getopt(c, longs)) >= 0)
-		;
-	if (CTL_GETOPT_DONE(o))
-		return CTL_GETOPT_EXIT(o);
-	if (!(path = ctl_positional(c, "APPROVALS.json", &rc)))
+	if (!ctl_parse(c, &rc))
 		return rc;
+	path = c->args.operand;
 	/* im.policy stays zeroed until sg_policy_load fills it. */
 	sg_host_config_init(&im.cfg);
 	im.report = json_array();

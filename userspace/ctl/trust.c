@@ -53,47 +53,27 @@ static void print_entry_line(const char *verb, json_t *e)
 
 static int trust_add(struct ctl *c)
 {
-	static const struct option longs[] = {
-		{ "relay", required_argument, NULL, 'r' },
-		{ "ticket", required_argument, NULL, 't' },
-		{ "owner", required_argument, NULL, 'o' },
-		{ "rate", required_argument, NULL, 'R' },
-		{ "contact", required_argument, NULL, 'c' },
-		{ "expires", required_argument, NULL, 'e' },
-		{ "note", required_argument, NULL, 'n' },
-		CTL_COMMON_OPTIONS
-	};
-	json_t *args = json_object(), *relays = NULL, *result;
-	const char *prefix;
-	int o, rc;
+	json_t *args, *relays = NULL, *result;
+	int rc;
 
-	while ((o = ctl_getopt(c, longs)) >= 0) {
-		const char *key = NULL;
+	if (!ctl_parse(c, &rc))
+		return rc;
+	/* The arguments in the order given (the audit record keeps it). */
+	args = json_object();
+	for (size_t i = 0; i < c->args.n; i++) {
+		const struct ctl_given *g = &c->args.given[i];
 
-		switch (o) {
-		case 'r':
+		if (ctl_is(g, "relay")) {
 			if (!relays)
 				relays = json_array();
-			add_relays(relays, optarg);
-			continue;
-		case 'e':
-			json_object_set_new(args, "expires", expires_value(optarg));
-			continue;
-		case 't': key = "ticket"; break;
-		case 'o': key = "owner"; break;
-		case 'R': key = "rate"; break;
-		case 'c': key = "contact"; break;
-		case 'n': key = "note"; break;
+			add_relays(relays, g->value);
+		} else if (ctl_is(g, "expires")) {
+			json_object_set_new(args, g->opt->key, expires_value(g->value));
+		} else {
+			json_object_set_new(args, g->opt->key, json_string(g->value));
 		}
-		if (key)
-			json_object_set_new(args, key, json_string(optarg));
 	}
-	if (CTL_GETOPT_DONE(o) || !(prefix = ctl_positional(c, "PREFIX", &rc))) {
-		json_decref(args);
-		json_decref(relays);
-		return CTL_GETOPT_DONE(o) ? CTL_GETOPT_EXIT(o) : rc;
-	}
-	json_object_set_new(args, "prefix", json_string(prefix));
+	json_object_set_new(args, c->args.spec->operand.key, json_string(c->args.operand));
 	if (relays)
 		json_object_set_new(args, "relays", relays);
 	rc = ctl_call(c, SG_CTL_TRUST_ADD, args, &result);
@@ -109,22 +89,16 @@ static int trust_add(struct ctl *c)
 
 static int trust_del(struct ctl *c)
 {
-	static const struct option longs[] = {
-		{ "ticket", required_argument, NULL, 't' },
-		CTL_COMMON_OPTIONS
-	};
-	json_t *args = json_object(), *result;
-	const char *prefix;
-	int o, rc;
+	json_t *args, *result;
+	int rc;
 
-	while ((o = ctl_getopt(c, longs)) >= 0)
-		if (o == 't')
-			json_object_set_new(args, "ticket", json_string(optarg));
-	if (CTL_GETOPT_DONE(o) || !(prefix = ctl_positional(c, "PREFIX", &rc))) {
-		json_decref(args);
-		return CTL_GETOPT_DONE(o) ? CTL_GETOPT_EXIT(o) : rc;
-	}
-	json_object_set_new(args, "prefix", json_string(prefix));
+	if (!ctl_parse(c, &rc))
+		return rc;
+	args = json_object();
+	for (size_t i = 0; i < c->args.n; i++)
+		json_object_set_new(args, c->args.given[i].opt->key,
+				    json_string(c->args.given[i].value));
+	json_object_set_new(args, c->args.spec->operand.key, json_string(c->args.operand));
 	rc = ctl_call(c, SG_CTL_TRUST_DEL, args, &result);
 	if (rc)
 		return rc;

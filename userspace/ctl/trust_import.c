@@ -60,18 +60,10 @@ static json_t *read_file(struct ctl *c, const char *path, int *rc)
 
 int ctl_trust_import(struct ctl *c)
 {
-	static const struct option longs[] = { CTL_COMMON_OPTIONS };
 	json_t *arr, *result;
-	const char *path;
-	int o, rc;
+	int rc;
 
-	while ((o = ctl_getopt(c, longs)) >= 0)
-		;
-	if (CTL_GETOPT_DONE(o))
-		return CTL_GETOPT_EXIT(o);
-	if (!(path = ctl_positional(c, "FILE", &rc)))
-		return rc;
-	if (!(arr = read_file(c, path, &rc)))
+	if (!ctl_parse(c, &rc) || !(arr = read_file(c, c->args.operand, &rc)))
 		return rc;
 	expiries_to_times(arr);
 	rc = ctl_call(c, SG_CTL_TRUST_IMPORT, json_pack("{s:o}", "approvals", arr), &result);

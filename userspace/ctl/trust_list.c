@@ -275,42 +275,25 @@ static int read_listing(struct ctl *c, int fd, struct printer *pr, bool *more, c
 
 int ctl_trust_list(struct ctl *c)
 {
-	static const struct option longs[] = {
-		{ "expiring", required_argument, NULL, 'x' },
-		{ "prefix", required_argument, NULL, 'p' },
-		{ "ticket", required_argument, NULL, 't' },
-		{ "owner", required_argument, NULL, 'o' },
-		{ "source", required_argument, NULL, 's' },
-		{ "limit", required_argument, NULL, 'l' },
-		{ "after", required_argument, NULL, 'a' },
-		CTL_COMMON_OPTIONS
-	};
-	json_t *args = json_object();
 	struct printer pr = { .c = c };
-	const char *window = NULL, *limit = NULL;
+	const char *window, *limit;
 	char *next = NULL;
 	bool more = false;
 	long long secs, n;
-	int o, rc, fd;
+	json_t *args;
+	int rc, fd;
 
-	while ((o = ctl_getopt(c, longs)) >= 0) {
-		const char *key = NULL;
+	if (!ctl_parse(c, &rc))
+		return rc;
+	window = ctl_arg(c, "expiring");
+	limit = ctl_arg(c, "limit");
+	/* The filters as given; the two that need converting after them. */
+	args = json_object();
+	for (size_t i = 0; i < c->args.n; i++) {
+		const struct ctl_given *g = &c->args.given[i];
 
-		switch (o) {
-		case 'x': window = optarg; continue;
-		case 'l': limit = optarg; continue;
-		case 'p': key = "prefix"; break;
-		case 't': key = "ticket"; break;
-		case 'o': key = "owner"; break;
-		case 's': key = "source"; break;
-		case 'a': key = "after"; break;
-		}
-		if (key)
-			json_object_set_new(args, key, json_string(optarg));
-	}
-	if (CTL_GETOPT_DONE(o) || (rc = ctl_no_positional(c))) {
-		json_decref(args);
-		return CTL_GETOPT_DONE(o) ? CTL_GETOPT_EXIT(o) : rc;
+		if (!ctl_is(g, "expiring") && !ctl_is(g, "limit"))
+			json_object_set_new(args, g->opt->key, json_string(g->value));
 	}
 	if (window) {
 		if (sg_parse_duration(window, &secs)) {
