@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "map_scan.h"
 #include "stats_snapshot.h"
+#include "stats_top.h"
 
 static int ncpus(void)
 {

@@ -99,30 +99,11 @@ void sg_stats_verdict_totals(const struct sg_stats_snapshot *s, uint64_t totals[
 
 uint64_t sg_stats_source_total(const struct sg_stats_source *s);
 
-/* The choice made while a table is read, in O(top_n) memory whatever a
- * spoofed flood put there: two bounded heaps, one by total packets and,
- * if `blocked`, one by non-pass packets.  Ties go to the lower address,
- * so the choice is stable across reads; a source with nothing to rank by
- * is never chosen. */
-struct sg_stats_top {
-	struct sg_stats_top_heap {
-		struct sg_stats_source *e;
-		size_t n, cap;
-		uint64_t (*score)(const struct sg_stats_source *s);
-	} by_total, by_blocked;
-	uint64_t seen;                  /* sources offered */
-};
-
-int sg_stats_top_init(struct sg_stats_top *t, unsigned top_n, bool blocked);
-void sg_stats_top_offer(struct sg_stats_top *t, const struct sg_stats_source *s);
-/* Both lists into out (room for 2 * top_n, or top_n without `blocked`),
- * deduplicated, largest total first; frees the heaps; returns how many. */
-size_t sg_stats_top_finish(struct sg_stats_top *t, struct sg_stats_source *out);
-void sg_stats_top_free(struct sg_stats_top *t);
-
-/* The same choice over an array, for tests and the benchmark: the top_n
- * of src[0..n) by total packets and the top_n by non-pass packets into
- * out (room for 2 * top_n); returns how many. */
+/* The choice sg_stats_collect makes while it reads the table, over an
+ * array, for tests and the benchmark: the top_n of src[0..n) by total
+ * packets and the top_n by non-pass packets (ties: the lower address;
+ * a source with nothing to rank by is never chosen) into out (room for
+ * 2 * top_n), deduplicated, largest total first; returns how many. */
 size_t sg_stats_select_sources(const struct sg_stats_source *src, size_t n, unsigned top_n,
 			       struct sg_stats_source *out);
 

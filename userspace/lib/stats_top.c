@@ -1,13 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/*
- * Choosing the top sources of a snapshot (see stats_snapshot.h): bounded
- * heaps filled while the per-source table is read, so memory and output
- * stay O(top_n) however many sources the table holds.
- */
+/* Choosing the top sources of a snapshot (see stats_top.h). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "stats_snapshot.h"
+#include "stats_top.h"
 
 uint64_t sg_stats_source_total(const struct sg_stats_source *s)
 {
@@ -23,8 +19,6 @@ static uint64_t blocked_packets(const struct sg_stats_source *s)
 	return sg_stats_source_total(s) - s->packets[SG_V_PASS];
 }
 
-/* Each heap is a min-heap of the `cap` best sources by score: the root
- * is the worst one kept, so a newcomer only has to beat it. */
 typedef struct sg_stats_top_heap top_heap;
 
 /* a ranks above b: a higher score, or as high and a lower address. */
