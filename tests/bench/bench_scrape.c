@@ -257,9 +257,9 @@ static int check_output(const char *text, const struct sg_mt_snapshot *s)
 	int series = count_lines(text, "smtpgate_source_packets_total{");
 	int rc = 0;
 
-	if (s->sources_tracked != opt.sources) {
+	if (s->kernel.sources_tracked != opt.sources) {
 		fprintf(stderr, "bench_scrape: %llu sources tracked, wrote %u\n",
-			(unsigned long long)s->sources_tracked, opt.sources);
+			(unsigned long long)s->kernel.sources_tracked, opt.sources);
 		rc = -1;
 	}
 	if (opt.sources >= 2) {
@@ -269,7 +269,7 @@ static int check_output(const char *text, const struct sg_mt_snapshot *s)
 					"verdict=\"drop\"} 3");
 		rc |= expect_line(text, "smtpgate_source_packets_total{source=\"10.0.0.1\","
 					"verdict=\"drop\"} 700000");
-		if (!s->n_sources || s->sources[0].packets[SG_V_PASS] != 9000000) {
+		if (!s->kernel.n_sources || s->kernel.sources[0].packets[SG_V_PASS] != 9000000) {
 			fprintf(stderr, "bench_scrape: the largest source is not listed first\n");
 			rc = -1;
 		}
@@ -331,7 +331,7 @@ static int scrape(struct sg_dp *dp, struct one_scrape *r, char **text_out,
 /* ---- the old way, and an independent check of the selection ---- */
 
 struct source_list {
-	struct sg_mt_source *v;
+	struct sg_stats_source *v;
 	size_t n, cap;
 };
 
@@ -347,7 +347,7 @@ static int append_source(const struct sg_addr *a, const struct sg_source_stats *
 	return 0;
 }
 
-static uint64_t sum_of(const struct sg_mt_source *s, bool blocked_only)
+static uint64_t sum_of(const struct sg_stats_source *s, bool blocked_only)
 {
 	uint64_t t = 0;
 
@@ -360,7 +360,7 @@ static bool rank_blocked;
 
 static int by_rank(const void *pa, const void *pb)
 {
-	const struct sg_mt_source *a = pa, *b = pb;
+	const struct sg_stats_source *a = pa, *b = pb;
 	uint64_t x = sum_of(a, rank_blocked), y = sum_of(b, rank_blocked);
 
 	if (x != y)
@@ -368,10 +368,13 @@ static int by_rank(const void *pa, const void *pb)
 	return memcmp(&a->addr, &b->addr, sizeof(a->addr));
 }
 
-static bool listed(const struct sg_mt_source *v, size_t n, const struct sg_mt_source *s)
+/* By address and packets: the scrape's rows also carry the address as
+ * text, which the rows read here do not. */
+static bool listed(const struct sg_stats_source *v, size_t n, const struct sg_stats_source *s)
 {
 	for (size_t i = 0; i < n; i++)
-		if (!memcmp(&v[i], s, sizeof(*s)))
+		if (!memcmp(&v[i].addr, &s->addr, sizeof(s->addr)) &&
+		    !memcmp(v[i].packets, s->packets, sizeof(s->packets)))
 			return true;
 	return false;
 }
@@ -388,7 +391,7 @@ static int check_selection(struct source_list *all, const struct sg_mt_snapshot 
 		for (size_t i = 0; i < all->n && i < opt.top; i++) {
 			if (rank_blocked && !sum_of(&all->v[i], true))
 				break;
-			if (!listed(s->sources, s->n_sources, &all->v[i])) {
+			if (!listed(s->kernel.sources, s->kernel.n_sources, &all->v[i])) {
 				fprintf(stderr, "bench_scrape: source #%zu by %s is not listed\n", i + 1,
 					rank_blocked ? "blocked packets" : "total packets");
 				return -1;
@@ -397,9 +400,9 @@ static int check_selection(struct source_list *all, const struct sg_mt_snapshot 
 		}
 	}
 	/* The two lists overlap; the scrape lists each source once. */
-	if (s->n_sources > want || s->n_sources < (want + 1) / 2) {
-		fprintf(stderr, "bench_scrape: %zu sources listed for %zu chosen\n", s->n_sources,
-			want);
+	if (s->kernel.n_sources > want || s->kernel.n_sources < (want + 1) / 2) {
+		fprintf(stderr, "bench_scrape: %zu sources listed for %zu chosen\n",
+			s->kernel.n_sources, want);
 		return -1;
 	}
 	return 0;
@@ -409,7 +412,7 @@ int main(int argc, char **argv)
 {
 	double total[MAX_RUNS], collect[MAX_RUNS], render[MAX_RUNS], cpu[MAX_RUNS], foreach_ms[3];
 	struct source_list all = { 0 };
-	struct sg_mt_source *chosen;
+	struct sg_stats_source *chosen;
 	int ncpus = libbpf_num_possible_cpus();
 	struct sg_mt_snapshot first;
 	struct one_scrape r;
@@ -445,7 +448,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("output checked: %zu bytes, %zu top sources listed of %llu tracked\n", r.bytes,
-	       first.n_sources, (unsigned long long)first.sources_tracked);
+	       first.kernel.n_sources, (unsigned long long)first.kernel.sources_tracked);
 	free(text);
 	sg_mt_snapshot_free(&first);
 
@@ -475,7 +478,7 @@ int main(int argc, char **argv)
 		all.n = 0;
 		t0 = now_ms();
 		sg_dp_source_foreach(dp, append_source, &all);
-		sg_mt_select_sources(all.v, all.n, opt.top, chosen);
+		sg_stats_select_sources(all.v, all.n, opt.top, chosen);
 		foreach_ms[i] = now_ms() - t0;
 	}
 	if (scrape(dp, &r, NULL, &first) || check_selection(&all, &first)) {

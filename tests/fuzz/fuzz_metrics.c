@@ -308,9 +308,9 @@ static void dump(const char *text, size_t len)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *in = fz_str(data, size), *field[N_FIELDS];
-	struct sg_mt_attachment att[2];
+	struct sg_stats_attachment att[2];
 	struct sg_mt_expiry *exp = calloc(1, sizeof(*exp));
-	struct sg_mt_source src[1];
+	struct sg_stats_source src[1];
 	struct sg_mt_snapshot s;
 	char *text = NULL, *got = NULL, *want;
 	size_t len = 0, off = 0;
@@ -340,13 +340,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(exp->ticket, sizeof(exp->ticket), "%s", field[5]);
 	exp->expires = 1900000000;
 	memcpy(&src[0].addr, data, size < sizeof(src[0].addr) ? size : sizeof(src[0].addr));
+	sg_addr_format(&src[0].addr, src[0].text, sizeof(src[0].text));
 	src[0].packets[SG_V_PASS] = 7;
-	s.attach = att;
-	s.n_attach = 2;
-	s.sources = src;
-	s.n_sources = 1;
-	s.mode = SG_MODE_ENFORCE;
-	s.generation = 3;
+	s.kernel.attach = att;
+	s.kernel.n_attach = 2;
+	s.kernel.sources = src;
+	s.kernel.n_sources = 1;
+	s.kernel.mode = SG_MODE_ENFORCE;
+	s.kernel.generation = 3;
 	s.version = field[0];
 	s.libbpf_version = field[1];
 	s.expiries = exp;

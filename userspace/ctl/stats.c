@@ -4,14 +4,13 @@
  * sources, and the data plane's own statistics.  Through smtpgated, or
  * with --pin-dir straight from the pinned maps, so an operator can still
  * see what the kernel does while the daemon is down.  Both build the
- * same document (control_stats.h).
+ * same document (userspace/lib/stats_json.h).
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include "config.h"
 #include "ctl.h"
-#include "../daemon/control_stats.h"
 
 static void print_counters(json_t *atts)
 {

@@ -11,7 +11,7 @@
 #include <bpf/libbpf.h>
 #include "config.h"
 #include "ctl.h"
-#include "../daemon/control_stats.h"
+#include "stats_json.h"
 
 /* libbpf's warnings only, and marked as its own. */
 static int quiet_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -25,13 +25,20 @@ static int quiet_libbpf(enum libbpf_print_level level, const char *fmt, va_list 
 int ctl_stats_from_pins(struct ctl *c, const char *dir, bool sources, unsigned top,
 			json_t **out)
 {
+	/* What smtpgated's "stats" reads (control_read.c), caches included. */
+	const struct sg_stats_opts opts = { .sources = sources, .top_n = top, .add_cached = true };
+	struct sg_stats_snapshot snap;
 	struct sg_err err = { 0 };
 	struct sg_dp *dp;
 
 	libbpf_set_print(quiet_libbpf);
 	if (sg_dp_open_pinned(&dp, dir, &err))
 		return ctl_fail(c, CTL_FAILED, "--pin-dir %s: %s", dir, err.msg);
-	*out = sg_stats_json(dp, sources, top);
+	*out = NULL;
+	if (!sg_stats_collect(dp, &opts, &snap)) {
+		*out = sg_stats_json(&snap, sg_dp_trust_count(dp));
+		sg_stats_snapshot_free(&snap);
+	}
 	sg_dp_close(dp);
 	if (!*out)
 		return ctl_fail(c, CTL_FAILED, "--pin-dir %s: cannot read the counters", dir);

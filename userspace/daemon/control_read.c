@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include "control_cmd.h"
 #include "clock.h"
-#include "control_stats.h"
+#include "stats_json.h"
 #include "store/store.h"
 
 /* ---- status ---------------------------------------------------------- */
@@ -81,33 +81,39 @@ static json_t *reload_json(struct sgd *d)
 }
 
 /* map_memory_bytes (the sum) and map_memory (per map) of the data plane. */
-static void map_memory_json(struct sgd *d, json_t *o)
+static void map_memory_json(const struct sg_stats_snapshot *s, json_t *o)
 {
-	struct sg_map_memory maps[SG_MAX_MAPS];
 	json_t *per = json_object();
-	uint64_t total = 0;
-	int n = sg_dp_map_memory(d->dp, maps, SG_MAX_MAPS, &total);
 
-	for (int i = 0; per && i < n && i < SG_MAX_MAPS; i++)
-		json_object_set_new(per, maps[i].name, json_integer((json_int_t)maps[i].bytes));
-	json_object_set_new(o, "map_memory_bytes", json_integer((json_int_t)total));
+	for (int i = 0; per && i < s->n_maps; i++)
+		json_object_set_new(per, s->maps[i].name,
+				    json_integer((json_int_t)s->maps[i].bytes));
+	json_object_set_new(o, "map_memory_bytes", json_integer((json_int_t)s->maps_total));
 	json_object_set_new(o, "map_memory", per ? per : json_object());
 }
 
 int sgd_cmd_status(struct sgd_req *r)
 {
 	struct sgd *d = r->d;
-	uint64_t totals[SG_V_COUNT] = { 0 }, st[SG_STAT_COUNT] = { 0 };
-	json_t *att = sg_stats_attachments(d->dp, false, totals), *o, *audit;
+	/* The attachments, bans and global figures; no per-source table. */
+	const struct sg_stats_opts opts = { 0 };
+	uint64_t totals[SG_V_COUNT] = { 0 };
+	struct sg_stats_snapshot snap;
+	json_t *att, *o, *audit;
 	json_int_t events_failed, trusted;
 	char when[40];
 	size_t approvals = 0;
 
+	/* A snapshot that cannot be read shows as no attachments and zeros:
+	 * status still answers with the daemon's own state. */
+	if (sg_stats_collect(d->dp, &opts, &snap))
+		memset(&snap, 0, sizeof(snap));
+	att = sg_stats_attachments_json(&snap, false);
+	sg_stats_verdict_totals(&snap, totals);
 	for (size_t i = 0; i < d->policy.n_trusted; i++)
 		approvals += d->policy.trusted[i].origin == SG_ORIGIN_APPROVAL;
 	if (d->last_reload_success)
 		sg_format_rfc3339(d->last_reload_success, when, sizeof(when));
-	sg_dp_read_stats(d->dp, st);
 	pthread_mutex_lock(&d->lock);
 	audit = json_pack("{s:I, s:I}", "write_failures", (json_int_t)d->audit_write_failures,
 			  "refusals_suppressed", (json_int_t)d->audit_refusals_suppressed);
@@ -127,8 +133,8 @@ int sgd_cmd_status(struct sgd_req *r)
 		      "reload_failures", (json_int_t)d->reload_failures,
 		      "trusted_entries", trusted,
 		      "approvals", (json_int_t)approvals,
-		      "bans_active", (json_int_t)sg_stats_bans_active(d->dp),
-		      "events_lost", (json_int_t)st[SG_STAT_EVENTS_LOST],
+		      "bans_active", (json_int_t)snap.bans_active,
+		      "events_lost", (json_int_t)snap.stats[SG_STAT_EVENTS_LOST],
 		      "uptime_sec", (json_int_t)(time(NULL) - d->started),
 		      "pin_dir", d->cfg.pin_dir,
 		      "socket", d->cfg.control_socket,
@@ -140,8 +146,9 @@ int sgd_cmd_status(struct sgd_req *r)
 		json_object_set_new(o, "events_write_failures", json_integer(events_failed));
 		json_object_set_new(o, "store", store_json(d));
 		json_object_set_new(o, "reload", reload_json(d));
-		map_memory_json(d, o);
+		map_memory_json(&snap, o);
 	}
+	sg_stats_snapshot_free(&snap);
 	return sgd_req_ok(r, o);
 }
 
@@ -192,8 +199,12 @@ int sgd_cmd_relay_list(struct sgd_req *r)
 int sgd_cmd_stats(struct sgd_req *r)
 {
 	long long top = SG_DEFAULT_TOP_SOURCES;
+	struct sg_stats_opts opts = { .add_cached = true };
+	struct sg_stats_snapshot snap;
 	bool sources = false;
+	json_t *result;
 	long trusted;
+	int rc;
 
 	if (sgd_arg_bool(r, "sources", &sources) < 0 ||
 	    sgd_arg_int(r, "top", false, 1, SG_MAX_TOP_SOURCES, &top) < 0)
@@ -201,7 +212,17 @@ int sgd_cmd_stats(struct sgd_req *r)
 	pthread_mutex_lock(&r->d->lock);
 	trusted = (long)r->d->n_trusted;
 	pthread_mutex_unlock(&r->d->lock);
-	return sgd_req_ok(r, sg_stats_json_n(r->d->dp, sources, (unsigned)top, trusted));
+	/* The top sources by packets alone, with what the caches still hold:
+	 * an operator's view of now (see struct sg_stats_opts). */
+	opts.sources = sources;
+	opts.top_n = (unsigned)top;
+	rc = sg_stats_collect(r->d->dp, &opts, &snap);
+	if (rc)
+		return sgd_req_fail(r, SGD_E_FAILED, NULL, "cannot read the counters: %s",
+				    strerror(-rc));
+	result = sg_stats_json(&snap, trusted);
+	sg_stats_snapshot_free(&snap);
+	return sgd_req_ok(r, result);
 }
 
 /* ---- reload ----------------------------------------------------------- */

@@ -138,6 +138,20 @@ typedef int (*sg_dp_source_cb)(const struct sg_addr *a, const struct sg_source_s
 int sg_dp_source_foreach(struct sg_dp *dp, sg_dp_source_cb cb, void *ctx);
 /* One source's statistics, the same way (all zero if it has none). */
 int sg_dp_source_get(struct sg_dp *dp, const struct sg_addr *a, struct sg_source_stats *out);
+/* What the per-CPU write-combining caches hold for sources but have not
+ * flushed into the per-source table yet, read at one instant: for
+ * readers that walk the table their own way (stats_snapshot.c) and add
+ * it as the two functions above do.  NULL if out of memory (then there
+ * is nothing to add). */
+struct sg_source_cached;
+struct sg_source_cached *sg_dp_source_cached(struct sg_dp *dp);
+/* Adds the cached counts of source a to sum; they are consumed. */
+void sg_source_cached_add(struct sg_source_cached *c, const struct sg_addr *a,
+			  struct sg_source_stats *sum);
+/* Calls cb for each source whose only packets are still cached (those
+ * no _add consumed), then consumes them. */
+int sg_source_cached_rest(struct sg_source_cached *c, sg_dp_source_cb cb, void *ctx);
+void sg_source_cached_free(struct sg_source_cached *c);
 
 /* The kernel memory of each map the data plane shares (pinned), by its
  * pin name, inner tables of both generations counted under their outer

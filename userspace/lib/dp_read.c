@@ -64,12 +64,12 @@ int sg_dp_read_stats(struct sg_dp *dp, uint64_t out[SG_STAT_COUNT])
 }
 
 /* Per-CPU cache entries not yet flushed into sg_sources (see abi.h). */
-struct wc_pending {
+struct sg_source_cached {
 	struct sg_wc *wc;
 	int n;
 };
 
-static void read_pending(struct sg_dp *dp, struct wc_pending *p)
+static void read_pending(struct sg_dp *dp, struct sg_source_cached *p)
 {
 	struct sg_cpu *cpu = calloc((size_t)ncpus(), sizeof(*cpu));
 	__u32 zero = 0;
@@ -102,7 +102,8 @@ static void add_stats(struct sg_source_stats *sum, const struct sg_source_stats 
 
 /* Adds the pending counts for source a, as the data plane's flush would
  * (bpf/wcache.h, sg_source_add); marks them consumed. */
-static void add_pending(struct wc_pending *p, const struct sg_addr *a, struct sg_source_stats *sum)
+static void add_pending(struct sg_source_cached *p, const struct sg_addr *a,
+			struct sg_source_stats *sum)
 {
 	for (int c = 0; c < p->n; c++) {
 		struct sg_wc *w = &p->wc[c];
@@ -121,6 +122,47 @@ static void add_pending(struct wc_pending *p, const struct sg_addr *a, struct sg
 	}
 }
 
+struct sg_source_cached *sg_dp_source_cached(struct sg_dp *dp)
+{
+	struct sg_source_cached *p = malloc(sizeof(*p));
+
+	if (p)
+		read_pending(dp, p);
+	return p;
+}
+
+void sg_source_cached_add(struct sg_source_cached *p, const struct sg_addr *a,
+			  struct sg_source_stats *sum)
+{
+	if (p)
+		add_pending(p, a, sum);
+}
+
+int sg_source_cached_rest(struct sg_source_cached *p, sg_dp_source_cb cb, void *ctx)
+{
+	int rc = 0;
+
+	for (int c = 0; p && !rc && c < p->n; c++) {
+		struct sg_wc *w = &p->wc[c];
+		struct sg_source_stats sum = { 0 };
+		struct sg_addr src = w->src;
+
+		if (!w->valid || !w->pending ||
+		    !(src.w[0] | src.w[1] | src.w[2] | src.w[3]))
+			continue;
+		add_pending(p, &src, &sum);
+		rc = cb(&src, &sum, ctx);
+	}
+	return rc;
+}
+
+void sg_source_cached_free(struct sg_source_cached *p)
+{
+	if (p)
+		free(p->wc);
+	free(p);
+}
+
 /* The cache is read before the LRU: a flush in between may count a few
  * packets twice for a moment, never lose them; callers exporting
  * counters keep them monotonic. */
@@ -129,7 +171,7 @@ int sg_dp_source_foreach(struct sg_dp *dp, sg_dp_source_cb cb, void *ctx)
 	int fd = bpf_map__fd(dp->skel->maps.sg_sources), n = ncpus(), rc = 0;
 	struct sg_source_stats *percpu = calloc((size_t)n, sizeof(*percpu));
 	struct sg_addr key, next, *prev = NULL;
-	struct wc_pending pending;
+	struct sg_source_cached pending;
 
 	if (!percpu)
 		return -ENOMEM;
@@ -147,17 +189,8 @@ int sg_dp_source_foreach(struct sg_dp *dp, sg_dp_source_cb cb, void *ctx)
 		rc = cb(&key, &sum, ctx);
 	}
 	/* Sources whose only packets are still in a cache. */
-	for (int c = 0; !rc && c < pending.n; c++) {
-		struct sg_wc *w = &pending.wc[c];
-		struct sg_source_stats sum = { 0 };
-		struct sg_addr src = w->src;
-
-		if (!w->valid || !w->pending ||
-		    !(src.w[0] | src.w[1] | src.w[2] | src.w[3]))
-			continue;
-		add_pending(&pending, &src, &sum);
-		rc = cb(&src, &sum, ctx);
-	}
+	if (!rc)
+		rc = sg_source_cached_rest(&pending, cb, ctx);
 	free(pending.wc);
 	free(percpu);
 	return rc;
@@ -167,7 +200,7 @@ int sg_dp_source_get(struct sg_dp *dp, const struct sg_addr *a, struct sg_source
 {
 	int fd = bpf_map__fd(dp->skel->maps.sg_sources), n = ncpus(), rc = 0;
 	struct sg_source_stats *percpu = calloc((size_t)n, sizeof(*percpu));
-	struct wc_pending pending;
+	struct sg_source_cached pending;
 
 	memset(out, 0, sizeof(*out));
 	if (!percpu)

@@ -8,22 +8,17 @@
 #include <inttypes.h>
 #include "metrics_text.h"
 
-static void head(FILE *out, const char *name, const char *type, const char *help)
-{
-	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
 static void value(FILE *out, const char *name, const char *type, const char *help, int64_t v)
 {
-	head(out, name, type, help);
+	sg_mt_family(out, name, type, help);
 	fprintf(out, "%s %" PRId64 "\n", name, v);
 }
 
 void sg_mt_render_fleet(const struct sg_mt_snapshot *s, FILE *out)
 {
 	if (s->policy_sha256[0]) {
-		head(out, "smtpgate_policy_info", "gauge",
-		     "Always 1; sha256 is the SHA-256 of the policy.json in force.");
+		sg_mt_family(out, "smtpgate_policy_info", "gauge",
+			     "Always 1; sha256 is the SHA-256 of the policy.json in force.");
 		fputs("smtpgate_policy_info{sha256=\"", out);
 		sg_mt_escape(out, s->policy_sha256);
 		fputs("\"} 1\n", out);

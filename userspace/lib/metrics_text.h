@@ -4,11 +4,12 @@
  *
  *   collect  read what the kernel holds (per-CPU counters of every
  *            attachment, global stats, the top sources, bans, the active
- *            policy's mode and generation) into a snapshot, with
- *            syscalls only, so any thread may do it;
- *   render   print a snapshot, plus what the caller adds from its own
- *            state (trusted entries, reload history, expiries), as the
- *            text format.  Pure: no syscalls, no daemon.
+ *            policy's mode and generation) into a statistics snapshot
+ *            (stats_snapshot.h), with syscalls only, so any thread may
+ *            do it;
+ *   render   print it, plus what the caller adds from its own state
+ *            (trusted entries, reload history, expiries), as the text
+ *            format.  Pure: no syscalls, no daemon.
  *
  * smtpgated's metrics server (userspace/daemon/metrics.c) does both per
  * scrape; tests/bench/bench_scrape.c times both against full maps.  The
@@ -24,27 +25,9 @@
 #include "addr.h"
 #include "config.h"
 #include "dataplane.h"
+#include "stats_snapshot.h"
 
 #define SG_MT_TICKET_MAX 260 /* SG_TICKET_MAX UTF-8 characters, with room */
-
-/* One attachment (interface and hook) as /metrics shows it. */
-struct sg_mt_attachment {
-	char ifname[SG_IFNAME_MAX];
-	int hook;               /* enum sg_hook */
-	const char *mode;       /* "native", "generic", or "" (TC; XDP never attached) */
-	bool attached;          /* the program is in place now */
-	bool has_slot;          /* has a counter slot (was attached at least once) */
-	struct sg_counter c[SG_V_COUNT][SG_R_COUNT];
-};
-
-/* One source of the per-source statistics: packets per verdict; new
- * connections and bytes passed; blocked packets per reason. */
-struct sg_mt_source {
-	struct sg_addr addr;
-	uint64_t packets[SG_V_COUNT];
-	uint64_t conns, bytes;
-	uint64_t blocked[SG_SRC_BLOCK_REASONS];
-};
 
 /* One trusted entry's expiry. */
 struct sg_mt_expiry {
@@ -54,23 +37,11 @@ struct sg_mt_expiry {
 };
 
 struct sg_mt_snapshot {
-	/* ---- collected from the kernel by sg_mt_collect() ---- */
-	struct sg_mt_attachment *attach;
-	size_t n_attach;
-	/* Top sources: the top_n with the most packets, together with the
-	 * top_n with the most non-pass packets (drop, reject, monitor), so
-	 * blocked sources show even where trusted traffic dominates.  At
-	 * most 2 * top_n, ordered by total packets, largest first. */
-	struct sg_mt_source *sources;
-	size_t n_sources;
-	uint64_t sources_tracked;       /* entries in the per-source table */
-	uint64_t stats[SG_STAT_COUNT];  /* enum sg_stat */
-	uint64_t bans_active;           /* bans in force (not yet expired) */
-	uint64_t bans_auto_active;      /* of which made by the data plane */
-	int mode;                       /* enum sg_mode; -1: no policy yet */
-	uint64_t generation;            /* of the active policy; 0: none */
-	struct sg_map_memory maps[SG_MAX_MAPS]; /* kernel memory per map */
-	int n_maps;
+	/* Collected from the kernel by sg_mt_collect().  Its sources: the
+	 * top_n with the most packets, together with the top_n with the most
+	 * non-pass packets (drop, reject, monitor), so blocked sources show
+	 * even where trusted traffic dominates. */
+	struct sg_stats_snapshot kernel;
 
 	/* ---- filled by the caller (smtpgated: from its own state) ---- */
 	const char *version;
@@ -97,15 +68,15 @@ struct sg_mt_snapshot {
 		int64_t last_sync;      /* unix seconds; 0: never */
 		uint64_t refused, failovers, reconnects;
 	} store;
-
-	double collect_seconds;         /* how long sg_mt_collect() took */
 };
 
 /* Reads the kernel's state into s (zeroed first).  `ifaces` are the
  * configured attachments: one that has no counter slot yet (interface
  * absent since start) is still listed, as not attached, so an alert sees
- * it.  top_n bounds the sources (see above); 0 leaves them out.  Returns
- * 0 or -errno; on error s holds nothing to free. */
+ * it.  top_n bounds the sources (see above); 0 leaves them out (they are
+ * still counted).  The write-combining caches are left out, so that
+ * counters never go down.  Returns 0 or -errno; on error s holds nothing
+ * to free. */
 int sg_mt_collect(struct sg_dp *dp, const struct sg_iface_cfg *ifaces, size_t n_ifaces,
 		  unsigned top_n, struct sg_mt_snapshot *s);
 
@@ -115,8 +86,14 @@ void sg_mt_snapshot_free(struct sg_mt_snapshot *s);
 /* Writes the text format.  Returns 0, or -EIO if writing failed. */
 int sg_mt_render(const struct sg_mt_snapshot *s, FILE *out);
 
-/* metrics_fleet.c: smtpgate_policy_info and the fleet store's metrics. */
+/* Parts of sg_mt_render, each in its own file: metrics_sources.c, the
+ * per-source series; metrics_fleet.c, smtpgate_policy_info and the fleet
+ * store's metrics. */
+void sg_mt_render_sources(const struct sg_mt_snapshot *s, FILE *out);
 void sg_mt_render_fleet(const struct sg_mt_snapshot *s, FILE *out);
+
+/* The # HELP and # TYPE lines that open a metric family. */
+void sg_mt_family(FILE *out, const char *name, const char *type, const char *help);
 
 /* Renders into a malloc'd buffer (NUL-terminated); *len without the NUL. */
 int sg_mt_render_buffer(const struct sg_mt_snapshot *s, char **buf, size_t *len);
@@ -125,13 +102,5 @@ int sg_mt_render_buffer(const struct sg_mt_snapshot *s, char **buf, size_t *len)
  * quote, newline), with bytes that are not valid UTF-8 replaced by '?':
  * Prometheus refuses a whole scrape over one invalid label value. */
 void sg_mt_escape(FILE *out, const char *value);
-
-/* The selection of the top sources, for tests and the benchmark: keeps the
- * top_n entries of src[0..n) by total packets and the top_n by non-pass
- * packets (ties: lower address first, so the choice is stable across
- * scrapes), writes them (deduplicated, largest total first) to out,
- * which has room for 2 * top_n, and returns how many. */
-size_t sg_mt_select_sources(const struct sg_mt_source *src, size_t n, unsigned top_n,
-			    struct sg_mt_source *out);
 
 #endif
