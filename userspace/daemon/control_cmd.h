@@ -142,8 +142,8 @@ struct sgd_command {
 
 /* A reply written a chunk at a time as the client reads it, so that a
  * listing of a million entries is never held whole in memory, and other
- * clients are answered between its chunks (control.c writes one chunk
- * per turn of the event loop).  next() appends the next chunk to *buf
+ * clients are answered between its chunks (control_reply.c writes one
+ * chunk per turn of the event loop).  next() appends the next chunk to *buf
  * (malloc'd text, *len bytes) and returns 1 when more follow, 0 when it
  * wrote the end of the reply, -1 when it failed (the reply is then cut
  * short, which the client sees as an incomplete reply).  Each chunk is
