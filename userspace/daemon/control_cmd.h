@@ -158,6 +158,13 @@ void sgd_stream_free(struct sgd_stream *s);
 
 /* Finds a command by name, or NULL. */
 const struct sgd_command *sgd_command_find(const char *name);
+/* The command the request names, in *cmd, its args copied into r->args:
+ * 0, or -1 (the request has failed: an unknown key or command, args not
+ * an object). */
+int sgd_req_parse(struct sgd_req *r, json_t *request, const struct sgd_command **cmd);
+/* 0 if r->args has only keys of the list (NULL-terminated), else -1
+ * (the request has failed, naming the keys the command takes). */
+int sgd_req_check_keys(struct sgd_req *r, const char *const *keys);
 
 struct sgd_answer_opts {
 	sgd_reply_fn reply;
