@@ -108,14 +108,16 @@ deps:
 $(BUILD):
 	mkdir -p $@
 
-BPF_HDRS := $(wildcard bpf/*.h) include/smtpgate/abi.h
+# abi.h and the parts it includes.
+ABI_HDRS := $(wildcard include/smtpgate/abi*.h)
+BPF_HDRS := $(wildcard bpf/*.h) $(ABI_HDRS)
 $(BPF_OBJ): bpf/smtpgate.bpf.c $(BPF_HDRS) | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(SKEL): $(BPF_OBJ)
 	$(BPFTOOL) gen skeleton $< name smtpgate > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/tests/tools/%.bpf.o: tests/tools/%.bpf.c include/smtpgate/abi.h
+$(BUILD)/tests/tools/%.bpf.o: tests/tools/%.bpf.c $(ABI_HDRS)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 

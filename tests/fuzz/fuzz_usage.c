@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * libFuzzer target: the usage history's day file reader (usage_file.c),
+ * libFuzzer target: the usage history's day file reader (usage_file_read.c),
  * which smtpgated (on start) and smtpgatectl report run on files that
  * may be damaged.  Properties: a refused file leaves nothing allocated
  * (no sources, no baseline); an accepted one is written back

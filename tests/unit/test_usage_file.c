@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The usage history's day files (userspace/lib/usage_file.c): what is
+ * The usage history's day files (userspace/lib/usage_file*.c): what is
  * written is read back; a day keeps its top sources by passed and by
  * blocked packets and sums the rest, so the sources still add up; a
  * damaged file is refused with its reason, never half-read; a version 1

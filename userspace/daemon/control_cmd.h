@@ -142,8 +142,8 @@ struct sgd_command {
 
 /* A reply written a chunk at a time as the client reads it, so that a
  * listing of a million entries is never held whole in memory, and other
- * clients are answered between its chunks (control.c writes one chunk
- * per turn of the event loop).  next() appends the next chunk to *buf
+ * clients are answered between its chunks (control_reply.c writes one
+ * chunk per turn of the event loop).  next() appends the next chunk to *buf
  * (malloc'd text, *len bytes) and returns 1 when more follow, 0 when it
  * wrote the end of the reply, -1 when it failed (the reply is then cut
  * short, which the client sees as an incomplete reply).  Each chunk is
@@ -158,6 +158,13 @@ void sgd_stream_free(struct sgd_stream *s);
 
 /* Finds a command by name, or NULL. */
 const struct sgd_command *sgd_command_find(const char *name);
+/* The command the request names, in *cmd, its args copied into r->args:
+ * 0, or -1 (the request has failed: an unknown key or command, args not
+ * an object). */
+int sgd_req_parse(struct sgd_req *r, json_t *request, const struct sgd_command **cmd);
+/* 0 if r->args has only keys of the list (NULL-terminated), else -1
+ * (the request has failed, naming the keys the command takes). */
+int sgd_req_check_keys(struct sgd_req *r, const char *const *keys);
 
 struct sgd_answer_opts {
 	sgd_reply_fn reply;

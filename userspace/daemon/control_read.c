@@ -284,8 +284,8 @@ int sgd_cmd_reload(struct sgd_req *r)
 		rc = sgd_reload_start(d, by, reload_gate, reload_done, r);
 		if (!rc)
 			return SGD_REQ_LATER;
-		/* Requests wait for a reload in progress (control.c): never
-		 * two at once, and never one in the loop beside a worker. */
+		/* Requests wait for a reload in progress (control_dispatch.c):
+		 * never two at once, and never one in the loop beside a worker. */
 		if (rc == -EBUSY)
 			return sgd_req_fail(r, SGD_E_RELOADING, NULL, "a reload is in progress; "
 					    "nothing was changed: try again once it is over");

@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * One control request, from its JSON object to the reply object: the
- * command table, the peer's right to run it, argument checks that name
- * the argument at fault, and the audit record of every change and every
- * refused change.  The checks are the policy loader's own (load.h,
- * addr.h), so an approval made here is valid by exactly the rules of a
- * policy.json entry.
+ * One control request, from its JSON object to the reply line: the
+ * outcome a command sets, the peer's right to run it, the audit record
+ * of every change and every refused change, and the reply, whole or
+ * streamed, now or (a reload) later.  The command table is
+ * control_commands.c, the argument getters control_args.c.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -76,210 +75,6 @@ void sgd_req_warn(struct sgd_req *r, const char *fmt, ...)
 		r->warnings = json_array();
 	json_array_append_new(r->warnings, json_string(line));
 	free(line);
-}
-
-/* ---- arguments -------------------------------------------------------- */
-
-static const char *type_name(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a number";
-	case JSON_TRUE:
-	case JSON_FALSE: return "a boolean";
-	default: return "null";
-	}
-}
-
-/* The value of key, or NULL (and -1 through *rc when required). */
-static json_t *arg_get(struct sgd_req *r, const char *key, bool required, int *rc)
-{
-	json_t *v = json_object_get(r->args, key);
-
-	*rc = 0;
-	if (v && !json_is_null(v))
-		return v;
-	if (required)
-		*rc = sgd_req_fail(r, SGD_E_INVALID, key, "is required");
-	return NULL;
-}
-
-int sgd_arg_text(struct sgd_req *r, const char *key, bool required, size_t max,
-		 const char **out)
-{
-	struct sg_err err = { 0 };
-	json_t *v;
-	int rc;
-
-	if (!(v = arg_get(r, key, required, &rc)))
-		return rc;
-	if (!json_is_string(v))
-		return sgd_req_fail(r, SGD_E_INVALID, key, "must be a string, not %s", type_name(v));
-	if (strlen(json_string_value(v)) != json_string_length(v))
-		return sgd_req_fail(r, SGD_E_INVALID, key, "must not contain NUL characters");
-	if (sg_check_text(json_string_value(v), max, &err))
-		return sgd_req_fail(r, SGD_E_INVALID, key, "%s", err.msg);
-	*out = json_string_value(v);
-	return 1;
-}
-
-/* A string argument that must be one line of reasonable length before it
- * is handed to a parser (and echoed in the message). */
-static int arg_token(struct sgd_req *r, const char *key, bool required, const char **out)
-{
-	return sgd_arg_text(r, key, required, 256, out);
-}
-
-int sgd_arg_int(struct sgd_req *r, const char *key, bool required, long long min,
-		long long max, long long *out)
-{
-	json_t *v;
-	int rc;
-
-	if (!(v = arg_get(r, key, required, &rc)))
-		return rc;
-	if (!json_is_integer(v))
-		return sgd_req_fail(r, SGD_E_INVALID, key, "must be an integer, not %s",
-				    type_name(v));
-	if (json_integer_value(v) < min || json_integer_value(v) > max)
-		return sgd_req_fail(r, SGD_E_INVALID, key, "%lld is out of range (%lld to %lld)",
-				    (long long)json_integer_value(v), min, max);
-	*out = json_integer_value(v);
-	return 1;
-}
-
-int sgd_arg_bool(struct sgd_req *r, const char *key, bool *out)
-{
-	json_t *v;
-	int rc;
-
-	if (!(v = arg_get(r, key, false, &rc)))
-		return rc;
-	if (!json_is_boolean(v))
-		return sgd_req_fail(r, SGD_E_INVALID, key, "must be true or false, not %s",
-				    type_name(v));
-	*out = json_is_true(v);
-	return 1;
-}
-
-int sgd_arg_prefix(struct sgd_req *r, const char *key, struct sg_prefix *out)
-{
-	struct sg_err err = { 0 };
-	const char *s;
-	int rc = arg_token(r, key, true, &s);
-
-	if (rc <= 0)
-		return rc;
-	if (sg_prefix_parse(s, out, &err))
-		return sgd_req_fail(r, SGD_E_INVALID, key, "%s", err.msg);
-	return 1;
-}
-
-int sgd_arg_addr(struct sgd_req *r, const char *key, struct sg_addr *out)
-{
-	struct sg_err err = { 0 };
-	const char *s;
-	int rc = arg_token(r, key, true, &s);
-
-	if (rc <= 0)
-		return rc;
-	if (strchr(s, '/'))
-		return sgd_req_fail(r, SGD_E_INVALID, key, "\"%s\" is a prefix: give one address",
-				    s);
-	if (sg_addr_parse(s, out, &err))
-		return sgd_req_fail(r, SGD_E_INVALID, key, "%s", err.msg);
-	return 1;
-}
-
-int sgd_arg_time(struct sgd_req *r, const char *key, bool required, long long *out)
-{
-	const char *s;
-	int rc = arg_token(r, key, required, &s);
-
-	if (rc <= 0)
-		return rc;
-	if (sg_parse_rfc3339(s, out))
-		return sgd_req_fail(r, SGD_E_INVALID, key, "\"%s\" is not an RFC 3339 time "
-				    "(like 2027-06-30T00:00:00Z)", s);
-	return 1;
-}
-
-/* ---- the commands ----------------------------------------------------- */
-
-static const char *const no_keys[] = { NULL };
-static const char *const trust_add_keys[] = {
-	"prefix", "relays", "ticket", "owner", "rate", "contact", "expires", "note", NULL
-};
-static const char *const trust_del_keys[] = { "prefix", "ticket", NULL };
-static const char *const trust_list_keys[] = {
-	"expiring_within_sec", "prefix", "ticket", "owner", "source", "limit", "after", NULL
-};
-static const char *const trust_import_keys[] = { "approvals", NULL };
-static const char *const ban_add_keys[] = { "addr", "duration_sec", "reason", "ticket", NULL };
-static const char *const ban_del_keys[] = { "addr", "reason", "ticket", NULL };
-static const char *const stats_keys[] = { "sources", "top", NULL };
-static const char *const audit_keys[] = { "since", "limit", NULL };
-
-/* Every change waits for a reload in progress (reload.c); so does
- * ban.list, which names the entries of automatic bans through the data
- * plane's index that the reload replaces. */
-static const struct sgd_command commands[] = {
-	{ SG_CTL_STATUS, false, false, no_keys, sgd_cmd_status },
-	{ SG_CTL_TRUST_ADD, true, true, trust_add_keys, sgd_cmd_trust_add },
-	{ SG_CTL_TRUST_DEL, true, true, trust_del_keys, sgd_cmd_trust_del },
-	{ SG_CTL_TRUST_LIST, false, false, trust_list_keys, sgd_cmd_trust_list },
-	{ SG_CTL_TRUST_IMPORT, true, true, trust_import_keys, sgd_cmd_trust_import },
-	{ SG_CTL_RELAY_LIST, false, false, no_keys, sgd_cmd_relay_list },
-	{ SG_CTL_BAN_ADD, true, true, ban_add_keys, sgd_cmd_ban_add },
-	{ SG_CTL_BAN_DEL, true, true, ban_del_keys, sgd_cmd_ban_del },
-	{ SG_CTL_BAN_LIST, false, true, no_keys, sgd_cmd_ban_list },
-	{ SG_CTL_STATS, false, false, stats_keys, sgd_cmd_stats },
-	{ SG_CTL_RELOAD, true, true, no_keys, sgd_cmd_reload },
-	{ SG_CTL_AUDIT, false, false, audit_keys, sgd_cmd_audit },
-};
-
-const struct sgd_command *sgd_command_find(const char *name)
-{
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(commands[i].name, name))
-			return &commands[i];
-	return NULL;
-}
-
-static void known_commands(char *buf, size_t len)
-{
-	size_t off = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]) && off < len; i++)
-		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "",
-					commands[i].name);
-}
-
-static int check_keys(struct sgd_req *r, const char *const *keys)
-{
-	const char *key;
-	json_t *v;
-
-	json_object_foreach(r->args, key, v) {
-		bool known = false;
-		char list[256] = "";
-		size_t off = 0;
-
-		for (size_t i = 0; keys[i] && !known; i++)
-			known = !strcmp(keys[i], key);
-		if (known)
-			continue;
-		for (size_t i = 0; keys[i] && off < sizeof(list); i++)
-			off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s",
-						i ? ", " : "", keys[i]);
-		return sgd_req_fail(r, SGD_E_INVALID, NULL, "%.64s: unknown argument of %s (%s)",
-				    key, r->command, off ? list : "it takes none");
-	}
-	return 0;
 }
 
 /* ---- replies and the audit trail ------------------------------------- */
@@ -357,36 +152,6 @@ json_t *sgd_control_refuse(struct sgd *d, const struct sgd_peer *peer, const cha
 	}
 	json_decref(audit_args);
 	return error_reply(code, why, NULL);
-}
-
-static int parse_request(struct sgd_req *r, json_t *request, const struct sgd_command **cmd)
-{
-	static const char *const top_keys[] = { "command", "args", NULL };
-	json_t *c = json_object_get(request, "command"), *args = json_object_get(request, "args");
-	char known[512];
-	const char *key;
-	json_t *v;
-
-	*cmd = NULL;
-	json_object_foreach(request, key, v) {
-		if (strcmp(key, top_keys[0]) && strcmp(key, top_keys[1]))
-			return sgd_req_fail(r, SGD_E_INVALID, NULL, "%.64s: unknown key of a request "
-					    "(command, args)", key);
-	}
-	if (!json_is_string(c))
-		return sgd_req_fail(r, SGD_E_INVALID, "command", c ? "must be a string" :
-				    "is required");
-	r->command = json_string_value(c);
-	if (!(*cmd = sgd_command_find(r->command))) {
-		known_commands(known, sizeof(known));
-		return sgd_req_fail(r, SGD_E_INVALID, "command", "unknown command \"%.64s\" "
-				    "(known: %s)", r->command, known);
-	}
-	if (args && !json_is_null(args) && !json_is_object(args))
-		return sgd_req_fail(r, SGD_E_INVALID, "args", "must be an object");
-	if (json_is_object(args))
-		json_object_update(r->args, args);
-	return 0;
 }
 
 static const char *peer_groups_text(const struct sgd *d, char *buf, size_t len)
@@ -580,7 +345,7 @@ struct sgd_req *sgd_control_answer(struct sgd *d, const struct sgd_peer *peer, j
 	r->reply_stream = o->stream;
 	r->reply_ctx = o->ctx;
 	r->may_answer_later = o->may_answer_later;
-	rc = parse_request(r, request, &cmd);
+	rc = sgd_req_parse(r, request, &cmd);
 	r->cmd = cmd;
 	/* A change, or anything unreadable an admin sent (it may have been
 	 * meant as one), is audited; reads are not. */
@@ -591,7 +356,7 @@ struct sgd_req *sgd_control_answer(struct sgd *d, const struct sgd_peer *peer, j
 				  peer_groups_text(d, groups, sizeof(groups)), peer->user,
 				  (unsigned)peer->uid);
 	if (!rc)
-		rc = check_keys(r, cmd->keys);
+		rc = sgd_req_check_keys(r, cmd->keys);
 	if (!rc && o->refuse_reload_busy)
 		rc = sgd_req_fail(r, SGD_E_RELOADING, NULL, "%s", o->refuse_reload_busy);
 	if (!rc)
@@ -626,15 +391,4 @@ char *sgd_control_handle(struct sgd *d, const struct sgd_peer *peer, json_t *req
 
 	sgd_control_answer(d, peer, request, &o);
 	return text;
-}
-
-bool sgd_control_waits_for_reload(struct sgd *d, json_t *request)
-{
-	const struct sgd_command *cmd;
-	json_t *c = json_object_get(request, "command");
-
-	if (!sgd_reload_busy(d) || !json_is_string(c))
-		return false;
-	cmd = sgd_command_find(json_string_value(c));
-	return cmd && cmd->waits_for_reload;
 }

@@ -126,7 +126,7 @@ struct sgd {
 	int64_t reload_since_ms;      /* unix milliseconds */
 	char reload_by[96];
 	uint64_t reload_last_ms;
-	size_t requests_waiting;      /* control requests held for it (control.c) */
+	size_t requests_waiting;      /* control requests held for it (control_dispatch.c) */
 	int64_t started;
 	uint64_t events_written;
 	uint64_t events_write_failures;       /* events that could not be written */
@@ -185,9 +185,9 @@ void sgd_next_commit(struct sgd *d, struct sgd_next *n);
 /* reload.c: every reload of a running daemon (smtpgatectl reload,
  * SIGHUP) loads and applies on a worker thread, so the loop keeps
  * answering; the commit, the audit record and the reply happen on the
- * loop.  While one runs, changes wait (control.c, fleet.c) and the loop
- * leaves the data plane's userspace index alone.  done gets 0 or -1 and
- * the diag of sgd_reload. */
+ * loop.  While one runs, changes wait (control_dispatch.c, fleet.c)
+ * and the loop leaves the data plane's userspace index alone.  done gets
+ * 0 or -1 and the diag of sgd_reload. */
 typedef void (*sgd_reload_done)(void *ctx, int rc, struct sg_diag *diag);
 int sgd_reload_init(struct sgd *d);
 /* Starts a reload; by says who asked (status shows it).  0: started, done
