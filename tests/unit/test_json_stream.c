@@ -282,8 +282,8 @@ static void test_changed_between_passes(void **state)
 	close(fd);
 }
 
-/* A policy of n elements (more than the streaming parser's threshold for
- * a second thread); element `bad` (or none: n) replaced by `bad_text`. */
+/* A policy of n elements, element `bad` (or none: n) replaced by
+ * `bad_text`. */
 static char *many(int n, int bad, const char *bad_text)
 {
 	size_t cap = (size_t)n * 128 + 256, off = 0;
@@ -305,11 +305,11 @@ static char *many(int n, int bad, const char *bad_text)
 	return text;
 }
 
-/* Large arrays are parsed on a second thread while the caller's takes
- * the elements in order: the same policy and messages as the tree, an
- * element jansson refuses anywhere still gives jansson's message for the
- * whole file, and a file changed between the passes is still refused. */
-static void test_two_threads_same_as_tree(void **state)
+/* Large arrays, many windows' worth of elements: the same policy and
+ * messages as the tree, an element jansson refuses deep inside still
+ * gives jansson's message for the whole file, and a file changed between
+ * the passes is refused after every element was handed over. */
+static void test_large_same_as_tree(void **state)
 {
 	static const char *const bad[] = {
 		"{\"addr\": \"10.0.0.300\", \"relays\": [\"in\"], \"ticket\": \"b\", \"owner\": \"o\"}",
@@ -351,7 +351,7 @@ static void count_element(json_t *v, size_t index, void *ctx)
 	(*seen)++;
 }
 
-static void test_two_threads_changed_between_passes(void **state)
+static void test_large_changed_between_passes(void **state)
 {
 	char *text = many(6000, 6000, "");
 	const char *path = write_file("changed-many.json", text, strlen(text));
@@ -386,8 +386,8 @@ int main(void)
 		cmocka_unit_test(test_syntax_errors),
 		cmocka_unit_test(test_file_sha_and_long_element),
 		cmocka_unit_test(test_changed_between_passes),
-		cmocka_unit_test(test_two_threads_same_as_tree),
-		cmocka_unit_test(test_two_threads_changed_between_passes),
+		cmocka_unit_test(test_large_same_as_tree),
+		cmocka_unit_test(test_large_changed_between_passes),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);

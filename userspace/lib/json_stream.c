@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
 #include <openssl/evp.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -380,143 +378,12 @@ void sg_jsplit_free(struct sg_jsplit *sp)
 	sp->rest_len = 0;
 }
 
-/* ---- pass 2 on two threads ----
- *
- * For a large array, one thread scans and parses the elements (jansson,
- * the larger half of the work) while the caller's thread takes them, in
- * order, and runs the callback: a million elements load in about 0.6 of
- * the time on two CPUs.  The callback runs only on the caller's thread,
- * in order, exactly as in one thread; what the parser holds is bounded
- * (PIPE_DEPTH batches).  A small array is not worth a thread. */
-#define PIPE_MIN 4096
-#define PIPE_BATCH 256
-#define PIPE_DEPTH 8
-#define NO_THREAD 2 /* walk_pipelined could not start its thread */
-
-struct pipe_batch {
-	json_t *v[PIPE_BATCH];
-	size_t n;
-};
-
-struct pipe {
-	pthread_mutex_t lock;
-	pthread_cond_t changed;
-	struct pipe_batch ring[PIPE_DEPTH];
-	size_t produced, consumed;      /* batches, ever */
-	struct pipe_batch fill;         /* the parser's batch being filled */
-	bool done;                      /* the parser has finished: rc, end, el */
-	struct sg_jsrc *s;
-	size_t start, end;
-	struct elements el;
-	int rc;
-};
-
-/* The parser hands a full (or the last) batch over, waiting for room. */
-static void pipe_hand_over(struct pipe *p)
-{
-	pthread_mutex_lock(&p->lock);
-	while (p->produced - p->consumed == PIPE_DEPTH)
-		pthread_cond_wait(&p->changed, &p->lock);
-	p->ring[p->produced % PIPE_DEPTH] = p->fill;
-	p->produced++;
-	pthread_cond_broadcast(&p->changed);
-	pthread_mutex_unlock(&p->lock);
-	p->fill.n = 0;
-}
-
-/* walk_elements' callback on the parser's thread: keep the element. */
-static void pipe_keep(json_t *v, size_t index, void *ctx)
-{
-	struct pipe *p = ctx;
-
-	(void)index;
-	p->fill.v[p->fill.n++] = json_incref(v);
-	if (p->fill.n == PIPE_BATCH)
-		pipe_hand_over(p);
-}
-
-static void *pipe_parser(void *arg)
-{
-	struct pipe *p = arg;
-	int rc = walk_elements(p->s, p->start, &p->el, &p->end);
-
-	if (p->fill.n)
-		pipe_hand_over(p);
-	pthread_mutex_lock(&p->lock);
-	p->rc = rc;
-	p->done = true;
-	pthread_cond_broadcast(&p->changed);
-	pthread_mutex_unlock(&p->lock);
-	return NULL;
-}
-
-/* Runs el->cb over the elements with a parser thread: walk_elements'
- * results, or NO_THREAD (the caller then walks in one thread). */
-static int walk_pipelined(struct sg_jsrc *s, size_t start, struct elements *el, size_t *end)
-{
-	struct pipe *p = calloc(1, sizeof(*p));
-	sigset_t all, prev;
-	size_t index = 0;
-	pthread_t t;
-	int rc;
-
-	if (!p)
-		return NO_THREAD;
-	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->changed, NULL);
-	p->s = s;
-	p->start = start;
-	p->el.cb = pipe_keep;
-	p->el.ctx = p;
-	/* Signals stay with the threads that expect them. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &prev);
-	rc = pthread_create(&t, NULL, pipe_parser, p);
-	pthread_sigmask(SIG_SETMASK, &prev, NULL);
-	if (rc) {
-		rc = NO_THREAD;
-		goto out;
-	}
-	for (;;) {
-		struct pipe_batch *b;
-
-		pthread_mutex_lock(&p->lock);
-		while (p->consumed == p->produced && !p->done)
-			pthread_cond_wait(&p->changed, &p->lock);
-		if (p->consumed == p->produced) {
-			pthread_mutex_unlock(&p->lock);
-			break;
-		}
-		pthread_mutex_unlock(&p->lock);
-		/* The parser never writes a batch not yet consumed. */
-		b = &p->ring[p->consumed % PIPE_DEPTH];
-		for (size_t i = 0; i < b->n; i++) {
-			el->cb(b->v[i], index++, el->ctx);
-			json_decref(b->v[i]);
-		}
-		pthread_mutex_lock(&p->lock);
-		p->consumed++;
-		pthread_cond_broadcast(&p->changed);
-		pthread_mutex_unlock(&p->lock);
-	}
-	pthread_join(t, NULL);
-	el->count = p->el.count;
-	el->fingerprint = p->el.fingerprint;
-	*end = p->end;
-	rc = p->rc;
-out:
-	pthread_cond_destroy(&p->changed);
-	pthread_mutex_destroy(&p->lock);
-	free(p);
-	return rc;
-}
-
 int sg_jsplit_each(struct sg_jsrc *s, const struct sg_jsplit *sp,
 		   void (*cb)(json_t *elem, size_t index, void *ctx), void *ctx)
 {
 	struct elements el = { .cb = cb, .ctx = ctx };
 	size_t end;
-	int rc = NO_THREAD;
+	int rc;
 
 	if (!sp->has_trusted)
 		return 0;
@@ -527,10 +394,7 @@ int sg_jsplit_each(struct sg_jsrc *s, const struct sg_jsplit *sp,
 		s->len = 0;
 		s->hashed = SIZE_MAX;
 	}
-	if (cb && sp->count >= PIPE_MIN)
-		rc = walk_pipelined(s, sp->trusted_at, &el, &end);
-	if (rc == NO_THREAD)
-		rc = walk_elements(s, sp->trusted_at, &el, &end);
+	rc = walk_elements(s, sp->trusted_at, &el, &end);
 	if (!rc && (el.count != sp->count || el.fingerprint != sp->fingerprint))
 		rc = -ESTALE;
 	return rc;
