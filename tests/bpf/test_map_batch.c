@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * Map writes a batch at a time (map_batch.h), in line and with each full
- * batch sent by a thread while the next fills: every element added is in
+ * Map writes a batch at a time (map_batch.h): every element added is in
  * the map once flush returns, and a batch the kernel refuses part of
  * (here, a hash that is full) reports the key it stopped at, with every
- * element before it in the map and none after, in both ways.
+ * element before it in the map and none after.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -42,7 +41,7 @@ static __u32 count_right(int fd, __u32 n)
 	return found;
 }
 
-static void fill(bool async, const char *how)
+static void fill(const char *how)
 {
 	char name[3][160];
 	struct sg_map_batch b;
@@ -51,8 +50,6 @@ static void fill(bool async, const char *how)
 
 	if (sg_map_batch_init(&b, fd, sizeof(__u32), sizeof(__u64), BPF_ANY, CAP))
 		tap_bail("sg_map_batch_init");
-	if (async && sg_map_batch_async(&b))
-		tap_bail("sg_map_batch_async");
 	for (k = 0; k < MAX_ENTRIES && !rc; k++) {
 		__u64 v = (__u64)k * 3;
 
@@ -74,8 +71,6 @@ static void fill(bool async, const char *how)
 	fd = new_hash();
 	if (sg_map_batch_init(&b, fd, sizeof(__u32), sizeof(__u64), BPF_ANY, CAP))
 		tap_bail("sg_map_batch_init");
-	if (async && sg_map_batch_async(&b))
-		tap_bail("sg_map_batch_async");
 	rc = 0;
 	for (k = 0; k < MAX_ENTRIES + 200 && !rc; k++) {
 		__u64 v = (__u64)k * 3;
@@ -93,7 +88,6 @@ static void fill(bool async, const char *how)
 
 int main(void)
 {
-	fill(false, "in line");
-	fill(true, "sent by a thread");
+	fill("map_batch");
 	return tap_done();
 }

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
@@ -26,16 +25,8 @@ int sg_map_batch_init(struct sg_map_batch *b, int fd, __u32 key_size, __u32 valu
 	return 0;
 }
 
-static int wait_sent(struct sg_map_batch *b);
-
 void sg_map_batch_free(struct sg_map_batch *b)
 {
-	wait_sent(b);
-	if (b->spare) {
-		sg_map_batch_free(b->spare);
-		free(b->spare);
-		b->spare = NULL;
-	}
 	free(b->keys);
 	free(b->values);
 	b->keys = b->values = NULL;
@@ -60,8 +51,7 @@ static int send_each(struct sg_map_batch *b, size_t i)
 	return 0;
 }
 
-/* Sends the queued elements in line. */
-static int send_now(struct sg_map_batch *b)
+int sg_map_batch_flush(struct sg_map_batch *b)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, o, .elem_flags = b->flags);
 	__u32 count = (__u32)b->n;
@@ -79,84 +69,11 @@ static int send_now(struct sg_map_batch *b)
 	return rc;
 }
 
-int sg_map_batch_async(struct sg_map_batch *b)
-{
-	struct sg_map_batch *s = malloc(sizeof(*s));
-
-	if (!s || sg_map_batch_init(s, b->fd, b->key_size, b->value_size, b->flags, b->cap)) {
-		free(s);
-		return -ENOMEM;
-	}
-	b->spare = s;
-	return 0;
-}
-
-static void *sender(void *arg)
-{
-	struct sg_map_batch *s = arg;
-
-	s->result = send_now(s);
-	return NULL;
-}
-
-/* Waits for the batch in flight; its result, its refused key in b. */
-static int wait_sent(struct sg_map_batch *b)
-{
-	if (!b->sending)
-		return 0;
-	pthread_join(b->sender, NULL);
-	b->sending = false;
-	if (b->spare->result)
-		memcpy(b->bad_key, b->spare->bad_key, b->key_size);
-	return b->spare->result;
-}
-
-/* A full batch: handed to a thread, b gets the spare's empty buffers. */
-static int send_behind(struct sg_map_batch *b)
-{
-	struct sg_map_batch *s = b->spare;
-	sigset_t all, prev;
-	char *keys = s->keys, *values = s->values;
-	int rc = wait_sent(b);
-
-	if (rc) {
-		b->n = 0; /* the build is abandoned: nothing more goes in */
-		return rc;
-	}
-	s->keys = b->keys;
-	s->values = b->values;
-	s->n = b->n;
-	b->keys = keys;
-	b->values = values;
-	b->n = 0;
-	/* Signals stay with the threads that expect them. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &prev);
-	b->sending = !pthread_create(&b->sender, NULL, sender, s);
-	pthread_sigmask(SIG_SETMASK, &prev, NULL);
-	if (b->sending)
-		return 0;
-	if ((rc = send_now(s)))
-		memcpy(b->bad_key, s->bad_key, b->key_size);
-	return rc;
-}
-
-int sg_map_batch_flush(struct sg_map_batch *b)
-{
-	int rc = wait_sent(b);
-
-	if (rc) {
-		b->n = 0;
-		return rc;
-	}
-	return send_now(b);
-}
-
 int sg_map_batch_add(struct sg_map_batch *b, const void *key, const void *value)
 {
 	memcpy(b->keys + b->n * b->key_size, key, b->key_size);
 	memcpy(b->values + b->n * b->value_size, value, b->value_size);
 	if (++b->n < b->cap)
 		return 0;
-	return b->spare ? send_behind(b) : send_now(b);
+	return sg_map_batch_flush(b);
 }

@@ -7,8 +7,6 @@
 #ifndef SG_MAP_BATCH_H
 #define SG_MAP_BATCH_H
 
-#include <pthread.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
 
@@ -20,14 +18,6 @@ struct sg_map_batch {
 	char *keys, *values;
 	size_t n, cap;
 	char bad_key[64];       /* after an error: the key the kernel refused */
-	/* sg_map_batch_async: a full batch is sent by a thread of its own
-	 * while the next one fills (the kernel's work, allocating each
-	 * element of a hash, then overlaps with the caller's); its result
-	 * comes back from the next add or flush. */
-	struct sg_map_batch *spare; /* the other buffers; the batch in flight */
-	pthread_t sender;
-	bool sending;
-	int result;             /* of a batch sent by a thread (in spare) */
 };
 
 /* 0 or -ENOMEM (-E2BIG for keys over 64 bytes). */
@@ -36,11 +26,7 @@ int sg_map_batch_init(struct sg_map_batch *b, int fd, __u32 key_size, __u32 valu
 /* Queues one element, sending the batch when it is full.  0 or -errno
  * (the key refused in bad_key; elements before it are in the map). */
 int sg_map_batch_add(struct sg_map_batch *b, const void *key, const void *value);
-/* From now on, full batches are sent by a thread while the next fills.
- * 0, or -ENOMEM (and b stays as it was: every batch sent in line). */
-int sg_map_batch_async(struct sg_map_batch *b);
-/* Sends what is queued, after the batch in flight if any: when this
- * returns, every element added is in the map.  0 or -errno as above. */
+/* Sends what is queued.  0 or -errno as above. */
 int sg_map_batch_flush(struct sg_map_batch *b);
 void sg_map_batch_free(struct sg_map_batch *b);
 
