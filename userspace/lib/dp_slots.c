@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The userspace index of the active generation: prefix -> slot, the
+ * slots in use and the counts.  Built from the kernel's tables on first
+ * use (a restart with the pins kept carries on from what is there;
+ * opening pins to read counters needs none of it), then kept by whoever
+ * changes the tables (generation.c, dp_trusted.c).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "gen_internal.h"
+
+static int slot_search_visit(const struct sg_prefix *p, uint32_t slot, void *ctx)
+{
+	struct sg_entry_ban *want = ctx;
+
+	if (slot != want->rec.slot)
+		return 0;
+	want->entry = *p;
+	want->known = true;
+	return 1;
+}
+
+/* Many slots at once, in one walk of the index: ents sorted by rec.slot. */
+struct slots_search {
+	struct sg_entry_ban *ents;
+	size_t n;
+};
+
+static int entry_slot_cmp(const void *key, const void *elem)
+{
+	uint32_t k = *(const uint32_t *)key, e = ((const struct sg_entry_ban *)elem)->rec.slot;
+
+	return k < e ? -1 : k > e;
+}
+
+static int slots_search_visit(const struct sg_prefix *p, uint32_t slot, void *ctx)
+{
+	struct slots_search *s = ctx;
+	struct sg_entry_ban *hit;
+
+	hit = bsearch(&slot, s->ents, s->n, sizeof(*s->ents), entry_slot_cmp);
+	if (hit) {
+		hit->entry = *p;
+		hit->known = true;
+	}
+	return 0;
+}
+
+void sg_dp_resolve_entry_bans(struct sg_dp *dp, struct sg_entry_ban *ents, size_t n)
+{
+	struct slots_search s = { .ents = ents, .n = n };
+
+	for (size_t i = 0; i < n; i++)
+		ents[i].known = false;
+	if (n && sg_gen_ensure_index(dp, NULL))
+		return;
+	if (n && dp->slot_index && dp->slot_used)
+		sg_prefix_map_foreach(dp->slot_index, slots_search_visit, &s);
+	for (size_t i = 0; i < n; i++)
+		if (ents[i].known &&
+		    (ents[i].rec.slot >= SG_MAX_TRUSTED || !sg_slot_test(dp->slot_used, ents[i].rec.slot)))
+			ents[i].known = false;
+}
+
+int sg_dp_slot_prefix(struct sg_dp *dp, uint32_t slot, struct sg_prefix *out)
+{
+	struct sg_entry_ban want = { .rec.slot = slot };
+
+	if (sg_gen_ensure_index(dp, NULL))
+		return -ENOENT;
+	if (slot >= SG_MAX_TRUSTED || !dp->slot_used || !sg_slot_test(dp->slot_used, slot))
+		return -ENOENT;
+	if (dp->slot_index)
+		sg_prefix_map_foreach(dp->slot_index, slot_search_visit, &want);
+	if (!want.known)
+		return -ENOENT;
+	*out = want.entry;
+	return 0;
+}
+
+
+/* ---- scanning the active generation (at open) ---- */
+
+static int scan_one(struct sg_dp *dp, const void *key, const struct sg_trusted *val, bool lpm,
+		    struct sg_err *err)
+{
+	struct sg_prefix p;
+
+	if (lpm) {
+		struct sg_lpm_key k;
+
+		memcpy(&k, key, sizeof(k));
+		p.addr = k.addr;
+		p.len = k.prefixlen;
+	} else {
+		memcpy(&p.addr, key, sizeof(p.addr));
+		p.len = 128;
+	}
+	if (val->slot >= SG_MAX_TRUSTED)
+		return sg_errf(err, -EPROTO, "pinned trusted entry with slot %u", val->slot);
+	if (index_add(&dp->slot_index, &p, val->slot, 1024) == -ENOMEM)
+		return sg_errf(err, -ENOMEM, "out of memory");
+	sg_slot_set(dp->slot_used, val->slot);
+	dp->n_trusted++;
+	dp->n_hosts += !lpm;
+	return 0;
+}
+
+/* One key at a time: kernels without batch lookups of hashes. */
+static int scan_each(struct sg_dp *dp, int fd, bool lpm, struct sg_err *err)
+{
+	union {
+		struct sg_addr host;
+		struct sg_lpm_key net;
+	} key, next;
+	struct sg_trusted val;
+	void *prev = NULL;
+	int rc;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &val))
+			continue; /* deleted under us */
+		if ((rc = scan_one(dp, &key, &val, lpm, err)))
+			return rc;
+	}
+	return 0;
+}
+
+/* The pinned active table into the index (a restart that keeps the
+ * pins): BPF_MAP_LOOKUP_BATCH, thousands of entries a syscall, where a
+ * million entries took two syscalls each. */
+static int scan_table(struct sg_dp *dp, int fd, bool lpm, struct sg_err *err)
+{
+	enum { CHUNK = 8192 };
+	size_t key_size = lpm ? sizeof(struct sg_lpm_key) : sizeof(struct sg_addr);
+	char *keys = malloc(CHUNK * key_size), token[64];
+	struct sg_trusted *vals = malloc(CHUNK * sizeof(*vals));
+	bool first = true, done = false;
+	int rc = 0;
+
+	if (!keys || !vals) {
+		rc = sg_errf(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	while (!done && !rc) {
+		__u32 count = CHUNK;
+
+		if (bpf_map_lookup_batch(fd, first ? NULL : token, token, keys, vals, &count,
+					 NULL)) {
+			if (errno != ENOENT) {
+				/* Not supported here (or a bucket larger than a
+				 * chunk): the table again, key by key. */
+				if (!first) {
+					rc = sg_errf(err, -errno, "read pinned table: %s",
+						     strerror(errno));
+					break;
+				}
+				rc = scan_each(dp, fd, lpm, err);
+				break;
+			}
+			done = true; /* the last chunk: count is what it held */
+		}
+		first = false;
+		for (__u32 i = 0; i < count && !rc; i++)
+			rc = scan_one(dp, keys + i * key_size, &vals[i], lpm, err);
+	}
+out:
+	free(keys);
+	free(vals);
+	return rc;
+}
+
+/* Rebuilds slot_used, the index and the counts from the active
+ * generation: a restart with pins kept carries on from what is there. */
+static int scan_active(struct sg_dp *dp, struct sg_err *err)
+{
+	uint32_t gen;
+	int fd, rc = 0;
+
+	index_free(&dp->slot_index);
+	memset(dp->slot_used, 0, SG_SLOT_WORDS * sizeof(uint64_t));
+	dp->n_trusted = 0;
+	dp->n_hosts = 0;
+	gen = sg_dp_active(dp);
+	fd = sg_dp_inner_fd(dp, "sg_trusted_hosts", (int)gen);
+	if (fd >= 0) {
+		rc = scan_table(dp, fd, false, err);
+		close(fd);
+	}
+	fd = rc ? -1 : sg_dp_inner_fd(dp, "sg_trusted_nets", (int)gen);
+	if (fd >= 0) {
+		rc = scan_table(dp, fd, true, err);
+		close(fd);
+	}
+	return rc;
+}
+
+/* Every function that reads the index or the counts calls this first. */
+int sg_gen_ensure_index(struct sg_dp *dp, struct sg_err *err)
+{
+	int rc;
+
+	if (dp->index_ready)
+		return 0;
+	rc = scan_active(dp, err);
+	dp->index_ready = !rc;
+	return rc;
+}
+
