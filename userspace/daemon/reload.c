@@ -23,7 +23,7 @@
  * data plane's inactive generation, and its userspace index of slots
  * (sg_dp_apply replaces it at the end).  So while a reload runs the loop
  * must not change the policy or read that index: control requests that
- * would wait (control.c), the fleet watch is paused (fleet.c), expiry
+ * would wait (control_dispatch.c), the fleet watch is paused (fleet.c), expiry
  * waits a tick (loop.c), ban events are held (events.c), and `status`
  * and `stats` count automatic bans from the map itself.  When the
  * reload ends they resume in that order: the fleet's changes first (they
