@@ -17,8 +17,9 @@
 #     per frame.
 # Meanwhile app1 and app2 each open 20 real TCP connections to the relay
 # (10 per second, each given 3 s).  Checks:
-#   - each flood reached the gateway at MIN_PPS or more (a generator that
-#     sends nothing fails), and the output names the generator that ran;
+#   - each flood delivered at least MIN_FRAMES frames to the gateway (a
+#     generator that sends nothing, or a trickle, fails; the rate is
+#     reported, not checked), and the output names the generator that ran;
 #   - every one of the 40 connections succeeds, while the flood runs;
 #   - accounting: every frame that reached gw:srv1 (its rx counter) is
 #     counted by smtpgate on srv1:xdp, all of them drop/untrusted_source;
@@ -47,11 +48,12 @@ set -uo pipefail
 FLOOD_S=5
 CONNECTS=20           # connections per trusted server during the flood (10/s)
 BUDGET=50             # events: new (source, reason) keys per second per CPU
-# Below this a "flood" proves nothing.  It is a floor for the generator,
-# not a performance figure: AF_PACKET makes 0.4-0.9 M frames/s each on a
-# quiet 2-CPU machine, and 0.15 M with the machine busy with other work
-# (veth runs the receiver's XDP in the sender's softirq).
-MIN_PPS=100000
+# Below this a "flood" proves nothing: 50,000 frames per generator are a
+# hundred times what the event budget admits in the run (BUDGET new keys
+# per second per CPU) and fill every LRU many times over.  A count, not a
+# rate: AF_PACKET makes 0.1-0.9 M frames/s per generator here depending
+# on the machine's load, and rates are tests/bench/bench_live.sh's.
+MIN_FRAMES=50000
 RELAY=198.18.0.25
 TIGHT=198.18.1.7
 FLOOD_SRC=198.18.2.2
@@ -174,16 +176,16 @@ main() {
 			"$FG_GENERATOR" '^(live|af_packet)$'
 		# What the veth took from this generator is what reached the
 		# gateway from it (the total is checked against srv1's rx below).
-		n=$(awk -v s="$FG_SENT" -v r="$FG_REFUSED" -v t="$FG_SECS" \
-			'BEGIN { printf "%d", (t > 0 ? (s - r) / t : 0) }')
-		check_cmp "flood ($flood, $FG_GENERATOR): at least $MIN_PPS frames/s reached the gateway ($n)" \
-			"$n" -ge "$MIN_PPS"
+		n=$((FG_SENT - FG_REFUSED))
+		check_cmp "flood ($flood, $FG_GENERATOR): at least $MIN_FRAMES frames reached the gateway ($n, $(awk -v n="$n" -v t="$FG_SECS" 'BEGIN { printf "%d", t > 0 ? n / t : 0 }')/s)" \
+			"$n" -ge "$MIN_FRAMES"
 		generated=$((generated + FG_SENT))
 		refused=$((refused + FG_REFUSED))
 	done
 	tap_diag "arrived at gw:srv1: $rx frames ($pps per second); ring full: $refused refused by" \
 		"the driver, $drop dropped on arrival (flooder eth0 tx_dropped: $(($(load_if_stat flooder eth0 tx dropped) - b_txdrop)))"
-	check_cmp "flood: at least $MIN_PPS frames/s arrived at the gateway ($pps)" "$pps" -ge "$MIN_PPS"
+	check_cmp "flood: at least $((2 * MIN_FRAMES)) frames arrived at the gateway ($rx, $pps/s)" \
+		"$rx" -ge "$((2 * MIN_FRAMES))"
 	# The veth's ring-full counter is bumped by both sending CPUs without
 	# a lock (veth's per-queue stats), so it can lose a few increments
 	# when two generators run at once: allow 0.01 %.  rx packets, which
