@@ -166,8 +166,11 @@ static int worker(const char *dir)
 		struct sg_diag d = { 0 };
 		size_t n = 0;
 
-		if (sg_approvals_load(json, &p, &opts, &e, &n, &d))
+		if (sg_approvals_load(json, &p, &opts, &e, &n, &d)) {
+			sg_diag_free(&d);
+			sg_policy_free(&p);
 			return 2;
+		}
 		for (size_t i = 0; i < n; i++) {
 			sg_policy_add_trusted(&p, &e[i]);
 			sg_trusted_entry_free(&e[i]);
@@ -177,6 +180,7 @@ static int worker(const char *dir)
 	}
 	if (sg_journal_open(&j, json, &err)) {
 		ack(ackp, "open fail\n");
+		sg_policy_free(&p);
 		return 0;
 	}
 	ack(ackp, "open ok\n");
