@@ -311,6 +311,16 @@ bool sg_dp_reused(const struct sg_dp *dp)
 	return dp->reused;
 }
 
+void sg_dp_forget_tables(struct sg_dp *dp)
+{
+	if (!dp->trusted_fd_gen)
+		return;
+	for (int i = 0; i < 2; i++)
+		if (dp->trusted_fd[i] >= 0)
+			close(dp->trusted_fd[i]);
+	dp->trusted_fd_gen = 0;
+}
+
 void sg_dp_close(struct sg_dp *dp)
 {
 	if (!dp)
@@ -323,10 +333,7 @@ void sg_dp_close(struct sg_dp *dp)
 		munmap(dp->bloom, SG_BLOOM_MAP_BYTES);
 	smtpgate__destroy(dp->skel);
 	sg_prefix_map_free(dp->slot_index);
-	if (dp->trusted_fd_gen)
-		for (int i = 0; i < 2; i++)
-			if (dp->trusted_fd[i] >= 0)
-				close(dp->trusted_fd[i]);
+	sg_dp_forget_tables(dp);
 	free(dp->slot_used);
 	free(dp->pin_dir);
 	pthread_mutex_destroy(&dp->links_lock);

@@ -33,7 +33,7 @@ struct sg_dp {
 	 * per generation rather than per change: a bulk import puts 100,000
 	 * entries, and two syscalls each to find the table cost a tenth of it.
 	 * Valid while trusted_fd_gen is the active generation's number. */
-	uint64_t trusted_fd_gen;    /* 0: none open */
+	uint64_t trusted_fd_gen;    /* 0: none open (sg_dp_forget_tables) */
 	int trusted_fd[2];          /* [0] hosts, [1] nets */
 	struct sg_dp_prog progs[SG_MAX_ATTACH * 3];
 	int n_progs;
@@ -106,5 +106,9 @@ int sg_dp_pin_path(const struct sg_dp *dp, char *buf, size_t len, const char *na
 bool sg_dp_map_shared(const struct bpf_map *m);
 /* The name m is pinned under. */
 const char *sg_dp_pin_name(const struct bpf_map *m);
+
+/* dataplane.c: closes the cached trusted tables (trusted_fd) of the
+ * generation they were opened for: at a switch and at close. */
+void sg_dp_forget_tables(struct sg_dp *dp);
 
 #endif

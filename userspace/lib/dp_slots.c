@@ -14,6 +14,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "gen_internal.h"
+#include "map_scan.h"
 
 static int slot_search_visit(const struct sg_prefix *p, uint32_t slot, void *ctx)
 {
@@ -112,69 +113,31 @@ static int scan_one(struct sg_dp *dp, const void *key, const struct sg_trusted *
 	return 0;
 }
 
-/* One key at a time: kernels without batch lookups of hashes. */
-static int scan_each(struct sg_dp *dp, int fd, bool lpm, struct sg_err *err)
-{
-	union {
-		struct sg_addr host;
-		struct sg_lpm_key net;
-	} key, next;
-	struct sg_trusted val;
-	void *prev = NULL;
-	int rc;
+struct scan {
+	struct sg_dp *dp;
+	bool lpm;
+	struct sg_err *err;
+};
 
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &val))
-			continue; /* deleted under us */
-		if ((rc = scan_one(dp, &key, &val, lpm, err)))
-			return rc;
-	}
-	return 0;
+static int scan_visit(const void *key, const void *value, void *ctx)
+{
+	const struct scan *sc = ctx;
+
+	return scan_one(sc->dp, key, value, sc->lpm, sc->err);
 }
 
 /* The pinned active table into the index (a restart that keeps the
- * pins): BPF_MAP_LOOKUP_BATCH, thousands of entries a syscall, where a
- * million entries took two syscalls each. */
+ * pins), a batch of entries a syscall (map_scan.h), where a million
+ * entries took two syscalls each. */
 static int scan_table(struct sg_dp *dp, int fd, bool lpm, struct sg_err *err)
 {
-	enum { CHUNK = 8192 };
-	size_t key_size = lpm ? sizeof(struct sg_lpm_key) : sizeof(struct sg_addr);
-	char *keys = malloc(CHUNK * key_size), token[64];
-	struct sg_trusted *vals = malloc(CHUNK * sizeof(*vals));
-	bool first = true, done = false;
-	int rc = 0;
+	struct scan sc = { .dp = dp, .lpm = lpm, .err = err };
+	int rc = sg_map_scan(fd, lpm ? sizeof(struct sg_lpm_key) : sizeof(struct sg_addr),
+			     sizeof(struct sg_trusted), scan_visit, &sc);
 
-	if (!keys || !vals) {
-		rc = sg_errf(err, -ENOMEM, "out of memory");
-		goto out;
-	}
-	while (!done && !rc) {
-		__u32 count = CHUNK;
-
-		if (bpf_map_lookup_batch(fd, first ? NULL : token, token, keys, vals, &count,
-					 NULL)) {
-			if (errno != ENOENT) {
-				/* Not supported here (or a bucket larger than a
-				 * chunk): the table again, key by key. */
-				if (!first) {
-					rc = sg_errf(err, -errno, "read pinned table: %s",
-						     strerror(errno));
-					break;
-				}
-				rc = scan_each(dp, fd, lpm, err);
-				break;
-			}
-			done = true; /* the last chunk: count is what it held */
-		}
-		first = false;
-		for (__u32 i = 0; i < count && !rc; i++)
-			rc = scan_one(dp, keys + i * key_size, &vals[i], lpm, err);
-	}
-out:
-	free(keys);
-	free(vals);
+	/* scan_one says why it stopped; otherwise the read itself failed. */
+	if (rc && err && !err->code)
+		sg_errf(err, rc, "read pinned table: %s", strerror(-rc));
 	return rc;
 }
 

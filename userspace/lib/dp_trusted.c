@@ -14,18 +14,7 @@
 #include <bpf/libbpf.h>
 #include "compile.h"
 #include "gen_internal.h"
-
-/* Closes the cached trusted tables of an earlier generation. */
-void sg_gen_forget_tables(struct sg_dp *dp)
-{
-	if (!dp->trusted_fd_gen)
-		return;
-	for (int i = 0; i < 2; i++)
-		if (dp->trusted_fd[i] >= 0)
-			close(dp->trusted_fd[i]);
-	dp->trusted_fd_gen = 0;
-}
-
+#include "map_scan.h"
 
 static int put_trusted(int fd, const struct sg_trusted_entry *e, uint32_t slot, __u64 flags)
 {
@@ -47,7 +36,7 @@ static int put_trusted(int fd, const struct sg_trusted_entry *e, uint32_t slot, 
 
 /* Inner fd of a trusted table of the active generation, or an error if
  * no policy has been applied.  Borrowed: the handle keeps it open for the
- * generation's life (sg_gen_forget_tables); callers do not close it. */
+ * generation's life (sg_dp_forget_tables); callers do not close it. */
 static int active_table(struct sg_dp *dp, bool host, uint32_t *gen, struct sg_err *err)
 {
 	uint64_t number = sg_dp_generation(dp);
@@ -56,7 +45,7 @@ static int active_table(struct sg_dp *dp, bool host, uint32_t *gen, struct sg_er
 	if (!number)
 		return sg_errf(err, -ENOENT, "no policy applied yet");
 	if (dp->trusted_fd_gen != number) {
-		sg_gen_forget_tables(dp);
+		sg_dp_forget_tables(dp);
 		dp->trusted_fd[0] = sg_dp_inner_fd(dp, "sg_trusted_hosts", (int)*gen);
 		dp->trusted_fd[1] = sg_dp_inner_fd(dp, "sg_trusted_nets", (int)*gen);
 		dp->trusted_fd_gen = number;
@@ -66,65 +55,25 @@ static int active_table(struct sg_dp *dp, bool host, uint32_t *gen, struct sg_er
 	return dp->trusted_fd[host ? 0 : 1];
 }
 
-/* Copies every entry of inner map `from` into `to`, one key at a time:
- * kernels without batch lookups of hashes. */
-static int copy_each(int from, int to, __u32 key_size, __u32 value_size)
+static int copy_one(const void *key, const void *value, void *ctx)
 {
-	char key[64], next[64], value[64];
-	void *prev = NULL;
-
-	if (key_size > sizeof(key) || value_size > sizeof(value))
-		return -E2BIG;
-	while (!bpf_map_get_next_key(from, prev, next)) {
-		memcpy(key, next, key_size);
-		prev = key;
-		if (bpf_map_lookup_elem(from, key, value))
-			continue;
-		if (bpf_map_update_elem(to, key, value, BPF_NOEXIST))
-			return -errno;
-	}
-	return 0;
+	return sg_map_batch_add(ctx, key, value);
 }
 
-#define COPY_BATCH 8192
-
-/* Copies every entry of inner map `from` into `to`, COPY_BATCH per
- * syscall each way: a table grown under a bulk import may hold a million
- * entries, three syscalls each one at a time. */
+/* Copies every entry of inner map `from` into the new, empty `to`, a
+ * batch at a time both ways (map_scan.h, map_batch.h): a table grown
+ * under a bulk import may hold a million entries, three syscalls each
+ * one at a time. */
 static int copy_table(int from, int to, __u32 key_size, __u32 value_size)
 {
-	char *keys = malloc((size_t)COPY_BATCH * key_size);
-	char *values = malloc((size_t)COPY_BATCH * value_size);
-	LIBBPF_OPTS(bpf_map_batch_opts, o);
-	__u64 cursor = 0;
-	bool first = true, done = false;
-	int rc = 0;
+	struct sg_map_batch q;
+	int rc = sg_map_batch_init(&q, to, key_size, value_size, BPF_ANY, 8192);
 
-	if (!keys || !values) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	while (!done && !rc) {
-		__u32 n = COPY_BATCH;
-
-		/* The cursor is opaque to userspace (a bucket index for a hash). */
-		if (bpf_map_lookup_batch(from, first ? NULL : &cursor, &cursor, keys, values, &n,
-					 &o)) {
-			if (errno != ENOENT) {
-				rc = first && (errno == EINVAL || errno == ENOTSUP ||
-					       errno == EOPNOTSUPP)
-					? copy_each(from, to, key_size, value_size) : -errno;
-				break;
-			}
-			done = true; /* the last batch, possibly empty */
-		}
-		first = false;
-		if (n && bpf_map_update_batch(to, keys, values, &n, &o))
-			rc = -errno;
-	}
-out:
-	free(keys);
-	free(values);
+	if (!rc)
+		rc = sg_map_scan(from, key_size, value_size, copy_one, &q);
+	if (!rc)
+		rc = sg_map_batch_flush(&q);
+	sg_map_batch_free(&q);
 	return rc;
 }
 

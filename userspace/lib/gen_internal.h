@@ -93,9 +93,4 @@ int sg_gen_install(struct sg_dp *dp, const struct build *b, uint32_t next,
 		   const struct sg_config *cfg, struct sg_err *err);
 void sg_gen_after_switch(struct sg_dp *dp, const struct build *b, uint32_t prev);
 
-/* ---- dp_trusted.c ---- */
-
-/* Closes the cached trusted tables of an earlier generation. */
-void sg_gen_forget_tables(struct sg_dp *dp);
-
 #endif

@@ -417,7 +417,7 @@ int sg_gen_install(struct sg_dp *dp, const struct build *b, uint32_t next,
 	__atomic_store_n(&dp->live->active, next & (SG_GENERATIONS - 1), __ATOMIC_RELEASE);
 	ports_any_narrow(dp, cfg);
 	/* The tables replaced are freed once nothing holds them: not this. */
-	sg_gen_forget_tables(dp);
+	sg_dp_forget_tables(dp);
 	return 0;
 }
 
