@@ -18,6 +18,9 @@
 #   HWM reload its VmHWM after the reload: the peak of start and reload
 #   kernel     the kernel memory of its maps, inner tables included
 #              (`smtpgatectl status --json`: map_memory_bytes)
+#   idle_cpu   the daemon's CPU over IDLE_S (5) seconds of rest after the
+#              start, in milliseconds: what a large policy costs when
+#              nothing happens
 #   restart    start again with the pins kept and a policy whose first
 #              1,000 entries are replaced (what `check` accepts must
 #              load over any running policy): ok or refused
@@ -51,10 +54,12 @@ cpu_ms() {
 }
 map_bytes() { ctl status --json 2>/dev/null | jq -r '.map_memory_bytes // "-"'; }
 
+IDLE_S=5
+
 # one_run FILE: appends "start_ms reload_ms hwm_start_kb rss_kb hwm_reload_kb map_bytes
-# start_cpu_ms reload_cpu_ms".
+# start_cpu_ms reload_cpu_ms idle_cpu_ms".
 one_run() {
-	local t0 start reload hwm0 rss hwm1 maps cpu0 cpu1
+	local t0 start reload hwm0 rss hwm1 maps cpu0 cpu1 idle start_cpu
 
 	ctl_stop
 	t0=$(now_ns)
@@ -62,15 +67,18 @@ one_run() {
 	start=$(ms_since "$t0")
 	hwm0=$(kb VmHWM)
 	rss=$(kb VmRSS)
-	cpu0=$(cpu_ms)
+	start_cpu=$(cpu_ms)
+	sleep "$IDLE_S"
+	idle=$(($(cpu_ms) - start_cpu))
 	touch "$CTL_POLICY"
+	cpu0=$(cpu_ms)
 	t0=$(now_ns)
 	ctl reload >/dev/null 2>&1
 	reload=$(ms_since "$t0")
 	cpu1=$(cpu_ms)
 	hwm1=$(kb VmHWM)
 	maps=$(map_bytes)
-	echo "$start $reload $hwm0 $rss $hwm1 $maps $cpu0 $((cpu1 - cpu0))" >>"$1"
+	echo "$start $reload $hwm0 $rss $hwm1 $maps $start_cpu $((cpu1 - cpu0)) $idle" >>"$1"
 }
 
 # restart_changed N: stop (pins kept), replace entries 0..999, start.
@@ -99,8 +107,8 @@ echo
 
 res="$CTL_DIR/bench"
 mkdir -p "$res"
-printf '%-9s %9s %10s %9s %10s %10s %9s %11s %11s %8s\n' entries start_ms reload_ms start_cpu reload_cpu \
-	HWM_start RSS_rest HWM_reload kernel_MiB restart
+printf '%-9s %9s %10s %9s %10s %10s %9s %11s %11s %8s %8s\n' entries start_ms reload_ms start_cpu reload_cpu \
+	HWM_start RSS_rest HWM_reload kernel_MiB idle_cpu restart
 for n in $SIZES; do
 	write_policy "$n"
 	: >"$res/size-$n"
@@ -108,10 +116,10 @@ for n in $SIZES; do
 		one_run "$res/size-$n"
 	done
 	restart=$(restart_changed "$n")
-	printf '%-9s %9s %10s %9s %10s %10s %9s %11s %11s %8s\n' "$n" "$(col "$res/size-$n" 1)" \
+	printf '%-9s %9s %10s %9s %10s %10s %9s %11s %11s %8s %8s\n' "$n" "$(col "$res/size-$n" 1)" \
 		"$(col "$res/size-$n" 2)" "$(col "$res/size-$n" 7)" "$(col "$res/size-$n" 8)" \
 		"$(mib "$res/size-$n" 3)" "$(mib "$res/size-$n" 4)" "$(mib "$res/size-$n" 5)" \
-		"$(mib_bytes "$res/size-$n" 6)" "$restart"
+		"$(mib_bytes "$res/size-$n" 6)" "$(col "$res/size-$n" 9)" "$restart"
 	echo "          before: $(today "$n")"
 done
 ctl_stop

@@ -211,33 +211,54 @@ static void expire_auto_bans(struct sgd *d)
 	}
 }
 
+/* Earliest of a and b, 0 standing for "none". */
+static int64_t earliest(int64_t a, int64_t b)
+{
+	return !a || (b && b < a) ? b : a;
+}
+
+/* One pass over the entries, when the earliest deadline has come (the
+ * policy keeps it: sg_policy.next_expiry): a million entries take tens
+ * of milliseconds of the loop, too long to spend every second for none.
+ * The pass sets the next deadline exactly: the earliest expiry still to
+ * come, or now again for an entry whose removal or report could not be
+ * recorded (tried again at the next tick). */
 void sgd_expire_due(struct sgd *d)
 {
 	expire_bans(d);
 	expire_auto_bans(d);
 	long long now = (long long)time(NULL);
+	int64_t next = 0;
 
+	if (!d->policy.next_expiry || d->policy.next_expiry > now)
+		return;
 	for (size_t i = 0; i < d->policy.n_trusted;) {
 		struct sg_trusted_entry *t = &d->policy.trusted[i];
 
 		if (!t->expires || t->expires > now) {
+			next = earliest(next, t->expires);
 			i++;
 			continue;
 		}
 		if (t->origin == SG_ORIGIN_APPROVAL && d->store) {
 			/* The store's watch removes it (fleet.h). */
 			sgd_fleet_expire_approval(d, i);
+			next = earliest(next, t->expires);
 			i++;
 			continue;
 		}
 		if (t->origin == SG_ORIGIN_APPROVAL) {
 			if (expire_approval(d, i))
 				continue; /* entry i is now the next one */
+			next = earliest(next, t->expires);
 			i++;
 			continue;
 		}
 		if (!t->expiry_reported)
 			report_policy_expiry(d, t);
+		if (!t->expiry_reported)
+			next = earliest(next, t->expires);
 		i++;
 	}
+	d->policy.next_expiry = next;
 }

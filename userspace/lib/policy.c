@@ -61,6 +61,12 @@ static char *dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
+static void note_expiry(struct sg_policy *p, int64_t expires)
+{
+	if (expires && (!p->next_expiry || expires < p->next_expiry))
+		p->next_expiry = expires;
+}
+
 /* Out of memory for the index: drop it, lookups fall back to a scan. */
 static void index_add(struct sg_policy *p, const struct sg_trusted_entry *e)
 {
@@ -133,6 +139,7 @@ int sg_policy_add_trusted(struct sg_policy *p, const struct sg_trusted_entry *t)
 	}
 	p->n_trusted++;
 	index_add(p, e);
+	note_expiry(p, e->expires);
 	return 0;
 }
 
@@ -186,6 +193,7 @@ int sg_policy_add_trusted_pooled(struct sg_policy *p, const struct sg_trusted_en
 	e.pooled = 1;
 	p->trusted[p->n_trusted++] = e;
 	index_add(p, &p->trusted[p->n_trusted - 1]);
+	note_expiry(p, e.expires);
 	return 0;
 }
 

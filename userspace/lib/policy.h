@@ -94,6 +94,11 @@ struct sg_policy {
 	/* The strings of entries added by sg_policy_add_trusted_pooled
 	 * (strpool.h): freed with the policy. */
 	struct sg_strpool *strings;
+	/* No entry expires before this (unix seconds; 0: none expires).
+	 * Every add lowers it; whoever acts on expiries sets it exactly
+	 * after a pass over the entries, so that a timer need not look at
+	 * a million entries every second to find none due. */
+	int64_t next_expiry;
 };
 
 #define SG_DEFAULT_EVENT_INTERVAL_SEC 1.0
