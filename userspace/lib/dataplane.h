@@ -90,6 +90,9 @@ int sg_dp_auto_ban_foreach(struct sg_dp *dp, sg_dp_auto_ban_cb cb, void *ctx);
 int sg_dp_auto_ban_del(struct sg_dp *dp, uint32_t slot, struct sg_err *err);
 /* The prefix of the active generation's entry in slot; -ENOENT if none. */
 int sg_dp_slot_prefix(struct sg_dp *dp, uint32_t slot, struct sg_prefix *out);
+/* How many prefixes the handle's own index of slots holds: always
+ * sg_dp_trust_count's answer (the tests hold it to that), -1 on error. */
+long sg_dp_index_size(struct sg_dp *dp);
 
 /* ---- attachments ---- */
 

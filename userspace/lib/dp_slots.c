@@ -85,6 +85,12 @@ int sg_dp_slot_prefix(struct sg_dp *dp, uint32_t slot, struct sg_prefix *out)
 	return 0;
 }
 
+long sg_dp_index_size(struct sg_dp *dp)
+{
+	if (sg_gen_ensure_index(dp, NULL))
+		return -1;
+	return dp->slot_index ? (long)sg_prefix_map_size(dp->slot_index) : 0;
+}
 
 /* ---- scanning the active generation (at open) ---- */
 

@@ -129,7 +129,7 @@ void sg_gen_build_free(struct build *b)
 	free(b->used);
 	free(b->reused);
 	free(b->banned);
-	index_free(&b->index);
+	free(b->added);
 }
 
 /* The message for a refused batch: the key the kernel stopped at. */
@@ -153,24 +153,25 @@ static int batch_error(const struct sg_map_batch *q, bool host, int rc, struct s
 		       rc == -E2BIG || rc == -ENOSPC ? "trusted table full" : strerror(-rc));
 }
 
+/* The message for a prefix met twice in one build. */
+static int listed_twice(const struct sg_trusted_entry *e, struct sg_err *err)
+{
+	char text[SG_PREFIX_STRLEN];
+
+	sg_prefix_format(&e->prefix, text, sizeof(text));
+	return sg_errf(err, -EEXIST, "trusted prefix %s is listed twice", text);
+}
+
 /* Puts entry e into the generation being built, at slot: queued, sent
  * by the batch (the generation is not visible before the switch). */
 static int place_trusted(struct sg_dp *dp, struct build *b, const struct sg_trusted_entry *e,
-			 uint32_t slot, uint32_t gen, size_t n_hint, struct sg_err *err)
+			 uint32_t slot, uint32_t gen, struct sg_err *err)
 {
 	bool host = sg_prefix_is_host(&e->prefix);
 	struct sg_lpm_key k = lpm_key(&e->prefix);
-	char text[SG_PREFIX_STRLEN];
 	struct sg_trusted v;
 	int rc;
 
-	rc = index_add(&b->index, &e->prefix, slot, n_hint);
-	if (rc == -EEXIST) {
-		sg_prefix_format(&e->prefix, text, sizeof(text));
-		return sg_errf(err, -EEXIST, "trusted prefix %s is listed twice", text);
-	}
-	if (rc)
-		return sg_errf(err, rc, "out of memory");
 	sg_bloom_set(dp, gen, &e->prefix);
 	sg_compile_trusted(e, &v);
 	v.slot = slot;
@@ -253,22 +254,39 @@ static long new_slot(struct sg_dp *dp, struct build *b, struct sg_err *err)
 	return slot;
 }
 
+static bool slot_kept(uint32_t slot, void *ctx)
+{
+	const struct build *b = ctx;
+
+	return slot < SG_MAX_TRUSTED && sg_slot_test(b->used, slot);
+}
+
+/* The running generation's index becomes the new one's, in place: a
+ * second index beside it would cost some 27 bytes an entry at the peak
+ * of a reload.  So the build (1) places the entries that stay, at their
+ * slots, (2) drops the entries it removes from the index, (3) gives the
+ * new entries slots and adds them.  Until the switch the index then
+ * describes neither generation: a build that fails marks it stale, and
+ * it is read again from the running generation's tables at its next use
+ * (sg_gen_ensure_index). */
 static int build_trusted(struct sg_dp *dp, struct build *b, const struct sg_policy *p,
 			 uint32_t gen, struct sg_err *err)
 {
+	size_t n_new = 0;
 	int rc;
 
-	/* BPF_ANY: batches take no other flag, and the index has refused
-	 * a prefix listed twice before it is queued. */
+	/* BPF_ANY: batches take no other flag, and a prefix listed twice
+	 * is refused before it is queued. */
 	if (sg_map_batch_init(&b->hosts, b->fd[T_HOSTS], sizeof(struct sg_addr),
 			      sizeof(struct sg_trusted), BPF_ANY, BATCH) ||
 	    sg_map_batch_init(&b->nets, b->fd[T_NETS], sizeof(struct sg_lpm_key),
 			      sizeof(struct sg_trusted), BPF_ANY, BATCH) ||
 	    sg_map_batch_init(&b->resets, bpf_map__fd(dp->skel->maps.sg_buckets), sizeof(__u32),
-			      sizeof(struct sg_bucket), BPF_ANY, BATCH))
+			      sizeof(struct sg_bucket), BPF_ANY, BATCH) ||
+	    !(b->added = calloc(SG_SLOT_WORDS, sizeof(uint64_t))))
 		return sg_errf(err, -ENOMEM, "out of memory");
-	/* The entries that stay first, so that their slots are known to be
-	 * taken before any new entry looks for one.  Approvals that
+	/* (1) The entries that stay first, so that their slots are known
+	 * to be taken before any new entry looks for one.  Approvals that
 	 * policy.json shadows (same prefix) are not the data plane's: the
 	 * policy.json entry is. */
 	for (size_t i = 0; i < p->n_trusted; i++) {
@@ -278,20 +296,42 @@ static int build_trusted(struct sg_dp *dp, struct build *b, const struct sg_poli
 		if (sg_policy_is_shadowed(p, e))
 			continue;
 		slot = index_find(dp->slot_index, &e->prefix);
-		if (slot >= 0 && (rc = place_trusted(dp, b, e, (uint32_t)slot, gen, p->n_trusted,
-						     err)))
+		if (slot < 0) {
+			n_new++;
+			continue;
+		}
+		if (sg_slot_test(b->used, (uint32_t)slot))
+			return listed_twice(e, err);
+		if ((rc = place_trusted(dp, b, e, (uint32_t)slot, gen, err)))
 			return rc;
 	}
+	/* (2) */
+	if (dp->slot_index) {
+		sg_prefix_map_retain(dp->slot_index, slot_kept, b);
+		if (sg_prefix_map_reserve(dp->slot_index, n_new))
+			return sg_errf(err, -ENOMEM, "out of memory");
+	}
+	/* (3) An entry found now is one that stays, or one this loop added
+	 * already: the same prefix twice. */
 	for (size_t i = 0; i < p->n_trusted; i++) {
 		const struct sg_trusted_entry *e = &p->trusted[i];
 		long slot;
 
-		if (sg_policy_is_shadowed(p, e) || index_find(dp->slot_index, &e->prefix) >= 0)
+		if (sg_policy_is_shadowed(p, e))
 			continue;
+		slot = index_find(dp->slot_index, &e->prefix);
+		if (slot >= 0) {
+			if (sg_slot_test(b->added, (uint32_t)slot))
+				return listed_twice(e, err);
+			continue;
+		}
 		slot = new_slot(dp, b, err);
 		if (slot < 0)
 			return (int)slot;
-		if ((rc = place_trusted(dp, b, e, (uint32_t)slot, gen, p->n_trusted, err)))
+		if ((rc = index_add(&dp->slot_index, &e->prefix, (uint32_t)slot, n_new)))
+			return sg_errf(err, rc, "out of memory");
+		sg_slot_set(b->added, (uint32_t)slot);
+		if ((rc = place_trusted(dp, b, e, (uint32_t)slot, gen, err)))
 			return rc;
 	}
 	if ((rc = sg_map_batch_flush(&b->hosts)))
@@ -455,24 +495,27 @@ int sg_dp_apply(struct sg_dp *dp, const struct sg_policy *p, struct sg_err *err)
 	}
 	/* The inactive half is quiescent (sg_gen_wait_quiescent above): refill it. */
 	memset(sg_bloom_half(dp, next), 0, SG_BLOOM_WORDS * sizeof(uint64_t));
-	if ((rc = check_prefix_lens(p, err)) || (rc = build_scope_and_relays(&b, p, err)) ||
-	    (rc = build_trusted(dp, &b, p, next, err)))
+	if ((rc = check_prefix_lens(p, err)) || (rc = build_scope_and_relays(&b, p, err)))
 		goto out;
+	if ((rc = build_trusted(dp, &b, p, next, err)))
+		goto stale;
 
 	sg_compile_config(p, sg_dp_generation(dp) + 1, cfg);
 	if ((rc = sg_gen_install(dp, &b, next, cfg, err)))
-		goto out;
+		goto stale;
 	sg_gen_after_switch(dp, &b, cur);
-	index_free(&dp->slot_index);
-	dp->slot_index = b.index;
-	b.index = NULL;
+	if (dp->slot_index)
+		sg_prefix_map_fit(dp->slot_index);
 	free(dp->slot_used);
 	dp->slot_used = b.used;
 	b.used = NULL;
 	dp->n_trusted = b.n_trusted;
 	dp->n_hosts = b.n_hosts;
-	dp->index_ready = true;
 	rc = 0;
+	goto out;
+stale:
+	/* build_trusted changed the index: read it again when needed. */
+	dp->index_ready = false;
 out:
 	sg_gen_build_free(&b);
 	free(cfg);

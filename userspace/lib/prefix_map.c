@@ -88,22 +88,39 @@ static size_t probe(const struct sg_prefix_map *m, const struct sg_addr *a, unsi
 	return i;
 }
 
-static int grow(struct sg_prefix_map *m)
+/* Moves every prefix into a table sized for n (at least the ones there). */
+static int resize(struct sg_prefix_map *m, size_t n)
 {
-	struct sg_prefix_map bigger;
+	struct sg_prefix_map other;
 
-	if (alloc_slots(&bigger, 2 * m->used + 16))
+	if (alloc_slots(&other, n > m->used ? n : m->used))
 		return -ENOMEM;
 	for (size_t i = 0; i < m->cap; i++) {
 		const struct slot *o = &m->slots[i];
 
 		if (o->tag)
-			bigger.slots[probe(&bigger, &o->addr, len_of(o->tag))] = *o;
+			other.slots[probe(&other, &o->addr, len_of(o->tag))] = *o;
 	}
-	bigger.used = m->used;
+	other.used = m->used;
 	free(m->slots);
-	*m = bigger;
+	*m = other;
 	return 0;
+}
+
+static bool fits(const struct sg_prefix_map *m, size_t n)
+{
+	return n <= m->cap - m->cap / 4;
+}
+
+int sg_prefix_map_reserve(struct sg_prefix_map *m, size_t n)
+{
+	return fits(m, m->used + n) ? 0 : resize(m, m->used + n);
+}
+
+void sg_prefix_map_fit(struct sg_prefix_map *m)
+{
+	if (m->cap > 4 * (m->used + 16))
+		resize(m, m->used); /* out of memory: it stays as large */
 }
 
 int sg_prefix_map_add(struct sg_prefix_map *m, const struct sg_prefix *p, uint32_t value)
@@ -115,8 +132,8 @@ int sg_prefix_map_add(struct sg_prefix_map *m, const struct sg_prefix *p, uint32
 	i = probe(m, &p->addr, p->len);
 	if (m->slots[i].tag)
 		return -EEXIST;
-	if (m->used + 1 > m->cap - m->cap / 4) {
-		if (grow(m))
+	if (!fits(m, m->used + 1)) {
+		if (resize(m, 2 * m->used + 16))
 			return -ENOMEM;
 		i = probe(m, &p->addr, p->len);
 	}
@@ -149,18 +166,13 @@ long sg_prefix_map_get(const struct sg_prefix_map *m, const struct sg_prefix *p)
 	return s->tag ? (long)(s->tag & SG_PREFIX_MAP_VALUE_MAX) : -1;
 }
 
-void sg_prefix_map_del(struct sg_prefix_map *m, const struct sg_prefix *p)
+/* Empties slot i, which holds a prefix.  Backward shift: moves up each
+ * later entry of the run that may sit in the hole, so no lookup ever
+ * stops early at it.  Only entries of the run after i move, and only
+ * towards i. */
+static void delete_at(struct sg_prefix_map *m, size_t i)
 {
-	size_t i, j;
-
-	if (p->len > 128)
-		return;
-	i = probe(m, &p->addr, p->len);
-	if (!m->slots[i].tag)
-		return;
-	/* Backward shift: move up each later entry of the run that may sit
-	 * in the hole, so no lookup ever stops early at it. */
-	for (j = i + 1 == m->cap ? 0 : i + 1; m->slots[j].tag; j = j + 1 == m->cap ? 0 : j + 1) {
+	for (size_t j = i + 1 == m->cap ? 0 : i + 1; m->slots[j].tag; j = j + 1 == m->cap ? 0 : j + 1) {
 		size_t home = home_of(m, &m->slots[j].addr, len_of(m->slots[j].tag));
 		size_t from_home = (j + m->cap - home) % m->cap, from_hole = (j + m->cap - i) % m->cap;
 
@@ -172,6 +184,38 @@ void sg_prefix_map_del(struct sg_prefix_map *m, const struct sg_prefix *p)
 	}
 	memset(&m->slots[i], 0, sizeof(m->slots[i]));
 	m->used--;
+}
+
+void sg_prefix_map_del(struct sg_prefix_map *m, const struct sg_prefix *p)
+{
+	size_t i;
+
+	if (p->len > 128)
+		return;
+	i = probe(m, &p->addr, p->len);
+	if (m->slots[i].tag)
+		delete_at(m, i);
+}
+
+/* One pass: a deletion may move a later entry into slot i, which is then
+ * looked at again; one moved from the start of the table (its run wraps
+ * around the end) has been kept already and is merely kept again. */
+size_t sg_prefix_map_retain(struct sg_prefix_map *m, bool (*keep)(uint32_t value, void *ctx),
+			    void *ctx)
+{
+	size_t gone = 0;
+
+	for (size_t i = 0; i < m->cap;) {
+		uint32_t tag = m->slots[i].tag;
+
+		if (tag && !keep(tag & SG_PREFIX_MAP_VALUE_MAX, ctx)) {
+			delete_at(m, i);
+			gone++;
+			continue;
+		}
+		i++;
+	}
+	return gone;
 }
 
 size_t sg_prefix_map_size(const struct sg_prefix_map *m)

@@ -29,6 +29,16 @@ int sg_prefix_map_set(struct sg_prefix_map *m, const struct sg_prefix *p, uint32
 /* The value of p, or -1. */
 long sg_prefix_map_get(const struct sg_prefix_map *m, const struct sg_prefix *p);
 void sg_prefix_map_del(struct sg_prefix_map *m, const struct sg_prefix *p);
+/* Deletes every prefix whose value keep() refuses, in one pass over the
+ * table: a reload drops the entries it removes from the running index
+ * instead of building a second one.  The number deleted. */
+size_t sg_prefix_map_retain(struct sg_prefix_map *m, bool (*keep)(uint32_t value, void *ctx),
+			    void *ctx);
+/* Room for n more prefixes without growing on the way: 0 or -ENOMEM
+ * (nothing changed). */
+int sg_prefix_map_reserve(struct sg_prefix_map *m, size_t n);
+/* Gives memory back after many deletions (best effort). */
+void sg_prefix_map_fit(struct sg_prefix_map *m);
 size_t sg_prefix_map_size(const struct sg_prefix_map *m);
 /* Calls cb for every (prefix, value) in no particular order, until it
  * returns non-zero (which is returned).  The map must not change meanwhile. */
