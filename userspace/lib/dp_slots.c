@@ -169,6 +169,9 @@ static int scan_active(struct sg_dp *dp, struct sg_err *err)
 		rc = scan_table(dp, fd, true, err);
 		close(fd);
 	}
+	/* Grown by doubling while the tables were read. */
+	if (!rc && dp->slot_index)
+		sg_prefix_map_fit(dp->slot_index);
 	return rc;
 }
 

@@ -117,9 +117,12 @@ int sg_prefix_map_reserve(struct sg_prefix_map *m, size_t n)
 	return fits(m, m->used + n) ? 0 : resize(m, m->used + n);
 }
 
+/* A table grown by doubling may be up to twice the size it needs. */
 void sg_prefix_map_fit(struct sg_prefix_map *m)
 {
-	if (m->cap > 4 * (m->used + 16))
+	size_t snug = m->used + m->used / 3 + 16;
+
+	if (m->cap > snug + snug / 2)
 		resize(m, m->used); /* out of memory: it stays as large */
 }
 

@@ -37,7 +37,8 @@ size_t sg_prefix_map_retain(struct sg_prefix_map *m, bool (*keep)(uint32_t value
 /* Room for n more prefixes without growing on the way: 0 or -ENOMEM
  * (nothing changed). */
 int sg_prefix_map_reserve(struct sg_prefix_map *m, size_t n);
-/* Gives memory back after many deletions (best effort). */
+/* Gives memory back when the table is half as large again as it needs
+ * (grown by doubling, or after many deletions); best effort. */
 void sg_prefix_map_fit(struct sg_prefix_map *m);
 size_t sg_prefix_map_size(const struct sg_prefix_map *m);
 /* Calls cb for every (prefix, value) in no particular order, until it
