@@ -74,7 +74,7 @@ extern const struct sg_gen_inner_spec sg_gen_inner_specs[T_COUNT];
 struct build {
 	int fd[T_COUNT];
 	uint64_t *used;   /* slots of the generation being built */
-	uint64_t *added;  /* of those, the slots of entries new in it */
+	uint64_t *placed; /* bit per policy entry: placed by the first loop */
 	long n_trusted, n_hosts;
 	uint32_t *reused; /* slots taken over from entries this build removes */
 	size_t n_reused, cap_reused;

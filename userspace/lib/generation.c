@@ -129,7 +129,7 @@ void sg_gen_build_free(struct build *b)
 	free(b->used);
 	free(b->reused);
 	free(b->banned);
-	free(b->added);
+	free(b->placed);
 }
 
 /* The message for a refused batch: the key the kernel stopped at. */
@@ -283,7 +283,7 @@ static int build_trusted(struct sg_dp *dp, struct build *b, const struct sg_poli
 			      sizeof(struct sg_trusted), BPF_ANY, BATCH) ||
 	    sg_map_batch_init(&b->resets, bpf_map__fd(dp->skel->maps.sg_buckets), sizeof(__u32),
 			      sizeof(struct sg_bucket), BPF_ANY, BATCH) ||
-	    !(b->added = calloc(SG_SLOT_WORDS, sizeof(uint64_t))))
+	    !(b->placed = calloc(p->n_trusted / 64 + 1, sizeof(uint64_t))))
 		return sg_errf(err, -ENOMEM, "out of memory");
 	/* (1) The entries that stay first, so that their slots are known
 	 * to be taken before any new entry looks for one.  Approvals that
@@ -304,6 +304,7 @@ static int build_trusted(struct sg_dp *dp, struct build *b, const struct sg_poli
 			return listed_twice(e, err);
 		if ((rc = place_trusted(dp, b, e, (uint32_t)slot, gen, err)))
 			return rc;
+		sg_slot_set(b->placed, (uint32_t)i);
 	}
 	/* (2) */
 	if (dp->slot_index) {
@@ -311,26 +312,22 @@ static int build_trusted(struct sg_dp *dp, struct build *b, const struct sg_poli
 		if (sg_prefix_map_reserve(dp->slot_index, n_new))
 			return sg_errf(err, -ENOMEM, "out of memory");
 	}
-	/* (3) An entry found now is one that stays, or one this loop added
-	 * already: the same prefix twice. */
+	/* (3) The others.  One of them found in the index now was added by
+	 * this loop already (the entries that stay were all found by (1)):
+	 * the same prefix twice. */
 	for (size_t i = 0; i < p->n_trusted; i++) {
 		const struct sg_trusted_entry *e = &p->trusted[i];
 		long slot;
 
-		if (sg_policy_is_shadowed(p, e))
+		if (sg_slot_test(b->placed, (uint32_t)i) || sg_policy_is_shadowed(p, e))
 			continue;
-		slot = index_find(dp->slot_index, &e->prefix);
-		if (slot >= 0) {
-			if (sg_slot_test(b->added, (uint32_t)slot))
-				return listed_twice(e, err);
-			continue;
-		}
+		if (index_find(dp->slot_index, &e->prefix) >= 0)
+			return listed_twice(e, err);
 		slot = new_slot(dp, b, err);
 		if (slot < 0)
 			return (int)slot;
 		if ((rc = index_add(&dp->slot_index, &e->prefix, (uint32_t)slot, n_new)))
 			return sg_errf(err, rc, "out of memory");
-		sg_slot_set(b->added, (uint32_t)slot);
 		if ((rc = place_trusted(dp, b, e, (uint32_t)slot, gen, err)))
 			return rc;
 	}
