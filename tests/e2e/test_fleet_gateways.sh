@@ -54,6 +54,9 @@ for g in 1 2; do
 	fi
 	check "gw$g: the log says it follows the store" \
 		lab_daemon_wait_log "gw$g" "fleet store $PREFIX: gateway gw$g follows it" 3
+	# Not linked: loaded for the store (curl_dl.c; test_fleet_libcurl.sh).
+	check "gw$g: libcurl is loaded, for the store" \
+		grep -q libcurl "/proc/$(lab_daemon_pid "gw$g")/maps"
 done
 check "before any approval app1 is blocked" fleet_converge blocked app1
 check "before any approval app2 is blocked" fleet_converge blocked app2

@@ -44,6 +44,10 @@ check_eq "Package: smtpgate" "$(dpkg-deb -f "$deb" Package)" smtpgate
 check_eq "its version is the Makefile's VERSION" "$(dpkg-deb -f "$deb" Version)" "$VERSION"
 check_match "depends on adduser (postinst) and the shared libraries" "$(dpkg-deb -f "$deb" Depends)" \
 	"^adduser, .*libbpf1.*libjansson4"
+# dlopen'ed only with a fleet store (curl_dl.c): named in debian/control,
+# since dpkg-shlibdeps cannot see it.
+check_match "depends on libcurl4, which smtpgated loads for the fleet store" \
+	"$(dpkg-deb -f "$deb" Depends)" "(^|, )libcurl4 \\(>= 7\\.85\\.0\\)(,|$)"
 
 # ---- the contents: paths, modes, owners ---------------------------------------
 

@@ -3,7 +3,6 @@
  * The etcd client's handle (see etcd.h): the endpoints, the TLS files and
  * the password read once, and which endpoint answered last (failover).
  */
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -11,17 +10,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "curl_dl.h"
 #include "etcd_internal.h"
 
 #define PASSWORD_MAX 1024
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc;
-
-static void curl_init(void)
-{
-	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 static char *dup_or_null(const char *s)
 {
@@ -70,9 +62,12 @@ int sg_etcd_open(const struct sg_store_config *cfg, struct sg_etcd **out, struct
 	struct sg_etcd *e;
 	int rc;
 
-	pthread_once(&curl_once, curl_init);
-	if (curl_init_rc)
-		return sg_errf(err, -EIO, "libcurl: %s", curl_easy_strerror(curl_init_rc));
+	/* libcurl is loaded here, by the first store opened, and not linked:
+	 * a daemon without a fleet store never maps it (curl_dl.h).  Not
+	 * there, the store cannot be set up, like any other store error. */
+	rc = sg_curl_load(err);
+	if (rc)
+		return rc;
 	if (!cfg->n_endpoints)
 		return sg_errf(err, -EINVAL, "store.etcd.endpoints: none configured");
 	e = calloc(1, sizeof(*e));

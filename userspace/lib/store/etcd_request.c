@@ -4,11 +4,11 @@
  * TLS files and token, a reply bounded in size, and errors an operator
  * can act on (which certificate, which endpoint, what etcd said).
  */
-#include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "curl_dl.h"
 #include "etcd_internal.h"
 
 #define ERROR_REPLY_MAX (64u << 10)
@@ -48,45 +48,45 @@ void *sg_etcd_handle(struct sg_etcd *e, size_t i, const char *path, const char *
 {
 	struct curl_slist **headers = headers_out, *h = NULL, *t;
 	char url[1024], auth[TOKEN_MAX + 32];
-	CURL *c = curl_easy_init();
+	CURL *c = sg_curl.easy_init();
 
 	*headers = NULL;
 	if (!c)
 		return NULL;
 	snprintf(url, sizeof(url), "%s%s", e->endpoints[i % e->n], path);
-	h = curl_slist_append(NULL, "Content-Type: application/json");
+	h = sg_curl.slist_append(NULL, "Content-Type: application/json");
 	pthread_mutex_lock(&e->lock);
 	if (h && e->token) {
 		snprintf(auth, sizeof(auth), "Authorization: %s", e->token);
-		t = curl_slist_append(h, auth);
+		t = sg_curl.slist_append(h, auth);
 		h = t ? t : NULL;
 	}
 	pthread_mutex_unlock(&e->lock);
 	/* "Expect: 100-continue" would cost a round trip on large bodies. */
-	t = h ? curl_slist_append(h, "Expect:") : NULL;
+	t = h ? sg_curl.slist_append(h, "Expect:") : NULL;
 	if (!t) {
-		curl_slist_free_all(h);
-		curl_easy_cleanup(c);
+		sg_curl.slist_free_all(h);
+		sg_curl.easy_cleanup(c);
 		return NULL;
 	}
 	h = t;
 	*headers = h;
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	sg_curl_setopt_str(c, CURLOPT_URL, url);
+	sg_curl_setopt_slist(c, CURLOPT_HTTPHEADER, h);
+	sg_curl_setopt_str(c, CURLOPT_POSTFIELDS, body);
+	sg_curl_setopt_long(c, CURLOPT_NOSIGNAL, 1L);
+	sg_curl_setopt_long(c, CURLOPT_FOLLOWLOCATION, 0L);
 #if CURL_AT_LEAST_VERSION(7, 85, 0)
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	sg_curl_setopt_str(c, CURLOPT_PROTOCOLS_STR, "http,https");
 #else
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+	sg_curl_setopt_long(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-	curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
+	sg_curl_setopt_long(c, CURLOPT_TCP_NODELAY, 1L);
 	if (e->ca)
-		curl_easy_setopt(c, CURLOPT_CAINFO, e->ca);
+		sg_curl_setopt_str(c, CURLOPT_CAINFO, e->ca);
 	if (e->cert) {
-		curl_easy_setopt(c, CURLOPT_SSLCERT, e->cert);
-		curl_easy_setopt(c, CURLOPT_SSLKEY, e->key);
+		sg_curl_setopt_str(c, CURLOPT_SSLCERT, e->cert);
+		sg_curl_setopt_str(c, CURLOPT_SSLKEY, e->key);
 	}
 	return c;
 }
@@ -94,7 +94,7 @@ void *sg_etcd_handle(struct sg_etcd *e, size_t i, const char *path, const char *
 int sg_etcd_curl_error(struct sg_etcd *e, const char *url, int code, const char *detail,
 		       bool *denied, char *buf, size_t len)
 {
-	const char *what = detail && *detail ? detail : curl_easy_strerror(code);
+	const char *what = detail && *detail ? detail : sg_curl.easy_strerror(code);
 
 	*denied = false;
 	switch (code) {
@@ -217,15 +217,15 @@ int sg_etcd_post_one(struct sg_etcd *e, size_t i, const char *path, const char *
 	c = sg_etcd_handle(e, i, path, body, &h);
 	if (!c)
 		return sg_errf(err, -ENOMEM, "out of memory");
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
-	cc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(c);
-	curl_slist_free_all(h);
+	sg_curl_setopt_ptr(c, CURLOPT_ERRORBUFFER, detail);
+	sg_curl_setopt_write(c, CURLOPT_WRITEFUNCTION, body_write);
+	sg_curl_setopt_ptr(c, CURLOPT_WRITEDATA, &b);
+	sg_curl_setopt_long(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+	sg_curl_setopt_long(c, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
+	cc = sg_curl.easy_perform(c);
+	sg_curl_getinfo_long(c, CURLINFO_RESPONSE_CODE, &status);
+	sg_curl.easy_cleanup(c);
+	sg_curl.slist_free_all(h);
 	if (b.over) {
 		rc = sg_errf(err, -EMSGSIZE, "%s: the reply is larger than %zu bytes: refused",
 			     url, max_reply);

@@ -7,13 +7,13 @@
  * size; curl's multi interface polls every 100 ms so a cancel or the
  * deadline ends the watch promptly.
  */
-#include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "clock.h"
+#include "curl_dl.h"
 #include "etcd.h"
 
 #define POLL_MS 100
@@ -162,22 +162,22 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *ctx)
  * or a cancel. */
 static CURLcode run(CURL *c, struct wstate *w, long long deadline, volatile int *cancel)
 {
-	CURLM *m = curl_multi_init();
+	CURLM *m = sg_curl.multi_init();
 	CURLcode cc = CURLE_OK;
 	int running = 1;
 
 	if (!m)
 		return CURLE_OUT_OF_MEMORY;
-	curl_multi_add_handle(m, c);
+	sg_curl.multi_add_handle(m, c);
 	while (running && !w->done) {
 		CURLMsg *msg;
 		int left;
 
-		if (curl_multi_perform(m, &running) != CURLM_OK) {
+		if (sg_curl.multi_perform(m, &running) != CURLM_OK) {
 			cc = CURLE_OUT_OF_MEMORY;
 			break;
 		}
-		while ((msg = curl_multi_info_read(m, &left)))
+		while ((msg = sg_curl.multi_info_read(m, &left)))
 			if (msg->msg == CURLMSG_DONE)
 				cc = msg->data.result;
 		if (!running || w->done)
@@ -191,10 +191,10 @@ static CURLcode run(CURL *c, struct wstate *w, long long deadline, volatile int 
 			finish(w, 0);
 			break;
 		}
-		curl_multi_poll(m, NULL, 0, POLL_MS, NULL);
+		sg_curl.multi_poll(m, NULL, 0, POLL_MS, NULL);
 	}
-	curl_multi_remove_handle(m, c);
-	curl_multi_cleanup(m);
+	sg_curl.multi_remove_handle(m, c);
+	sg_curl.multi_cleanup(m);
 	return cc;
 }
 
@@ -237,18 +237,18 @@ int sg_etcd_watch(struct sg_etcd *e, json_t *create_request, unsigned timeout_ms
 			rc = sg_errf(err, -ENOMEM, "out of memory");
 			break;
 		}
-		curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail);
-		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-		curl_easy_setopt(c, CURLOPT_WRITEDATA, &w);
-		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)sg_etcd_timeout_ms(e));
+		sg_curl_setopt_ptr(c, CURLOPT_ERRORBUFFER, detail);
+		sg_curl_setopt_write(c, CURLOPT_WRITEFUNCTION, on_data);
+		sg_curl_setopt_ptr(c, CURLOPT_WRITEDATA, &w);
+		sg_curl_setopt_long(c, CURLOPT_CONNECTTIMEOUT_MS, (long)sg_etcd_timeout_ms(e));
 		/* An idle watch is normal; a dead peer is found by keepalive. */
-		curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-		curl_easy_setopt(c, CURLOPT_TCP_KEEPIDLE, 5L);
-		curl_easy_setopt(c, CURLOPT_TCP_KEEPINTVL, 2L);
+		sg_curl_setopt_long(c, CURLOPT_TCP_KEEPALIVE, 1L);
+		sg_curl_setopt_long(c, CURLOPT_TCP_KEEPIDLE, 5L);
+		sg_curl_setopt_long(c, CURLOPT_TCP_KEEPINTVL, 2L);
 		cc = run(c, &w, deadline, cancel);
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-		curl_easy_cleanup(c);
-		curl_slist_free_all(h);
+		sg_curl_getinfo_long(c, CURLINFO_RESPONSE_CODE, &status);
+		sg_curl.easy_cleanup(c);
+		sg_curl.slist_free_all(h);
 		if (!w.done && status && status != 200) {
 			bool elsewhere, reauth;
 
@@ -279,7 +279,7 @@ int sg_etcd_watch(struct sg_etcd *e, json_t *create_request, unsigned timeout_ms
 			/* The stream broke after it had begun: the caller
 			 * resumes after the last revision it saw. */
 			rc = sg_errf(err, SG_STORE_EUNAVAILABLE, "%s: the watch stream ended (%s)",
-				     url, cc ? (detail[0] ? detail : curl_easy_strerror(cc))
+				     url, cc ? (detail[0] ? detail : sg_curl.easy_strerror(cc))
 					     : "closed by the server");
 			goto out;
 		}
