@@ -51,7 +51,7 @@ static int append_entries(struct sg_policy *scratch, struct sg_trusted_entry **o
 	memcpy(a + *n, scratch->trusted, scratch->n_trusted * sizeof(*a));
 	*out = a;
 	*n += scratch->n_trusted;
-	/* The strings now belong to *out. */
+	/* The strings and extras now belong to *out. */
 	scratch->n_trusted = 0;
 	return 0;
 }
