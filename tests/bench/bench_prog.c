@@ -412,7 +412,7 @@ static uint32_t ip4(const char *text)
 
 static void trust(struct sg_policy *p, uint32_t addr, unsigned len, int class_idx)
 {
-	struct sg_trusted_entry t = { .groups = 1, .class_idx = (uint32_t)class_idx,
+	struct sg_trusted_entry t = { .groups = 1, .rate_class = SG_ENTRY_CLASS(class_idx),
 				      .ticket = "BENCH-1", .owner = "bench" };
 
 	sg_addr_from_v4(&t.prefix.addr, htonl(addr));

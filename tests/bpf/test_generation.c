@@ -140,7 +140,8 @@ static int trust_put(struct sg_dp *dp, const char *prefix, uint64_t groups, uint
 		     struct sg_err *err)
 {
 	struct sg_trusted_entry t = { .prefix = st_prefix(prefix), .groups = groups,
-				      .class_idx = class_idx, .ticket = "T-1", .owner = "tests" };
+				      .rate_class = SG_ENTRY_CLASS(class_idx), .ticket = "T-1",
+				      .owner = "tests" };
 
 	return sg_dp_trust_put(dp, &t, err);
 }

@@ -53,10 +53,12 @@ static bool same_entry(const struct sg_trusted_entry *a, const struct sg_trusted
 {
 #define SAME_STR(x, y) (!(x) == !(y) && (!(x) || !strcmp((x), (y))))
 	return sg_prefix_equal(&a->prefix, &b->prefix) && a->groups == b->groups &&
-	       a->class_idx == b->class_idx && a->expires == b->expires &&
-	       a->created == b->created && SAME_STR(a->ticket, b->ticket) &&
-	       SAME_STR(a->owner, b->owner) && SAME_STR(a->contact, b->contact) &&
-	       SAME_STR(a->note, b->note) && SAME_STR(a->created_by, b->created_by);
+	       sg_entry_class(a) == sg_entry_class(b) && a->expires == b->expires &&
+	       sg_entry_created(a) == sg_entry_created(b) && SAME_STR(a->ticket, b->ticket) &&
+	       SAME_STR(a->owner, b->owner) &&
+	       SAME_STR(sg_entry_contact(a), sg_entry_contact(b)) &&
+	       SAME_STR(sg_entry_note(a), sg_entry_note(b)) &&
+	       SAME_STR(sg_entry_created_by(a), sg_entry_created_by(b));
 #undef SAME_STR
 }
 

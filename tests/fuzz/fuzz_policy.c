@@ -59,8 +59,8 @@ static void check_compiled(const struct sg_policy *p)
 		const struct sg_trusted_entry *t = &p->trusted[i];
 		struct sg_trusted v;
 
-		fz_check(t->class_idx == SG_NO_CLASS || t->class_idx < p->n_classes,
-			 "trusted[%zu] class %u of %zu", i, t->class_idx, p->n_classes);
+		fz_check(sg_entry_class(t) == SG_NO_CLASS || sg_entry_class(t) < p->n_classes,
+			 "trusted[%zu] class %u of %zu", i, sg_entry_class(t), p->n_classes);
 		fz_check(p->n_groups == 64 || !(t->groups >> p->n_groups),
 			 "trusted[%zu] groups beyond the %zu groups", i, p->n_groups);
 		if (!sg_prefix_is_host(&t->prefix))
@@ -147,7 +147,7 @@ static void check_same_as_tree(const uint8_t *data, size_t size, int rc, const s
 			for (size_t i = 0; i < p->n_trusted && i < pt.n_trusted; i++)
 				fz_check(sg_prefix_equal(&p->trusted[i].prefix, &pt.trusted[i].prefix) &&
 						 p->trusted[i].groups == pt.trusted[i].groups &&
-						 p->trusted[i].class_idx == pt.trusted[i].class_idx &&
+						 p->trusted[i].rate_class == pt.trusted[i].rate_class &&
 						 p->trusted[i].expires == pt.trusted[i].expires,
 					 "trusted[%zu] differs", i);
 		}

@@ -92,7 +92,7 @@ int h_group(struct sg_policy *p, const char *name, const char *const *relays)
 void h_trust(struct sg_policy *p, const char *prefix, uint64_t groups, uint32_t class_idx,
 	     int64_t expires)
 {
-	struct sg_trusted_entry t = { .groups = groups, .class_idx = class_idx,
+	struct sg_trusted_entry t = { .groups = groups, .rate_class = SG_ENTRY_CLASS(class_idx),
 				      .expires = expires, .ticket = "TEST-1", .owner = "tests" };
 	struct sg_err err = { 0 };
 

@@ -350,14 +350,14 @@ static void make_trusted(struct rp_rng *r, struct rp_policy *rp, int64_t now_uni
 			e.expires = now_unix - 3600;
 		else if (rp_pct(r, 25))
 			e.expires = now_unix + 30 * 86400;
-		e.class_idx = rp_pct(r, 45) ? SG_NO_CLASS : rp_below(r, RP_N_CLASSES);
+		sg_entry_set_class(&e, rp_pct(r, 45) ? SG_NO_CLASS : rp_below(r, RP_N_CLASSES));
 		if (sg_policy_add_trusted(&rp->pol, &e))
 			abort();
 		t->prefix = e.prefix;
 		t->groups = e.groups;
 		t->expired = e.expires != 0 && e.expires <= now_unix;
-		t->has_class = e.class_idx != SG_NO_CLASS;
-		t->limits = class_limits(&rp->pol, e.class_idx);
+		t->has_class = sg_entry_class(&e) != SG_NO_CLASS;
+		t->limits = class_limits(&rp->pol, sg_entry_class(&e));
 		if (rp_pct(r, 12))
 			t->ban = rp_pct(r, 65) ? RM_EBAN_ACTIVE : RM_EBAN_ENDED;
 		rp->world.n_trusted++;

@@ -25,9 +25,9 @@ static void trusted_buckets(struct sg_dp *dp, const struct rp_policy *rp, uint64
 
 		if (sg_dp_trust_get(dp, &t->prefix, &val))
 			tap_bail("trusted entry %zu is not in the data plane", i);
-		if (val.class_idx != rp->pol.trusted[i].class_idx)
+		if (val.class_idx != sg_entry_class(&rp->pol.trusted[i]))
 			tap_bail("trusted entry %zu has class %u, want %u", i, val.class_idx,
-				 rp->pol.trusted[i].class_idx);
+				 sg_entry_class(&rp->pol.trusted[i]));
 		if (!limited && t->ban == RM_EBAN_NONE)
 			continue;
 		if (limited)

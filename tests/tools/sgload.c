@@ -325,6 +325,7 @@ static int add_trusted(struct sg_policy *p, const struct opts *o)
 		struct sg_trusted_entry t = { .ticket = "sgload", .owner = "sgload" };
 		char buf[512], *groups, *save = NULL, *g;
 		struct sg_err err = {};
+		uint32_t class_idx;
 		int rc;
 
 		snprintf(buf, sizeof(buf), "%s", o->trusts[i]);
@@ -340,9 +341,10 @@ static int add_trusted(struct sg_policy *p, const struct opts *o)
 				return bad_usage("--trust: no --relay group named \"%s\"", g);
 			t.groups |= 1ull << idx;
 		}
-		rc = trust_class_of(p, o, &t.prefix, &t.class_idx);
+		rc = trust_class_of(p, o, &t.prefix, &class_idx);
 		if (rc)
 			return rc;
+		sg_entry_set_class(&t, class_idx);
 		if (sg_policy_find_trusted(p, &t.prefix) >= 0)
 			return bad_usage("--trust \"%s\": prefix given twice", o->trusts[i]);
 		if (sg_policy_add_trusted(p, &t))

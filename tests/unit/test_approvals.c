@@ -64,10 +64,13 @@ static void make_policy(struct sg_policy *p, const char *json)
 static void add_approval(struct sg_policy *p, const char *prefix, uint64_t groups,
 			 uint32_t class_idx, const char *ticket)
 {
+	struct sg_trusted_extra x = {
+		.created = NOW - 3600, .created_by = (char *)"alice (uid 1000)",
+	};
 	struct sg_trusted_entry t = {
-		.groups = groups, .class_idx = class_idx, .origin = SG_ORIGIN_APPROVAL,
-		.ticket = (char *)ticket, .owner = (char *)"team", .created = NOW - 3600,
-		.created_by = (char *)"alice (uid 1000)",
+		.groups = groups, .rate_class = SG_ENTRY_CLASS(class_idx),
+		.origin = SG_ORIGIN_APPROVAL, .ticket = (char *)ticket, .owner = (char *)"team",
+		.extra = &x,
 	};
 
 	assert_int_equal(sg_prefix_parse(prefix, &t.prefix, NULL), 0);
@@ -174,8 +177,9 @@ static void test_round_trip(void **state)
 	(void)state;
 	make_policy(&p, policy_json);
 	add_approval(&p, "198.18.5.0/24", 3, 1, "CHG-7");
-	p.trusted[1].contact = strdup("ops@example.org");
-	p.trusted[1].note = strdup("caf\xc3\xa9 \"quoted\"");
+	/* An approval's extra is its own (it has created and created_by). */
+	p.trusted[1].extra->contact = strdup("ops@example.org");
+	p.trusted[1].extra->note = strdup("caf\xc3\xa9 \"quoted\"");
 	p.trusted[1].expires = NOW + 86400;
 	add_approval(&p, "2001:db8:5::/48", 2, SG_NO_CLASS, "CHG-8");
 	add_approval(&p, "198.18.6.1", 1, 0, "CHG-9");
@@ -199,27 +203,27 @@ static void test_round_trip(void **state)
 	sg_prefix_format(&t->prefix, buf, sizeof(buf));
 	assert_string_equal(buf, "198.18.5.0/24");
 	assert_int_equal(t->groups, 3);
-	assert_int_equal(t->class_idx, 1);
+	assert_int_equal(sg_entry_class(t), 1);
 	assert_int_equal(t->origin, SG_ORIGIN_APPROVAL);
 	assert_string_equal(t->ticket, "CHG-7");
 	assert_string_equal(t->owner, "team");
-	assert_string_equal(t->contact, "ops@example.org");
-	assert_string_equal(t->note, "caf\xc3\xa9 \"quoted\"");
+	assert_string_equal(sg_entry_contact(t), "ops@example.org");
+	assert_string_equal(sg_entry_note(t), "caf\xc3\xa9 \"quoted\"");
 	assert_int_equal(t->expires, NOW + 86400);
-	assert_int_equal(t->created, NOW - 3600);
-	assert_string_equal(t->created_by, "alice (uid 1000)");
+	assert_int_equal(sg_entry_created(t), NOW - 3600);
+	assert_string_equal(sg_entry_created_by(t), "alice (uid 1000)");
 	t = &out[1];
 	sg_prefix_format(&t->prefix, buf, sizeof(buf));
 	assert_string_equal(buf, "2001:db8:5::/48");
 	assert_int_equal(t->groups, 2);
 	/* Unlimited stays unlimited although a class "default" exists. */
-	assert_int_equal(t->class_idx, SG_NO_CLASS);
-	assert_null(t->contact);
-	assert_null(t->note);
+	assert_int_equal(sg_entry_class(t), SG_NO_CLASS);
+	assert_null(sg_entry_contact(t));
+	assert_null(sg_entry_note(t));
 	assert_int_equal(t->expires, 0);
 	t = &out[2];
 	assert_int_equal(t->prefix.len, 128);
-	assert_int_equal(t->class_idx, 0);
+	assert_int_equal(sg_entry_class(t), 0);
 	for (size_t i = 0; i < n; i++)
 		sg_trusted_entry_free(&out[i]);
 	free(out);

@@ -65,10 +65,13 @@ static void prefix_of(int idx, char *buf, size_t len)
 
 static struct sg_trusted_entry approval(int idx, const char *ticket)
 {
+	/* Static: the entry is returned, and whoever adds it copies it. */
+	static struct sg_trusted_extra x = {
+		.created = NOW - 60, .created_by = (char *)"alice (uid 1000)",
+	};
 	struct sg_trusted_entry t = {
-		.groups = 1, .class_idx = 1, .origin = SG_ORIGIN_APPROVAL,
-		.ticket = (char *)ticket, .owner = (char *)"team", .created = NOW - 60,
-		.created_by = (char *)"alice (uid 1000)",
+		.groups = 1, .rate_class = SG_ENTRY_CLASS(1), .origin = SG_ORIGIN_APPROVAL,
+		.ticket = (char *)ticket, .owner = (char *)"team", .extra = &x,
 	};
 	char text[32];
 

@@ -104,13 +104,13 @@ static void same_policy(const struct sg_policy *a, const struct sg_policy *b)
 
 		assert_true(sg_prefix_equal(&x->prefix, &y->prefix));
 		assert_int_equal(x->groups, y->groups);
-		assert_int_equal(x->class_idx, y->class_idx);
+		assert_int_equal(sg_entry_class(x), sg_entry_class(y));
 		assert_int_equal(x->expires, y->expires);
 		assert_int_equal(x->origin, y->origin);
 		same_string(x->ticket, y->ticket);
 		same_string(x->owner, y->owner);
-		same_string(x->contact, y->contact);
-		same_string(x->note, y->note);
+		same_string(sg_entry_contact(x), sg_entry_contact(y));
+		same_string(sg_entry_note(x), sg_entry_note(y));
 	}
 }
 

@@ -215,15 +215,15 @@ static void test_spec_example(void **state)
 	assert_string_equal(buf, "10.20.1.5");
 	assert_int_equal(t->prefix.len, 128);
 	assert_int_equal(t->groups, 1);
-	assert_int_equal(t->class_idx, 0);
+	assert_int_equal(sg_entry_class(t), 0);
 	assert_string_equal(t->ticket, "CHG-1042");
 	assert_string_equal(t->owner, "benefits-app");
-	assert_string_equal(t->contact, "ops-oncall@example.org");
-	assert_null(t->note);
+	assert_string_equal(sg_entry_contact(t), "ops-oncall@example.org");
+	assert_null(sg_entry_note(t));
 	assert_int_equal(t->expires, EXPIRES_2027);
 	assert_int_equal(t->origin, SG_ORIGIN_POLICY);
-	assert_int_equal(t->created, 0);
-	assert_null(t->created_by);
+	assert_int_equal(sg_entry_created(t), 0);
+	assert_null(sg_entry_created_by(t));
 	sg_policy_free(&p);
 	free(text);
 }
@@ -263,9 +263,9 @@ static void test_throttle_example(void **state)
 	assert_true(p.groups[0].cap_conn_per_sec == 100);
 	assert_true(p.groups[0].cap_conn_burst == 100);
 	/* rate absent: "default"; rate null: unlimited. */
-	assert_int_equal(p.trusted[0].class_idx, 0);
+	assert_int_equal(sg_entry_class(&p.trusted[0]), 0);
 	assert_int_equal(p.trusted[0].groups, 3);
-	assert_int_equal(p.trusted[1].class_idx, SG_NO_CLASS);
+	assert_int_equal(sg_entry_class(&p.trusted[1]), SG_NO_CLASS);
 	assert_int_equal(p.trusted[1].prefix.len, 64);
 	sg_policy_free(&p);
 	free(text);
@@ -346,18 +346,18 @@ static void test_rate_default(void **state)
 	(void)state;
 	LOADED("{" RELAYS ", 'rate_classes': {'slow': {'conn_per_sec': 1}, 'default': {}},"
 	       " 'trusted': [" ENTRY("198.18.0.1") "]}", &p);
-	assert_int_equal(p.trusted[0].class_idx, 1);
+	assert_int_equal(sg_entry_class(&p.trusted[0]), 1);
 	sg_policy_free(&p);
 	LOADED("{" RELAYS ", 'rate_classes': {'slow': {'conn_per_sec': 1}},"
 	       " 'trusted': [" ENTRY("198.18.0.1") "]}", &p);
-	assert_int_equal(p.trusted[0].class_idx, SG_NO_CLASS);
+	assert_int_equal(sg_entry_class(&p.trusted[0]), SG_NO_CLASS);
 	sg_policy_free(&p);
 	LOADED("{" RELAYS ", 'rate_classes': {'default': {'conn_per_sec': 1}},"
 	       " 'trusted': [{'addr': '198.18.0.1', 'relays': ['r'], 'rate': null,"
 	       " 'ticket': 'T', 'owner': 'o'}, {'addr': '198.18.0.2', 'relays': ['r'],"
 	       " 'rate': 'default', 'ticket': 'T', 'owner': 'o'}]}", &p);
-	assert_int_equal(p.trusted[0].class_idx, SG_NO_CLASS);
-	assert_int_equal(p.trusted[1].class_idx, 0);
+	assert_int_equal(sg_entry_class(&p.trusted[0]), SG_NO_CLASS);
+	assert_int_equal(sg_entry_class(&p.trusted[1]), 0);
 	sg_policy_free(&p);
 }
 
@@ -942,7 +942,7 @@ static void test_trusted_text_limits(void **state)
 		 " 'note': '\xc3\xa9\xc3\xa9\xc3\xa9'}]}", t65, o129);
 	LOADED(json, &p);
 	assert_int_equal(strlen(p.trusted[0].ticket), 64);
-	assert_string_equal(p.trusted[0].note, "\xc3\xa9\xc3\xa9\xc3\xa9");
+	assert_string_equal(sg_entry_note(&p.trusted[0]), "\xc3\xa9\xc3\xa9\xc3\xa9");
 	sg_policy_free(&p);
 }
 

@@ -13,7 +13,7 @@
 
 static struct sg_trusted_entry entry(uint8_t host, int64_t expires)
 {
-	struct sg_trusted_entry t = { .expires = expires, .class_idx = SG_NO_CLASS,
+	struct sg_trusted_entry t = { .expires = expires, .rate_class = SG_ENTRY_NO_CLASS,
 				      .origin = SG_ORIGIN_APPROVAL, .ticket = "T-1",
 				      .owner = "ops" };
 

@@ -351,10 +351,11 @@ static void test_approval_against_policy(void **state)
 /* What this gateway writes, every other gateway reads back as it was. */
 static void test_values_round_trip(void **state)
 {
-	struct sg_trusted_entry t = { .groups = 2, .class_idx = 0, .expires = 1900000000,
-				      .origin = SG_ORIGIN_APPROVAL, .ticket = "CHG-9",
-				      .owner = "payroll", .note = "quarter end",
-				      .created = 1796556000, .created_by = "alice (uid 1000)" };
+	struct sg_trusted_extra x = { .note = "quarter end", .created = 1796556000,
+				      .created_by = "alice (uid 1000)" };
+	struct sg_trusted_entry t = { .groups = 2, .rate_class = SG_ENTRY_CLASS(0),
+				      .expires = 1900000000, .origin = SG_ORIGIN_APPROVAL,
+				      .ticket = "CHG-9", .owner = "payroll", .extra = &x };
 	struct sg_rate_class rc = { .name = "slow", .conn_per_sec = 1 };
 	struct sg_store_rec r = { .kind = SG_STORE_APPROVAL, .name = "10.1.2.0/24" };
 	struct sg_trusted_entry back;
@@ -376,13 +377,13 @@ static void test_values_round_trip(void **state)
 		fail_msg("%s: %s", r.value, err.msg);
 	assert_true(sg_prefix_equal(&back.prefix, &t.prefix));
 	assert_int_equal(back.groups, 2);
-	assert_int_equal(back.class_idx, 0);
+	assert_int_equal(sg_entry_class(&back), 0);
 	assert_int_equal(back.expires, t.expires);
-	assert_int_equal(back.created, t.created);
+	assert_int_equal(sg_entry_created(&back), x.created);
 	assert_string_equal(back.ticket, "CHG-9");
-	assert_string_equal(back.note, "quarter end");
-	assert_string_equal(back.created_by, "alice (uid 1000)");
-	assert_null(back.contact);
+	assert_string_equal(sg_entry_note(&back), "quarter end");
+	assert_string_equal(sg_entry_created_by(&back), "alice (uid 1000)");
+	assert_null(sg_entry_contact(&back));
 	sg_trusted_entry_free(&back);
 	free(r.value);
 

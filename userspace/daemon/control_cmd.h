@@ -212,8 +212,10 @@ int sgd_cmd_trust_list(struct sgd_req *r);
 
 /* The approval the request's args describe (trust.add's keys), checked
  * by the rules of a policy.json entry, with an expiry in the future;
- * strings point into r->args.  0, or -1 (the request has failed). */
-int sgd_trust_parse_entry(struct sgd_req *r, long long now, struct sg_trusted_entry *t);
+ * strings point into r->args, t->extra to *x (created now; created_by
+ * is the caller's to set).  0, or -1 (the request has failed). */
+int sgd_trust_parse_entry(struct sgd_req *r, long long now, struct sg_trusted_entry *t,
+			  struct sg_trusted_extra *x);
 /* Undoing a data-plane change failed: rebuilds the data plane from the
  * policy in memory.  0, or -1 with why in err. */
 int sgd_trust_resync(struct sgd *d, const char *what, struct sg_err *err);

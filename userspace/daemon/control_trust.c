@@ -60,16 +60,16 @@ json_t *sgd_trust_entry_json(const struct sg_policy *p, const struct sg_trusted_
 	e = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:b, s:b}",
 		      "prefix", text,
 		      "relays", relays ? relays : json_array(),
-		      "rate", t->class_idx < p->n_classes ? json_string(p->classes[t->class_idx].name)
-							  : json_null(),
+		      "rate", sg_entry_class(t) < p->n_classes
+			      ? json_string(p->classes[sg_entry_class(t)].name) : json_null(),
 		      "ticket", text_or_null(t->ticket),
 		      "owner", text_or_null(t->owner),
-		      "contact", text_or_null(t->contact),
+		      "contact", text_or_null(sg_entry_contact(t)),
 		      "expires", time_or_null(t->expires),
-		      "note", text_or_null(t->note),
+		      "note", text_or_null(sg_entry_note(t)),
 		      "source", t->origin == SG_ORIGIN_APPROVAL ? "approval" : "policy",
-		      "created", time_or_null(t->created),
-		      "created_by", text_or_null(t->created_by),
+		      "created", time_or_null(sg_entry_created(t)),
+		      "created_by", text_or_null(sg_entry_created_by(t)),
 		      "expired", t->expires && t->expires <= now,
 		      "shadowed", sgd_is_shadowed(p, t));
 	return e;
@@ -163,10 +163,12 @@ static int parse_rate(struct sgd_req *r, const struct sg_policy *p, uint32_t *cl
 /* The entry the request describes, checked by the rules of a policy.json
  * entry, plus those of a new approval: the expiry is in the future and
  * the prefix is not trusted yet.  Strings point into the request. */
-int sgd_trust_parse_entry(struct sgd_req *r, long long now, struct sg_trusted_entry *t)
+int sgd_trust_parse_entry(struct sgd_req *r, long long now, struct sg_trusted_entry *t,
+			  struct sg_trusted_extra *x)
 {
 	const struct sg_policy *p = &r->d->policy;
 	const char *ticket = NULL, *owner = NULL, *contact = NULL, *note = NULL;
+	uint32_t class_idx;
 	long long expires;
 	char when[40];
 
@@ -175,10 +177,11 @@ int sgd_trust_parse_entry(struct sgd_req *r, long long now, struct sg_trusted_en
 	if (sgd_arg_prefix(r, "prefix", &t->prefix) < 0 || parse_relays(r, p, &t->groups) ||
 	    sgd_arg_text(r, "ticket", true, SG_TICKET_MAX, &ticket) < 0 ||
 	    sgd_arg_text(r, "owner", true, SG_OWNER_MAX, &owner) < 0 ||
-	    parse_rate(r, p, &t->class_idx) ||
+	    parse_rate(r, p, &class_idx) ||
 	    sgd_arg_text(r, "contact", false, SG_CONTACT_MAX, &contact) < 0 ||
 	    sgd_arg_text(r, "note", false, SG_NOTE_MAX, &note) < 0)
 		return -1;
+	sg_entry_set_class(t, class_idx);
 	switch (sgd_arg_time(r, "expires", false, &expires)) {
 	case -1:
 		return -1;
@@ -197,12 +200,15 @@ int sgd_trust_parse_entry(struct sgd_req *r, long long now, struct sg_trusted_en
 		t->expires = expires;
 		break;
 	}
-	/* The strings stay the request's; sg_policy_add_trusted copies them. */
+	/* The strings stay the request's and x the caller's;
+	 * sg_policy_add_trusted copies them. */
 	t->ticket = (char *)ticket;
 	t->owner = (char *)owner;
-	t->contact = (char *)contact;
-	t->note = (char *)note;
-	t->created = now;
+	memset(x, 0, sizeof(*x));
+	x->contact = (char *)contact;
+	x->note = (char *)note;
+	x->created = now;
+	t->extra = x;
 	return 0;
 }
 
@@ -263,15 +269,16 @@ int sgd_cmd_trust_add(struct sgd_req *r)
 {
 	struct sgd *d = r->d;
 	struct sg_trusted_entry t;
+	struct sg_trusted_extra x;
 	struct sg_err err = { 0 };
 	long long now = (long long)time(NULL);
 	char by[SG_CREATED_BY_MAX];
 	int rc;
 
-	if (sgd_trust_parse_entry(r, now, &t) || check_new(r, &t))
+	if (sgd_trust_parse_entry(r, now, &t, &x) || check_new(r, &t))
 		return -1;
 	snprintf(by, sizeof(by), "%s (uid %u)", r->peer->user, (unsigned)r->peer->uid);
-	t.created_by = by;
+	x.created_by = by;
 	if (sgd_req_audit_change(r))
 		return -1;
 	if (d->store)

@@ -110,10 +110,11 @@ static bool same_text(const char *a, const char *b)
 static bool same_approval(const struct sg_trusted_entry *a, const struct sg_trusted_entry *b)
 {
 	return a->origin == SG_ORIGIN_APPROVAL && b->origin == SG_ORIGIN_APPROVAL &&
-	       a->groups == b->groups && a->class_idx == b->class_idx &&
+	       a->groups == b->groups && sg_entry_class(a) == sg_entry_class(b) &&
 	       a->expires == b->expires && same_text(a->ticket, b->ticket) &&
-	       same_text(a->owner, b->owner) && same_text(a->contact, b->contact) &&
-	       same_text(a->note, b->note);
+	       same_text(a->owner, b->owner) &&
+	       same_text(sg_entry_contact(a), sg_entry_contact(b)) &&
+	       same_text(sg_entry_note(a), sg_entry_note(b));
 }
 
 /* ---- step 1: every element --------------------------------------------- */
@@ -153,10 +154,11 @@ static int check_element_keys(struct sgd_req *r, json_t *el)
 	return 0;
 }
 
-/* Parses element i into it, with the request's args switched to the
- * element for the argument getters (and switched back). */
+/* Parses element i into it (its extra into *x), with the request's
+ * args switched to the element for the argument getters (and switched
+ * back). */
 static int parse_element(struct sgd_req *r, json_t *el, size_t i, long long now,
-			 const char *by, struct item *it)
+			 const char *by, struct item *it, struct sg_trusted_extra *x)
 {
 	json_t *args = r->args;
 	int rc;
@@ -165,11 +167,11 @@ static int parse_element(struct sgd_req *r, json_t *el, size_t i, long long now,
 		return sgd_req_fail(r, SGD_E_INVALID, "approvals", "element %zu is not an object",
 				    i);
 	r->args = el;
-	rc = check_element_keys(r, el) || sgd_trust_parse_entry(r, now, &it->t);
+	rc = check_element_keys(r, el) || sgd_trust_parse_entry(r, now, &it->t, x);
 	r->args = args;
 	if (rc)
 		return element_fail(r, i, el);
-	it->t.created_by = (char *)by;
+	x->created_by = (char *)by;
 	it->index = i;
 	return 0;
 }
@@ -326,6 +328,9 @@ int sgd_cmd_trust_import(struct sgd_req *r)
 	long long now = (long long)time(NULL);
 	char by[SG_CREATED_BY_MAX];
 	struct item *items;
+	/* Apart from items, which get sorted: an item's entry points to
+	 * its element's. */
+	struct sg_trusted_extra *extras;
 	size_t n = json_array_size(arr);
 	long unchanged;
 	json_t *result;
@@ -339,12 +344,18 @@ int sgd_cmd_trust_import(struct sgd_req *r)
 	if (d->store)
 		return sgd_req_fail(r, SGD_E_FAILED, NULL, "this gateway keeps its approvals in "
 				    "the fleet store: import them with `smtpgatectl store import`");
-	if (!(items = calloc(n ? n : 1, sizeof(*items))))
+	items = calloc(n ? n : 1, sizeof(*items));
+	extras = calloc(n ? n : 1, sizeof(*extras));
+	if (!items || !extras) {
+		free(items);
+		free(extras);
 		return sgd_req_fail(r, SGD_E_FAILED, NULL, "out of memory");
+	}
 	snprintf(by, sizeof(by), "%s (uid %u)", r->peer->user, (unsigned)r->peer->uid);
 	for (size_t i = 0; i < n; i++) {
-		if (parse_element(r, json_array_get(arr, i), i, now, by, &items[i])) {
+		if (parse_element(r, json_array_get(arr, i), i, now, by, &items[i], &extras[i])) {
 			free(items);
+			free(extras);
 			return -1;
 		}
 	}
@@ -352,9 +363,11 @@ int sgd_cmd_trust_import(struct sgd_req *r)
 	if (unchanged < 0 || audit_batch(r, arr, items, n) ||
 	    apply(r, items, n, n - (size_t)unchanged)) {
 		free(items);
+		free(extras);
 		return -1;
 	}
 	free(items);
+	free(extras);
 	sgd_info("control: trust.import by %s: %zu approvals imported, %ld unchanged", by,
 		 n - (size_t)unchanged, unchanged);
 	result = json_pack("{s:I, s:I}", "imported", (json_int_t)(n - (size_t)unchanged),

@@ -51,7 +51,7 @@ static int append_entries(struct sg_policy *scratch, struct sg_trusted_entry **o
 	memcpy(a + *n, scratch->trusted, scratch->n_trusted * sizeof(*a));
 	*out = a;
 	*n += scratch->n_trusted;
-	/* The strings now belong to *out. */
+	/* The strings and extras now belong to *out. */
 	scratch->n_trusted = 0;
 	return 0;
 }
@@ -78,9 +78,10 @@ static void parse_approvals(struct sg_jctx *c, json_t *arr, const struct sg_poli
 	json_array_foreach(arr, i, v) {
 		size_t s1 = sg_j_push_index(c, i);
 		struct sg_trusted_entry t;
+		struct sg_trusted_extra x;
 		bool addr_ok;
 
-		if (sg_j_trusted(c, v, p, true, now, &t, &addr_ok) &&
+		if (sg_j_trusted(c, v, p, true, now, &t, &x, &addr_ok) &&
 		    sg_policy_add_trusted(scratch, &t))
 			sg_j_error(c, "out of memory");
 		if (addr_ok) {
@@ -167,6 +168,9 @@ json_t *sg_approval_json(const struct sg_policy *p, const struct sg_trusted_entr
 	json_t *e = json_object(), *relays = json_array();
 	char text[SG_PREFIX_STRLEN], when[40];
 	int bad = !e || !relays;
+	uint32_t cls = sg_entry_class(t);
+	long long created;
+	const char *by;
 
 	sg_prefix_format(&t->prefix, text, sizeof(text));
 	bad |= json_object_set_new(e, "addr", json_string(text));
@@ -176,21 +180,23 @@ json_t *sg_approval_json(const struct sg_policy *p, const struct sg_trusted_entr
 	bad |= json_object_set(e, "relays", relays);
 	/* The class is written out even when it was the default, so the
 	 * approval keeps the rate it was granted; null is "unlimited". */
-	if (t->class_idx < p->n_classes)
-		bad |= json_object_set_new(e, "rate", json_string(p->classes[t->class_idx].name));
+	if (cls < p->n_classes)
+		bad |= json_object_set_new(e, "rate", json_string(p->classes[cls].name));
 	else
 		bad |= json_object_set_new(e, "rate", json_null());
 	bad |= set_text(e, "ticket", t->ticket);
 	bad |= set_text(e, "owner", t->owner);
-	bad |= set_text(e, "contact", t->contact);
+	bad |= set_text(e, "contact", sg_entry_contact(t));
 	if (t->expires) {
 		sg_format_rfc3339(t->expires, when, sizeof(when));
 		bad |= json_object_set_new(e, "expires", json_string(when));
 	}
-	bad |= set_text(e, "note", t->note);
-	sg_format_rfc3339(t->created ? t->created : (long long)time(NULL), when, sizeof(when));
+	bad |= set_text(e, "note", sg_entry_note(t));
+	created = sg_entry_created(t) ? sg_entry_created(t) : (long long)time(NULL);
+	sg_format_rfc3339(created, when, sizeof(when));
 	bad |= json_object_set_new(e, "created", json_string(when));
-	bad |= set_text(e, "created_by", t->created_by ? t->created_by : "unknown");
+	by = sg_entry_created_by(t);
+	bad |= set_text(e, "created_by", by ? by : "unknown");
 	json_decref(relays);
 	if (bad) {
 		json_decref(e);

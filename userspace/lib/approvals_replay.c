@@ -162,6 +162,7 @@ static void add_decided(struct replay *rp, const struct sg_policy *p, long long 
 	for (size_t i = 0; i < rp->n; i++) {
 		struct record *r = &rp->r[i];
 		struct sg_trusted_entry t;
+		struct sg_trusted_extra x;
 		struct sg_jctx c;
 		bool addr_ok;
 		size_t s;
@@ -171,7 +172,7 @@ static void add_decided(struct replay *rp, const struct sg_policy *p, long long 
 		record_ctx(&c, rp, r->line, d, label, sizeof(label));
 		s = sg_j_push_key(&c, "approval");
 		if (sg_j_trusted(&c, json_object_get(r->rec, "approval"), p, true, now, &t,
-				 &addr_ok) && sg_policy_add_trusted(set, &t))
+				 &x, &addr_ok) && sg_policy_add_trusted(set, &t))
 			sg_j_error(&c, "out of memory");
 		sg_j_pop(&c, s);
 	}

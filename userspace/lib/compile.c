@@ -161,5 +161,5 @@ void sg_compile_trusted(const struct sg_trusted_entry *t, struct sg_trusted *out
 	memset(out, 0, sizeof(*out));
 	out->relay_groups = t->groups;
 	out->expires_ns = sg_deadline_from_unix(t->expires);
-	out->class_idx = t->class_idx;
+	out->class_idx = sg_entry_class(t);
 }

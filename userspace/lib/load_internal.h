@@ -85,11 +85,13 @@ void sg_j_list_classes(const struct sg_policy *p, char *buf, size_t len);
 
 /* One trusted entry (policy.json trusted[i] or approvals.json
  * approvals[i]) at the current path, with names resolved against p.
- * Strings in *t point into obj (copy before obj is freed).  Returns true
- * if valid; *addr_ok says whether t->prefix at least is (for the
- * duplicate check). */
+ * Strings in *t point into obj (copy before obj is freed), and t->extra
+ * to *x, filled in (sg_policy_add_trusted and the like copy both).
+ * Returns true if valid; *addr_ok says whether t->prefix at least is
+ * (for the duplicate check). */
 bool sg_j_trusted(struct sg_jctx *c, json_t *obj, const struct sg_policy *p, bool approval,
-		  long long now, struct sg_trusted_entry *t, bool *addr_ok);
+		  long long now, struct sg_trusted_entry *t, struct sg_trusted_extra *x,
+		  bool *addr_ok);
 /* A prefix and the index of the array element it came from. */
 struct sg_prefix_at {
 	struct sg_prefix prefix;

@@ -257,9 +257,10 @@ static void trusted_one(json_t *v, size_t i, void *ctx)
 	struct sg_jctx *c = &w->pp->c;
 	size_t s1 = sg_j_push_index(c, i);
 	struct sg_trusted_entry t;
+	struct sg_trusted_extra x;
 	bool addr_ok;
 
-	sg_j_trusted(c, v, w->pp->p, false, w->pp->now, &t, &addr_ok);
+	sg_j_trusted(c, v, w->pp->p, false, w->pp->now, &t, &x, &addr_ok);
 	if (addr_ok) {
 		if (sg_policy_add_trusted_pooled(w->pp->p, &t))
 			sg_j_oom(c);

@@ -104,14 +104,14 @@ static void parse_rate(struct sg_jctx *c, json_t *obj, const struct sg_policy *p
 	size_t s0;
 	int k;
 
-	t->class_idx = sg_default_class(p);
+	sg_entry_set_class(t, sg_default_class(p));
 	if (!v)
 		return;
 	s0 = sg_j_push_key(c, "rate");
 	if (json_is_null(v)) {
 		/* Extension: an explicit "no rate limit", even when a class
 		 * named "default" exists. */
-		t->class_idx = SG_NO_CLASS;
+		sg_entry_set_class(t, SG_NO_CLASS);
 	} else if (!json_is_string(v)) {
 		sg_j_error(c, "must be a rate class name or null, not %s",
 			   sg_j_describe(v, buf, sizeof(buf)));
@@ -119,7 +119,7 @@ static void parse_rate(struct sg_jctx *c, json_t *obj, const struct sg_policy *p
 		missing_name(c, p, approval, who, "rate class", json_string_value(v),
 			     sg_j_list_classes);
 	} else {
-		t->class_idx = (uint32_t)k;
+		sg_entry_set_class(t, (uint32_t)k);
 	}
 	sg_j_pop(c, s0);
 }
@@ -173,7 +173,8 @@ static void parse_addr(struct sg_jctx *c, json_t *obj, struct sg_trusted_entry *
 }
 
 bool sg_j_trusted(struct sg_jctx *c, json_t *obj, const struct sg_policy *p, bool approval,
-		  long long now, struct sg_trusted_entry *t, bool *addr_ok)
+		  long long now, struct sg_trusted_entry *t, struct sg_trusted_extra *x,
+		  bool *addr_ok)
 {
 	size_t before = c->d->n_errors;
 	struct entry_ref who;
@@ -182,8 +183,10 @@ bool sg_j_trusted(struct sg_jctx *c, json_t *obj, const struct sg_policy *p, boo
 	long long created;
 
 	memset(t, 0, sizeof(*t));
+	memset(x, 0, sizeof(*x));
+	t->extra = x;
 	t->origin = approval ? SG_ORIGIN_APPROVAL : SG_ORIGIN_POLICY;
-	t->class_idx = sg_default_class(p);
+	sg_entry_set_class(t, sg_default_class(p));
 	*addr_ok = false;
 	if (!json_is_object(obj)) {
 		sg_j_error(c, "must be an object, not %s", sg_j_describe(obj, buf, sizeof(buf)));
@@ -197,17 +200,17 @@ bool sg_j_trusted(struct sg_jctx *c, json_t *obj, const struct sg_policy *p, boo
 	if (sg_j_get_text(c, obj, "owner", true, SG_OWNER_MAX, &s) > 0)
 		t->owner = (char *)s;
 	if (sg_j_get_text(c, obj, "contact", false, SG_CONTACT_MAX, &s) > 0)
-		t->contact = (char *)s;
+		x->contact = (char *)s;
 	if (sg_j_get_text(c, obj, "note", false, SG_NOTE_MAX, &s) > 0)
-		t->note = (char *)s;
+		x->note = (char *)s;
 	parse_relays(c, obj, p, approval, &who, t);
 	parse_rate(c, obj, p, approval, &who, t);
 	parse_expires(c, obj, now, t);
 	if (approval) {
 		if (sg_j_get_time(c, obj, "created", true, &created) > 0)
-			t->created = created;
+			x->created = created;
 		if (sg_j_get_text(c, obj, "created_by", true, SG_CREATED_BY_MAX, &s) > 0)
-			t->created_by = (char *)s;
+			x->created_by = (char *)s;
 	}
 	return *addr_ok && c->d->n_errors == before;
 }

@@ -7,9 +7,6 @@
 #include "prefix_set.h"
 #include "strpool.h"
 
-_Static_assert(sizeof(void *) != 8 || sizeof(struct sg_trusted_entry) == 96,
-	       "sg_trusted_entry: 96 bytes, no holes");
-
 void sg_policy_init(struct sg_policy *p)
 {
 	memset(p, 0, sizeof(*p));
@@ -20,21 +17,6 @@ void sg_policy_init(struct sg_policy *p)
 	p->event_budget = SG_DEFAULT_EVENT_BUDGET;
 	p->source_budget = SG_DEFAULT_SOURCE_BUDGET;
 	p->blocked_budget = SG_DEFAULT_BLOCKED_BUDGET;
-}
-
-void sg_trusted_entry_free(struct sg_trusted_entry *t)
-{
-	if (t->pooled) {
-		/* The policy's pool owns them. */
-		t->ticket = t->owner = t->contact = t->note = t->created_by = NULL;
-		return;
-	}
-	free(t->ticket);
-	free(t->owner);
-	free(t->contact);
-	free(t->note);
-	free(t->created_by);
-	t->ticket = t->owner = t->contact = t->note = t->created_by = NULL;
 }
 
 void sg_policy_free(struct sg_policy *p)
@@ -54,11 +36,6 @@ void sg_policy_free(struct sg_policy *p)
 	sg_prefix_set_free(p->policy_prefixes);
 	sg_strpool_free(p->strings);
 	sg_policy_init(p);
-}
-
-static char *dup_or_null(const char *s)
-{
-	return s ? strdup(s) : NULL;
 }
 
 static void note_expiry(struct sg_policy *p, int64_t expires)
@@ -124,19 +101,8 @@ int sg_policy_add_trusted(struct sg_policy *p, const struct sg_trusted_entry *t)
 		p->cap_trusted = cap;
 	}
 	e = &p->trusted[p->n_trusted];
-	*e = *t;
-	e->pooled = 0;
-	e->ticket = dup_or_null(t->ticket);
-	e->owner = dup_or_null(t->owner);
-	e->contact = dup_or_null(t->contact);
-	e->note = dup_or_null(t->note);
-	e->created_by = dup_or_null(t->created_by);
-	if ((t->ticket && !e->ticket) || (t->owner && !e->owner) ||
-	    (t->contact && !e->contact) || (t->note && !e->note) ||
-	    (t->created_by && !e->created_by)) {
-		sg_trusted_entry_free(e);
+	if (sg_trusted_entry_copy(e, t))
 		return -ENOMEM;
-	}
 	p->n_trusted++;
 	index_add(p, e);
 	note_expiry(p, e->expires);
@@ -170,30 +136,21 @@ void sg_policy_trim(struct sg_policy *p)
 	}
 }
 
-static int pool_copy(struct sg_strpool *sp, char **s)
-{
-	if (*s && !(*s = sg_strpool_add(sp, *s)))
-		return -ENOMEM;
-	return 0;
-}
-
 int sg_policy_add_trusted_pooled(struct sg_policy *p, const struct sg_trusted_entry *t)
 {
-	struct sg_trusted_entry e = *t;
+	struct sg_trusted_entry *e;
 
 	if (!p->strings && !(p->strings = sg_strpool_new()))
 		return -ENOMEM;
 	if (p->n_trusted == p->cap_trusted && sg_policy_reserve_trusted(p, p->cap_trusted ?
 								       p->cap_trusted : 16))
 		return -ENOMEM;
-	if (pool_copy(p->strings, &e.ticket) || pool_copy(p->strings, &e.owner) ||
-	    pool_copy(p->strings, &e.contact) || pool_copy(p->strings, &e.note) ||
-	    pool_copy(p->strings, &e.created_by))
+	e = &p->trusted[p->n_trusted];
+	if (sg_trusted_entry_copy_pooled(e, t, p->strings))
 		return -ENOMEM;
-	e.pooled = 1;
-	p->trusted[p->n_trusted++] = e;
-	index_add(p, &p->trusted[p->n_trusted - 1]);
-	note_expiry(p, e.expires);
+	p->n_trusted++;
+	index_add(p, e);
+	note_expiry(p, e->expires);
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "addr.h"
+#include "trusted_entry.h"
 
 #define SG_NAME_MAX 64
 
@@ -38,30 +39,6 @@ struct sg_relay_group {
 	 * 0 = no cap. */
 	double cap_conn_per_sec;
 	double cap_conn_burst;
-};
-
-enum sg_trusted_origin {
-	SG_ORIGIN_POLICY = 0,   /* policy.json trusted[] */
-	SG_ORIGIN_APPROVAL = 1, /* approvals.json, via smtpgatectl */
-};
-
-/* Ordered for size (96 bytes, no holes): a policy holds up to
- * SG_MAX_TRUSTED of them, twice during a reload. */
-struct sg_trusted_entry {
-	struct sg_prefix prefix;
-	uint32_t class_idx;     /* index into classes, SG_NO_CLASS for unlimited */
-	uint64_t groups;        /* bit per relay group */
-	int64_t expires;        /* unix seconds; 0 = never */
-	int64_t created;        /* unix seconds, 0 if unknown */
-	char *ticket;
-	char *owner;
-	char *contact;          /* may be NULL */
-	char *note;             /* may be NULL */
-	char *created_by;       /* may be NULL */
-	int16_t origin;         /* enum sg_trusted_origin */
-	uint8_t pooled;         /* strings live in the policy's string pool (not malloc'd) */
-	uint8_t pad;
-	int expiry_reported;    /* daemon: expiry of a policy.json entry logged */
 };
 
 struct sg_policy {
@@ -91,8 +68,8 @@ struct sg_policy {
 	 * once sg_policy_index() built it: NULL until then, and again if
 	 * keeping it up to date ran out of memory (lookups then scan). */
 	struct sg_prefix_set *policy_prefixes;
-	/* The strings of entries added by sg_policy_add_trusted_pooled
-	 * (strpool.h): freed with the policy. */
+	/* The strings and extras of entries added by
+	 * sg_policy_add_trusted_pooled (strpool.h): freed with the policy. */
 	struct sg_strpool *strings;
 	/* No entry expires before this (unix seconds; 0: none expires).
 	 * Every add lowers it; whoever acts on expiries sets it exactly
@@ -113,13 +90,14 @@ struct sg_policy {
 /* A policy with the documented defaults (docs/policy.md): enforce, port 25, no scope, drop. */
 void sg_policy_init(struct sg_policy *p);
 void sg_policy_free(struct sg_policy *p);
-void sg_trusted_entry_free(struct sg_trusted_entry *t);
 
-/* Appends a deep copy of *t (strings duplicated).  Returns 0 or -ENOMEM. */
+/* Appends a deep copy of *t (strings and extra duplicated,
+ * sg_trusted_entry_copy).  Returns 0 or -ENOMEM. */
 int sg_policy_add_trusted(struct sg_policy *p, const struct sg_trusted_entry *t);
-/* The same with the strings in the policy's pool (strpool.h): for the
- * loader's bulk of policy.json entries, which live as long as the policy.
- * The entry is marked pooled: sg_trusted_entry_free leaves its strings. */
+/* The same with the strings and extra in the policy's pool (strpool.h):
+ * for the loader's bulk of policy.json entries, which live as long as
+ * the policy.  The entry is marked pooled: sg_trusted_entry_free leaves
+ * them. */
 int sg_policy_add_trusted_pooled(struct sg_policy *p, const struct sg_trusted_entry *t);
 /* Makes room for n more entries at once (a loader that knows how many
  * are coming: no doubling, no copy).  0 or -ENOMEM. */

@@ -10,7 +10,9 @@
 struct block {
 	struct block *next;
 	size_t used, size;
-	char data[];
+	/* Aligned for sg_strpool_alloc (malloc's own alignment is at
+	 * least 8). */
+	_Alignas(SG_STRPOOL_ALIGN) char data[];
 };
 
 struct sg_strpool {
@@ -46,16 +48,14 @@ static uint32_t hash(const char *s, size_t len)
 	return h;
 }
 
-char *sg_strpool_add(struct sg_strpool *sp, const char *s)
+/* len bytes at an offset that is a multiple of align (a power of two,
+ * at most SG_STRPOOL_ALIGN, which a block's data is aligned to). */
+static void *room(struct sg_strpool *sp, size_t len, size_t align)
 {
-	size_t len = strlen(s) + 1;
-	uint32_t slot = hash(s, len) % RECENT;
 	struct block *b = sp->head;
-	char *out;
+	size_t at = b ? (b->used + align - 1) & ~(align - 1) : 0;
 
-	if (sp->recent[slot] && !strcmp(sp->recent[slot], s))
-		return sp->recent[slot];
-	if (!b || b->size - b->used < len) {
+	if (!b || at > b->size || b->size - at < len) {
 		size_t size = len > BLOCK ? len : BLOCK;
 
 		b = malloc(sizeof(*b) + size);
@@ -63,6 +63,7 @@ char *sg_strpool_add(struct sg_strpool *sp, const char *s)
 			return NULL;
 		b->used = 0;
 		b->size = size;
+		at = 0;
 		/* A block for one long string goes behind the current one,
 		 * which may still have room for short ones. */
 		if (size > BLOCK && sp->head) {
@@ -74,10 +75,32 @@ char *sg_strpool_add(struct sg_strpool *sp, const char *s)
 		}
 		sp->bytes += sizeof(*b) + size;
 	}
-	out = b->data + b->used;
+	b->used = at + len;
+	return b->data + at;
+}
+
+char *sg_strpool_add(struct sg_strpool *sp, const char *s)
+{
+	size_t len = strlen(s) + 1;
+	uint32_t slot = hash(s, len) % RECENT;
+	char *out;
+
+	if (sp->recent[slot] && !strcmp(sp->recent[slot], s))
+		return sp->recent[slot];
+	out = room(sp, len, 1);
+	if (!out)
+		return NULL;
 	memcpy(out, s, len);
-	b->used += len;
 	sp->recent[slot] = out;
+	return out;
+}
+
+void *sg_strpool_alloc(struct sg_strpool *sp, size_t size)
+{
+	void *out = room(sp, size, SG_STRPOOL_ALIGN);
+
+	if (out)
+		memset(out, 0, size);
 	return out;
 }
 

@@ -19,6 +19,12 @@ void sg_strpool_free(struct sg_strpool *sp);
 /* A copy of s that lives as long as the pool (the same pointer for a
  * string it saw recently); NULL when out of memory. */
 char *sg_strpool_add(struct sg_strpool *sp, const char *s);
+/* size zeroed bytes aligned for any struct of pointers and 64-bit
+ * integers (SG_STRPOOL_ALIGN), living as long as the pool: the rarely
+ * present fields of a policy.json entry (policy.h), without a malloc
+ * each.  NULL when out of memory. */
+#define SG_STRPOOL_ALIGN 8
+void *sg_strpool_alloc(struct sg_strpool *sp, size_t size);
 /* Bytes the pool holds (its blocks). */
 size_t sg_strpool_bytes(const struct sg_strpool *sp);
 

@@ -253,17 +253,6 @@ void sg_store_state_refuse(struct sg_store_state *s, const char *key, const char
 
 /* ---- values as the data plane wants them ------------------------------- */
 
-static char *copy(const char *s, int *bad)
-{
-	char *c;
-
-	if (!s)
-		return NULL;
-	c = strdup(s);
-	*bad |= !c;
-	return c;
-}
-
 /* The first error of d into err, or a generic one. */
 static int diag_error(const struct sg_diag *d, struct sg_err *err, const char *what)
 {
@@ -278,11 +267,12 @@ int sg_store_approval_parse(const struct sg_store_rec *r, const struct sg_policy
 {
 	char file[SG_STORE_NAME_MAX + 16];
 	struct sg_trusted_entry tmp;
+	struct sg_trusted_extra x;
 	struct sg_diag d = { 0 };
 	struct sg_jctx c;
 	bool addr_ok;
 	json_t *j;
-	int rc, bad = 0;
+	int rc;
 
 	memset(t, 0, sizeof(*t));
 	snprintf(file, sizeof(file), "approvals/%s", r->name);
@@ -293,20 +283,12 @@ int sg_store_approval_parse(const struct sg_store_rec *r, const struct sg_policy
 		return rc;
 	j = json_loadb(r->value, r->len, JSON_REJECT_DUPLICATES, NULL);
 	sg_j_init(&c, file, &d);
-	if (!sg_j_trusted(&c, j, p, true, now, &tmp, &addr_ok) || d.n_errors) {
+	if (!sg_j_trusted(&c, j, p, true, now, &tmp, &x, &addr_ok) || d.n_errors) {
 		rc = diag_error(&d, err, file);
 		goto out;
 	}
-	*t = tmp;
-	t->ticket = copy(tmp.ticket, &bad);
-	t->owner = copy(tmp.owner, &bad);
-	t->contact = copy(tmp.contact, &bad);
-	t->note = copy(tmp.note, &bad);
-	t->created_by = copy(tmp.created_by, &bad);
-	if (bad) {
-		sg_trusted_entry_free(t);
+	if (sg_trusted_entry_copy(t, &tmp))
 		rc = sg_errf(err, -ENOMEM, "out of memory");
-	}
 out:
 	json_decref(j);
 	sg_diag_free(&d);

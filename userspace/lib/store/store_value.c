@@ -42,6 +42,8 @@ char *sg_store_approval_value(const struct sg_policy *p, const struct sg_trusted
 	json_t *o = json_object(), *relays = json_array();
 	char text[SG_PREFIX_STRLEN];
 	int bad = !o || !relays;
+	long long created;
+	const char *by;
 
 	sg_prefix_format(&t->prefix, text, sizeof(text));
 	bad |= json_object_set_new(o, "addr", json_string(text));
@@ -51,16 +53,18 @@ char *sg_store_approval_value(const struct sg_policy *p, const struct sg_trusted
 	bad |= json_object_set_new(o, "relays", relays);
 	/* The class is written even when it is the default, so the approval
 	 * keeps the rate it was granted on every gateway; null: unlimited. */
-	bad |= json_object_set_new(o, "rate", t->class_idx < p->n_classes
-				   ? json_string(p->classes[t->class_idx].name) : json_null());
+	bad |= json_object_set_new(o, "rate", sg_entry_class(t) < p->n_classes
+				   ? json_string(p->classes[sg_entry_class(t)].name) : json_null());
 	bad |= set_text(o, "ticket", t->ticket);
 	bad |= set_text(o, "owner", t->owner);
-	bad |= set_text(o, "contact", t->contact);
+	bad |= set_text(o, "contact", sg_entry_contact(t));
 	if (t->expires)
 		bad |= set_time(o, "expires", t->expires);
-	bad |= set_text(o, "note", t->note);
-	bad |= set_time(o, "created", t->created ? t->created : (long long)time(NULL));
-	bad |= set_text(o, "created_by", t->created_by ? t->created_by : "unknown");
+	bad |= set_text(o, "note", sg_entry_note(t));
+	created = sg_entry_created(t);
+	by = sg_entry_created_by(t);
+	bad |= set_time(o, "created", created ? created : (long long)time(NULL));
+	bad |= set_text(o, "created_by", by ? by : "unknown");
 	return dump(o, bad);
 }
 
