@@ -197,7 +197,7 @@ static void round_changes(struct sg_dp *dp, struct world *w, int r)
 			w->in[k] = false;
 		} else {
 			struct sg_trusted_entry t = { .prefix = p, .groups = 1,
-						      .class_idx = SG_NO_CLASS, .ticket = "T-1",
+						      .rate_class = SG_ENTRY_NO_CLASS, .ticket = "T-1",
 						      .owner = "tests" };
 
 			if (sg_dp_trust_put(dp, &t, &err))
