@@ -38,7 +38,7 @@ CFLAGS       += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 # daemon without a fleet store does not map it and the ~40 libraries it
 # pulls in (about 5 MiB of RSS).  Only its header is needed to build.
 # -ldl: dlopen (part of libc since glibc 2.34; a no-op there).
-LDLIBS_CORE  := -lbpf -lelf -lz -ljansson -lm -lcrypto -ldl \
+LDLIBS_CORE  := -lbpf -lelf -lz -ljansson -lm -lnettle -ldl \
 		$(shell pkg-config --libs libnl-route-3.0 libnl-3.0)
 LDLIBS_DAEMON := $(LDLIBS_CORE) -lmicrohttpd -lpthread
 ifeq ($(HAVE_SYSTEMD),1)
@@ -61,7 +61,7 @@ CTL_SRCS     := $(wildcard userspace/ctl/*.c)
 CTL_OBJS     := $(CTL_SRCS:%.c=$(BUILD)/%.o)
 # smtpgatectl links only what talking to smtpgated needs; the commands
 # that need libbpf, libcurl (loaded by them when used: curl_dl.c),
-# libcrypto or the policy compiler are in smtpgatectl-full, which it
+# libnettle (sha256) or the policy compiler are in smtpgatectl-full, which it
 # execs for them (userspace/ctl/full_stub.c).
 CTL_FULL_ONLY := $(addprefix $(BUILD)/userspace/ctl/,check.o store.o audit_fleet.o stats_pins.o \
 		   $(notdir $(patsubst %.c,%.o,$(wildcard userspace/ctl/report*.c))))

@@ -10,7 +10,7 @@ set -euo pipefail
 PACKAGES=(
 	# build
 	make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
-	linux-libc-dev libjansson-dev libnl-3-dev libnl-route-3-dev libssl-dev
+	linux-libc-dev libjansson-dev libnl-3-dev libnl-route-3-dev nettle-dev
 	libmicrohttpd-dev libsystemd-dev libcmocka-dev libcurl4-openssl-dev
 	# fuzzing: libFuzzer and the sanitizers' runtime for clang 14
 	libclang-rt-14-dev

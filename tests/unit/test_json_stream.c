@@ -378,9 +378,27 @@ static void test_large_changed_between_passes(void **state)
 	free(text);
 }
 
+/* The hash itself, against the FIPS 180-2 examples: the streaming and
+ * the whole-buffer paths are compared with it above, not with each other
+ * only. */
+static void test_sha256_known_answers(void **state)
+{
+	static const char two_blocks[] = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+	char out[65];
+
+	(void)state;
+	assert_int_equal(sg_sha256_hex("abc", 3, out), 0);
+	assert_string_equal(out, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	assert_int_equal(sg_sha256_hex(two_blocks, sizeof(two_blocks) - 1, out), 0);
+	assert_string_equal(out, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+	assert_int_equal(sg_sha256_hex("", 0, out), 0);
+	assert_string_equal(out, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sha256_known_answers),
 		cmocka_unit_test(test_same_as_tree_valid),
 		cmocka_unit_test(test_same_as_tree_errors),
 		cmocka_unit_test(test_syntax_errors),

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "json_stream.h"
+#include "load.h"
 
 #define WINDOW (1u << 20) /* a window's first size; it grows for a longer value */
 
@@ -29,11 +30,12 @@ int sg_jsrc_init_fd(struct sg_jsrc *s, int fd, size_t limit, bool sha256)
 	if (!s->buf)
 		return -ENOMEM;
 	if (sha256) {
-		s->sha = EVP_MD_CTX_new();
-		if (!s->sha || !EVP_DigestInit_ex(s->sha, EVP_sha256(), NULL)) {
+		s->sha = malloc(sizeof(struct sha256_ctx));
+		if (!s->sha) {
 			sg_jsrc_free(s);
 			return -ENOMEM;
 		}
+		sha256_init(s->sha);
 	}
 	return 0;
 }
@@ -42,21 +44,19 @@ void sg_jsrc_free(struct sg_jsrc *s)
 {
 	free(s->buf);
 	s->buf = NULL;
-	if (s->sha)
-		EVP_MD_CTX_free(s->sha);
+	free(s->sha);
 	s->sha = NULL;
 }
 
 int sg_jsrc_sha256(struct sg_jsrc *s, char out[65])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
+	uint8_t md[SHA256_DIGEST_SIZE];
 
 	out[0] = '\0';
-	if (!s->sha || !EVP_DigestFinal_ex(s->sha, md, &n) || n != 32)
+	if (!s->sha)
 		return -EIO;
-	for (unsigned i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	sha256_digest(s->sha, sizeof(md), md);
+	sg_sha256_hex_digest(md, out);
 	return 0;
 }
 
@@ -97,10 +97,7 @@ static int fill(struct sg_jsrc *s, size_t off)
 		if (r == 0)
 			return -1;
 		if (s->sha && s->base + s->len == s->hashed) {
-			if (!EVP_DigestUpdate(s->sha, s->buf + s->len, (size_t)r)) {
-				s->err = -EIO;
-				return -1;
-			}
+			sha256_update(s->sha, (size_t)r, (const uint8_t *)s->buf + s->len);
 			s->hashed += (size_t)r;
 		}
 		s->len += (size_t)r;

@@ -39,7 +39,7 @@ struct sg_jsrc {
 	char *buf;              /* window: file bytes [base, base + len) */
 	size_t cap, base, len;
 	size_t keep;            /* bytes from here on stay in the window */
-	void *sha;              /* EVP_MD_CTX hashing every byte once, pass 1 */
+	void *sha;              /* Nettle sha256_ctx hashing every byte once, pass 1 */
 	size_t hashed;
 	int err;                /* -errno of a failed read, -EFBIG */
 };

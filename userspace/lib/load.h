@@ -123,9 +123,10 @@ bool sg_name_chars_ok(const char *s);
  * policy has a class of that name, else SG_NO_CLASS (unlimited). */
 uint32_t sg_default_class(const struct sg_policy *p);
 
-/* SHA-256 (OpenSSL libcrypto) of buf as 64 lowercase hex digits + NUL.
- * Returns 0 or -EIO. */
+/* SHA-256 (Nettle) of buf as 64 lowercase hex digits + NUL.  Returns 0. */
 int sg_sha256_hex(const void *buf, size_t len, char out[65]);
+/* A 32-byte sha256 digest as 64 hex digits. */
+void sg_sha256_hex_digest(const uint8_t md[32], char out[65]);
 
 /* Reads a whole file opened by sg_open_trusted_file's rules into a
  * malloc'd buffer (NUL-terminated; *len excludes the NUL).  Returns 0,
