@@ -244,8 +244,31 @@ struct trusted_source {
 
 struct trusted_walk {
 	struct sg_policy_parse *pp;
-	uint32_t *json_index;           /* of each entry added: its index in trusted[] */
+	size_t n;                       /* elements in trusted[] */
+	/* Of each entry added, its index in trusted[]: NULL while the two
+	 * are the same (no element skipped), as they are in a valid policy,
+	 * so that a million entries do not carry 4 MB more at the peak of
+	 * a reload. */
+	uint32_t *json_index;
+	bool oom;
 };
+
+/* Element i was skipped: from now on entries and elements differ. */
+static void note_skipped(struct trusted_walk *w)
+{
+	size_t added = w->pp->p->n_trusted;
+
+	if (w->json_index || w->oom)
+		return;
+	w->json_index = malloc((w->n + 1) * sizeof(*w->json_index));
+	if (!w->json_index) {
+		w->oom = true;
+		sg_j_oom(&w->pp->c);
+		return;
+	}
+	for (size_t k = 0; k < added; k++)
+		w->json_index[k] = (uint32_t)k;
+}
 
 /* Every entry whose address is valid goes into the policy, valid or not
  * (an invalid one has been reported, so the policy will be refused): the
@@ -261,12 +284,14 @@ static void trusted_one(json_t *v, size_t i, void *ctx)
 	bool addr_ok;
 
 	sg_j_trusted(c, v, w->pp->p, false, w->pp->now, &t, &x, &addr_ok);
-	if (addr_ok) {
-		if (sg_policy_add_trusted_pooled(w->pp->p, &t))
-			sg_j_oom(c);
-		else
-			w->json_index[w->pp->p->n_trusted - 1] = (uint32_t)i;
+	if (addr_ok && sg_policy_add_trusted_pooled(w->pp->p, &t)) {
+		sg_j_oom(c);
+		addr_ok = false;
 	}
+	if (!addr_ok)
+		note_skipped(w);
+	else if (w->json_index)
+		w->json_index[w->pp->p->n_trusted - 1] = (uint32_t)i;
 	sg_j_pop(c, s1);
 }
 
@@ -322,7 +347,7 @@ static void trusted_duplicates(struct sg_jctx *c, const struct sg_policy *p,
 			dup = m;
 		}
 		dup[n_dup].prefix = *a;
-		dup[n_dup++].index = json_index[pos[i]];
+		dup[n_dup++].index = json_index ? json_index[pos[i]] : pos[i];
 		if (!same_next)
 			first = i + 1;
 	}
@@ -365,9 +390,8 @@ static void parse_trusted(struct sg_policy_parse *pp, struct trusted_source *ts)
 		return;
 	}
 	/* Room for every entry at once: no doubling, no copy of a large array. */
-	w.json_index = malloc((n + 1) * sizeof(*w.json_index));
-	if (!w.json_index || (n && sg_policy_reserve_trusted(pp->p, n))) {
-		free(w.json_index);
+	w.n = n;
+	if (n && sg_policy_reserve_trusted(pp->p, n)) {
 		sg_j_oom(c);
 		return;
 	}
