@@ -177,7 +177,7 @@ main() {
 		# What the veth took from this generator is what reached the
 		# gateway from it (the total is checked against srv1's rx below).
 		n=$((FG_SENT - FG_REFUSED))
-		check_cmp "flood ($flood, $FG_GENERATOR): at least $MIN_FRAMES frames reached the gateway ($n, $(awk -v n="$n" -v t="$FG_SECS" 'BEGIN { printf "%d", t > 0 ? n / t : 0 }')/s)" \
+		check_cmp "flood ($flood, $FG_GENERATOR): at least $MIN_FRAMES frames reached the gateway ($n, $(awk -v n="$n" -v t="$FG_SECS" 'BEGIN { printf "%d", (t > 0 ? n / t : 0) }')/s)" \
 			"$n" -ge "$MIN_FRAMES"
 		generated=$((generated + FG_SENT))
 		refused=$((refused + FG_REFUSED))

@@ -314,8 +314,8 @@ static void test_large_same_as_tree(void **state)
 	static const char *const bad[] = {
 		"{\"addr\": \"10.0.0.300\", \"relays\": [\"in\"], \"ticket\": \"b\", \"owner\": \"o\"}",
 		"{\"addr\": \"10.0.0.3\", \"relays\": [\"in\"], \"ticket\": \"dup\", \"owner\": \"o\"}",
-		"{\"addr\": \"10.9.0.1\", \"relays\": [\"out\"], \"ticket\": \"c\", \"owner\": \"o\", "
-		"\"tciket\": 1}",
+		("{\"addr\": \"10.9.0.1\", \"relays\": [\"out\"], \"ticket\": \"c\", \"owner\": \"o\", "
+		 "\"tciket\": 1}"),
 		"7",
 	};
 	struct sg_diag d = { 0 };
