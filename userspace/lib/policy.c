@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "policy.h"
+#include "prefault.h"
 #include "prefix_set.h"
 #include "strpool.h"
 
@@ -120,6 +121,9 @@ int sg_policy_reserve_trusted(struct sg_policy *p, size_t n)
 		return -ENOMEM;
 	p->trusted = t;
 	p->cap_trusted = p->n_trusted + n;
+	/* Reserved for entries about to be added (the loader reserves for
+	 * every element of trusted[]). */
+	sg_prefault(p->trusted + p->n_trusted, n * sizeof(*p->trusted));
 	return 0;
 }
 

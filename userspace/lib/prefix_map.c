@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "prefault.h"
 #include "prefix_map.h"
 
 struct slot {
@@ -53,6 +54,8 @@ static int alloc_slots(struct sg_prefix_map *m, size_t n)
 	m->slots = calloc(cap, sizeof(*m->slots));
 	if (!m->slots)
 		return -ENOMEM;
+	/* Probed at random: every page is touched soon. */
+	sg_prefault(m->slots, cap * sizeof(*m->slots));
 	m->cap = cap;
 	m->used = 0;
 	return 0;
