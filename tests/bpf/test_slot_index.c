@@ -17,19 +17,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include "harness.h"
+#include "randpkt.h"
 #include "tap.h"
 
 #define KEYS 400
 #define ROUNDS 80
 
-static uint64_t rng = 0x13198a2e03707344ull;
+static struct rp_rng rng;
 
 static uint64_t next_rand(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return rp_u64(&rng);
 }
 
 /* IPv4 /32s and /24s, IPv6 /128s and /64s. */
@@ -211,6 +209,7 @@ static void round_changes(struct sg_dp *dp, struct world *w, int r)
 
 int main(void)
 {
+	rp_seed(&rng, 0x13198a2e03707344ull);
 	struct world w = { 0 };
 	struct sg_dp *dp = h_open();
 

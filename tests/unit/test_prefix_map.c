@@ -15,18 +15,16 @@
 #include <string.h>
 #include <cmocka.h>
 #include "prefix_map.h"
+#include "randpkt.h"
 
 #define KEYS 300
 #define NONE (-1L)
 
-static uint64_t rng = 0x243f6a8885a308d3ull;
+static struct rp_rng rng;
 
 static uint64_t next_rand(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return rp_u64(&rng);
 }
 
 /* Key k: IPv4 /32s, /24s and IPv6 /64s with the same address bytes, so
@@ -145,6 +143,7 @@ static void test_reserve_then_add(void **state)
 
 int main(void)
 {
+	rp_seed(&rng, 0x243f6a8885a308d3ull);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_matches_reference),
 		cmocka_unit_test(test_reserve_then_add),
