@@ -47,9 +47,15 @@ static unsigned len_of(uint32_t tag)
 	return (tag >> 24) - 1;
 }
 
+/* The table for n prefixes: at most 3/4 full. */
+static size_t slots_for(size_t n)
+{
+	return n + n / 3 + 16;
+}
+
 static int alloc_slots(struct sg_prefix_map *m, size_t n)
 {
-	size_t cap = n + n / 3 + 16;
+	size_t cap = slots_for(n);
 
 	m->slots = calloc(cap, sizeof(*m->slots));
 	if (!m->slots)
@@ -123,7 +129,7 @@ int sg_prefix_map_reserve(struct sg_prefix_map *m, size_t n)
 /* A table grown by doubling may be up to twice the size it needs. */
 void sg_prefix_map_fit(struct sg_prefix_map *m)
 {
-	size_t snug = m->used + m->used / 3 + 16;
+	size_t snug = slots_for(m->used);
 
 	if (m->cap > snug + snug / 2)
 		resize(m, m->used); /* out of memory: it stays as large */
