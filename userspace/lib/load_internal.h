@@ -112,6 +112,17 @@ struct sg_policy_parse {
 	bool ports_ok;          /* relay ports are checked against them */
 };
 
+/* Where trusted[]'s elements come from: the jansson tree of the whole
+ * file, or read one at a time (json_stream.h). */
+struct sg_trusted_source {
+	struct sg_jsrc *src;            /* NULL: the tree's "trusted" */
+	const struct sg_jsplit *split;
+	int rc;                         /* of the stream: 0, SG_JS_FALLBACK, -errno */
+};
+
+/* load_policy_trusted.c: policy.json's trusted[] from ts, into pp->p. */
+void sg_pp_trusted(struct sg_policy_parse *pp, struct sg_trusted_source *ts);
+
 /* load_relays.c, below load_policy.c (which calls them, never the
  * other way round). */
 void sg_pp_classes(struct sg_policy_parse *pp);
