@@ -112,6 +112,7 @@ static void same_policy(const struct sg_policy *a, const struct sg_policy *b)
 		same_string(sg_entry_contact(x), sg_entry_contact(y));
 		same_string(sg_entry_note(x), sg_entry_note(y));
 	}
+	assert_int_equal(a->next_expiry, b->next_expiry);
 }
 
 /* text parsed both ways: the same result, the same messages. */
@@ -342,6 +343,73 @@ static void test_large_same_as_tree(void **state)
 	free(text);
 }
 
+/* 20,000 elements as many() writes them, but elements at[] have a
+ * contact, a note, an expiry (in the past at at[2] if past) and no
+ * rate class. */
+static char *kinds_text(bool past)
+{
+	static const char extra[] =
+		"{\"addr\": \"2001:db8::%x\", \"relays\": [\"in\"], \"ticket\": \"X-%d\", "
+		"\"owner\": \"x\", \"contact\": \"c%d@example.org\", \"note\": \"n\", "
+		"\"expires\": \"%d-0%d-01T00:00:00Z\", \"rate\": null}";
+	static const int at[] = { 5, 9000, 12000, 19999 };
+	size_t off = 0;
+	char elem[256], *text = malloc(20000 * 256);
+
+	assert_non_null(text);
+	off += (size_t)sprintf(text, "{\"relays\": {\"in\": [{\"addr\": \"198.18.0.25\"}]}, "
+			       "\"trusted\": [");
+	for (int i = 0, k = 0; i < 20000; i++) {
+		if (i == at[k]) {
+			snprintf(elem, sizeof(elem), extra, i, i, i, past && k == 2 ? 2020 : 2027, k + 1);
+			k += k + 1 < (int)(sizeof(at) / sizeof(at[0]));
+		} else {
+			snprintf(elem, sizeof(elem), "{\"addr\": \"10.%d.%d.%d\", \"relays\": [\"in\"], "
+				 "\"ticket\": \"T-%d\", \"owner\": \"o%d\"}", i / 65536,
+				 i / 256 % 256, i % 256, i, i % 7);
+		}
+		off += (size_t)sprintf(text + off, "%s%s", i ? "," : "", elem);
+	}
+	sprintf(text + off, "]}\n");
+	return text;
+}
+
+/* Every element of a few kinds (contact and note, a future expiry, no
+ * class) in both halves, one thread against two: the same policy.  And
+ * a warning (a past expiry) in the second half: the two threads give
+ * up, and the messages are the one thread's. */
+static void test_two_threads_same_as_one(void **state)
+{
+	const struct sg_load_opts one = { .allow_any_owner = true, .now_unix = NOW,
+					  .one_thread = true };
+
+	(void)state;
+	for (int past = 0; past < 2; past++) {
+		struct sg_diag d1 = { 0 }, d2 = { 0 };
+		struct sg_policy p1, p2;
+		char *text = kinds_text(past);
+		unsigned long before = sg_load_two_thread_reads();
+
+		assert_int_equal(sg_policy_parse("policy.json", text, strlen(text), &one, &p1, &d1), 0);
+		assert_int_equal(sg_load_two_thread_reads(), before);
+		assert_int_equal(sg_policy_parse("policy.json", text, strlen(text), &opts, &p2, &d2), 0);
+		/* Read by two threads only when there was nothing to say. */
+		assert_int_equal(sg_load_two_thread_reads(), before + !past);
+		assert_int_equal(p2.next_expiry, past ? 1583020800 : 1798761600);
+		same_diag(&d1, &d2);
+		assert_int_equal(d2.n_warnings, past ? 1 : 0);
+		same_policy(&p1, &p2);
+		assert_int_equal(p2.n_trusted, 20000);
+		assert_string_equal(sg_entry_contact(&p2.trusted[12000]), "c12000@example.org");
+		assert_int_equal(sg_entry_class(&p2.trusted[19999]), SG_NO_CLASS);
+		sg_policy_free(&p1);
+		sg_policy_free(&p2);
+		sg_diag_free(&d1);
+		sg_diag_free(&d2);
+		free(text);
+	}
+}
+
 static void count_element(json_t *v, size_t index, void *ctx)
 {
 	size_t *seen = ctx;
@@ -378,6 +446,111 @@ static void test_large_changed_between_passes(void **state)
 	free(text);
 }
 
+struct in_order {
+	size_t next, end;
+};
+
+/* Each element of many() is the one its index says ("T-<index>"), in
+ * order, within its part. */
+static void element_in_order(json_t *v, size_t index, void *ctx)
+{
+	struct in_order *o = ctx;
+	char want[32];
+
+	assert_int_equal(index, o->next);
+	assert_true(index < o->end);
+	snprintf(want, sizeof(want), "T-%zu", index);
+	assert_string_equal(json_string_value(json_object_get(v, "ticket")), want);
+	o->next++;
+}
+
+/* The two halves of arrays of many sizes (across the marks' thinning):
+ * between them every element once, in order, with its own index, each
+ * half read through a source of its own; about as many in each. */
+static void test_halves_cover(void **state)
+{
+	static const int sizes[] = { 2, 3, 63, 64, 65, 66, 129, 1000, 4097, 20000 };
+	struct sg_jpart part[2];
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		int n = sizes[k];
+		char *text = many(n, n, "");
+		struct sg_jsplit sp;
+		struct sg_jsrc src;
+		size_t half = (size_t)n / 2;
+
+		sg_jsrc_init_mem(&src, text, strlen(text));
+		assert_int_equal(sg_jsplit(&src, &sp), 0);
+		assert_false(sg_jsplit_halves(&sp, (size_t)n + 1, part));
+		assert_true(sg_jsplit_halves(&sp, (size_t)n, part));
+		assert_int_equal(part[0].first, 0);
+		assert_int_equal(part[1].first, part[0].count);
+		assert_int_equal(part[0].count + part[1].count, n);
+		assert_true(part[0].count >= 1 && part[1].count >= 1);
+		assert_true((part[0].count > half ? part[0].count - half : half - part[0].count) <=
+			    (size_t)n / 32 + 1);
+		assert_false(part[0].last);
+		assert_true(part[1].last);
+		for (int h = 0; h < 2; h++) {
+			struct in_order o = { part[h].first, part[h].first + part[h].count };
+			struct sg_jsrc own;
+
+			assert_int_equal(sg_jsrc_dup(&src, &own), 0);
+			assert_int_equal(sg_jsplit_each_part(&own, &part[h], element_in_order, &o), 0);
+			assert_int_equal(o.next, o.end);
+			sg_jsrc_free(&own);
+		}
+		sg_jsplit_free(&sp);
+		sg_jsrc_free(&src);
+		free(text);
+	}
+}
+
+/* A file written over in place between the passes: the half whose
+ * elements changed says so (-ESTALE), the other reads as before. */
+static void test_halves_changed(void **state)
+{
+	char *text = many(6000, 6000, "");
+	const char *path = write_file("changed-halves.json", text, strlen(text));
+	struct sg_jpart part[2];
+	struct sg_jsplit sp;
+	struct sg_jsrc src;
+	int fd = open(path, O_RDWR);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(sg_jsrc_init_fd(&src, fd, 1u << 24, true), 0);
+	assert_int_equal(sg_jsplit(&src, &sp), 0);
+	assert_true(sg_jsplit_halves(&sp, 2, part));
+	for (int h = 0; h < 2; h++) {
+		/* An element of half h: T-<first + 10> becomes T-<first + 11>
+		 * (the same length). */
+		char was[32], now[32];
+		char *where;
+		size_t first = part[h].first + 10;
+		struct sg_jsrc own[2];
+
+		snprintf(was, sizeof(was), "\"T-%zu\"", first);
+		snprintf(now, sizeof(now), "\"T-%zu\"", first + 1);
+		assert_int_equal(strlen(was), strlen(now));
+		where = strstr(text, was);
+		assert_non_null(where);
+		assert_int_equal(pwrite(fd, now, strlen(now), where - text), (ssize_t)strlen(now));
+		for (int k = 0; k < 2; k++) {
+			assert_int_equal(sg_jsrc_dup(&src, &own[k]), 0);
+			assert_int_equal(sg_jsplit_each_part(&own[k], &part[k], NULL, NULL),
+					 k == h ? -ESTALE : 0);
+			sg_jsrc_free(&own[k]);
+		}
+		assert_int_equal(pwrite(fd, was, strlen(was), where - text), (ssize_t)strlen(was));
+	}
+	sg_jsplit_free(&sp);
+	sg_jsrc_free(&src);
+	close(fd);
+	free(text);
+}
+
 /* The hash itself, against the FIPS 180-2 examples: the streaming and
  * the whole-buffer paths are compared with it above, not with each other
  * only. */
@@ -406,6 +579,9 @@ int main(void)
 		cmocka_unit_test(test_changed_between_passes),
 		cmocka_unit_test(test_large_same_as_tree),
 		cmocka_unit_test(test_large_changed_between_passes),
+		cmocka_unit_test(test_two_threads_same_as_one),
+		cmocka_unit_test(test_halves_cover),
+		cmocka_unit_test(test_halves_changed),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);

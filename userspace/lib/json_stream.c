@@ -40,6 +40,13 @@ int sg_jsrc_init_fd(struct sg_jsrc *s, int fd, size_t limit, bool sha256)
 	return 0;
 }
 
+int sg_jsrc_dup(const struct sg_jsrc *s, struct sg_jsrc *out)
+{
+	if (s->fd < 0)
+		return sg_jsrc_init_mem(out, s->mem, s->mem_len);
+	return sg_jsrc_init_fd(out, s->fd, s->limit, false);
+}
+
 void sg_jsrc_free(struct sg_jsrc *s)
 {
 	free(s->buf);
@@ -228,11 +235,38 @@ static uint64_t fingerprint(uint64_t h, const char *p, size_t n)
 }
 
 struct elements {
-	size_t count;
+	size_t count;           /* elements walked */
+	size_t first;           /* index of the first in trusted[] */
+	size_t limit;           /* stop after this many (SIZE_MAX: at ']') */
 	uint64_t fingerprint;
 	void (*cb)(json_t *elem, size_t index, void *ctx); /* NULL in pass 1 */
 	void *ctx;
+	struct sg_jsplit *marks; /* pass 1: where to record the marks */
 };
+
+/* Pass 1, at the start of element el->count: keeps a mark every
+ * mark_every elements, thinning them out (and doubling the step) when
+ * the array is full. */
+static void mark(struct elements *el, size_t at)
+{
+	struct sg_jsplit *sp = el->marks;
+
+	if (!sp || !el->count || el->count % sp->mark_every)
+		return;
+	if (sp->n_marks == SG_JS_MARKS) {
+		size_t k = 0;
+
+		sp->mark_every *= 2;
+		for (size_t i = 0; i < sp->n_marks; i++)
+			if (!(sp->marks[i].index % sp->mark_every))
+				sp->marks[k++] = sp->marks[i];
+		sp->n_marks = k;
+		if (el->count % sp->mark_every)
+			return;
+	}
+	sp->marks[sp->n_marks++] = (struct sg_jmark){
+		.at = at, .index = el->count, .fingerprint = el->fingerprint };
+}
 
 /* The elements of an array from just after its '[': *end is the offset
  * of its ']'.  0, SG_JS_FALLBACK, or -errno. */
@@ -248,6 +282,7 @@ static int walk_elements(struct sg_jsrc *s, size_t off, struct elements *el, siz
 		int c;
 
 		s->keep = es; /* the element stays in the window whole */
+		mark(el, es);
 		if (!skip_value(s, es, &ee))
 			return s->err ? s->err : SG_JS_FALLBACK;
 		el->fingerprint = fingerprint(el->fingerprint, bytes(s, es), ee - es);
@@ -258,10 +293,13 @@ static int walk_elements(struct sg_jsrc *s, size_t off, struct elements *el, siz
 
 			if (!v)
 				return SG_JS_FALLBACK;
-			el->cb(v, el->count, el->ctx);
+			el->cb(v, el->first + el->count, el->ctx);
 			json_decref(v);
 		}
-		el->count++;
+		if (++el->count == el->limit) {
+			*end = ee;
+			return s->err;
+		}
 		off = skip_ws(s, ee);
 		c = peek(s, off);
 		if (c == ']') {
@@ -319,7 +357,7 @@ static int split(struct sg_jsrc *s, struct sg_jsplit *sp)
 			return SG_JS_FALLBACK;
 		off = skip_ws(s, off + 1);
 		if (is_trusted_key(s, ks, ke) && !sp->has_trusted && peek(s, off) == '[') {
-			struct elements el = { 0 };
+			struct elements el = { .limit = SIZE_MAX, .marks = sp };
 
 			if ((rc = rest_append(sp, &cap, bytes(s, copy_from), off + 1 - copy_from)))
 				return rc;
@@ -360,6 +398,7 @@ int sg_jsplit(struct sg_jsrc *s, struct sg_jsplit *out)
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	out->mark_every = 1;
 	rc = split(s, out);
 	if (!rc && s->err)
 		rc = s->err;
@@ -375,24 +414,66 @@ void sg_jsplit_free(struct sg_jsplit *sp)
 	sp->rest_len = 0;
 }
 
-int sg_jsplit_each(struct sg_jsrc *s, const struct sg_jsplit *sp,
-		   void (*cb)(json_t *elem, size_t index, void *ctx), void *ctx)
+int sg_jsplit_each_part(struct sg_jsrc *s, const struct sg_jpart *part,
+			void (*cb)(json_t *elem, size_t index, void *ctx), void *ctx)
 {
-	struct elements el = { .cb = cb, .ctx = ctx };
+	struct elements el = {
+		.first = part->first, .limit = part->last ? SIZE_MAX : part->count,
+		.fingerprint = part->fp_before, .cb = cb, .ctx = ctx,
+	};
 	size_t end;
 	int rc;
 
-	if (!sp->has_trusted)
+	if (!part->count && !part->last)
 		return 0;
 	if (s->fd >= 0) {
 		/* Pass 2 reads the array again: every byte was hashed in pass
 		 * 1, and bytes appended since must not be. */
-		s->base = s->keep = sp->trusted_at;
+		s->base = s->keep = part->at;
 		s->len = 0;
 		s->hashed = SIZE_MAX;
 	}
-	rc = walk_elements(s, sp->trusted_at, &el, &end);
-	if (!rc && (el.count != sp->count || el.fingerprint != sp->fingerprint))
+	rc = walk_elements(s, part->at, &el, &end);
+	if (!rc && (el.count != part->count || el.fingerprint != part->fp_after))
 		rc = -ESTALE;
 	return rc;
+}
+
+int sg_jsplit_each(struct sg_jsrc *s, const struct sg_jsplit *sp,
+		   void (*cb)(json_t *elem, size_t index, void *ctx), void *ctx)
+{
+	struct sg_jpart all = {
+		.at = sp->trusted_at, .count = sp->count, .fp_after = sp->fingerprint,
+		.last = true,
+	};
+
+	if (!sp->has_trusted)
+		return 0;
+	return sg_jsplit_each_part(s, &all, cb, ctx);
+}
+
+bool sg_jsplit_halves(const struct sg_jsplit *sp, size_t min, struct sg_jpart part[2])
+{
+	const struct sg_jmark *best = NULL;
+	size_t half = sp->count / 2;
+
+	if (!sp->has_trusted || sp->count < min || sp->count < 2)
+		return false;
+	for (size_t i = 0; i < sp->n_marks; i++) {
+		const struct sg_jmark *m = &sp->marks[i];
+
+		if (!best || (m->index > half ? m->index - half : half - m->index) <
+			     (best->index > half ? best->index - half : half - best->index))
+			best = m;
+	}
+	if (!best)
+		return false;
+	part[0] = (struct sg_jpart){
+		.at = sp->trusted_at, .count = best->index, .fp_after = best->fingerprint,
+	};
+	part[1] = (struct sg_jpart){
+		.at = best->at, .first = best->index, .count = sp->count - best->index,
+		.fp_before = best->fingerprint, .fp_after = sp->fingerprint, .last = true,
+	};
+	return true;
 }

@@ -44,6 +44,16 @@ struct sg_jsrc {
 	int err;                /* -errno of a failed read, -EFBIG */
 };
 
+/* Where pass 1 saw an element of trusted[] begin: a place pass 2 can
+ * start reading from (a second thread reads the array's second half). */
+struct sg_jmark {
+	size_t at;              /* offset of the element's first byte */
+	size_t index;           /* its index in trusted[] */
+	uint64_t fingerprint;   /* of the elements before it */
+};
+
+#define SG_JS_MARKS 64
+
 struct sg_jsplit {
 	char *rest;             /* the file without trusted[]'s elements (malloc'd) */
 	size_t rest_len;
@@ -52,6 +62,20 @@ struct sg_jsplit {
 	size_t count;           /* its elements */
 	uint64_t fingerprint;   /* of the elements' bytes */
 	size_t file_len;
+	/* Marks at every mark_every-th element (doubled whenever the
+	 * array of marks fills), so that one lies within 1/32 of the
+	 * middle of any count. */
+	struct sg_jmark marks[SG_JS_MARKS];
+	size_t n_marks, mark_every;
+};
+
+/* A stretch of trusted[]'s elements that pass 2 reads on its own. */
+struct sg_jpart {
+	size_t at;              /* offset of its first element */
+	size_t first, count;    /* index of its first element; how many */
+	uint64_t fp_before;     /* fingerprint of the elements before it */
+	uint64_t fp_after;      /* ... and of those up to its end */
+	bool last;              /* it ends at the array's ']' */
 };
 
 /* A source over a text in memory, or over an open file (limit: refuse
@@ -61,6 +85,9 @@ int sg_jsrc_init_fd(struct sg_jsrc *s, int fd, size_t limit, bool sha256);
 /* The sha256 of every byte read, as 64 hex digits; 0 or -EIO. */
 int sg_jsrc_sha256(struct sg_jsrc *s, char out[65]);
 void sg_jsrc_free(struct sg_jsrc *s);
+/* A second source over the same text or file, with a window of its own
+ * and no hashing: for another thread's part of pass 2.  0 or -ENOMEM. */
+int sg_jsrc_dup(const struct sg_jsrc *s, struct sg_jsrc *out);
 
 /* Pass 1.  0, SG_JS_FALLBACK, or -errno (read error, -EFBIG; s->err). */
 int sg_jsplit(struct sg_jsrc *s, struct sg_jsplit *out);
@@ -72,5 +99,15 @@ void sg_jsplit_free(struct sg_jsplit *sp);
  * are not those pass 1 saw); or -errno. */
 int sg_jsplit_each(struct sg_jsrc *s, const struct sg_jsplit *sp,
 		   void (*cb)(json_t *elem, size_t index, void *ctx), void *ctx);
+
+/* The elements cut into two stretches of about the same count, at a
+ * mark; false when there are too few to be worth two threads (fewer
+ * than min). */
+bool sg_jsplit_halves(const struct sg_jsplit *sp, size_t min, struct sg_jpart part[2]);
+/* Pass 2 over one stretch, as sg_jsplit_each (the same returns; cb gets
+ * indexes in the whole array).  Parts may be read at the same time, each
+ * through a source of its own (sg_jsrc_dup). */
+int sg_jsplit_each_part(struct sg_jsrc *s, const struct sg_jpart *part,
+			void (*cb)(json_t *elem, size_t index, void *ctx), void *ctx);
 
 #endif

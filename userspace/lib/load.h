@@ -38,6 +38,9 @@ struct sg_load_opts {
 	bool allow_any_owner;
 	/* Time used for "already expired" checks; 0 = now. */
 	long long now_unix;
+	/* Read a large trusted[] in this thread only (tests compare the
+	 * two ways); otherwise two threads share it when two CPUs can. */
+	bool one_thread;
 };
 
 /* Host config.  Returns 0, or -1 with errors in d.  *out must have been
@@ -55,6 +58,11 @@ int sg_policy_load(const char *path, const struct sg_load_opts *o, struct sg_pol
 /* The same from a buffer (name is used in messages). */
 int sg_policy_parse(const char *name, const char *json, size_t len,
 		    const struct sg_load_opts *o, struct sg_policy *out, struct sg_diag *d);
+
+/* How many times this process read a policy's trusted[] in two threads
+ * (sg_load_opts.one_thread): for tests, which must know the fast way was
+ * taken, not only that the result is right. */
+unsigned long sg_load_two_thread_reads(void);
 
 /* approvals.json: the trusted entries approved through smtpgatectl.
  * Relay and rate names are resolved against policy p; entries are

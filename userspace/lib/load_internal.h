@@ -110,6 +110,7 @@ struct sg_policy_parse {
 	struct sg_policy *p;
 	long long now;
 	bool ports_ok;          /* relay ports are checked against them */
+	bool one_thread;        /* sg_load_opts.one_thread */
 };
 
 /* Where trusted[]'s elements come from: the jansson tree of the whole
@@ -122,6 +123,11 @@ struct sg_trusted_source {
 
 /* load_policy_trusted.c: policy.json's trusted[] from ts, into pp->p. */
 void sg_pp_trusted(struct sg_policy_parse *pp, struct sg_trusted_source *ts);
+/* load_trusted_halves.c: the same elements read by two threads, into
+ * the room reserved in pp->p.  true when done; false when it did not
+ * apply or either half met anything to report (then nothing is added,
+ * and reading them in one pass words every message). */
+bool sg_pp_trusted_halves(struct sg_policy_parse *pp, struct sg_trusted_source *ts);
 
 /* load_relays.c, below load_policy.c (which calls them, never the
  * other way round). */

@@ -253,6 +253,7 @@ static int parse_root(const char *name, json_t *root, struct sg_trusted_source *
 	sg_policy_init(&p);
 	pp.p = &p;
 	pp.now = sg_now(o);
+	pp.one_thread = o && o->one_thread;
 	sg_j_check_keys(&pp.c, pp.root, policy_keys);
 	parse_mode(&pp);
 	parse_ports(&pp);

@@ -164,7 +164,9 @@ void sg_pp_trusted(struct sg_policy_parse *pp, struct sg_trusted_source *ts)
 		return;
 	}
 	s0 = sg_j_push_key(c, "trusted");
-	if (ts->src)
+	if (sg_pp_trusted_halves(pp, ts))
+		ts->rc = 0;
+	else if (ts->src)
 		ts->rc = sg_jsplit_each(ts->src, ts->split, trusted_one, &w);
 	else
 		json_array_foreach(arr, i, v)

@@ -158,6 +158,30 @@ int sg_policy_add_trusted_pooled(struct sg_policy *p, const struct sg_trusted_en
 	return 0;
 }
 
+int sg_policy_fill_trusted(struct sg_policy *p, size_t i, const struct sg_trusted_entry *t,
+			   struct sg_strpool *sp)
+{
+	if (p->n_trusted + i >= p->cap_trusted)
+		return -ENOMEM;
+	return sg_trusted_entry_copy_pooled(&p->trusted[p->n_trusted + i], t, sp);
+}
+
+int sg_policy_commit_trusted(struct sg_policy *p, size_t n, struct sg_strpool **sp,
+			     size_t n_pools)
+{
+	if (!p->strings && !(p->strings = sg_strpool_new()))
+		return -ENOMEM;
+	for (size_t k = 0; k < n_pools; k++)
+		sg_strpool_adopt(p->strings, sp[k]);
+	for (size_t i = 0; i < n; i++) {
+		struct sg_trusted_entry *e = &p->trusted[p->n_trusted++];
+
+		index_add(p, e);
+		note_expiry(p, e->expires);
+	}
+	return 0;
+}
+
 long sg_policy_find_trusted(const struct sg_policy *p, const struct sg_prefix *prefix)
 {
 	for (size_t i = 0; i < p->n_trusted; i++)

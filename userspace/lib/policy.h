@@ -99,6 +99,18 @@ int sg_policy_add_trusted(struct sg_policy *p, const struct sg_trusted_entry *t)
  * the policy.  The entry is marked pooled: sg_trusted_entry_free leaves
  * them. */
 int sg_policy_add_trusted_pooled(struct sg_policy *p, const struct sg_trusted_entry *t);
+/* For a loader that fills reserved room from several threads: entry
+ * n_trusted + i (within the room reserved) becomes a copy of *t, its
+ * strings in pool sp (one per thread); nothing else is touched.  Then
+ * sg_policy_commit_trusted counts the n entries filled, and takes the
+ * pools.  0 or -ENOMEM. */
+int sg_policy_fill_trusted(struct sg_policy *p, size_t i, const struct sg_trusted_entry *t,
+			   struct sg_strpool *sp);
+/* Entries n_trusted .. n_trusted + n (all filled) join the policy, and
+ * the pools sp[0 .. n_pools) with them (emptied and freed).  0 or
+ * -ENOMEM (nothing joined: the caller still owns the pools). */
+int sg_policy_commit_trusted(struct sg_policy *p, size_t n, struct sg_strpool **sp,
+			     size_t n_pools);
 /* Makes room for n more entries at once (a loader that knows how many
  * are coming: no doubling, no copy).  0 or -ENOMEM. */
 int sg_policy_reserve_trusted(struct sg_policy *p, size_t n);

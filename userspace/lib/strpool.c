@@ -104,6 +104,27 @@ void *sg_strpool_alloc(struct sg_strpool *sp, size_t size)
 	return out;
 }
 
+void sg_strpool_adopt(struct sg_strpool *dst, struct sg_strpool *src)
+{
+	struct block *tail;
+
+	if (!src)
+		return;
+	if (src->head) {
+		/* Behind dst's current block, which keeps taking strings. */
+		for (tail = src->head; tail->next; tail = tail->next)
+			;
+		if (dst->head) {
+			tail->next = dst->head->next;
+			dst->head->next = src->head;
+		} else {
+			dst->head = src->head;
+		}
+		dst->bytes += src->bytes;
+	}
+	free(src);
+}
+
 size_t sg_strpool_bytes(const struct sg_strpool *sp)
 {
 	return sp ? sp->bytes : 0;

@@ -25,6 +25,9 @@ char *sg_strpool_add(struct sg_strpool *sp, const char *s);
  * each.  NULL when out of memory. */
 #define SG_STRPOOL_ALIGN 8
 void *sg_strpool_alloc(struct sg_strpool *sp, size_t size);
+/* dst takes src's strings (which stay where they are) and src is freed:
+ * pools filled by several threads become one. */
+void sg_strpool_adopt(struct sg_strpool *dst, struct sg_strpool *src);
 /* Bytes the pool holds (its blocks). */
 size_t sg_strpool_bytes(const struct sg_strpool *sp);
 
