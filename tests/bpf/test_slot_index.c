@@ -20,8 +20,15 @@
 #include "randpkt.h"
 #include "tap.h"
 
-#define KEYS 400
-#define ROUNDS 80
+/* Two series: many rounds over few keys, and a few over enough keys
+ * that an apply places the entries that stay in two threads. */
+#define SMALL_KEYS 400
+#define SMALL_ROUNDS 80
+#define LARGE_KEYS 20000
+#define LARGE_ROUNDS 10
+#define KEYS LARGE_KEYS /* arrays are sized for the larger */
+
+static unsigned n_keys;
 
 static struct rp_rng rng;
 
@@ -35,7 +42,7 @@ static void key_text(unsigned k, char *buf, size_t len)
 {
 	switch (k % 4) {
 	case 0: snprintf(buf, len, "198.18.%u.%u", 1 + k / 4 / 250, 1 + k / 4 % 250); break;
-	case 1: snprintf(buf, len, "198.19.%u.0/24", k / 4); break;
+	case 1: snprintf(buf, len, "198.19.%u.%u/30", k / 4 / 64, k / 4 % 64 * 4); break;
 	case 2: snprintf(buf, len, "2001:db8:5::%x", k + 1); break;
 	default: snprintf(buf, len, "2001:db8:6:%x::/64", k); break;
 	}
@@ -67,7 +74,7 @@ static void make_policy(struct sg_policy *p, const bool *in, long dup)
 	sg_policy_init(p);
 	sg_policy_add_port(p, 25);
 	h_group(p, "relays", relays);
-	for (unsigned k = 0; k < KEYS; k++) {
+	for (unsigned k = 0; k < n_keys; k++) {
 		if (!in[k])
 			continue;
 		key_text(k, text, sizeof(text));
@@ -89,7 +96,7 @@ static void check(struct sg_dp *dp, struct world *w, const long *before, const c
 	long n = 0;
 
 	memset(taken, 0, sizeof(taken));
-	for (unsigned k = 0; k < KEYS && !what[0]; k++) {
+	for (unsigned k = 0; k < n_keys && !what[0]; k++) {
 		struct sg_prefix p = key(k), back;
 		struct sg_trusted v;
 		int peek = sg_dp_trust_peek(dp, &p, &v);
@@ -129,7 +136,7 @@ static void random_set(bool *in)
 {
 	unsigned pct = (unsigned)(next_rand() % 100);
 
-	for (unsigned k = 0; k < KEYS; k++)
+	for (unsigned k = 0; k < n_keys; k++)
 		in[k] = next_rand() % 100 < pct;
 }
 
@@ -144,12 +151,12 @@ static void round_apply(struct sg_dp *dp, struct world *w, int r)
 	int rc;
 
 	random_set(next.in);
-	for (unsigned k = 0; k < KEYS; k++)
+	for (unsigned k = 0; k < n_keys; k++)
 		n_in += next.in[k];
 	/* One round in five lists a prefix twice: either one that stays
 	 * (it was trusted before) or one that is new. */
 	if (kind == 0 && n_in) {
-		for (unsigned k = (unsigned)(next_rand() % KEYS);; k = (k + 1) % KEYS)
+		for (unsigned k = (unsigned)(next_rand() % n_keys);; k = (k + 1) % n_keys)
 			if (next.in[k]) {
 				dup = k;
 				break;
@@ -185,7 +192,7 @@ static void round_changes(struct sg_dp *dp, struct world *w, int r)
 	/* A key deleted and put again here gets a new slot: not "kept". */
 	memcpy(before, w->slot, sizeof(before));
 	for (int i = 0; i < 8; i++) {
-		unsigned k = (unsigned)(next_rand() % KEYS);
+		unsigned k = (unsigned)(next_rand() % n_keys);
 		struct sg_prefix p = key(k);
 
 		before[k] = -1;
@@ -207,19 +214,60 @@ static void round_changes(struct sg_dp *dp, struct world *w, int r)
 	check(dp, w, before, name);
 }
 
+static struct world world;
+
+static void series(struct sg_dp *dp, unsigned keys, int rounds)
+{
+	n_keys = keys;
+	for (unsigned k = 0; k < KEYS; k++) {
+		world.in[k] = false;
+		world.slot[k] = -1;
+	}
+	for (int r = 0; r < rounds; r++) {
+		round_apply(dp, &world, r);
+		if (r % 3 == 2)
+			round_changes(dp, &world, r);
+	}
+}
+
+/* The same prefix in both halves of a large policy (the first key that
+ * stays, listed again at the end): the two threads find the same slot,
+ * and exactly one of them may claim it. */
+static void refuse_across_halves(struct sg_dp *dp, struct world *w)
+{
+	struct sg_err err = { 0 };
+	struct sg_policy p;
+	long first = -1;
+	int rc;
+
+	for (unsigned k = 0; k < n_keys && first < 0; k++)
+		if (w->in[k])
+			first = k;
+	make_policy(&p, w->in, first);
+	rc = sg_dp_apply(dp, &p, &err);
+	sg_policy_free(&p);
+	tap_check(rc == -EEXIST, "a prefix in both halves of a large policy is refused",
+		  "rc %d (%s)", rc, err.msg);
+	check(dp, w, w->slot, "after that refusal, kernel and index as before");
+}
+
 int main(void)
 {
-	rp_seed(&rng, 0x13198a2e03707344ull);
-	struct world w = { 0 };
 	struct sg_dp *dp = h_open();
+	unsigned long before;
 
-	for (unsigned k = 0; k < KEYS; k++)
-		w.slot[k] = -1;
-	for (int r = 0; r < ROUNDS; r++) {
-		round_apply(dp, &w, r);
-		if (r % 3 == 2)
-			round_changes(dp, &w, r);
-	}
+	rp_seed(&rng, 0x13198a2e03707344ull);
+	before = sg_dp_two_thread_applies();
+	series(dp, SMALL_KEYS, SMALL_ROUNDS);
+	tap_check(sg_dp_two_thread_applies() == before, "small policies are placed by one thread",
+		  "%lu applies in two threads", sg_dp_two_thread_applies() - before);
+	sg_dp_close(dp);
+	/* A fresh data plane: the large series starts from nothing. */
+	dp = h_open();
+	series(dp, LARGE_KEYS, LARGE_ROUNDS);
+	refuse_across_halves(dp, &world);
+	tap_check(sg_dp_two_thread_applies() > before, "large policies are placed by two threads",
+		  "none was");
 	sg_dp_close(dp);
 	return tap_done();
 }

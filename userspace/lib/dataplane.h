@@ -93,6 +93,10 @@ int sg_dp_slot_prefix(struct sg_dp *dp, uint32_t slot, struct sg_prefix *out);
 /* How many prefixes the handle's own index of slots holds: always
  * sg_dp_trust_count's answer (the tests hold it to that), -1 on error. */
 long sg_dp_index_size(struct sg_dp *dp);
+/* How many applies in this process placed the entries that stay in two
+ * threads (gen_trusted.c): for tests, which must know that way was
+ * taken, not only that the result is right. */
+unsigned long sg_dp_two_thread_applies(void);
 
 /* ---- attachments ---- */
 

@@ -70,15 +70,21 @@ struct sg_gen_inner_spec {
 
 extern const struct sg_gen_inner_spec sg_gen_inner_specs[T_COUNT];
 
+/* Trusted entries queued for a new generation's tables, and how many
+ * (one per thread placing them). */
+struct gen_queue {
+	struct sg_map_batch hosts, nets;
+	long n_trusted, n_hosts;
+};
+
 /* A generation being built: its inner maps and what goes into them. */
 struct build {
 	int fd[T_COUNT];
 	uint64_t *used;   /* slots of the generation being built */
 	uint64_t *placed; /* bit per policy entry: placed by the first loop */
-	long n_trusted, n_hosts;
+	struct gen_queue q; /* the new tables' entries, queued */
 	uint32_t *reused; /* slots taken over from entries this build removes */
 	size_t n_reused, cap_reused;
-	struct sg_map_batch hosts, nets; /* the new tables' entries, queued */
 	struct sg_map_batch resets;      /* new entries' buckets, zeroed before the switch */
 	uint64_t *banned; /* slots with an automatic ban record (read once) */
 };
@@ -89,6 +95,11 @@ void sg_gen_wait_quiescent(void);
 __u32 sg_gen_table_size(size_t n);
 int sg_gen_create_inner(int t, __u32 max_entries, struct sg_err *err);
 void sg_gen_build_free(struct build *b);
+void sg_gen_queue_free(struct gen_queue *q);
+/* gen_trusted.c: the trusted entries of p into the tables being built,
+ * each at its slot (the running generation's index updated in place). */
+int sg_gen_build_trusted(struct sg_dp *dp, struct build *b, const struct sg_policy *p,
+			 uint32_t gen, struct sg_err *err);
 int sg_gen_install(struct sg_dp *dp, const struct build *b, uint32_t next,
 		   const struct sg_config *cfg, struct sg_err *err);
 void sg_gen_after_switch(struct sg_dp *dp, const struct build *b, uint32_t prev);

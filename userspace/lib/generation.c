@@ -116,12 +116,9 @@ int sg_gen_create_inner(int t, __u32 max_entries, struct sg_err *err)
 
 /* ---- building a generation ---- */
 
-#define BATCH 8192 /* elements per BPF_MAP_UPDATE_BATCH */
-
 void sg_gen_build_free(struct build *b)
 {
-	sg_map_batch_free(&b->hosts);
-	sg_map_batch_free(&b->nets);
+	sg_gen_queue_free(&b->q);
 	sg_map_batch_free(&b->resets);
 	for (int t = 0; t < T_COUNT; t++)
 		if (b->fd[t] >= 0)
@@ -130,214 +127,6 @@ void sg_gen_build_free(struct build *b)
 	free(b->reused);
 	free(b->banned);
 	free(b->placed);
-}
-
-/* The message for a refused batch: the key the kernel stopped at. */
-static int batch_error(const struct sg_map_batch *q, bool host, int rc, struct sg_err *err)
-{
-	char text[SG_PREFIX_STRLEN];
-	struct sg_prefix p;
-
-	if (host) {
-		memcpy(&p.addr, q->bad_key, sizeof(p.addr));
-		p.len = 128;
-	} else {
-		struct sg_lpm_key k;
-
-		memcpy(&k, q->bad_key, sizeof(k));
-		p.addr = k.addr;
-		p.len = k.prefixlen;
-	}
-	sg_prefix_format(&p, text, sizeof(text));
-	return sg_errf(err, rc, "trusted %s: %s", text,
-		       rc == -E2BIG || rc == -ENOSPC ? "trusted table full" : strerror(-rc));
-}
-
-/* The message for a prefix met twice in one build. */
-static int listed_twice(const struct sg_trusted_entry *e, struct sg_err *err)
-{
-	char text[SG_PREFIX_STRLEN];
-
-	sg_prefix_format(&e->prefix, text, sizeof(text));
-	return sg_errf(err, -EEXIST, "trusted prefix %s is listed twice", text);
-}
-
-/* Puts entry e into the generation being built, at slot: queued, sent
- * by the batch (the generation is not visible before the switch). */
-static int place_trusted(struct sg_dp *dp, struct build *b, const struct sg_trusted_entry *e,
-			 uint32_t slot, uint32_t gen, struct sg_err *err)
-{
-	bool host = sg_prefix_is_host(&e->prefix);
-	struct sg_lpm_key k = lpm_key(&e->prefix);
-	struct sg_trusted v;
-	int rc;
-
-	sg_bloom_set(dp, gen, &e->prefix);
-	sg_compile_trusted(e, &v);
-	v.slot = slot;
-	rc = host ? sg_map_batch_add(&b->hosts, &e->prefix.addr, &v)
-		  : sg_map_batch_add(&b->nets, &k, &v);
-	if (rc)
-		return batch_error(host ? &b->hosts : &b->nets, host, rc, err);
-	sg_slot_set(b->used, slot);
-	b->n_trusted++;
-	b->n_hosts += host;
-	return 0;
-}
-
-/* The slots sg_auto_bans has a record for: few (one per banned entry),
- * read once per build instead of one delete per new entry. */
-static int read_banned(struct sg_dp *dp, struct build *b)
-{
-	int fd = bpf_map__fd(dp->skel->maps.sg_auto_bans);
-	__u32 key, next, *prev = NULL;
-
-	b->banned = calloc(SG_SLOT_WORDS, sizeof(uint64_t));
-	if (!b->banned)
-		return -ENOMEM;
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (key < SG_MAX_TRUSTED)
-			sg_slot_set(b->banned, key);
-	}
-	return 0;
-}
-
-/* sg_gen_reset_bucket for a slot no live entry uses, queued: the bucket is
- * zeroed by the batch before the switch, the ban record (rare) now. */
-static int queue_reset(struct sg_dp *dp, struct build *b, uint32_t slot)
-{
-	struct sg_bucket zero = {};
-
-	if (!b->banned && read_banned(dp, b))
-		return -ENOMEM;
-	if (sg_slot_test(b->banned, slot)) {
-		if (bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.sg_auto_bans), &slot) &&
-		    errno != ENOENT)
-			return -errno;
-		sg_slot_clear(b->banned, slot);
-	}
-	return sg_map_batch_add(&b->resets, &slot, &zero);
-}
-
-/* A slot for a new entry: preferably one neither generation uses (reset
- * before the switch, before the entry is visible); else one only the
- * running generation uses, whose entry this build removes (every entry
- * that stays has its slot marked in b->used already), reset after the
- * switch.  Fails only when the new generation itself has more entries
- * than there are slots. */
-static long new_slot(struct sg_dp *dp, struct build *b, struct sg_err *err)
-{
-	long slot = sg_gen_alloc_slot(dp, dp->slot_used, b->used);
-	int rc;
-
-	if (slot >= 0) {
-		if ((rc = queue_reset(dp, b, (uint32_t)slot)))
-			return sg_errf(err, rc, "reset bucket: %s", strerror(-rc));
-		return slot;
-	}
-	slot = sg_gen_alloc_slot(dp, b->used, NULL);
-	if (slot < 0)
-		return sg_errf(err, -ENOSPC, "more than %d trusted entries, the most the data "
-			       "plane holds", SG_MAX_TRUSTED);
-	if (b->n_reused == b->cap_reused) {
-		size_t cap = b->cap_reused ? 2 * b->cap_reused : 256;
-		uint32_t *r = realloc(b->reused, cap * sizeof(*r));
-
-		if (!r)
-			return sg_errf(err, -ENOMEM, "out of memory");
-		b->reused = r;
-		b->cap_reused = cap;
-	}
-	b->reused[b->n_reused++] = (uint32_t)slot;
-	return slot;
-}
-
-static bool slot_kept(uint32_t slot, void *ctx)
-{
-	const struct build *b = ctx;
-
-	return slot < SG_MAX_TRUSTED && sg_slot_test(b->used, slot);
-}
-
-/* The running generation's index becomes the new one's, in place: a
- * second index beside it would cost some 27 bytes an entry at the peak
- * of a reload.  So the build (1) places the entries that stay, at their
- * slots, (2) drops the entries it removes from the index, (3) gives the
- * new entries slots and adds them.  Until the switch the index then
- * describes neither generation: a build that fails marks it stale, and
- * it is read again from the running generation's tables at its next use
- * (sg_gen_ensure_index). */
-static int build_trusted(struct sg_dp *dp, struct build *b, const struct sg_policy *p,
-			 uint32_t gen, struct sg_err *err)
-{
-	size_t n_new = 0;
-	int rc;
-
-	/* BPF_ANY: batches take no other flag, and a prefix listed twice
-	 * is refused before it is queued. */
-	if (sg_map_batch_init(&b->hosts, b->fd[T_HOSTS], sizeof(struct sg_addr),
-			      sizeof(struct sg_trusted), BPF_ANY, BATCH) ||
-	    sg_map_batch_init(&b->nets, b->fd[T_NETS], sizeof(struct sg_lpm_key),
-			      sizeof(struct sg_trusted), BPF_ANY, BATCH) ||
-	    sg_map_batch_init(&b->resets, bpf_map__fd(dp->skel->maps.sg_buckets), sizeof(__u32),
-			      sizeof(struct sg_bucket), BPF_ANY, BATCH) ||
-	    !(b->placed = calloc(p->n_trusted / 64 + 1, sizeof(uint64_t))))
-		return sg_errf(err, -ENOMEM, "out of memory");
-	/* (1) The entries that stay first, so that their slots are known
-	 * to be taken before any new entry looks for one.  Approvals that
-	 * policy.json shadows (same prefix) are not the data plane's: the
-	 * policy.json entry is. */
-	for (size_t i = 0; i < p->n_trusted; i++) {
-		const struct sg_trusted_entry *e = &p->trusted[i];
-		long slot;
-
-		if (sg_policy_is_shadowed(p, e))
-			continue;
-		slot = index_find(dp->slot_index, &e->prefix);
-		if (slot < 0) {
-			n_new++;
-			continue;
-		}
-		if (sg_slot_test(b->used, (uint32_t)slot))
-			return listed_twice(e, err);
-		if ((rc = place_trusted(dp, b, e, (uint32_t)slot, gen, err)))
-			return rc;
-		sg_slot_set(b->placed, (uint32_t)i);
-	}
-	/* (2) */
-	if (dp->slot_index) {
-		sg_prefix_map_retain(dp->slot_index, slot_kept, b);
-		if (sg_prefix_map_reserve(dp->slot_index, n_new))
-			return sg_errf(err, -ENOMEM, "out of memory");
-	}
-	/* (3) The others.  One of them found in the index now was added by
-	 * this loop already (the entries that stay were all found by (1)):
-	 * the same prefix twice. */
-	for (size_t i = 0; i < p->n_trusted; i++) {
-		const struct sg_trusted_entry *e = &p->trusted[i];
-		long slot;
-
-		if (sg_slot_test(b->placed, (uint32_t)i) || sg_policy_is_shadowed(p, e))
-			continue;
-		if (index_find(dp->slot_index, &e->prefix) >= 0)
-			return listed_twice(e, err);
-		slot = new_slot(dp, b, err);
-		if (slot < 0)
-			return (int)slot;
-		if ((rc = index_add(&dp->slot_index, &e->prefix, (uint32_t)slot, n_new)))
-			return sg_errf(err, rc, "out of memory");
-		if ((rc = place_trusted(dp, b, e, (uint32_t)slot, gen, err)))
-			return rc;
-	}
-	if ((rc = sg_map_batch_flush(&b->hosts)))
-		return batch_error(&b->hosts, true, rc, err);
-	if ((rc = sg_map_batch_flush(&b->nets)))
-		return batch_error(&b->nets, false, rc, err);
-	if ((rc = sg_map_batch_flush(&b->resets)))
-		return sg_errf(err, rc, "reset bucket: %s", strerror(-rc));
-	return 0;
 }
 
 /* After the switch: once no packet can still judge by the previous
@@ -494,7 +283,7 @@ int sg_dp_apply(struct sg_dp *dp, const struct sg_policy *p, struct sg_err *err)
 	memset(sg_bloom_half(dp, next), 0, SG_BLOOM_WORDS * sizeof(uint64_t));
 	if ((rc = check_prefix_lens(p, err)) || (rc = build_scope_and_relays(&b, p, err)))
 		goto out;
-	if ((rc = build_trusted(dp, &b, p, next, err)))
+	if ((rc = sg_gen_build_trusted(dp, &b, p, next, err)))
 		goto stale;
 
 	sg_compile_config(p, sg_dp_generation(dp) + 1, cfg);
@@ -506,8 +295,8 @@ int sg_dp_apply(struct sg_dp *dp, const struct sg_policy *p, struct sg_err *err)
 	free(dp->slot_used);
 	dp->slot_used = b.used;
 	b.used = NULL;
-	dp->n_trusted = b.n_trusted;
-	dp->n_hosts = b.n_hosts;
+	dp->n_trusted = b.q.n_trusted;
+	dp->n_hosts = b.q.n_hosts;
 	rc = 0;
 	goto out;
 stale:

@@ -16,15 +16,12 @@
  * with a message costs about one and a half reads.
  */
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
 #include "json_stream.h"
 #include "load_internal.h"
 #include "strpool.h"
-
-/* Below this many elements a second thread does not pay for itself. */
-#define MIN_ELEMENTS 8192
+#include "threads.h"
 
 static atomic_ulong two_thread_reads;
 
@@ -69,13 +66,6 @@ static void *half_run(void *arg)
 	return NULL;
 }
 
-static bool two_cpus(void)
-{
-	cpu_set_t set;
-
-	return !sched_getaffinity(0, sizeof(set), &set) && CPU_COUNT(&set) >= 2;
-}
-
 static void half_free(struct half *h)
 {
 	sg_jsrc_free(&h->src);
@@ -92,7 +82,8 @@ bool sg_pp_trusted_halves(struct sg_policy_parse *pp, struct sg_trusted_source *
 	bool ok = true;
 
 	if (pp->one_thread || !ts->src || pp->p->n_trusted ||
-	    !sg_jsplit_halves(ts->split, MIN_ELEMENTS, parts) || !two_cpus())
+	    !sg_second_thread_worth(ts->split->count) ||
+	    !sg_jsplit_halves(ts->split, SG_SECOND_THREAD_MIN, parts))
 		return false;
 	memset(h, 0, sizeof(h));
 	for (int k = 0; k < 2; k++) {
