@@ -219,10 +219,6 @@ static struct world world;
 static void series(struct sg_dp *dp, unsigned keys, int rounds)
 {
 	n_keys = keys;
-	for (unsigned k = 0; k < KEYS; k++) {
-		world.in[k] = false;
-		world.slot[k] = -1;
-	}
 	for (int r = 0; r < rounds; r++) {
 		round_apply(dp, &world, r);
 		if (r % 3 == 2)
@@ -251,12 +247,43 @@ static void refuse_across_halves(struct sg_dp *dp, struct world *w)
 	check(dp, w, w->slot, "after that refusal, kernel and index as before");
 }
 
+/* Every key applied twice on a fresh data plane: first all new (step 3
+ * places them, in two threads), then all kept (step 1, in two threads):
+ * one two-thread step each time. */
+static void full_twice(struct sg_dp *dp, struct world *w)
+{
+	for (int round = 0; round < 2; round++) {
+		unsigned long before = sg_dp_two_thread_applies();
+		struct sg_err err = { 0 };
+		struct sg_policy p;
+		long kept[KEYS];
+		char name[160];
+
+		for (unsigned k = 0; k < n_keys; k++)
+			w->in[k] = true;
+		memcpy(kept, w->slot, sizeof(kept));
+		make_policy(&p, w->in, -1);
+		if (sg_dp_apply(dp, &p, &err))
+			tap_bail("all %u keys: %s", n_keys, err.msg);
+		sg_policy_free(&p);
+		snprintf(name, sizeof(name), "all %u keys %s: one step in two threads", n_keys,
+			 round ? "kept" : "new");
+		tap_check(sg_dp_two_thread_applies() == before + 1, name, "%lu",
+			  sg_dp_two_thread_applies() - before);
+		snprintf(name, sizeof(name), "all %u keys %s: index = kernel%s", n_keys,
+			 round ? "kept" : "new", round ? ", every slot kept" : "");
+		check(dp, w, round ? kept : NULL, name);
+	}
+}
+
 int main(void)
 {
 	struct sg_dp *dp = h_open();
 	unsigned long before;
 
 	rp_seed(&rng, 0x13198a2e03707344ull);
+	for (unsigned k = 0; k < KEYS; k++)
+		world.slot[k] = -1; /* no key is trusted yet */
 	before = sg_dp_two_thread_applies();
 	series(dp, SMALL_KEYS, SMALL_ROUNDS);
 	tap_check(sg_dp_two_thread_applies() == before, "small policies are placed by one thread",
@@ -264,6 +291,12 @@ int main(void)
 	sg_dp_close(dp);
 	/* A fresh data plane: the large series starts from nothing. */
 	dp = h_open();
+	for (unsigned k = 0; k < KEYS; k++) {
+		world.in[k] = false;
+		world.slot[k] = -1;
+	}
+	n_keys = LARGE_KEYS;
+	full_twice(dp, &world);
 	series(dp, LARGE_KEYS, LARGE_ROUNDS);
 	refuse_across_halves(dp, &world);
 	tap_check(sg_dp_two_thread_applies() > before, "large policies are placed by two threads",

@@ -199,90 +199,163 @@ static bool slot_kept(uint32_t slot, void *ctx)
 	return slot < SG_MAX_TRUSTED && sg_slot_test(b->used, slot);
 }
 
-/* Step (1) over entries [from, to): those whose prefix the index has
- * keep their slot.  Only reads the index; slots are claimed atomically
- * and each range's bits of b->placed are words of its own. */
-struct kept_range {
+/* A new entry and the slot step (3) gave it, to be placed. */
+struct fresh {
+	uint32_t entry, slot;
+};
+
+/* One thread's share of a placing step: entries [from, to) of the
+ * policy in step (1), items [from, to) of the fresh list in step (3).
+ * Each thread has its own queues; both only read the index, claim slots
+ * atomically, and own whole words of b->placed. */
+struct place_job {
 	struct sg_dp *dp;
 	struct build *b;
 	const struct sg_policy *p;
 	uint32_t gen;
+	const struct fresh *fresh;      /* step (3)'s list; NULL in step (1) */
 	size_t from, to;
 	struct gen_queue *q;
-	size_t n_new;           /* entries the index does not have */
+	size_t n_new;           /* step (1): entries the index does not have */
 	struct sg_err err;
 	int rc;
 };
 
-static int place_kept(struct kept_range *r)
+/* How far ahead the index's slot for an entry is fetched into the
+ * cache: a million-entry index is mostly cache misses otherwise. */
+#define PREFETCH_AHEAD 8
+
+/* Step (1): entries whose prefix the index has keep their slot. */
+static int place_kept(struct place_job *j)
 {
-	for (size_t i = r->from; i < r->to; i++) {
-		const struct sg_trusted_entry *e = &r->p->trusted[i];
+	const struct sg_trusted_entry *t = j->p->trusted;
+
+	for (size_t i = j->from; i < j->to; i++) {
+		const struct sg_trusted_entry *e = &t[i];
 		long slot;
 		int rc;
 
-		if (sg_policy_is_shadowed(r->p, e))
+		if (i + PREFETCH_AHEAD < j->to)
+			sg_prefix_map_prefetch(j->dp->slot_index, &t[i + PREFETCH_AHEAD].prefix);
+		if (sg_policy_is_shadowed(j->p, e))
 			continue;
-		slot = index_find(r->dp->slot_index, &e->prefix);
+		slot = index_find(j->dp->slot_index, &e->prefix);
 		if (slot < 0) {
-			r->n_new++;
+			j->n_new++;
 			continue;
 		}
-		if (!slot_claim(r->b->used, (uint32_t)slot))
-			return listed_twice(e, &r->err);
-		if ((rc = place_trusted(r->dp, r->q, e, (uint32_t)slot, r->gen, &r->err)))
+		if (!slot_claim(j->b->used, (uint32_t)slot))
+			return listed_twice(e, &j->err);
+		if ((rc = place_trusted(j->dp, j->q, e, (uint32_t)slot, j->gen, &j->err)))
 			return rc;
-		sg_slot_set(r->b->placed, (uint32_t)i);
+		sg_slot_set(j->b->placed, (uint32_t)i);
 	}
 	return 0;
 }
 
-/* The second half's thread: it sends its own queues, so that its share
- * of the kernel's inserts is made on its CPU too. */
-static void *place_kept_thread(void *arg)
+/* Step (3)'s second half: the new entries, at the slots given them. */
+static int place_fresh(struct place_job *j)
 {
-	struct kept_range *r = arg;
+	for (size_t k = j->from; k < j->to; k++) {
+		const struct fresh *f = &j->fresh[k];
+		int rc = place_trusted(j->dp, j->q, &j->p->trusted[f->entry], f->slot, j->gen,
+				       &j->err);
 
-	r->rc = place_kept(r);
-	if (!r->rc)
-		r->rc = queue_flush(r->q, &r->err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int place_job_run(struct place_job *j)
+{
+	return j->fresh ? place_fresh(j) : place_kept(j);
+}
+
+/* The second thread sends its own queues, so that its share of the
+ * kernel's inserts is made on its CPU too. */
+static void *place_job_thread(void *arg)
+{
+	struct place_job *j = arg;
+
+	j->rc = place_job_run(j);
+	if (!j->rc)
+		j->rc = queue_flush(j->q, &j->err);
 	return NULL;
 }
 
-/* Step (1) over every entry, in two threads for a large policy (an index
- * probe, a compile and a kernel hash insert each: most of a reload's
- * apply).  The first range's error wins, as one thread would find it
- * first. */
-static int place_all_kept(struct sg_dp *dp, struct build *b, const struct sg_policy *p,
-			  uint32_t gen, size_t *n_new, struct sg_err *err)
+/* A placing step over n items, in two threads when there are enough
+ * (an index probe, a compile and a kernel hash insert each: most of an
+ * apply).  The first half's error wins, as one thread would have found
+ * it first.  *n_new: step (1)'s count of entries the index lacks. */
+static int place_step(struct sg_dp *dp, struct build *b, const struct sg_policy *p,
+		      uint32_t gen, const struct fresh *fresh, size_t n, size_t *n_new,
+		      struct sg_err *err)
 {
 	struct gen_queue q2 = { 0 };
-	struct kept_range r[2] = {
-		{ .dp = dp, .b = b, .p = p, .gen = gen, .to = p->n_trusted, .q = &b->q },
-		{ .dp = dp, .b = b, .p = p, .gen = gen, .to = p->n_trusted, .q = &q2 },
+	struct place_job j[2] = {
+		{ .dp = dp, .b = b, .p = p, .gen = gen, .fresh = fresh, .to = n, .q = &b->q },
+		{ .dp = dp, .b = b, .p = p, .gen = gen, .fresh = fresh, .to = n, .q = &q2 },
 	};
+	/* Step (1) without an index finds nothing to keep: one pass counts. */
+	bool two = (fresh || dp->slot_index) && sg_second_thread_worth(n) && !queue_init(&q2, b);
 	pthread_t second;
-	bool two = dp->slot_index && sg_second_thread_worth(p->n_trusted) && !queue_init(&q2, b);
 	int rc;
 
 	/* Split on a multiple of 64: the halves' bits of b->placed lie in
 	 * words of their own. */
-	r[0].to = r[1].from = two ? (p->n_trusted / 2) & ~(size_t)63 : p->n_trusted;
-	if (two && pthread_create(&second, NULL, place_kept_thread, &r[1]))
-		r[0].to = r[1].from = p->n_trusted, two = false;
-	r[0].rc = place_kept(&r[0]);
+	j[0].to = j[1].from = two ? (n / 2) & ~(size_t)63 : n;
+	if (two && pthread_create(&second, NULL, place_job_thread, &j[1]))
+		j[0].to = j[1].from = n, two = false;
+	j[0].rc = place_job_run(&j[0]);
 	if (two) {
 		pthread_join(second, NULL);
 		__atomic_fetch_add(&two_thread_applies, 1, __ATOMIC_RELAXED);
 	}
-	*n_new = r[0].n_new + r[1].n_new;
+	if (n_new)
+		*n_new = j[0].n_new + j[1].n_new;
 	b->q.n_trusted += q2.n_trusted;
 	b->q.n_hosts += q2.n_hosts;
 	sg_gen_queue_free(&q2);
-	rc = r[0].rc ? r[0].rc : r[1].rc;
+	rc = j[0].rc ? j[0].rc : j[1].rc;
 	if (rc && err)
-		*err = r[0].rc ? r[0].err : r[1].err;
+		*err = j[0].rc ? j[0].err : j[1].err;
 	return rc;
+}
+
+/* Step (3)'s first half, in this thread: each new entry gets a slot
+ * and its place in the index (one probe: an entry already there was
+ * added by this loop, the same prefix twice), listed in *out to be
+ * placed.  Its count in *n_out. */
+static int give_slots(struct sg_dp *dp, struct build *b, const struct sg_policy *p,
+		      size_t n_new, struct fresh **out, size_t *n_out, struct sg_err *err)
+{
+	struct fresh *fresh = malloc((n_new ? n_new : 1) * sizeof(*fresh));
+	size_t n = 0;
+	int rc;
+
+	*out = fresh;
+	if (!fresh)
+		return sg_errf(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < p->n_trusted && n < n_new; i++) {
+		const struct sg_trusted_entry *e = &p->trusted[i];
+		long slot;
+
+		if (sg_slot_test(b->placed, (uint32_t)i) || sg_policy_is_shadowed(p, e))
+			continue;
+		slot = new_slot(dp, b, err);
+		if (slot < 0)
+			return (int)slot;
+		rc = index_add(&dp->slot_index, &e->prefix, (uint32_t)slot, n_new);
+		if (rc == -EEXIST)
+			return listed_twice(e, err);
+		if (rc)
+			return sg_errf(err, rc, "out of memory");
+		sg_slot_set(b->used, (uint32_t)slot);
+		fresh[n++] = (struct fresh){ .entry = (uint32_t)i, .slot = (uint32_t)slot };
+	}
+	*n_out = n;
+	return 0;
 }
 
 /* The running generation's index becomes the new one's, in place: a
@@ -308,7 +381,7 @@ int sg_gen_build_trusted(struct sg_dp *dp, struct build *b, const struct sg_poli
 	 * to be taken before any new entry looks for one.  Approvals that
 	 * policy.json shadows (same prefix) are not the data plane's: the
 	 * policy.json entry is. */
-	if ((rc = place_all_kept(dp, b, p, gen, &n_new, err)))
+	if ((rc = place_step(dp, b, p, gen, NULL, p->n_trusted, &n_new, err)))
 		return rc;
 	/* (2) */
 	if (dp->slot_index) {
@@ -316,24 +389,16 @@ int sg_gen_build_trusted(struct sg_dp *dp, struct build *b, const struct sg_poli
 		if (sg_prefix_map_reserve(dp->slot_index, n_new))
 			return sg_errf(err, -ENOMEM, "out of memory");
 	}
-	/* (3) The others.  One of them found in the index now was added by
-	 * this loop already (the entries that stay were all found by (1)):
-	 * the same prefix twice. */
-	for (size_t i = 0; i < p->n_trusted; i++) {
-		const struct sg_trusted_entry *e = &p->trusted[i];
-		long slot;
+	/* (3) The others: slots and the index here, then placed like (1). */
+	if (n_new) {
+		struct fresh *fresh;
+		size_t n_fresh = 0;
 
-		if (sg_slot_test(b->placed, (uint32_t)i) || sg_policy_is_shadowed(p, e))
-			continue;
-		if (index_find(dp->slot_index, &e->prefix) >= 0)
-			return listed_twice(e, err);
-		slot = new_slot(dp, b, err);
-		if (slot < 0)
-			return (int)slot;
-		if ((rc = index_add(&dp->slot_index, &e->prefix, (uint32_t)slot, n_new)))
-			return sg_errf(err, rc, "out of memory");
-		sg_slot_set(b->used, (uint32_t)slot);
-		if ((rc = place_trusted(dp, &b->q, e, (uint32_t)slot, gen, err)))
+		rc = give_slots(dp, b, p, n_new, &fresh, &n_fresh, err);
+		if (!rc)
+			rc = place_step(dp, b, p, gen, fresh, n_fresh, NULL, err);
+		free(fresh);
+		if (rc)
 			return rc;
 	}
 	if ((rc = queue_flush(&b->q, err)))

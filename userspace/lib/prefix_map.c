@@ -97,6 +97,12 @@ static size_t probe(const struct sg_prefix_map *m, const struct sg_addr *a, unsi
 	return i;
 }
 
+void sg_prefix_map_prefetch(const struct sg_prefix_map *m, const struct sg_prefix *p)
+{
+	if (m && m->cap)
+		__builtin_prefetch(&m->slots[home_of(m, &p->addr, p->len)]);
+}
+
 /* Moves every prefix into a table sized for n (at least the ones there). */
 static int resize(struct sg_prefix_map *m, size_t n)
 {

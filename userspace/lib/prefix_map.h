@@ -26,6 +26,9 @@ void sg_prefix_map_free(struct sg_prefix_map *m);
 int sg_prefix_map_add(struct sg_prefix_map *m, const struct sg_prefix *p, uint32_t value);
 /* Replaces the value of p, which must be there: 0, -ENOENT or -ERANGE. */
 int sg_prefix_map_set(struct sg_prefix_map *m, const struct sg_prefix *p, uint32_t value);
+/* Starts fetching into the cache the part of the table where p would
+ * be, for a lookup of p a few steps later (m may be NULL). */
+void sg_prefix_map_prefetch(const struct sg_prefix_map *m, const struct sg_prefix *p);
 /* The value of p, or -1. */
 long sg_prefix_map_get(const struct sg_prefix_map *m, const struct sg_prefix *p);
 void sg_prefix_map_del(struct sg_prefix_map *m, const struct sg_prefix *p);
