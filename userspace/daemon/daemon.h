@@ -140,7 +140,19 @@ struct sgd {
 };
 
 /* policy_state.c */
-int sgd_policy_start(struct sgd *d);
+/* policy.json as read for the start: by sgd_policy_read, which may run
+ * while the data plane is being opened, then taken by sgd_policy_start. */
+struct sgd_policy_read {
+	struct sg_policy policy;
+	char sha[65];
+	struct sg_diag diag;
+	int rc;                 /* sg_policy_load's */
+};
+void sgd_policy_read(struct sgd *d, struct sgd_policy_read *r);
+void sgd_policy_read_free(struct sgd_policy_read *r);
+/* Adds the approvals to the policy r holds, applies it (r is emptied,
+ * its policy now d's).  0, or -1 with the reason logged. */
+int sgd_policy_start(struct sgd *d, struct sgd_policy_read *r);
 /* Called once the new policy is valid, right before it is applied: the
  * audit record is written there (a reload that cannot be recorded is
  * not made).  Nonzero refuses the reload, with the reason in err. */

@@ -257,9 +257,45 @@ static int check_own_paths(struct sgd *d)
 	return 0;
 }
 
+struct dp_opening {
+	struct sgd *d;
+	struct sg_err err;
+	int rc;
+};
+
+static void *open_dp(void *arg)
+{
+	struct dp_opening *o = arg;
+
+	o->rc = sg_dp_open(&o->d->dp, o->d->cfg.pin_dir, &o->err);
+	return NULL;
+}
+
+/* Opens the data plane (loading and verifying the programs, the pinned
+ * maps) in a thread of its own while this one reads policy.json: with a
+ * large policy each takes a good part of the start, and neither needs
+ * the other.  0, or -1 with the reason logged. */
+static int open_dp_reading_policy(struct sgd *d, struct sgd_policy_read *first)
+{
+	struct dp_opening o = { .d = d };
+	pthread_t opener;
+	bool threaded = !pthread_create(&opener, NULL, open_dp, &o);
+
+	if (!threaded)
+		open_dp(&o);
+	sgd_policy_read(d, first);
+	if (threaded)
+		pthread_join(opener, NULL);
+	if (o.rc) {
+		sgd_err("%s", o.err.msg);
+		return -1;
+	}
+	return 0;
+}
+
 static int start(struct sgd *d)
 {
-	struct sg_err err = { 0 };
+	struct sgd_policy_read first = { 0 };
 	int fd;
 
 	/* Before anything is created: a hook on a non-Ethernet device
@@ -275,18 +311,18 @@ static int start(struct sgd *d)
 	}
 	if (check_own_paths(d) || take_lock(d))
 		return -1;
-	if (sg_dp_open(&d->dp, d->cfg.pin_dir, &err)) {
-		sgd_err("%s", err.msg);
+	if (open_dp_reading_policy(d, &first)) {
+		sgd_policy_read_free(&first);
 		return -1;
 	}
 	if (sg_dp_reused(d->dp))
 		sgd_notice("reusing pinned maps in %s (generation %llu): enforcement continued "
 			   "while the daemon was away", d->cfg.pin_dir,
 			   (unsigned long long)sg_dp_generation(d->dp));
-	if (d->cfg.store && sgd_fleet_open(d))
+	if ((d->cfg.store && sgd_fleet_open(d)) || sgd_policy_start(d, &first)) {
+		sgd_policy_read_free(&first);
 		return -1;
-	if (sgd_policy_start(d))
-		return -1;
+	}
 	if (d->store)
 		sgd_fleet_apply_bans(d);
 	sgd_attach_all(d);

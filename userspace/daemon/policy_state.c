@@ -16,14 +16,14 @@
 #include "notify.h"
 
 /* Loads policy.json and approvals.json into *out (merged). */
-static int load_all(struct sgd *d, struct sg_policy *out, char sha[65], struct sg_diag *diag)
+/* The approvals in force (approvals.json and its journal, or the fleet
+ * store's) added to the policy just read; *out is freed on failure. */
+static int add_approvals(struct sgd *d, struct sg_policy *out, struct sg_diag *diag)
 {
 	struct sg_trusted_entry *approvals = NULL;
 	size_t n = 0;
 	int rc = -1;
 
-	if (sg_policy_load(d->cfg.policy_path, &d->load_opts, out, sha, diag))
-		return -1;
 	if (d->store) {
 		/* The fleet store's approvals replace approvals.json. */
 		if (!sgd_fleet_merge(d, out))
@@ -55,6 +55,25 @@ out:
 	if (rc)
 		sg_policy_free(out);
 	return rc;
+}
+
+static int load_all(struct sgd *d, struct sg_policy *out, char sha[65], struct sg_diag *diag)
+{
+	if (sg_policy_load(d->cfg.policy_path, &d->load_opts, out, sha, diag))
+		return -1;
+	return add_approvals(d, out, diag);
+}
+
+void sgd_policy_read(struct sgd *d, struct sgd_policy_read *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->rc = sg_policy_load(d->cfg.policy_path, &d->load_opts, &r->policy, r->sha, &r->diag);
+}
+
+void sgd_policy_read_free(struct sgd_policy_read *r)
+{
+	sg_policy_free(&r->policy);
+	sg_diag_free(&r->diag);
 }
 
 long sgd_find_approval(const struct sg_policy *p, const struct sg_prefix *prefix)
@@ -143,14 +162,17 @@ static void log_diag(const struct sg_diag *diag)
 		sgd_log(diag->is_error[i] ? LOG_ERR : LOG_WARNING, "%s", diag->lines[i]);
 }
 
-int sgd_policy_start(struct sgd *d)
+int sgd_policy_start(struct sgd *d, struct sgd_policy_read *r)
 {
-	struct sg_diag diag = { 0 };
+	struct sg_diag diag = r->diag; /* ours now, as is its policy */
 	struct sg_err err = { 0 };
-	char sha[65] = "";
+	int read_rc = r->rc;
+	char sha[65];
 
-	sg_policy_init(&d->policy);
-	if (load_all(d, &d->policy, sha, &diag)) {
+	memcpy(sha, r->sha, sizeof(sha));
+	d->policy = r->policy;
+	memset(r, 0, sizeof(*r));
+	if (read_rc || add_approvals(d, &d->policy, &diag)) {
 		log_diag(&diag);
 		sgd_err("policy refused; %s", sg_dp_generation(d->dp)
 				? "the pinned policy from the previous run stays in force"
