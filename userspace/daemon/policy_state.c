@@ -107,9 +107,14 @@ static void warn_shadowed(const struct sg_policy *p)
 
 void sgd_snapshot_policy(struct sgd *d)
 {
-	struct sgd_expiry *e = calloc(d->policy.n_trusted ? d->policy.n_trusted : 1, sizeof(*e));
-	size_t n = 0, approvals = 0;
+	size_t n = 0, approvals = 0, n_expiring = 0;
+	struct sgd_expiry *e;
 
+	/* Sized for the entries that expire, not for all: an expiry is some
+	 * 320 bytes here, and most of a million entries have none. */
+	for (size_t i = 0; i < d->policy.n_trusted; i++)
+		n_expiring += d->policy.trusted[i].expires != 0;
+	e = calloc(n_expiring ? n_expiring : 1, sizeof(*e));
 	for (size_t i = 0; e && i < d->policy.n_trusted; i++) {
 		const struct sg_trusted_entry *t = &d->policy.trusted[i];
 
