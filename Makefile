@@ -9,6 +9,7 @@
 #   make demo     run the lab demo (DEMO_ARGS="--keep" etc. go to scripts/lab.sh)
 #   make fuzz     run every libFuzzer target FUZZ_SECONDS (default 60) each
 #   make SANITIZE=1 BUILD=build-asan   smtpgated/smtpgatectl with ASan+UBSan
+#   make SANITIZE=thread BUILD=build-tsan   the same with ThreadSanitizer
 #   make install  smtpgated, smtpgatectl, unit, man pages... (DESTDIR, PREFIX)
 #   make deb      the Debian package, in $(BUILD)/deb/ (scripts/build-deb.sh)
 #   make test-vm  the package and the BPF suites in a Debian 12 VM (tests/vm)
@@ -26,6 +27,11 @@ CFLAGS       ?= -O2 -g
 # SANITIZE=1: everything built with ASan and UBSan (use a BUILD dir of its own).
 ifeq ($(SANITIZE),1)
 CFLAGS       += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+endif
+# SANITIZE=thread: ThreadSanitizer, for the code that splits work over
+# two threads (reading trusted[], placing a generation's entries).
+ifeq ($(SANITIZE),thread)
+CFLAGS       += -fsanitize=thread -fno-omit-frame-pointer
 endif
 CFLAGS       += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 		-DSG_VERSION=\"$(VERSION)\" \

@@ -335,6 +335,12 @@ static void test_large_same_as_tree(void **state)
 		sg_diag_free(&d);
 		free(text);
 	}
+	/* In the first half too (two threads split 20,000 near 10,000). */
+	text = many(20000, 3000, bad[0]);
+	assert_int_equal(both_ways(text, &d), -1);
+	assert_int_equal(d.n_errors, 1);
+	sg_diag_free(&d);
+	free(text);
 	text = many(20000, 17000, "{\"addr\": \"10.0.0.1}");
 	expect_syntax_error(text);
 	free(text);
