@@ -87,6 +87,7 @@ static void mute(bool on)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	char path[256];
+	struct sgd_policy_read first;
 	struct sg_err err = { 0 };
 
 	(void)argc;
@@ -122,7 +123,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	}
 	d.started = time(NULL);
-	if (sgd_policy_start(&d)) {
+	sgd_policy_read(&d, &first);
+	if (sgd_policy_start(&d, &first)) {
 		fprintf(stderr, "fuzz_control: the fixed policy was refused\n");
 		abort();
 	}

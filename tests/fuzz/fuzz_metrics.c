@@ -336,8 +336,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(att[1].ifname, sizeof(att[1].ifname), "%s", field[3]);
 	att[1].hook = SG_HOOK_TC_EGRESS;
 	att[1].mode = "";
-	snprintf(exp->prefix, sizeof(exp->prefix), "%s", field[4]);
-	snprintf(exp->ticket, sizeof(exp->ticket), "%s", field[5]);
+	/* A prefix is written by smtpgate itself; the ticket is the label
+	 * text that comes from a user. */
+	if (sg_prefix_parse(field[4], &exp->prefix, NULL))
+		sg_prefix_parse("198.18.0.0/24", &exp->prefix, NULL);
+	exp->ticket = field[5];
 	exp->expires = 1900000000;
 	memcpy(&src[0].addr, data, size < sizeof(src[0].addr) ? size : sizeof(src[0].addr));
 	sg_addr_format(&src[0].addr, src[0].text, sizeof(src[0].text));

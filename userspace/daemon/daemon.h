@@ -38,9 +38,13 @@ struct sgd_opts {
 };
 
 /* One trusted entry's expiry, as the metrics thread sees it. */
+/* A trusted entry's expiry, as /metrics lists it: 32 bytes and its
+ * ticket at this offset of the snapshot's expiry_text, where a prefix
+ * and a ticket as fixed-size strings took 320 (a policy whose million
+ * entries all expire).  The metrics thread formats the prefix. */
 struct sgd_expiry {
-	char prefix[SG_PREFIX_STRLEN];
-	char ticket[SG_TICKET_MAX * 4 + 1]; /* 64 characters of UTF-8 */
+	struct sg_prefix prefix;
+	uint32_t ticket;
 	int64_t expires;        /* unix seconds */
 };
 
@@ -113,6 +117,8 @@ struct sgd {
 	pthread_mutex_t lock;
 	struct sgd_expiry *expiries;  /* entries with an expiry, data-plane view */
 	size_t n_expiries;
+	char *expiry_text;            /* their tickets */
+	size_t expiry_text_len;
 	size_t n_trusted;             /* entries given to the data plane */
 	size_t n_approvals;
 	uint64_t generation;

@@ -360,6 +360,7 @@ static void stop(struct sgd *d)
 	sgd_approvals_close(d);
 	sg_policy_free(&d->policy);
 	free(d->expiries);
+	free(d->expiry_text);
 	sg_host_config_free(&d->cfg);
 	if (d->lock_fd >= 0)
 		close(d->lock_fd);

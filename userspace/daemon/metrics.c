@@ -84,6 +84,8 @@ static double monotonic_seconds(void)
 /* The daemon's own part of the snapshot, copied under d->lock. */
 static int copy_daemon_state(struct sgd *d, struct sg_mt_snapshot *s)
 {
+	struct sgd_expiry *raw = NULL;
+	size_t n_raw = 0;
 	int rc = 0;
 
 	s->version = SG_VERSION;
@@ -109,22 +111,30 @@ static int copy_daemon_state(struct sgd *d, struct sg_mt_snapshot *s)
 	s->store.refused = d->store_view.refused;
 	s->store.failovers = d->store_view.failovers;
 	s->store.reconnects = d->store_view.reconnects;
+	/* Copied as they are (two arrays), pointers made after the lock. */
 	if (d->n_expiries) {
-		s->expiries = calloc(d->n_expiries, sizeof(*s->expiries));
-		if (s->expiries) {
-			for (size_t i = 0; i < d->n_expiries; i++) {
-				struct sg_mt_expiry *e = &s->expiries[i];
-
-				snprintf(e->prefix, sizeof(e->prefix), "%s", d->expiries[i].prefix);
-				snprintf(e->ticket, sizeof(e->ticket), "%s", d->expiries[i].ticket);
-				e->expires = d->expiries[i].expires;
-			}
-			s->n_expiries = d->n_expiries;
+		raw = malloc(d->n_expiries * sizeof(*raw));
+		s->expiry_text = malloc(d->expiry_text_len);
+		if (raw && s->expiry_text) {
+			memcpy(raw, d->expiries, d->n_expiries * sizeof(*raw));
+			memcpy(s->expiry_text, d->expiry_text, d->expiry_text_len);
+			n_raw = d->n_expiries;
 		} else {
 			rc = -ENOMEM;
 		}
 	}
 	pthread_mutex_unlock(&d->lock);
+	if (n_raw && (s->expiries = calloc(n_raw, sizeof(*s->expiries)))) {
+		for (size_t i = 0; i < n_raw; i++) {
+			s->expiries[i].prefix = raw[i].prefix;
+			s->expiries[i].ticket = s->expiry_text + raw[i].ticket;
+			s->expiries[i].expires = raw[i].expires;
+		}
+		s->n_expiries = n_raw;
+	} else if (n_raw) {
+		rc = -ENOMEM;
+	}
+	free(raw);
 	return rc;
 }
 

@@ -30,6 +30,7 @@ void sg_mt_snapshot_free(struct sg_mt_snapshot *s)
 {
 	sg_stats_snapshot_free(&s->kernel);
 	free(s->expiries);
+	free(s->expiry_text);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -201,8 +202,10 @@ static int by_prefix_ticket(const void *pa, const void *pb)
 {
 	const struct sg_mt_expiry *a = *(const struct sg_mt_expiry *const *)pa;
 	const struct sg_mt_expiry *b = *(const struct sg_mt_expiry *const *)pb;
-	int c = strcmp(a->prefix, b->prefix);
+	int c = memcmp(&a->prefix.addr, &b->prefix.addr, sizeof(a->prefix.addr));
 
+	if (!c && a->prefix.len != b->prefix.len)
+		c = a->prefix.len < b->prefix.len ? -1 : 1;
 	if (!c)
 		c = strcmp(a->ticket, b->ticket);
 	if (!c)
@@ -210,9 +213,10 @@ static int by_prefix_ticket(const void *pa, const void *pb)
 	return c;
 }
 
-/* Sorted by prefix and ticket; one series per pair (the earliest expiry
- * if a prefix is listed twice under one ticket), since a duplicate series
- * would make Prometheus drop the sample. */
+/* Sorted by prefix (by address, then length) and ticket; one series per
+ * pair (the earliest expiry if a prefix is listed twice under one
+ * ticket), since a duplicate series would make Prometheus drop the
+ * sample. */
 static void render_expiries(const struct sg_mt_snapshot *s, FILE *out)
 {
 	const struct sg_mt_expiry **idx = calloc(s->n_expiries ? s->n_expiries : 1, sizeof(*idx));
@@ -229,11 +233,15 @@ static void render_expiries(const struct sg_mt_snapshot *s, FILE *out)
 	for (size_t i = 0; i < s->n_expiries; i++) {
 		const struct sg_mt_expiry *e = idx[i];
 
-		if (prev && !strcmp(prev->prefix, e->prefix) && !strcmp(prev->ticket, e->ticket))
+		char prefix[SG_PREFIX_STRLEN];
+
+		if (prev && sg_prefix_equal(&prev->prefix, &e->prefix) &&
+		    !strcmp(prev->ticket, e->ticket))
 			continue;
 		prev = e;
+		sg_prefix_format(&e->prefix, prefix, sizeof(prefix));
 		fputs("smtpgate_approval_expiry_timestamp_seconds{prefix=\"", out);
-		sg_mt_escape(out, e->prefix);
+		sg_mt_escape(out, prefix);
 		fputs("\",ticket=\"", out);
 		sg_mt_escape(out, e->ticket);
 		fprintf(out, "\"} %lld\n", (long long)e->expires);

@@ -27,12 +27,13 @@
 #include "dataplane.h"
 #include "stats_snapshot.h"
 
-#define SG_MT_TICKET_MAX 260 /* SG_TICKET_MAX UTF-8 characters, with room */
 
 /* One trusted entry's expiry. */
+/* One trusted entry's expiry; the ticket lives as long as the snapshot
+ * (in its expiry_text, or the caller's). */
 struct sg_mt_expiry {
-	char prefix[SG_PREFIX_STRLEN];
-	char ticket[SG_MT_TICKET_MAX];
+	struct sg_prefix prefix;
+	const char *ticket;
 	int64_t expires;        /* unix seconds */
 };
 
@@ -60,6 +61,7 @@ struct sg_mt_snapshot {
 	uint64_t audit_refusals_suppressed;
 	struct sg_mt_expiry *expiries;  /* owned by the snapshot (freed with it) */
 	size_t n_expiries;
+	char *expiry_text;              /* the tickets they point to (freed with it), or NULL */
 	char policy_sha256[65];         /* of policy.json in force; "": not shown */
 	/* The fleet store (docs/fleet.md); not shown unless configured. */
 	struct {
