@@ -25,19 +25,32 @@
 #              1,000 entries are replaced (what `check` accepts must
 #              load over any running policy): ok or refused
 #
-#   tests/bench/bench_scale.sh [--runs N] [--sizes "262144 1000000"]
+#   tests/bench/bench_scale.sh [--runs N] [--sizes "262144 1000000"] [--against DIR]
+#
+# --against DIR: the build directory of another tree (a worktree of the
+# previous release, say), measured side by side: each run starts that
+# build's daemon, then this one's, alternately, each from nothing (the
+# pins removed and the machine left to settle between), and prints both
+# medians and their ratio.  On a shared machine whose speed drifts, the
+# ratio is the figure to read.
 set -uo pipefail
 
 RUNS=3
 SIZES="262144 1000000"
+AGAINST=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--runs) RUNS="$2"; shift 2 ;;
 	--sizes) SIZES="$2"; shift 2 ;;
+	--against) AGAINST="$(realpath "$2")"; shift 2 ;;
 	--verbose) shift ;;
-	*) echo "usage: $0 [--runs N] [--sizes \"N ...\"]" >&2; exit 2 ;;
+	*) echo "usage: $0 [--runs N] [--sizes \"N ...\"] [--against DIR]" >&2; exit 2 ;;
 	esac
 done
+if [ -n "$AGAINST" ] && { ! [ -x "$AGAINST/smtpgated" ] || ! [ -x "$AGAINST/smtpgatectl" ]; }; then
+	echo "$0: --against $AGAINST: no smtpgated and smtpgatectl there" >&2
+	exit 2
+fi
 
 cd "$(dirname "$0")/../.."
 # shellcheck source=tests/bench/ctl_bench_lib.sh
@@ -88,6 +101,35 @@ restart_changed() {
 	if ctl_start; then echo ok; else echo refused; fi
 }
 
+# use_build DIR: the daemon and CLI the next runs use.
+use_build() {
+	SMTPGATED="$1/smtpgated"
+	SMTPGATECTL="$1/smtpgatectl"
+}
+
+# idle_pct: the machine's idle share over half a second, in percent.
+idle_pct() {
+	local a b
+	a=$(awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
+	sleep 0.5
+	b=$(awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
+	echo "$a $b" | awk '{ t = $4 - $2; print (t > 0 ? int(100 * ($3 - $1) / t) : 100) }'
+}
+
+# fresh: no daemon, no pins; then waits (10 s at most) for the machine
+# to be 80 % idle: the kernel frees a million-entry table in the
+# background, about half a second of CPU, which would land on the next
+# start.
+fresh() {
+	local i
+
+	ctl_stop
+	lab_daemon_detach gw "$CTL_NAME" >/dev/null 2>&1
+	for ((i = 0; i < 20; i++)); do
+		[ "$(idle_pct)" -ge 80 ] && break
+	done
+}
+
 col() { awk -v k="$2" '{ print $k }' "$1" | median; }
 mib() { col "$1" "$2" | awk '{ print ($1 == "-") ? "-" : int($1 / 1024 + 0.5) }'; }
 mib_bytes() { col "$1" "$2" | awk '{ print ($1 == "-") ? "-" : int($1 / 1048576 + 0.5) }'; }
@@ -109,17 +151,48 @@ res="$CTL_DIR/bench"
 mkdir -p "$res"
 printf '%-9s %9s %10s %9s %10s %10s %9s %11s %11s %8s %8s\n' entries start_ms reload_ms start_cpu reload_cpu \
 	HWM_start RSS_rest HWM_reload kernel_MiB idle_cpu restart
+# row LABEL FILE RESTART: the medians of FILE's runs.
+row() {
+	printf '%-9s %9s %10s %9s %10s %10s %9s %11s %11s %8s %8s\n' "$1" "$(col "$2" 1)" \
+		"$(col "$2" 2)" "$(col "$2" 7)" "$(col "$2" 8)" \
+		"$(mib "$2" 3)" "$(mib "$2" 4)" "$(mib "$2" 5)" \
+		"$(mib_bytes "$2" 6)" "$(col "$2" 9)" "$3"
+}
+
+# ratio THIS OTHER K: median of column K of THIS over that of OTHER.
+ratio() {
+	awk -v a="$(col "$1" "$3")" -v b="$(col "$2" "$3")" \
+		'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'
+}
+
+this_build="$(realpath "$BUILD")"
 for n in $SIZES; do
 	write_policy "$n"
 	: >"$res/size-$n"
+	: >"$res/other-$n"
 	for ((r = 0; r < RUNS; r++)); do
+		if [ -n "$AGAINST" ]; then
+			use_build "$AGAINST"
+			fresh
+			one_run "$res/other-$n"
+			use_build "$this_build"
+			fresh
+		fi
 		one_run "$res/size-$n"
 	done
 	restart=$(restart_changed "$n")
-	printf '%-9s %9s %10s %9s %10s %10s %9s %11s %11s %8s %8s\n' "$n" "$(col "$res/size-$n" 1)" \
-		"$(col "$res/size-$n" 2)" "$(col "$res/size-$n" 7)" "$(col "$res/size-$n" 8)" \
-		"$(mib "$res/size-$n" 3)" "$(mib "$res/size-$n" 4)" "$(mib "$res/size-$n" 5)" \
-		"$(mib_bytes "$res/size-$n" 6)" "$(col "$res/size-$n" 9)" "$restart"
+	if [ -n "$AGAINST" ]; then
+		row "$n" "$res/other-$n" "-"
+		echo "          (the build in $AGAINST)"
+		row "$n" "$res/size-$n" "$restart"
+		echo "          (this build; ratio this/other: start $(ratio "$res/size-$n" "$res/other-$n" 1)," \
+			"reload $(ratio "$res/size-$n" "$res/other-$n" 2), CPU start" \
+			"$(ratio "$res/size-$n" "$res/other-$n" 7), CPU reload" \
+			"$(ratio "$res/size-$n" "$res/other-$n" 8), HWM reload" \
+			"$(ratio "$res/size-$n" "$res/other-$n" 5))"
+	else
+		row "$n" "$res/size-$n" "$restart"
+	fi
 	echo "          before: $(today "$n")"
 done
 ctl_stop

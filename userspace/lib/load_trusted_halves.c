@@ -52,7 +52,9 @@ static void half_one(json_t *v, size_t i, void *ctx)
 	if (atomic_load_explicit(h->give_up, memory_order_relaxed))
 		return;
 	sg_j_trusted(&h->c, v, h->p, false, h->pp->now, &t, &x, &addr_ok);
-	if (!addr_ok || h->d.n || sg_policy_fill_trusted(h->p, i, &t, h->pool))
+	/* The counts too: a line lost to ENOMEM still counts. */
+	if (!addr_ok || h->d.n || h->d.n_errors || h->d.n_warnings ||
+	    sg_policy_fill_trusted(h->p, i, &t, h->pool))
 		atomic_store_explicit(h->give_up, true, memory_order_relaxed);
 }
 
