@@ -103,8 +103,10 @@ static void test_matches_reference(void **state)
 			assert_int_equal(sg_prefix_map_size(m), n);
 		} else if (op < 96) {
 			assert_int_equal(sg_prefix_map_reserve(m, next_rand() % 64), 0);
-		} else {
+		} else if (op < 98) {
 			sg_prefix_map_fit(m);
+		} else {
+			sg_prefix_map_shrink(m);
 		}
 		check_all(m, ref);
 	}
@@ -141,12 +143,43 @@ static void test_reserve_then_add(void **state)
 	sg_prefix_map_free(m);
 }
 
+/* A table sized for far more than it gets (an index read from tables
+ * with room to spare), shrunk: the same answers, and it grows again. */
+static void test_shrink_then_add(void **state)
+{
+	struct sg_prefix_map *m = sg_prefix_map_new(100 * KEYS);
+	long ref[KEYS];
+
+	(void)state;
+	assert_non_null(m);
+	for (unsigned k = 0; k < KEYS; k++) {
+		struct sg_prefix p = key(k);
+
+		ref[k] = k < KEYS / 2 ? (long)k : NONE;
+		if (k < KEYS / 2)
+			assert_int_equal(sg_prefix_map_add(m, &p, k), 0);
+	}
+	sg_prefix_map_shrink(m);
+	check_all(m, ref);
+	for (unsigned k = KEYS / 2; k < KEYS; k++) {
+		struct sg_prefix p = key(k);
+
+		assert_int_equal(sg_prefix_map_add(m, &p, k), 0);
+		ref[k] = k;
+	}
+	check_all(m, ref);
+	sg_prefix_map_shrink(m);
+	check_all(m, ref);
+	sg_prefix_map_free(m);
+}
+
 int main(void)
 {
 	rp_seed(&rng, 0x243f6a8885a308d3ull);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_matches_reference),
 		cmocka_unit_test(test_reserve_then_add),
+		cmocka_unit_test(test_shrink_then_add),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);

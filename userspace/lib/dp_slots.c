@@ -147,6 +147,35 @@ static int scan_table(struct sg_dp *dp, int fd, bool lpm, struct sg_err *err)
 	return rc;
 }
 
+/* The most entries the table behind fd can hold (0 if unknown). */
+static size_t table_room(int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	return fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) ? info.max_entries : 0;
+}
+
+/* An index with room for everything the active tables can hold, so that
+ * reading a million entries does not grow it by doubling: each doubling
+ * holds the old table and one twice its size, and the last one could
+ * overshoot to twice what is needed (some 80 MB at a restart with a
+ * million entries, where the index itself is 27).  Without memory for
+ * that much, it starts small and grows. */
+static void index_for_tables(struct sg_dp *dp, uint32_t gen)
+{
+	int hosts = sg_dp_inner_fd(dp, "sg_trusted_hosts", (int)gen);
+	int nets = sg_dp_inner_fd(dp, "sg_trusted_nets", (int)gen);
+	size_t room = table_room(hosts) + table_room(nets);
+
+	if (room)
+		dp->slot_index = sg_prefix_map_new(room);
+	if (hosts >= 0)
+		close(hosts);
+	if (nets >= 0)
+		close(nets);
+}
+
 /* Rebuilds slot_used, the index and the counts from the active
  * generation: a restart with pins kept carries on from what is there. */
 static int scan_active(struct sg_dp *dp, struct sg_err *err)
@@ -159,6 +188,7 @@ static int scan_active(struct sg_dp *dp, struct sg_err *err)
 	dp->n_trusted = 0;
 	dp->n_hosts = 0;
 	gen = sg_dp_active(dp);
+	index_for_tables(dp, gen);
 	fd = sg_dp_inner_fd(dp, "sg_trusted_hosts", (int)gen);
 	if (fd >= 0) {
 		rc = scan_table(dp, fd, false, err);
@@ -169,9 +199,10 @@ static int scan_active(struct sg_dp *dp, struct sg_err *err)
 		rc = scan_table(dp, fd, true, err);
 		close(fd);
 	}
-	/* Grown by doubling while the tables were read. */
+	/* Sized for the tables' room (a quarter more than the policy, at
+	 * least): down to what it holds. */
 	if (!rc && dp->slot_index)
-		sg_prefix_map_fit(dp->slot_index);
+		sg_prefix_map_shrink(dp->slot_index);
 	return rc;
 }
 

@@ -141,6 +141,12 @@ void sg_prefix_map_fit(struct sg_prefix_map *m)
 		resize(m, m->used); /* out of memory: it stays as large */
 }
 
+void sg_prefix_map_shrink(struct sg_prefix_map *m)
+{
+	if (m->cap > slots_for(m->used))
+		resize(m, m->used); /* out of memory: it stays as large */
+}
+
 int sg_prefix_map_add(struct sg_prefix_map *m, const struct sg_prefix *p, uint32_t value)
 {
 	size_t i;

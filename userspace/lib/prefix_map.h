@@ -43,6 +43,9 @@ int sg_prefix_map_reserve(struct sg_prefix_map *m, size_t n);
 /* Gives memory back when the table is half as large again as it needs
  * (grown by doubling, or after many deletions); best effort. */
 void sg_prefix_map_fit(struct sg_prefix_map *m);
+/* Down to the size for what it holds, whenever it is larger: after
+ * filling a table sized for an upper bound.  Best effort. */
+void sg_prefix_map_shrink(struct sg_prefix_map *m);
 size_t sg_prefix_map_size(const struct sg_prefix_map *m);
 /* Calls cb for every (prefix, value) in no particular order, until it
  * returns non-zero (which is returned).  The map must not change meanwhile. */
