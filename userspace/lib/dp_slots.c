@@ -156,49 +156,37 @@ static size_t table_room(int fd)
 	return fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) ? info.max_entries : 0;
 }
 
-/* An index with room for everything the active tables can hold, so that
- * reading a million entries does not grow it by doubling: each doubling
- * holds the old table and one twice its size, and the last one could
- * overshoot to twice what is needed (some 80 MB at a restart with a
- * million entries, where the index itself is 27).  Without memory for
- * that much, it starts small and grows. */
-static void index_for_tables(struct sg_dp *dp, uint32_t gen)
+/* Rebuilds slot_used, the index and the counts from the active
+ * generation: a restart with pins kept carries on from what is there.
+ *
+ * The index is made at once with room for everything the tables can
+ * hold, so that reading a million entries does not grow it by doubling:
+ * each doubling holds the old table and one twice its size, and the
+ * last one could overshoot to twice what is needed (some 80 MB at a
+ * restart with a million entries, where the index itself is 27).
+ * Without memory for that much, it starts small and grows. */
+static int scan_active(struct sg_dp *dp, struct sg_err *err)
 {
+	uint32_t gen = sg_dp_active(dp);
 	int hosts = sg_dp_inner_fd(dp, "sg_trusted_hosts", (int)gen);
 	int nets = sg_dp_inner_fd(dp, "sg_trusted_nets", (int)gen);
 	size_t room = table_room(hosts) + table_room(nets);
-
-	if (room)
-		dp->slot_index = sg_prefix_map_new(room);
-	if (hosts >= 0)
-		close(hosts);
-	if (nets >= 0)
-		close(nets);
-}
-
-/* Rebuilds slot_used, the index and the counts from the active
- * generation: a restart with pins kept carries on from what is there. */
-static int scan_active(struct sg_dp *dp, struct sg_err *err)
-{
-	uint32_t gen;
-	int fd, rc = 0;
+	int rc = 0;
 
 	index_free(&dp->slot_index);
 	memset(dp->slot_used, 0, SG_SLOT_WORDS * sizeof(uint64_t));
 	dp->n_trusted = 0;
 	dp->n_hosts = 0;
-	gen = sg_dp_active(dp);
-	index_for_tables(dp, gen);
-	fd = sg_dp_inner_fd(dp, "sg_trusted_hosts", (int)gen);
-	if (fd >= 0) {
-		rc = scan_table(dp, fd, false, err);
-		close(fd);
-	}
-	fd = rc ? -1 : sg_dp_inner_fd(dp, "sg_trusted_nets", (int)gen);
-	if (fd >= 0) {
-		rc = scan_table(dp, fd, true, err);
-		close(fd);
-	}
+	if (room)
+		dp->slot_index = sg_prefix_map_new(room);
+	if (hosts >= 0)
+		rc = scan_table(dp, hosts, false, err);
+	if (!rc && nets >= 0)
+		rc = scan_table(dp, nets, true, err);
+	if (hosts >= 0)
+		close(hosts);
+	if (nets >= 0)
+		close(nets);
 	/* Sized for the tables' room (a quarter more than the policy, at
 	 * least): down to what it holds. */
 	if (!rc && dp->slot_index)
