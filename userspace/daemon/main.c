@@ -26,6 +26,7 @@
 #include "metrics.h"
 #include "notify.h"
 #include "safe_path.h"
+#include "threads.h"
 #include "usage_history.h"
 
 static void usage(FILE *f)
@@ -263,12 +264,23 @@ struct dp_opening {
 	int rc;
 };
 
-static void *open_dp(void *arg)
+static void open_dp(void *arg)
 {
 	struct dp_opening *o = arg;
 
 	o->rc = sg_dp_open(&o->d->dp, o->d->cfg.pin_dir, &o->err);
-	return NULL;
+}
+
+struct policy_reading {
+	struct sgd *d;
+	struct sgd_policy_read *r;
+};
+
+static void read_policy(void *arg)
+{
+	struct policy_reading *pr = arg;
+
+	sgd_policy_read(pr->d, pr->r);
 }
 
 /* Opens the data plane (loading and verifying the programs, the pinned
@@ -278,14 +290,9 @@ static void *open_dp(void *arg)
 static int open_dp_reading_policy(struct sgd *d, struct sgd_policy_read *first)
 {
 	struct dp_opening o = { .d = d };
-	pthread_t opener;
-	bool threaded = !pthread_create(&opener, NULL, open_dp, &o);
+	struct policy_reading pr = { d, first };
 
-	if (!threaded)
-		open_dp(&o);
-	sgd_policy_read(d, first);
-	if (threaded)
-		pthread_join(opener, NULL);
+	sg_run_beside(read_policy, &pr, open_dp, &o);
 	if (o.rc) {
 		sgd_err("%s", o.err.msg);
 		return -1;

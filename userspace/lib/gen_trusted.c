@@ -13,7 +13,6 @@
  * the halves is still refused.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -267,21 +266,22 @@ static int place_fresh(struct place_job *j)
 	return 0;
 }
 
-static int place_job_run(struct place_job *j)
-{
-	return j->fresh ? place_fresh(j) : place_kept(j);
-}
-
-/* The second thread sends its own queues, so that its share of the
- * kernel's inserts is made on its CPU too. */
-static void *place_job_thread(void *arg)
+static void place_job_run(void *arg)
 {
 	struct place_job *j = arg;
 
-	j->rc = place_job_run(j);
+	j->rc = j->fresh ? place_fresh(j) : place_kept(j);
+}
+
+/* The second half sends its own queues, so that its share of the
+ * kernel's inserts is made on its CPU too. */
+static void place_job_sending(void *arg)
+{
+	struct place_job *j = arg;
+
+	place_job_run(j);
 	if (!j->rc)
 		j->rc = queue_flush(j->q, &j->err);
-	return NULL;
 }
 
 /* A placing step over n items, in two threads when there are enough
@@ -299,19 +299,15 @@ static int place_step(struct sg_dp *dp, struct build *b, const struct sg_policy 
 	};
 	/* Step (1) without an index finds nothing to keep: one pass counts. */
 	bool two = (fresh || dp->slot_index) && sg_second_thread_worth(n) && !queue_init(&q2, b);
-	pthread_t second;
 	int rc;
 
 	/* Split on a multiple of 64: the halves' bits of b->placed lie in
 	 * words of their own. */
 	j[0].to = j[1].from = two ? (n / 2) & ~(size_t)63 : n;
-	if (two && pthread_create(&second, NULL, place_job_thread, &j[1]))
-		j[0].to = j[1].from = n, two = false;
-	j[0].rc = place_job_run(&j[0]);
-	if (two) {
-		pthread_join(second, NULL);
+	if (!two)
+		place_job_run(&j[0]);
+	else if (sg_run_beside(place_job_run, &j[0], place_job_sending, &j[1]))
 		__atomic_fetch_add(&two_thread_applies, 1, __ATOMIC_RELAXED);
-	}
 	if (n_new)
 		*n_new = j[0].n_new + j[1].n_new;
 	b->q.n_trusted += q2.n_trusted;

@@ -15,7 +15,6 @@
  * it always has.  So a clean policy is read by two threads, and a policy
  * with a message costs about one and a half reads.
  */
-#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 #include "json_stream.h"
@@ -58,14 +57,13 @@ static void half_one(json_t *v, size_t i, void *ctx)
 		atomic_store_explicit(h->give_up, true, memory_order_relaxed);
 }
 
-static void *half_run(void *arg)
+static void half_run(void *arg)
 {
 	struct half *h = arg;
 
 	h->rc = sg_jsplit_each_part(&h->src, &h->part, half_one, h);
 	if (h->rc)
 		atomic_store(h->give_up, true);
-	return NULL;
 }
 
 static void half_free(struct half *h)
@@ -80,8 +78,7 @@ bool sg_pp_trusted_halves(struct sg_policy_parse *pp, struct sg_trusted_source *
 	struct sg_jpart parts[2];
 	struct half h[2];
 	atomic_bool give_up = false;
-	pthread_t second;
-	bool ok = true;
+	bool ok = true, threaded = false;
 
 	if (pp->one_thread || !ts->src || pp->p->n_trusted ||
 	    !sg_second_thread_worth(ts->split->count) ||
@@ -97,21 +94,18 @@ bool sg_pp_trusted_halves(struct sg_policy_parse *pp, struct sg_trusted_source *
 		if (sg_jsrc_dup(ts->src, &h[k].src) || !(h[k].pool = sg_strpool_new()))
 			ok = false;
 	}
-	if (ok && pthread_create(&second, NULL, half_run, &h[1]))
-		ok = false;
 	if (ok) {
-		half_run(&h[0]);
-		pthread_join(second, NULL);
+		threaded = sg_run_beside(half_run, &h[0], half_run, &h[1]);
 		ok = !atomic_load(&give_up);
 	}
 	if (ok) {
 		struct sg_strpool *pools[2] = { h[0].pool, h[1].pool };
 
 		ok = !sg_policy_commit_trusted(pp->p, ts->split->count, pools, 2);
-		if (ok) {
+		if (ok)
 			h[0].pool = h[1].pool = NULL;
+		if (ok && threaded)
 			atomic_fetch_add(&two_thread_reads, 1);
-		}
 	}
 	half_free(&h[0]);
 	half_free(&h[1]);
