@@ -55,6 +55,16 @@ static void index_add(struct sg_policy *p, const struct sg_trusted_entry *e)
 	}
 }
 
+/* The entry filled in at n_trusted joins the policy: counted, indexed,
+ * its expiry noted. */
+static void join(struct sg_policy *p)
+{
+	struct sg_trusted_entry *e = &p->trusted[p->n_trusted++];
+
+	index_add(p, e);
+	note_expiry(p, e->expires);
+}
+
 int sg_policy_index(struct sg_policy *p)
 {
 	struct sg_prefix_set *s;
@@ -104,9 +114,7 @@ int sg_policy_add_trusted(struct sg_policy *p, const struct sg_trusted_entry *t)
 	e = &p->trusted[p->n_trusted];
 	if (sg_trusted_entry_copy(e, t))
 		return -ENOMEM;
-	p->n_trusted++;
-	index_add(p, e);
-	note_expiry(p, e->expires);
+	join(p);
 	return 0;
 }
 
@@ -152,9 +160,7 @@ int sg_policy_add_trusted_pooled(struct sg_policy *p, const struct sg_trusted_en
 	e = &p->trusted[p->n_trusted];
 	if (sg_trusted_entry_copy_pooled(e, t, p->strings))
 		return -ENOMEM;
-	p->n_trusted++;
-	index_add(p, e);
-	note_expiry(p, e->expires);
+	join(p);
 	return 0;
 }
 
@@ -173,12 +179,8 @@ int sg_policy_commit_trusted(struct sg_policy *p, size_t n, struct sg_strpool **
 		return -ENOMEM;
 	for (size_t k = 0; k < n_pools; k++)
 		sg_strpool_adopt(p->strings, sp[k]);
-	for (size_t i = 0; i < n; i++) {
-		struct sg_trusted_entry *e = &p->trusted[p->n_trusted++];
-
-		index_add(p, e);
-		note_expiry(p, e->expires);
-	}
+	for (size_t i = 0; i < n; i++)
+		join(p);
 	return 0;
 }
 
