@@ -5,12 +5,13 @@
  * long as its prefix stays; a new entry gets a free slot, reset before
  * it becomes visible.
  *
- * Placing the entries that stay is most of a large reload's apply: an
- * index probe, a compile and a kernel hash insert per entry.  Above
- * SG_SECOND_THREAD_MIN entries a second thread places the second half,
- * into queues of its own; both only read the index, and they claim
- * slots with atomic operations, so that a prefix listed twice across
- * the halves is still refused.
+ * Placing the entries is most of a large apply: an index probe, a
+ * compile and a kernel hash insert per entry.  Above SG_SECOND_THREAD_MIN
+ * entries a second thread places the second half, into queues of its
+ * own, both for the entries that stay and for the new ones (once this
+ * thread has given them slots); both only read the index, and they
+ * claim slots with atomic operations, so that a prefix listed twice
+ * across the halves is still refused.
  */
 #include <errno.h>
 #include <stdio.h>

@@ -452,6 +452,11 @@ int sg_jsplit_each(struct sg_jsrc *s, const struct sg_jsplit *sp,
 	return sg_jsplit_each_part(s, &all, cb, ctx);
 }
 
+static size_t distance(size_t a, size_t b)
+{
+	return a > b ? a - b : b - a;
+}
+
 bool sg_jsplit_halves(const struct sg_jsplit *sp, size_t min, struct sg_jpart part[2])
 {
 	const struct sg_jmark *best = NULL;
@@ -462,8 +467,7 @@ bool sg_jsplit_halves(const struct sg_jsplit *sp, size_t min, struct sg_jpart pa
 	for (size_t i = 0; i < sp->n_marks; i++) {
 		const struct sg_jmark *m = &sp->marks[i];
 
-		if (!best || (m->index > half ? m->index - half : half - m->index) <
-			     (best->index > half ? best->index - half : half - best->index))
+		if (!best || distance(m->index, half) < distance(best->index, half))
 			best = m;
 	}
 	if (!best)
