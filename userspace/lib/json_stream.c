@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "json_plain.h"
 #include "json_stream.h"
 #include "load.h"
 
@@ -288,7 +289,12 @@ static int walk_elements(struct sg_jsrc *s, size_t off, struct elements *el, siz
 		el->fingerprint = fingerprint(el->fingerprint, bytes(s, es), ee - es);
 		if (el->cb) {
 			json_error_t je;
-			json_t *v = json_loadb(bytes(s, es), ee - es,
+			/* Most elements are plain (json_plain.h); the rest,
+			 * and every error, are jansson's own. */
+			json_t *v = sg_json_plain_decode(bytes(s, es), ee - es);
+
+			if (!v)
+				v = json_loadb(bytes(s, es), ee - es,
 					       JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
 
 			if (!v)

@@ -9,7 +9,8 @@
  *      into a small text, except the elements of "trusted", which are
  *      counted and fingerprinted instead ("trusted": [] stays in their
  *      place, so jansson still sees every key, in order);
- *   2. each: the elements of "trusted", handed to jansson one at a time.
+ *   2. each: the elements of "trusted", handed to jansson one at a time
+ *      (built by json_plain.h where the text allows, else json_loadb).
  *
  * The scanner checks only what it needs to find where values end; every
  * byte is still parsed by jansson, in the small text or as an element.
