@@ -87,6 +87,7 @@ struct build {
 	size_t n_reused, cap_reused;
 	struct sg_map_batch resets;      /* new entries' buckets, zeroed before the switch */
 	uint64_t *banned; /* slots with an automatic ban record (read once) */
+	bool pristine;    /* the data plane's buckets are as the kernel made them */
 };
 
 long sg_gen_alloc_slot(struct sg_dp *dp, const uint64_t *a, const uint64_t *b);

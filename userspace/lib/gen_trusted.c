@@ -171,7 +171,7 @@ static long new_slot(struct sg_dp *dp, struct build *b, struct sg_err *err)
 	int rc;
 
 	if (slot >= 0) {
-		if ((rc = queue_reset(dp, b, (uint32_t)slot)))
+		if (!b->pristine && (rc = queue_reset(dp, b, (uint32_t)slot)))
 			return sg_errf(err, rc, "reset bucket: %s", strerror(-rc));
 		return slot;
 	}
@@ -332,12 +332,16 @@ static int give_slots(struct sg_dp *dp, struct build *b, const struct sg_policy 
 	int rc;
 
 	*out = fresh;
-	if (!fresh)
+	if (!fresh || (!dp->slot_index && !(dp->slot_index = sg_prefix_map_new(n_new))))
 		return sg_errf(err, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < p->n_trusted && n < n_new; i++) {
 		const struct sg_trusted_entry *e = &p->trusted[i];
 		long slot;
 
+		/* Each add is a cache miss in a large index: start the next
+		 * ones' early (as place_trusted does). */
+		if (i + PREFETCH_AHEAD < p->n_trusted)
+			sg_prefix_map_prefetch(dp->slot_index, &p->trusted[i + PREFETCH_AHEAD].prefix);
 		if (sg_slot_test(b->placed, (uint32_t)i) || sg_policy_is_shadowed(p, e))
 			continue;
 		slot = new_slot(dp, b, err);
@@ -369,6 +373,9 @@ int sg_gen_build_trusted(struct sg_dp *dp, struct build *b, const struct sg_poli
 	size_t n_new = 0;
 	int rc;
 
+	/* Buckets the kernel has just created are zero, and no ban can
+	 * name their slots: nothing to reset before a first generation. */
+	b->pristine = !sg_dp_reused(dp) && !sg_dp_generation(dp);
 	if (queue_init(&b->q, b) ||
 	    sg_map_batch_init(&b->resets, bpf_map__fd(dp->skel->maps.sg_buckets), sizeof(__u32),
 			      sizeof(struct sg_bucket), BPF_ANY, BATCH) ||
