@@ -87,6 +87,16 @@ static void attach_one(struct sgd *d, size_t i, bool quiet_if_absent)
 	sgd_notice("%s: %s attached", c->name, sg_hook_name(c->hook));
 }
 
+void sgd_prepare_attachments(struct sgd *d)
+{
+	struct sg_dp_want want[SG_MAX_ATTACH];
+	size_t n = 0;
+
+	for (size_t i = 0; i < d->cfg.n_ifaces && n < SG_MAX_ATTACH; i++)
+		want[n++] = (struct sg_dp_want){ d->cfg.ifaces[i].name, d->cfg.ifaces[i].hook };
+	sg_dp_prepare(d->dp, want, n);
+}
+
 void sgd_attach_all(struct sgd *d)
 {
 	for (size_t i = 0; i < d->cfg.n_ifaces; i++)

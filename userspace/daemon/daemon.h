@@ -262,6 +262,9 @@ void sgd_snapshot_policy(struct sgd *d);
  * (linktype.h); -1 if there is one.  Absent interfaces pass: they are
  * checked when they appear. */
 int sgd_check_interfaces(struct sgd *d);
+/* Loads the programs sgd_attach_all will attach, nothing attached
+ * (sg_dp_prepare); run beside the policy's read at start. */
+void sgd_prepare_attachments(struct sgd *d);
 void sgd_attach_all(struct sgd *d);
 /* Re-attaches configured hooks on `ifname` that are not in place. */
 void sgd_ensure_attached(struct sgd *d, const char *ifname);

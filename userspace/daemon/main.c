@@ -269,6 +269,10 @@ static void open_dp(void *arg)
 	struct dp_opening *o = arg;
 
 	o->rc = sg_dp_open(&o->d->dp, o->d->cfg.pin_dir, &o->err);
+	/* The programs sgd_attach_all will attach: verifying them is most
+	 * of attaching, and the policy is usually still being read. */
+	if (!o->rc)
+		sgd_prepare_attachments(o->d);
 }
 
 struct policy_reading {

@@ -113,8 +113,10 @@ static int info_put(struct sg_dp *dp, uint32_t slot, const struct sg_attach_info
 		       ? -errno : 0;
 }
 
-/* The slot already recorded for (ifname, hook), else a free one. */
-static long find_slot(struct sg_dp *dp, const char *ifname, int hook, bool allocate)
+/* The slot already recorded for (ifname, hook), else a free one that
+ * taken (a bitmap over SG_MAX_ATTACH slots, may be NULL) does not hold. */
+static long find_slot_besides(struct sg_dp *dp, const char *ifname, int hook, bool allocate,
+			      const uint64_t *taken)
 {
 	struct sg_attach_info info;
 	long free_slot = -1;
@@ -124,10 +126,32 @@ static long find_slot(struct sg_dp *dp, const char *ifname, int hook, bool alloc
 			return -1;
 		if (info.hook == (uint32_t)hook && !strncmp(info.ifname, ifname, sizeof(info.ifname)))
 			return s;
-		if (info.hook == SG_HOOK_NONE && free_slot < 0)
+		if (info.hook == SG_HOOK_NONE && free_slot < 0 && !(taken && sg_slot_test(taken, s)))
 			free_slot = s;
 	}
 	return allocate ? free_slot : -1;
+}
+
+static long find_slot(struct sg_dp *dp, const char *ifname, int hook, bool allocate)
+{
+	return find_slot_besides(dp, ifname, hook, allocate, NULL);
+}
+
+void sg_dp_prepare(struct sg_dp *dp, const struct sg_dp_want *want, size_t n)
+{
+	uint64_t taken[(SG_MAX_ATTACH + 63) / 64] = { 0 };
+
+	for (size_t i = 0; i < n; i++) {
+		long slot;
+
+		if (!hook_prog(dp->skel, want[i].hook) || !if_nametoindex(want[i].ifname))
+			continue;
+		slot = find_slot_besides(dp, want[i].ifname, want[i].hook, true, taken);
+		if (slot < 0)
+			continue;
+		sg_slot_set(taken, (uint32_t)slot);
+		sg_dp_get_prog(dp, want[i].hook, (uint32_t)slot, NULL);
+	}
 }
 
 static int link_pin_path(struct sg_dp *dp, const char *ifname, char *buf, size_t len)

@@ -100,6 +100,22 @@ unsigned long sg_dp_two_thread_applies(void);
 
 /* ---- attachments ---- */
 
+/* One interface and hook to attach (sg_dp_prepare). */
+struct sg_dp_want {
+	const char *ifname;
+	int hook;
+};
+
+/* Loads ahead the program each of want[0..n) would get from
+ * sg_dp_attach, called for them in that order: its counter slot is a
+ * load-time constant, so the slot is found as attaching would (the one
+ * recorded for the interface and hook, else the next free one), and
+ * verifying the program is most of an attach.  Interfaces that do not
+ * exist are skipped, as attaching skips them.  Nothing is attached or
+ * recorded, and failures are left for sg_dp_attach to report; a slot
+ * that turns out different only means that attaching loads its own. */
+void sg_dp_prepare(struct sg_dp *dp, const struct sg_dp_want *want, size_t n);
+
 /* Attaches to ifname at hook (enum sg_hook).  If this hook is already
  * attached (pins from an earlier run), the program is replaced
  * atomically: there is no instant without enforcement.  A device that is
