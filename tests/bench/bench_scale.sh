@@ -66,13 +66,16 @@ cpu_ms() {
 	sed 's/.*) //' "/proc/$SGD_PID/stat" | awk -v t="$tck" '{ print int(($12 + $13) * 1000 / t) }'
 }
 map_bytes() { ctl status --json 2>/dev/null | jq -r '.map_memory_bytes // "-"'; }
+# The daemon's own start: from its process's start to its socket
+# listening (status's startup_ms; "-" from a build without it).
+ready_ms() { ctl status --json 2>/dev/null | jq -r '.startup_ms // "-"'; }
 
 IDLE_S=5
 
 # one_run FILE: appends "start_ms reload_ms hwm_start_kb rss_kb hwm_reload_kb map_bytes
-# start_cpu_ms reload_cpu_ms idle_cpu_ms".
+# start_cpu_ms reload_cpu_ms idle_cpu_ms ready_ms".
 one_run() {
-	local t0 start reload hwm0 rss hwm1 maps cpu0 cpu1 idle start_cpu
+	local t0 start reload hwm0 rss hwm1 maps cpu0 cpu1 idle start_cpu ready
 
 	ctl_stop
 	t0=$(now_ns)
@@ -81,6 +84,7 @@ one_run() {
 	hwm0=$(kb VmHWM)
 	rss=$(kb VmRSS)
 	start_cpu=$(cpu_ms)
+	ready=$(ready_ms)
 	sleep "$IDLE_S"
 	idle=$(($(cpu_ms) - start_cpu))
 	touch "$CTL_POLICY"
@@ -91,7 +95,7 @@ one_run() {
 	cpu1=$(cpu_ms)
 	hwm1=$(kb VmHWM)
 	maps=$(map_bytes)
-	echo "$start $reload $hwm0 $rss $hwm1 $maps $start_cpu $((cpu1 - cpu0)) $idle" >>"$1"
+	echo "$start $reload $hwm0 $rss $hwm1 $maps $start_cpu $((cpu1 - cpu0)) $idle $ready" >>"$1"
 }
 
 # restart_changed N: stop (pins kept), replace entries 0..999, start.
@@ -149,12 +153,12 @@ echo
 
 res="$CTL_DIR/bench"
 mkdir -p "$res"
-printf '%-9s %9s %10s %9s %10s %10s %9s %11s %11s %8s %8s\n' entries start_ms reload_ms start_cpu reload_cpu \
-	HWM_start RSS_rest HWM_reload kernel_MiB idle_cpu restart
+printf '%-9s %9s %8s %10s %9s %10s %10s %9s %11s %11s %8s %8s\n' entries start_ms ready_ms reload_ms \
+	start_cpu reload_cpu HWM_start RSS_rest HWM_reload kernel_MiB idle_cpu restart
 # row LABEL FILE RESTART: the medians of FILE's runs.
 row() {
-	printf '%-9s %9s %10s %9s %10s %10s %9s %11s %11s %8s %8s\n' "$1" "$(col "$2" 1)" \
-		"$(col "$2" 2)" "$(col "$2" 7)" "$(col "$2" 8)" \
+	printf '%-9s %9s %8s %10s %9s %10s %10s %9s %11s %11s %8s %8s\n' "$1" "$(col "$2" 1)" \
+		"$(col "$2" 10)" "$(col "$2" 2)" "$(col "$2" 7)" "$(col "$2" 8)" \
 		"$(mib "$2" 3)" "$(mib "$2" 4)" "$(mib "$2" 5)" \
 		"$(mib_bytes "$2" 6)" "$(col "$2" 9)" "$3"
 }
@@ -186,6 +190,7 @@ for n in $SIZES; do
 		echo "          (the build in $AGAINST)"
 		row "$n" "$res/size-$n" "$restart"
 		echo "          (this build; ratio this/other: start $(ratio "$res/size-$n" "$res/other-$n" 1)," \
+			"ready $(ratio "$res/size-$n" "$res/other-$n" 10)," \
 			"reload $(ratio "$res/size-$n" "$res/other-$n" 2), CPU start" \
 			"$(ratio "$res/size-$n" "$res/other-$n" 7), CPU reload" \
 			"$(ratio "$res/size-$n" "$res/other-$n" 8), HWM reload" \
@@ -197,7 +202,10 @@ for n in $SIZES; do
 done
 ctl_stop
 echo
-echo "# *_ms: wall and CPU (the daemon's user + system) milliseconds; MiB columns: HWM/RSS of"
+echo "# *_ms: wall and CPU (the daemon's user + system) milliseconds; start_ms as this script"
+echo "# sees it (it polls the log and status every 50 ms, forking meanwhile), ready_ms as"
+echo "# the daemon does (status's startup_ms: its process's start to its socket listening)"
+echo "# MiB columns: HWM/RSS of"
 echo "# smtpgated (VmHWM, VmRSS), kernel = map memory (memlock) of its maps"
 echo "# load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 exit 0

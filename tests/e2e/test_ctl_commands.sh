@@ -67,6 +67,18 @@ check_eq "status: bans_active" "$(jq -r .bans_active <<<"$st")" 0
 check_eq "status: events_lost" "$(jq -r .events_lost <<<"$st")" 0
 check_eq "status: pin_dir" "$(jq -r .pin_dir <<<"$st")" "$CTL_PIN"
 check_eq "status: pid" "$(jq -r .pid <<<"$st")" "$SGD_PID"
+# startup_ms: from the process's start (fork) to the socket listening,
+# so at most the process's age now (both from /proc, in 10 ms ticks).
+startup=$(jq -r .startup_ms <<<"$st")
+age_ms=$(awk -v hz="$(getconf CLK_TCK)" 'NR == FNR { up = $1; next }
+	{ sub(/.*\) /, ""); split($0, f, " "); print int(up * 1000 - f[20] * 1000 / hz) }' \
+	/proc/uptime "/proc/$SGD_PID/stat")
+check_match "status: startup_ms is whole milliseconds" "$startup" '^[0-9]+$'
+check_cmp "status: startup_ms ($startup) is within the process's age ($age_ms ms)" \
+	"${startup:-x}" -le $((age_ms + 10))
+check_match "the running line says how long the start took" \
+	"$(lab_daemon_log "$CTL_NAME" --run | grep 'notice: running:' | tail -1)" \
+	"; ready $(awk -v m="$startup" 'BEGIN { printf "%.2f", m / 1000 }') s after the process started$"
 check_eq "status: one attachment, srv0 xdp attached" \
 	"$(jq -c '[.attachments[] | {interface, hook, attached}]' <<<"$st")" \
 	'[{"interface":"srv0","hook":"xdp","attached":true}]'

@@ -144,6 +144,8 @@ int sgd_cmd_status(struct sgd_req *r)
 		      "audit", audit ? audit : json_object());
 	if (o) {
 		json_object_set_new(o, "events_write_failures", json_integer(events_failed));
+		json_object_set_new(o, "startup_ms", d->startup_ms >= 0
+					 ? json_integer((json_int_t)d->startup_ms) : json_null());
 		json_object_set_new(o, "store", store_json(d));
 		json_object_set_new(o, "reload", reload_json(d));
 		map_memory_json(&snap, o);

@@ -134,6 +134,7 @@ struct sgd {
 	uint64_t reload_last_ms;
 	size_t requests_waiting;      /* control requests held for it (control_dispatch.c) */
 	int64_t started;
+	int64_t startup_ms;           /* process start to the socket listening; -1: unknown */
 	uint64_t events_written;
 	uint64_t events_write_failures;       /* events that could not be written */
 	uint64_t audit_write_failures;        /* records that could not be written */

@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include "control.h"
+#include "clock.h"
 #include "daemon.h"
 #include "fleet.h"
 #include "log.h"
@@ -380,6 +381,7 @@ static void stop(struct sgd *d)
 int main(int argc, char **argv)
 {
 	struct sgd d = { .epfd = -1, .sigfd = -1, .timerfd = -1, .lock_fd = -1 };
+	char ready[64] = "";
 	int rc = 1;
 
 	pthread_mutex_init(&d.lock, NULL);
@@ -404,8 +406,13 @@ int main(int argc, char **argv)
 	d.started = time(NULL);
 	if (!start(&d)) {
 		sgd_notify_ready("running");
-		sgd_notice("running: %zu interface(s), control %s, metrics %s", d.cfg.n_ifaces,
-			   d.cfg.control_socket, d.cfg.metrics_listen);
+		/* Read by status from here on; set before the loop runs. */
+		d.startup_ms = sg_process_age_ms();
+		if (d.startup_ms >= 0)
+			snprintf(ready, sizeof(ready), "; ready %.2f s after the process started",
+				 (double)d.startup_ms / 1000.0);
+		sgd_notice("running: %zu interface(s), control %s, metrics %s%s", d.cfg.n_ifaces,
+			   d.cfg.control_socket, d.cfg.metrics_listen, ready);
 		rc = sgd_loop_run(&d) ? 1 : 0;
 		sgd_notify_stopping();
 	}

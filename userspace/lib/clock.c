@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "clock.h"
 
 static uint64_t ts_ns(clockid_t id)
@@ -26,6 +30,32 @@ int64_t sg_real_ns(void)
 int64_t sg_mono_ms(void)
 {
 	return (int64_t)(ts_ns(CLOCK_MONOTONIC) / 1000000);
+}
+
+int64_t sg_process_age_ms(void)
+{
+	char buf[1024], *p;
+	unsigned long long start;
+	long hz = sysconf(_SC_CLK_TCK);
+	FILE *f = fopen("/proc/self/stat", "re");
+	size_t n;
+
+	if (!f)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* The command name, field 2, is in parentheses and may hold
+	 * anything: the fields after it start at the last ')'.  Each
+	 * step lands on the space before field 3, 4, ... 22, starttime. */
+	p = strrchr(buf, ')');
+	if (!p || hz <= 0)
+		return -1;
+	for (int field = 3; field <= 22 && p; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p + 1, "%llu", &start) != 1)
+		return -1;
+	return (int64_t)(ts_ns(CLOCK_BOOTTIME) / 1000000) - (int64_t)(start * 1000 / (unsigned long long)hz);
 }
 
 uint64_t sg_deadline_from_unix(int64_t unix_sec)

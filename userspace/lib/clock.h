@@ -18,6 +18,9 @@ uint64_t sg_boot_ns(void);
 int64_t sg_real_ns(void);
 /* Milliseconds of CLOCK_MONOTONIC: for timeouts and budgets. */
 int64_t sg_mono_ms(void);
+/* Milliseconds since this process was started (forked), from
+ * /proc/self/stat at its tick resolution (10 ms); -1 if unknown. */
+int64_t sg_process_age_ms(void);
 /* The latest expiry date smtpgate takes, 2262-01-01T00:00:00Z in unix
  * seconds.  A deadline is kept in nanoseconds, and the wall-clock
  * nanoseconds since 1970 run out of a signed 64-bit count on
