@@ -198,7 +198,7 @@ lab_daemon_pid() {
 # end of its log on stderr (a daemon that is still up is left running:
 # teardown stops it).
 lab_daemon_start() {
-	local ns name="$2" log deadline pid
+	local ns name="$2" log pid
 
 	ns=$(lab_nsname "$1")
 	shift 2
@@ -219,26 +219,36 @@ lab_daemon_start() {
 	pid=$!
 	lab_d_set "$name" pid "$pid"
 	lab_log "daemon $name: pid $pid in $ns"
-	deadline=$(($(lab_now_ms) + $(lab_ms "$LAB_DAEMON_TIMEOUT")))
-	while :; do
-		if lab_daemon_log_since "$name" "$(lab_d_get "$name" off)" | grep -q "notice: running:"; then
-			return 0
-		fi
-		if ! lab_daemon_alive "$pid"; then
-			wait "$pid" 2>/dev/null
-			LAB_DAEMON_RC=$?
-			lab_d_set "$name" pid ""
-			echo "lab: daemon $name exited with status $LAB_DAEMON_RC before running; its log:" >&2
-			lab_daemon_log "$name" --run | tail -20 >&2
-			return 1
-		fi
-		if [ "$(lab_now_ms)" -ge "$deadline" ]; then
-			echo "lab: daemon $name did not log \"running:\" within ${LAB_DAEMON_TIMEOUT}s; its log:" >&2
-			lab_daemon_log "$name" --run | tail -20 >&2
-			return 1
-		fi
-		sleep 0.05
-	done
+	lab_d_wait_running "$log" "$(lab_d_get "$name" off)" "$pid" "$LAB_DAEMON_TIMEOUT" && return 0
+	if ! lab_daemon_alive "$pid"; then
+		wait "$pid" 2>/dev/null
+		LAB_DAEMON_RC=$?
+		lab_d_set "$name" pid ""
+		echo "lab: daemon $name exited with status $LAB_DAEMON_RC before running; its log:" >&2
+		lab_daemon_log "$name" --run | tail -20 >&2
+		return 1
+	fi
+	echo "lab: daemon $name did not log \"running:\" within ${LAB_DAEMON_TIMEOUT}s; its log:" >&2
+	lab_daemon_log "$name" --run | tail -20 >&2
+	return 1
+}
+
+# lab_d_wait_running LOG OFFSET PID TIMEOUT_S: 0 once LOG, from byte
+# OFFSET, has "notice: running:"; 1 if PID exits first or TIMEOUT_S
+# passes.  tail follows the file through inotify and stops with PID, so
+# the wait costs no CPU: a loop of greps and sleeps forked about ten
+# processes every 50 ms, a good part of a CPU taken from the daemon
+# whose start it waited for.
+lab_d_wait_running() {
+	local rc tail_pid fd
+
+	exec {fd}< <(exec tail -c +$(($2 + 1)) --pid="$3" -s 0.1 -f -- "$1" 2>/dev/null)
+	tail_pid=$!
+	timeout "$4" grep -q -m1 "notice: running:" <&"$fd"
+	rc=$?
+	exec {fd}<&-
+	kill "$tail_pid" 2>/dev/null
+	return $((rc != 0))
 }
 
 # Waits (at most TIMEOUT_S) for pid to exit and reaps it; sets
