@@ -203,9 +203,8 @@ done
 ctl_stop
 echo
 echo "# *_ms: wall and CPU (the daemon's user + system) milliseconds; start_ms as this script"
-echo "# sees it (it polls the log and status every 50 ms, forking meanwhile), ready_ms as"
-echo "# the daemon does (status's startup_ms: its process's start to its socket listening)"
-echo "# MiB columns: HWM/RSS of"
-echo "# smtpgated (VmHWM, VmRSS), kernel = map memory (memlock) of its maps"
+echo "# sees it (from launching smtpgated to status answering), ready_ms as the daemon does"
+echo "# (status's startup_ms: from its process's start to its socket listening)"
+echo "# MiB columns: HWM/RSS of smtpgated (VmHWM, VmRSS), kernel = map memory (memlock) of its maps"
 echo "# load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 exit 0
