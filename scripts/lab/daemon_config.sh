@@ -19,7 +19,7 @@
 #                           (a heredoc).  Default: kept, or {} the first time
 #   policy_path=PATH        use PATH itself as the policy (no copy)
 #   metrics=LISTEN          metrics.listen (default "off")
-#   top_sources=N  textfile=PATH
+#   top_sources=N  expiry_series=N  textfile=PATH
 #   socket=PATH             control socket (default <dir>/run/control.sock)
 #   admin_group=G  read_group=G
 #   pin_dir=DIR  state_dir=DIR  log_dir=DIR
@@ -51,7 +51,7 @@ lab_daemon_config() {
 		: >>"$dir/smtpgated.log"
 		lab_daemon_hook_teardown
 	fi
-	local metrics="off" top="" textfile="" admin="" readg=""
+	local metrics="off" top="" expiry_series="" textfile="" admin="" readg=""
 	for kv in "$@"; do
 		key="${kv%%=*}"
 		val="${kv#*=}"
@@ -62,6 +62,7 @@ lab_daemon_config() {
 		policy_path) LAB_D_POLICY[$name]="$val" ;;
 		metrics) metrics="$val" ;;
 		top_sources) top="$val" ;;
+		expiry_series) expiry_series="$val" ;;
 		textfile) textfile="$val" ;;
 		socket) LAB_D_SOCK[$name]="$val" ;;
 		admin_group) admin="$val" ;;
@@ -82,7 +83,8 @@ lab_daemon_config() {
 	# jq writes every string, escaped as JSON requires; numbers go in
 	# as numbers (a bad one is jq's error, and a dead test).
 	jq -n --arg policy "${LAB_D_POLICY[$name]}" --argjson interfaces "$ifaces" \
-		--arg listen "$metrics" --arg top "$top" --arg textfile "$textfile" \
+		--arg listen "$metrics" --arg top "$top" --arg expiry_series "$expiry_series" \
+		--arg textfile "$textfile" \
 		--arg socket "${LAB_D_SOCK[$name]}" --arg admin "$admin" --arg readg "$readg" \
 		--arg pin "${LAB_D_PIN[$name]}" --arg state "${LAB_D_STATE[$name]}" \
 		--arg logdir "${LAB_D_LOGDIR[$name]}" '
@@ -91,6 +93,7 @@ lab_daemon_config() {
 		  policy: $policy,
 		  interfaces: $interfaces,
 		  metrics: ({listen: $listen} + opt("top_sources"; $top | if . == "" then . else tonumber end)
+			    + opt("expiry_series"; $expiry_series | if . == "" then . else tonumber end)
 			    + opt("textfile"; $textfile)),
 		  control: ({socket: $socket} + opt("admin_group"; $admin) + opt("read_group"; $readg)),
 		  paths: {pin_dir: $pin, state_dir: $state, log_dir: $logdir}

@@ -45,7 +45,7 @@ URL6="http://[2001:db8:1::1]:9725"
 PER_IP_LIMIT=8          # HTTP_MAX_PER_IP in userspace/daemon/metrics.c
 IDLE_TIMEOUT=10         # HTTP_IDLE_TIMEOUT_S
 TEXTFILE_INTERVAL=5     # TEXTFILE_INTERVAL_S
-EXPIRES_POLICY=1893456000   # 2030-01-01T00:00:00Z
+EXPIRES_POLICY=2208988800   # 2040-01-01T00:00:00Z: after the approval's
 EXPIRES_APPROVAL=1927857906 # 2031-02-03T04:05:06Z
 STABLE_METRICS=(
 	"smtpgate_packets_total counter"
@@ -130,17 +130,18 @@ write_policy() {
 	  "unregistered": {"action": "drop"},
 	  "trusted": [
 	    {"addr": "198.18.1.5", "relays": ["internal"], "ticket": "CHG-\"7\"\\x",
-	     "owner": "tests", "expires": "2030-01-01T00:00:00Z"}
+	     "owner": "tests", "expires": "2040-01-01T00:00:00Z"}
 	  ]
 	}
 	EOF
 }
 
 # write_config LISTEN: srv0 (XDP) and a configured interface that does
-# not exist, its name needing escapes (up"0\x); top 5 sources; the textfile.
+# not exist, its name needing escapes (up"0\x); top 5 sources; one entry
+# listed with its expiry; the textfile.
 write_config() {
 	lab_daemon_config "$NAME" if=srv0:xdp:auto 'if=up"0\x:tc-egress' "metrics=$1" \
-		top_sources=5 "textfile=$TEXTFILE"
+		top_sources=5 expiry_series=1 "textfile=$TEXTFILE"
 }
 
 # start_daemon LISTEN: starts smtpgated and waits until it runs.
@@ -278,6 +279,7 @@ check_format() {
 	check_eq "expiry of the policy entry, ticket label escaped" \
 		"$(value "$text" 'smtpgate_approval_expiry_timestamp_seconds{prefix="198.18.1.5",ticket="CHG-\"7\"\\x"}')" \
 		"$EXPIRES_POLICY"
+	check_eq "smtpgate_expiring_entries 1" "$(value "$text" smtpgate_expiring_entries)" 1
 	check_cmp "last reload success is a recent unix time" \
 		"$(value "$text" smtpgate_policy_last_reload_success_timestamp_seconds)" -ge \
 		"$(($(date +%s) - 60))"
@@ -331,6 +333,10 @@ check_approval() {
 	check_value "the approval's expiry shows with its ticket" \
 		'smtpgate_approval_expiry_timestamp_seconds{prefix="198.18.1.7",ticket="CHG-9"}' \
 		"$EXPIRES_APPROVAL"
+	check_value "smtpgate_expiring_entries 2" smtpgate_expiring_entries 2
+	# metrics.expiry_series 1: the sooner of the two only.
+	check_eq "expiry_series 1: the policy entry, which expires later, is no longer listed" \
+		"$(grep -c '^smtpgate_approval_expiry_timestamp_seconds{' <<<"$(scrape)")" 1
 	check_value "smtpgate_approvals 1" smtpgate_approvals 1
 	check_value "smtpgate_trusted_prefixes 2" smtpgate_trusted_prefixes 2
 }

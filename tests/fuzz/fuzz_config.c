@@ -36,7 +36,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz_check((rc == 0) == (d.n_errors == 0), "rc %d with %zu errors", rc, d.n_errors);
 	if (rc) {
 		fz_check(!strcmp(c.policy_path, SG_DEFAULT_POLICY_PATH) && c.n_ifaces == 0 &&
-			 c.top_sources == SG_DEFAULT_TOP_SOURCES,
+			 c.top_sources == SG_DEFAULT_TOP_SOURCES &&
+			 c.expiry_series == SG_DEFAULT_EXPIRY_SERIES,
 			 "a refused config changed the defaults");
 	} else {
 		struct sockaddr_storage ss;
@@ -47,6 +48,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			 c.log_dir && c.admin_group && c.read_group && c.metrics_listen,
 			 "an accepted config lacks a path");
 		fz_check(c.top_sources <= SG_MAX_TOP_SOURCES, "top_sources %u", c.top_sources);
+		fz_check(c.expiry_series <= SG_MAX_EXPIRY_SERIES, "expiry_series %u",
+			 c.expiry_series);
 		fz_check(!strcmp(c.metrics_listen, "off") ||
 			 !sg_parse_listen(c.metrics_listen, &ss, &len, &err),
 			 "accepted metrics.listen \"%s\" does not parse", c.metrics_listen);

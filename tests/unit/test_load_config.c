@@ -97,6 +97,7 @@ static void test_spec_example(void **state)
 	assert_int_equal(c.ifaces[1].hook, SG_HOOK_TC_EGRESS);
 	assert_string_equal(c.metrics_listen, "127.0.0.1:9725");
 	assert_int_equal(c.top_sources, 20);
+	assert_int_equal(c.expiry_series, 10000);
 	assert_string_equal(c.metrics_textfile, "/var/lib/node_exporter/textfile/smtpgate.prom");
 	assert_string_equal(c.control_socket, "/run/smtpgate/control.sock");
 	assert_string_equal(c.admin_group, "smtpgate-admin");
@@ -170,11 +171,13 @@ static void test_metrics_forms(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		/* expiry_series: 0 lists none, 1048576 every entry. */
 		snprintf(json, sizeof(json), "{" IFACE ", 'metrics': {'listen': '%s', "
-			 "'top_sources': 1000}}", ok[i]);
+			 "'top_sources': 1000, 'expiry_series': %d}}", ok[i], i % 2 ? 1048576 : 0);
 		assert_int_equal(LOAD(json, &c), 0);
 		assert_string_equal(c.metrics_listen, ok[i]);
 		assert_int_equal(c.top_sources, 1000);
+		assert_int_equal(c.expiry_series, i % 2 ? 1048576 : 0);
 		sg_host_config_free(&c);
 	}
 }
@@ -288,6 +291,12 @@ static void test_metrics_errors(void **state)
 		"error: smtpgate.json: metrics.listen: \"127.0.0.1\" is not HOST:PORT (or \"off\")",
 		"error: smtpgate.json: metrics.top_sources: must be an integer from 1 to 1000, "
 		"not 1001");
+	REFUSED("{" IFACE ", 'metrics': {'expiry_series': 1048577}}",
+		"error: smtpgate.json: metrics.expiry_series: must be an integer from 0 to 1048576, "
+		"not 1048577");
+	REFUSED("{" IFACE ", 'metrics': {'expiry_series': -1}}",
+		"error: smtpgate.json: metrics.expiry_series: must be an integer from 0 to 1048576, "
+		"not -1");
 	REFUSED("{" IFACE ", 'metrics': {'listen': '::1:9725'}}",
 		"error: smtpgate.json: metrics.listen: \"::1:9725\": write an IPv6 address in "
 		"brackets: [ADDR]:PORT");

@@ -115,8 +115,9 @@ struct sgd {
 	/* Read by the metrics thread: take `lock`.  The loop thread writes
 	 * them (and `slots`) under it; it reads its own writes freely. */
 	pthread_mutex_t lock;
-	struct sgd_expiry *expiries;  /* entries with an expiry, data-plane view */
+	struct sgd_expiry *expiries;  /* the entries listed with their expiry (cfg.expiry_series) */
 	size_t n_expiries;
+	size_t n_expiring;            /* entries with an expiry, listed or not */
 	char *expiry_text;            /* their tickets */
 	size_t expiry_text_len;
 	size_t n_trusted;             /* entries given to the data plane */

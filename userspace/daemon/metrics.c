@@ -111,6 +111,7 @@ static int copy_daemon_state(struct sgd *d, struct sg_mt_snapshot *s)
 	s->store.refused = d->store_view.refused;
 	s->store.failovers = d->store_view.failovers;
 	s->store.reconnects = d->store_view.reconnects;
+	s->n_expiring = d->n_expiring;
 	/* Copied as they are (two arrays), pointers made after the lock. */
 	if (d->n_expiries) {
 		raw = malloc(d->n_expiries * sizeof(*raw));

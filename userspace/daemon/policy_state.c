@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 #include "daemon.h"
+#include "expiry_pick.h"
 #include "fleet.h"
 #include "log.h"
 #include "notify.h"
@@ -105,50 +106,71 @@ static void warn_shadowed(const struct sg_policy *p)
 	}
 }
 
+/* The entries /metrics lists with their expiry: the cfg.expiry_series
+ * that expire soonest (expiry_pick.h), as records of a prefix, an expiry
+ * and a ticket's offset in one exact-sized text.  It runs on the loop:
+ * no formatting here.  *n_expiring: how many expire in all.  0, or -1
+ * out of memory (nothing listed). */
+static int list_expiries(const struct sgd *d, struct sgd_expiry **out, size_t *n_out,
+			 char **text_out, size_t *len_out, size_t *n_expiring)
+{
+	size_t max = d->cfg.expiry_series < d->policy.n_trusted ? d->cfg.expiry_series
+								 : d->policy.n_trusted;
+	uint32_t *pick = malloc((max ? max : 1) * sizeof(*pick));
+	struct sgd_expiry *e = NULL;
+	char *text = NULL;
+	size_t n, len = 0;
+
+	*out = NULL;
+	*text_out = NULL;
+	*n_out = *len_out = *n_expiring = 0;
+	if (!pick)
+		return -1;
+	n = sg_expiry_pick(&d->policy, max, pick, n_expiring);
+	for (size_t k = 0; k < n; k++) {
+		const char *ticket = d->policy.trusted[pick[k]].ticket;
+
+		len += (ticket ? strlen(ticket) : 0) + 1;
+	}
+	e = calloc(n ? n : 1, sizeof(*e));
+	text = malloc(len ? len : 1);
+	if (!e || !text || len > UINT32_MAX) {
+		free(pick);
+		free(e);
+		free(text);
+		return -1;
+	}
+	len = 0;
+	for (size_t k = 0; k < n; k++) {
+		const struct sg_trusted_entry *t = &d->policy.trusted[pick[k]];
+		const char *ticket = t->ticket ? t->ticket : "";
+		size_t tl = strlen(ticket) + 1;
+
+		e[k].prefix = t->prefix;
+		e[k].ticket = (uint32_t)len;
+		e[k].expires = t->expires;
+		memcpy(text + len, ticket, tl);
+		len += tl;
+	}
+	free(pick);
+	*out = e;
+	*n_out = n;
+	*text_out = text;
+	*len_out = len;
+	return 0;
+}
+
 void sgd_snapshot_policy(struct sgd *d)
 {
 	size_t n = 0, approvals = 0, n_expiring = 0, len = 0;
 	struct sgd_expiry *e;
 	char *text;
 
-	/* Sized for the entries that expire, not for all (most of a
-	 * million entries have no expiry), and for their tickets exactly.
-	 * It runs on the loop: no formatting here. */
-	for (size_t i = 0; i < d->policy.n_trusted; i++) {
-		const struct sg_trusted_entry *t = &d->policy.trusted[i];
-
-		approvals += t->origin == SG_ORIGIN_APPROVAL;
-		if (t->expires) {
-			n_expiring++;
-			len += (t->ticket ? strlen(t->ticket) : 0) + 1;
-		}
-	}
-	e = calloc(n_expiring ? n_expiring : 1, sizeof(*e));
-	text = malloc(len ? len : 1);
-	if (!e || !text || len > UINT32_MAX) {
-		/* The metrics go without expiries rather than with wrong ones. */
+	for (size_t i = 0; i < d->policy.n_trusted; i++)
+		approvals += d->policy.trusted[i].origin == SG_ORIGIN_APPROVAL;
+	/* The metrics go without expiries rather than with wrong ones. */
+	if (list_expiries(d, &e, &n, &text, &len, &n_expiring))
 		sgd_warn("out of memory listing the entries' expiries for the metrics");
-		free(e);
-		free(text);
-		e = NULL;
-		text = NULL;
-		n_expiring = 0;
-	}
-	len = 0;
-	for (size_t i = 0; e && i < d->policy.n_trusted; i++) {
-		const struct sg_trusted_entry *t = &d->policy.trusted[i];
-		const char *ticket = t->ticket ? t->ticket : "";
-		size_t tl = strlen(ticket) + 1;
-
-		if (!t->expires)
-			continue;
-		e[n].prefix = t->prefix;
-		e[n].ticket = (uint32_t)len;
-		e[n].expires = t->expires;
-		memcpy(text + len, ticket, tl);
-		len += tl;
-		n++;
-	}
 	pthread_mutex_lock(&d->lock);
 	free(d->expiries);
 	free(d->expiry_text);
@@ -156,6 +178,7 @@ void sgd_snapshot_policy(struct sgd *d)
 	d->n_expiries = n;
 	d->expiry_text = text;
 	d->expiry_text_len = len;
+	d->n_expiring = n_expiring;
 	d->n_trusted = (size_t)sg_dp_trust_count(d->dp);
 	d->n_approvals = approvals;
 	pthread_mutex_unlock(&d->lock);

@@ -23,6 +23,7 @@ void sg_host_config_init(struct sg_host_config *c)
 	c->policy_path = strdup(SG_DEFAULT_POLICY_PATH);
 	c->metrics_listen = strdup(SG_DEFAULT_METRICS_LISTEN);
 	c->top_sources = SG_DEFAULT_TOP_SOURCES;
+	c->expiry_series = SG_DEFAULT_EXPIRY_SERIES;
 	c->control_socket = strdup(SG_DEFAULT_CONTROL_SOCKET);
 	c->admin_group = strdup(SG_DEFAULT_ADMIN_GROUP);
 	c->read_group = strdup(SG_DEFAULT_READ_GROUP);
@@ -195,9 +196,12 @@ static void parse_interfaces(struct config_parse *cp)
 	sg_j_pop(c, s0);
 }
 
+_Static_assert(SG_MAX_EXPIRY_SERIES == SG_MAX_TRUSTED, "expiry_series: at most every entry");
+
 static void parse_metrics(struct config_parse *cp)
 {
-	static const char *const keys[] = { "listen", "top_sources", "textfile", NULL };
+	static const char *const keys[] = { "listen", "top_sources", "expiry_series", "textfile",
+					    NULL };
 	struct sg_jctx *c = &cp->c;
 	struct sg_err err = { 0 };
 	long long top;
@@ -218,6 +222,8 @@ static void parse_metrics(struct config_parse *cp)
 	}
 	if (sg_j_get_int(c, obj, "top_sources", false, 1, SG_MAX_TOP_SOURCES, &top) > 0)
 		cp->cfg->top_sources = (unsigned)top;
+	if (sg_j_get_int(c, obj, "expiry_series", false, 0, SG_MAX_EXPIRY_SERIES, &top) > 0)
+		cp->cfg->expiry_series = (unsigned)top;
 	get_path(c, obj, "textfile", &cp->cfg->metrics_textfile);
 	sg_j_pop(c, s0);
 }

@@ -26,6 +26,7 @@ struct sg_host_config {
 	size_t n_ifaces;
 	char *metrics_listen;   /* "127.0.0.1:9725", "[::1]:9725" or "off" */
 	unsigned top_sources;   /* default 20 */
+	unsigned expiry_series; /* entries listed with their expiry, default 10,000 */
 	char *metrics_textfile; /* NULL: none */
 	char *control_socket;   /* default /run/smtpgate/control.sock */
 	char *admin_group;      /* default smtpgate-admin */
@@ -50,6 +51,12 @@ void sg_host_config_free(struct sg_host_config *c);
 #define SG_DEFAULT_METRICS_LISTEN "127.0.0.1:9725"
 #define SG_DEFAULT_TOP_SOURCES    20
 #define SG_MAX_TOP_SOURCES        1000
+/* smtpgate_approval_expiry_timestamp_seconds: one series per entry
+ * listed, the soonest to expire (expiry_pick.h).  Prometheus is
+ * comfortable up to about ten thousand series per metric and target;
+ * the maximum lists every entry of the largest policy. */
+#define SG_DEFAULT_EXPIRY_SERIES  10000
+#define SG_MAX_EXPIRY_SERIES      1048576
 #define SG_DEFAULT_CONTROL_SOCKET "/run/smtpgate/control.sock"
 #define SG_DEFAULT_ADMIN_GROUP    "smtpgate-admin"
 #define SG_DEFAULT_READ_GROUP     "smtpgate-read"

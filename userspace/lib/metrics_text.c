@@ -222,8 +222,12 @@ static void render_expiries(const struct sg_mt_snapshot *s, FILE *out)
 	const struct sg_mt_expiry **idx = calloc(s->n_expiries ? s->n_expiries : 1, sizeof(*idx));
 	const struct sg_mt_expiry *prev = NULL;
 
+	gauge(out, "smtpgate_expiring_entries",
+	      "Trusted entries with an expiry, listed in "
+	      "smtpgate_approval_expiry_timestamp_seconds or not.", (long long)s->n_expiring);
 	sg_mt_family(out, "smtpgate_approval_expiry_timestamp_seconds", "gauge",
 		     "When a trusted entry (approval or policy.json entry) expires, unix seconds; "
+		     "the metrics.expiry_series entries that expire first (10,000 by default), "
 		     "entries without an expiry are not listed.");
 	if (!idx)
 		return;

@@ -61,6 +61,7 @@ struct sg_mt_snapshot {
 	uint64_t audit_refusals_suppressed;
 	struct sg_mt_expiry *expiries;  /* owned by the snapshot (freed with it) */
 	size_t n_expiries;
+	size_t n_expiring;              /* entries with an expiry, listed or not */
 	char *expiry_text;              /* the tickets they point to (freed with it), or NULL */
 	char policy_sha256[65];         /* of policy.json in force; "": not shown */
 	/* The fleet store (docs/fleet.md); not shown unless configured. */
