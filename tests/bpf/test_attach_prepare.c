@@ -12,7 +12,6 @@
  *   - a wrong guess (an interface prepared but another one attached)
  *     costs a load and nothing else: the attachment is right.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
@@ -22,26 +21,14 @@
 #include <unistd.h>
 #include "dataplane.h"
 #include "dp_internal.h"
+#include "harness.h"
 #include "tap.h"
 
 static char pin_dir[64];
 
 static void cleanup(void)
 {
-	DIR *d = pin_dir[0] ? opendir(pin_dir) : NULL;
-	struct dirent *e;
-	char path[400];
-
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", pin_dir, e->d_name);
-		unlink(path);
-	}
-	closedir(d);
-	rmdir(pin_dir);
+	h_remove_pins(pin_dir);
 }
 
 static void on_signal(int sig)
@@ -94,6 +81,22 @@ static void attach(struct sg_dp *dp, const char *ifname, int hook, const char *n
 	tap_check(rc == 0, name, "attach %s hook %d: %s", ifname, hook, err.msg);
 }
 
+/* Attaches want[] in its order, as smtpgated does after preparing it,
+ * the absent interface left out. */
+static void attach_wanted(struct sg_dp *dp, const struct sg_dp_want *want, size_t n,
+			  const char *phase)
+{
+	char name[96];
+
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(want[i].ifname, "sgp-absent"))
+			continue;
+		snprintf(name, sizeof(name), "%s: %s hook %d attaches", phase, want[i].ifname,
+			 want[i].hook);
+		attach(dp, want[i].ifname, want[i].hook, name);
+	}
+}
+
 static void test_fresh(void)
 {
 	const struct sg_dp_want want[] = {
@@ -107,9 +110,7 @@ static void test_fresh(void)
 	sg_dp_prepare(dp, want, sizeof(want) / sizeof(want[0]));
 	tap_check(!strcmp(progs(dp), "1/0 2/1 3/2"), "fresh: slots 0, 1, 2 prepared in order, "
 		  "the absent interface skipped", "programs (hook/slot): %s", progs(dp));
-	attach(dp, "sgp0", SG_HOOK_XDP, "fresh: sgp0 XDP attaches");
-	attach(dp, "sgp1", SG_HOOK_TC_INGRESS, "fresh: sgp1 TC ingress attaches");
-	attach(dp, "sgp0", SG_HOOK_TC_EGRESS, "fresh: sgp0 TC egress attaches");
+	attach_wanted(dp, want, sizeof(want) / sizeof(want[0]), "fresh");
 	tap_check(dp->n_progs == 3, "fresh: attaching loads no program beyond the prepared ones",
 		  "programs (hook/slot): %s", progs(dp));
 	tap_check(attached_slot(dp, "sgp0", SG_HOOK_XDP) == 0 &&
@@ -134,9 +135,7 @@ static void test_restart(void)
 	sg_dp_prepare(dp, want, sizeof(want) / sizeof(want[0]));
 	tap_check(!strcmp(progs(dp), "3/2 2/1 1/0"), "restart: the recorded slots are prepared, "
 		  "whatever the order", "programs (hook/slot): %s", progs(dp));
-	attach(dp, "sgp0", SG_HOOK_TC_EGRESS, "restart: sgp0 TC egress attaches in place");
-	attach(dp, "sgp1", SG_HOOK_TC_INGRESS, "restart: sgp1 TC ingress attaches in place");
-	attach(dp, "sgp0", SG_HOOK_XDP, "restart: sgp0 XDP attaches in place");
+	attach_wanted(dp, want, sizeof(want) / sizeof(want[0]), "restart");
 	tap_check(dp->n_progs == 3, "restart: attaching loads no program beyond the prepared ones",
 		  "programs (hook/slot): %s", progs(dp));
 	sg_dp_close(dp);

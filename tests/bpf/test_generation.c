@@ -11,7 +11,6 @@
  * The pinned part uses a pin dir unique to this process under
  * /sys/fs/bpf, removed at exit whatever happens.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -44,20 +43,7 @@ static char pin_dir[64], tmp_a[64], tmp_b[64];
 /* Removes this run's pins and directories; safe to call twice. */
 static void cleanup(void)
 {
-	DIR *d = pin_dir[0] ? opendir(pin_dir) : NULL;
-	struct dirent *e;
-	char path[400];
-
-	if (d) {
-		while ((e = readdir(d))) {
-			if (e->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", pin_dir, e->d_name);
-			unlink(path);
-		}
-		closedir(d);
-		rmdir(pin_dir);
-	}
+	h_remove_pins(pin_dir);
 	if (tmp_a[0])
 		rmdir(tmp_a);
 	if (tmp_b[0])

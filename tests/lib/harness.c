@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 #include <string.h>
@@ -11,6 +13,24 @@
 #include "harness.h"
 #include "src_snap.h"
 #include "tap.h"
+
+void h_remove_pins(const char *dir)
+{
+	DIR *d = dir[0] ? opendir(dir) : NULL;
+	struct dirent *e;
+	char path[400];
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
 
 struct sg_dp *h_open(void)
 {

@@ -21,6 +21,9 @@ struct run_result {
 
 /* Opens a data plane or bails. */
 struct sg_dp *h_open(void);
+/* Removes a test's own pin dir and the pins in it (the links and maps
+ * go with their last reference); nothing if it is not there. */
+void h_remove_pins(const char *dir);
 /* Applies p or bails. */
 void h_apply(struct sg_dp *dp, const struct sg_policy *p);
 /* Runs frame through the program for hook (SG_HOOK_*), counting into slot 0.
