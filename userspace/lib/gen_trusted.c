@@ -332,7 +332,7 @@ static int give_slots(struct sg_dp *dp, struct build *b, const struct sg_policy 
 	int rc;
 
 	*out = fresh;
-	if (!fresh || (!dp->slot_index && !(dp->slot_index = sg_prefix_map_new(n_new))))
+	if (!fresh)
 		return sg_errf(err, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < p->n_trusted && n < n_new; i++) {
 		const struct sg_trusted_entry *e = &p->trusted[i];
@@ -347,7 +347,7 @@ static int give_slots(struct sg_dp *dp, struct build *b, const struct sg_policy 
 		slot = new_slot(dp, b, err);
 		if (slot < 0)
 			return (int)slot;
-		rc = index_add(&dp->slot_index, &e->prefix, (uint32_t)slot, n_new);
+		rc = sg_prefix_map_add(dp->slot_index, &e->prefix, (uint32_t)slot);
 		if (rc == -EEXIST)
 			return listed_twice(e, err);
 		if (rc)
@@ -387,11 +387,14 @@ int sg_gen_build_trusted(struct sg_dp *dp, struct build *b, const struct sg_poli
 	 * policy.json entry is. */
 	if ((rc = place_step(dp, b, p, gen, NULL, p->n_trusted, &n_new, err)))
 		return rc;
-	/* (2) */
+	/* (2) The removed entries out of the index, room in it for the
+	 * new ones (an index made now when there was none). */
 	if (dp->slot_index) {
 		sg_prefix_map_retain(dp->slot_index, slot_kept, b);
 		if (sg_prefix_map_reserve(dp->slot_index, n_new))
 			return sg_errf(err, -ENOMEM, "out of memory");
+	} else if (n_new && !(dp->slot_index = sg_prefix_map_new(n_new))) {
+		return sg_errf(err, -ENOMEM, "out of memory");
 	}
 	/* (3) The others: slots and the index here, then placed like (1). */
 	if (n_new) {
