@@ -97,6 +97,21 @@ static void attach_wanted(struct sg_dp *dp, const struct sg_dp_want *want, size_
 	}
 }
 
+/* Prepares want[], checks the programs loaded (hook/slot, in order),
+ * attaches want[] and checks that attaching loaded nothing more. */
+static void prepare_then_attach(struct sg_dp *dp, const struct sg_dp_want *want, size_t n,
+				const char *phase, const char *progs_want, const char *why)
+{
+	char name[96];
+
+	sg_dp_prepare(dp, want, n);
+	tap_check(!strcmp(progs(dp), progs_want), why, "programs (hook/slot): %s", progs(dp));
+	attach_wanted(dp, want, n, phase);
+	snprintf(name, sizeof(name), "%s: attaching loads no program beyond the prepared ones",
+		 phase);
+	tap_check(!strcmp(progs(dp), progs_want), name, "programs (hook/slot): %s", progs(dp));
+}
+
 static void test_fresh(void)
 {
 	const struct sg_dp_want want[] = {
@@ -107,12 +122,8 @@ static void test_fresh(void)
 	};
 	struct sg_dp *dp = open_dp();
 
-	sg_dp_prepare(dp, want, sizeof(want) / sizeof(want[0]));
-	tap_check(!strcmp(progs(dp), "1/0 2/1 3/2"), "fresh: slots 0, 1, 2 prepared in order, "
-		  "the absent interface skipped", "programs (hook/slot): %s", progs(dp));
-	attach_wanted(dp, want, sizeof(want) / sizeof(want[0]), "fresh");
-	tap_check(dp->n_progs == 3, "fresh: attaching loads no program beyond the prepared ones",
-		  "programs (hook/slot): %s", progs(dp));
+	prepare_then_attach(dp, want, sizeof(want) / sizeof(want[0]), "fresh", "1/0 2/1 3/2",
+			    "fresh: slots 0, 1, 2 prepared in order, the absent interface skipped");
 	tap_check(attached_slot(dp, "sgp0", SG_HOOK_XDP) == 0 &&
 			  attached_slot(dp, "sgp1", SG_HOOK_TC_INGRESS) == 1 &&
 			  attached_slot(dp, "sgp0", SG_HOOK_TC_EGRESS) == 2,
@@ -132,12 +143,8 @@ static void test_restart(void)
 	struct sg_dp *dp = open_dp();
 
 	tap_check(sg_dp_reused(dp), "restart: the pins are reused", "a fresh data plane");
-	sg_dp_prepare(dp, want, sizeof(want) / sizeof(want[0]));
-	tap_check(!strcmp(progs(dp), "3/2 2/1 1/0"), "restart: the recorded slots are prepared, "
-		  "whatever the order", "programs (hook/slot): %s", progs(dp));
-	attach_wanted(dp, want, sizeof(want) / sizeof(want[0]), "restart");
-	tap_check(dp->n_progs == 3, "restart: attaching loads no program beyond the prepared ones",
-		  "programs (hook/slot): %s", progs(dp));
+	prepare_then_attach(dp, want, sizeof(want) / sizeof(want[0]), "restart", "3/2 2/1 1/0",
+			    "restart: the recorded slots are prepared, whatever the order");
 	sg_dp_close(dp);
 }
 
