@@ -32,7 +32,7 @@ static struct sg_policy policy(const int64_t *expires, size_t n)
 
 static int by_expiry_then_index(const void *a, const void *b)
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
 
 	if (entries[x].expires != entries[y].expires)
 		return entries[x].expires < entries[y].expires ? -1 : 1;
@@ -41,19 +41,19 @@ static int by_expiry_then_index(const void *a, const void *b)
 
 static int by_index(const void *a, const void *b)
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
 
 	return x < y ? -1 : x > y;
 }
 
 /* The reference: every expiring entry sorted, the first max. */
-static size_t reference(const struct sg_policy *p, size_t max, uint32_t *out)
+static size_t reference(const struct sg_policy *p, size_t max, size_t *out)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < p->n_trusted; i++)
 		if (p->trusted[i].expires)
-			out[n++] = (uint32_t)i;
+			out[n++] = i;
 	qsort(out, n, sizeof(*out), by_expiry_then_index);
 	return n < max ? n : max;
 }
@@ -61,7 +61,7 @@ static size_t reference(const struct sg_policy *p, size_t max, uint32_t *out)
 /* pick's answer, sorted by index, against the reference's. */
 static void check(const struct sg_policy *p, size_t max)
 {
-	static uint32_t got[N], want[N];
+	static size_t got[N], want[N];
 	size_t expiring = 0, total = 0;
 	size_t n = sg_expiry_pick(p, max, got, &expiring);
 	size_t m = reference(p, max, want);
@@ -80,7 +80,7 @@ static void test_fixed_cases(void **state)
 	/* 0: never; the past (1) and a tie (300 twice) included. */
 	static const int64_t e[] = { 0, 500, 300, 0, 1, 300, 900, 200 };
 	struct sg_policy p = policy(e, sizeof(e) / sizeof(e[0]));
-	uint32_t out[8];
+	size_t out[8];
 	size_t expiring = 99;
 
 	(void)state;
@@ -108,7 +108,7 @@ static void test_none_expire(void **state)
 {
 	static const int64_t e[4] = { 0 };
 	struct sg_policy p = policy(e, 4);
-	uint32_t out[4];
+	size_t out[4];
 	size_t expiring = 99;
 
 	(void)state;

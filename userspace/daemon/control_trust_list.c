@@ -27,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 #include "control_cmd.h"
+#include "index_heap.h"
 
 /* Entries per chunk: about 300 KiB of text. */
 #define CHUNK 1024
@@ -99,76 +100,34 @@ static bool matches(const struct list_state *s, const struct sg_trusted_entry *t
 	return true;
 }
 
-/* ---- the heap: the smallest entries after the cursor -------------------- */
+/* ---- the smallest entries after the cursor ---------------------------- */
 
-/* A max-heap of policy indexes by listing order: its top is the largest
- * of the smallest n seen so far, the one to drop for a smaller one. */
-static void heap_down(const struct sg_policy *p, size_t *h, size_t n, size_t i)
+static int by_listing_order(const void *ctx, size_t a, size_t b)
 {
-	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i;
+	const struct sg_policy *p = ctx;
 
-		if (l < n && entry_cmp(&p->trusted[h[l]], &p->trusted[h[m]]) > 0)
-			m = l;
-		if (r < n && entry_cmp(&p->trusted[h[r]], &p->trusted[h[m]]) > 0)
-			m = r;
-		if (m == i)
-			return;
-		size_t tmp = h[i];
-
-		h[i] = h[m];
-		h[m] = tmp;
-		i = m;
-	}
-}
-
-static void heap_up(const struct sg_policy *p, size_t *h, size_t i)
-{
-	while (i) {
-		size_t parent = (i - 1) / 2;
-
-		if (entry_cmp(&p->trusted[h[i]], &p->trusted[h[parent]]) <= 0)
-			return;
-		size_t tmp = h[i];
-
-		h[i] = h[parent];
-		h[parent] = tmp;
-		i = parent;
-	}
+	return entry_cmp(&p->trusted[a], &p->trusted[b]);
 }
 
 /* The want smallest matching entries after the cursor, sorted, into
- * s->heap; returns how many. */
+ * s->heap (index_heap.h); returns how many. */
 static size_t select_next(struct list_state *s, const struct sg_policy *p, size_t want)
 {
-	size_t *h = s->heap, n = 0;
+	struct sg_index_heap h = { .idx = s->heap, .cap = want, .cmp = by_listing_order,
+				   .ctx = p };
 
 	for (size_t i = 0; i < p->n_trusted; i++) {
 		const struct sg_trusted_entry *t = &p->trusted[i];
 
 		if (s->has_cursor && key_cmp(&s->cursor, t) >= 0)
 			continue;
-		if (n == want && entry_cmp(t, &p->trusted[h[0]]) >= 0)
+		/* Before the filters, which cost more. */
+		if (!sg_index_heap_takes(&h, i) || !matches(s, t))
 			continue;
-		if (!matches(s, t))
-			continue;
-		if (n < want) {
-			h[n] = i;
-			heap_up(p, h, n++);
-		} else {
-			h[0] = i;
-			heap_down(p, h, n, 0);
-		}
+		sg_index_heap_offer(&h, i);
 	}
-	/* Heap sort in place: ascending. */
-	for (size_t k = n; k > 1; k--) {
-		size_t tmp = h[0];
-
-		h[0] = h[k - 1];
-		h[k - 1] = tmp;
-		heap_down(p, h, k - 1, 0);
-	}
-	return n;
+	sg_index_heap_sort(&h);
+	return h.n;
 }
 
 /* ---- the chunks ----------------------------------------------------- */

@@ -116,7 +116,7 @@ static int list_expiries(const struct sgd *d, struct sgd_expiry **out, size_t *n
 {
 	size_t max = d->cfg.expiry_series < d->policy.n_trusted ? d->cfg.expiry_series
 								 : d->policy.n_trusted;
-	uint32_t *pick = malloc((max ? max : 1) * sizeof(*pick));
+	size_t *pick = malloc((max ? max : 1) * sizeof(*pick));
 	struct sgd_expiry *e = NULL;
 	char *text = NULL;
 	size_t n, len = 0;

@@ -11,7 +11,6 @@
 #define SG_EXPIRY_PICK_H
 
 #include <stddef.h>
-#include <stdint.h>
 #include "policy.h"
 
 /* Fills out[] with the indices in p->trusted of the (at most) max
@@ -19,6 +18,6 @@
  * entry, in no particular order; returns how many.  *n_expiring (may be
  * NULL): how many entries have an expiry in all.  O(n log max) time,
  * no memory but out[]. */
-size_t sg_expiry_pick(const struct sg_policy *p, size_t max, uint32_t *out, size_t *n_expiring);
+size_t sg_expiry_pick(const struct sg_policy *p, size_t max, size_t *out, size_t *n_expiring);
 
 #endif
