@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The policy's index of policy.json prefixes (prefix_set.c) and the
- * shadowing answer built on it: on random policies, with additions and
- * removals in random order, every answer equals the old one, a scan of
- * the whole policy, and the set equals a brute-force reference.
+ * The policy's index (policy_index.c) and the answers built on it: on
+ * random policies, with additions and removals in random order, whether
+ * an approval is shadowed, where a prefix's entry is, where its approval
+ * is, and how many approvals there are each equal a scan of the whole
+ * policy; the counted set equals a brute-force reference; and the Bloom
+ * filter never forgets a prefix and says "maybe" of others about as
+ * rarely as its sizing promises.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +16,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include "policy.h"
+#include "prefix_filter.h"
 #include "prefix_set.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
@@ -66,6 +70,22 @@ static bool scan_shadowed(const struct sg_policy *p, const struct sg_trusted_ent
 	return false;
 }
 
+static long scan_find(const struct sg_policy *p, const struct sg_prefix *prefix, bool approval)
+{
+	for (size_t i = 0; i < p->n_trusted; i++)
+		if ((!approval || p->trusted[i].origin == SG_ORIGIN_APPROVAL) &&
+		    sg_prefix_equal(&p->trusted[i].prefix, prefix))
+			return (long)i;
+	return -1;
+}
+
+static void check_lookups(const struct sg_policy *p, const struct sg_trusted_entry *t)
+{
+	assert_int_equal(sg_policy_is_shadowed(p, t), scan_shadowed(p, t));
+	assert_int_equal(sg_policy_find_trusted(p, &t->prefix), scan_find(p, &t->prefix, false));
+	assert_int_equal(sg_policy_find_approval(p, &t->prefix), scan_find(p, &t->prefix, true));
+}
+
 static void add_entry(struct sg_policy *p, int origin)
 {
 	struct sg_trusted_entry t = { .prefix = random_prefix(), .origin = origin,
@@ -76,15 +96,19 @@ static void add_entry(struct sg_policy *p, int origin)
 
 static void check_all(const struct sg_policy *p)
 {
-	for (size_t i = 0; i < p->n_trusted; i++)
-		assert_int_equal(sg_policy_is_shadowed(p, &p->trusted[i]),
-				 scan_shadowed(p, &p->trusted[i]));
+	size_t approvals = 0;
+
+	for (size_t i = 0; i < p->n_trusted; i++) {
+		check_lookups(p, &p->trusted[i]);
+		approvals += p->trusted[i].origin == SG_ORIGIN_APPROVAL;
+	}
+	assert_int_equal(p->n_approvals, approvals);
 	/* Prefixes not in the policy too. */
 	for (int k = 0; k < 64; k++) {
 		struct sg_trusted_entry t = { .prefix = random_prefix(),
 					      .origin = SG_ORIGIN_APPROVAL };
 
-		assert_int_equal(sg_policy_is_shadowed(p, &t), scan_shadowed(p, &t));
+		check_lookups(p, &t);
 	}
 }
 
@@ -103,7 +127,7 @@ static void test_shadowing_matches_the_scan(void **state)
 		for (size_t i = 0; i < n; i++)
 			add_entry(&p, next_rand() % 3 ? SG_ORIGIN_APPROVAL : SG_ORIGIN_POLICY);
 		assert_int_equal(sg_policy_index(&p), 0);
-		assert_non_null(p.policy_prefixes);
+		assert_non_null(p.index);
 		check_all(&p);
 		/* Removals anywhere, of both origins, and more additions. */
 		for (int step = 0; step < 300 && p.n_trusted; step++) {
@@ -117,7 +141,7 @@ static void test_shadowing_matches_the_scan(void **state)
 		}
 		check_all(&p);
 		sg_policy_free(&p);
-		assert_null(p.policy_prefixes);
+		assert_null(p.index);
 	}
 }
 
@@ -161,11 +185,110 @@ static void test_set_matches_reference(void **state)
 	sg_prefix_set_free(s);
 }
 
+/* Distinct prefixes: the IPv6 /128 2001:db8:<i>. */
+static struct sg_prefix nth_prefix(uint32_t i)
+{
+	struct sg_prefix p = { .len = 128 };
+
+	p.addr.b[0] = 0x20;
+	p.addr.b[1] = 0x01;
+	p.addr.b[2] = 0x0d;
+	p.addr.b[3] = 0xb8;
+	memcpy(&p.addr.b[12], &i, sizeof(i));
+	return p;
+}
+
+static void filter_add_nth(struct sg_prefix_filter *f, uint32_t i)
+{
+	struct sg_prefix p = nth_prefix(i);
+
+	sg_prefix_filter_add(f, &p);
+}
+
+static bool filter_may_have_nth(const struct sg_prefix_filter *f, uint32_t i)
+{
+	struct sg_prefix p = nth_prefix(i);
+
+	return sg_prefix_filter_may_have(f, &p);
+}
+
+/* Filled to its size, and then to twice it: every prefix added is still
+ * "maybe", and others are "maybe" at about the promised rate (0.06 %
+ * when full; at twice its size the rate it would grow to, which is why
+ * the index replaces a full filter). */
+static void test_filter(void **state)
+{
+	enum { N = 50000, PROBES = 200000 };
+	struct sg_prefix_filter *f = sg_prefix_filter_new(N);
+	size_t room, maybe = 0;
+
+	(void)state;
+	assert_non_null(f);
+	room = sg_prefix_filter_room(f);
+	assert_true(room >= N);
+	for (uint32_t i = 0; i < room; i++)
+		filter_add_nth(f, i);
+	assert_false(sg_prefix_filter_full(f));
+	for (uint32_t i = 0; i < room; i++)
+		assert_true(filter_may_have_nth(f, i));
+	for (uint32_t i = 0; i < PROBES; i++)
+		maybe += filter_may_have_nth(f, 0x80000000u + i);
+	/* 0.06 % of 200,000 is 116: well below 400, well above a broken
+	 * hash's 0 only by chance, so both ways a wrong filter shows. */
+	assert_true(maybe > 30 && maybe < 400);
+	filter_add_nth(f, (uint32_t)room);
+	assert_true(sg_prefix_filter_full(f));
+	sg_prefix_filter_free(f);
+}
+
+/* A policy indexed while empty takes policy.json entries far past the
+ * filter's first size (it is rebuilt larger on the way), then a new
+ * approval must neither be called shadowed nor cost a scan to find
+ * absent: find_trusted of a prefix no entry has answers -1 however
+ * large the policy. */
+static void test_index_grows(void **state)
+{
+	struct sg_prefix gone;
+	struct sg_policy p;
+
+	(void)state;
+	sg_policy_init(&p);
+	assert_int_equal(sg_policy_index(&p), 0);
+	for (uint32_t i = 0; i < 20000; i++) {
+		struct sg_trusted_entry t = { .prefix = nth_prefix(i), .origin = SG_ORIGIN_POLICY };
+
+		assert_int_equal(sg_policy_add_trusted(&p, &t), 0);
+	}
+	assert_non_null(p.index);
+	for (uint32_t i = 0; i < 20000; i += 97) {
+		struct sg_trusted_entry t = { .prefix = nth_prefix(i), .origin = SG_ORIGIN_APPROVAL };
+
+		assert_int_equal(sg_policy_find_trusted(&p, &t.prefix), (long)i);
+		assert_true(sg_policy_is_shadowed(&p, &t));
+	}
+	for (uint32_t i = 20000; i < 21000; i++) {
+		struct sg_trusted_entry t = { .prefix = nth_prefix(i), .origin = SG_ORIGIN_APPROVAL };
+
+		assert_int_equal(sg_policy_find_trusted(&p, &t.prefix), -1);
+		assert_int_equal(sg_policy_add_trusted(&p, &t), 0);
+		assert_false(sg_policy_is_shadowed(&p, &p.trusted[p.n_trusted - 1]));
+		assert_int_equal(sg_policy_find_approval(&p, &t.prefix), (long)p.n_trusted - 1);
+	}
+	assert_int_equal(p.n_approvals, 1000);
+	sg_policy_remove_trusted(&p, 20500);
+	assert_int_equal(p.n_approvals, 999);
+	gone = nth_prefix(20500);
+	assert_int_equal(sg_policy_find_approval(&p, &gone), -1);
+	sg_policy_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shadowing_matches_the_scan),
 		cmocka_unit_test(test_set_matches_reference),
+		cmocka_unit_test(test_filter),
+		cmocka_unit_test(test_index_grows),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);

@@ -169,6 +169,24 @@ bool sg_prefix_contains(const struct sg_prefix *p, const struct sg_addr *a)
 	return memcmp(&m, &p->addr, sizeof(m)) == 0;
 }
 
+static uint64_t mix(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+uint64_t sg_prefix_hash(const struct sg_prefix *p)
+{
+	uint64_t lo, hi;
+
+	memcpy(&lo, p->addr.b, 8);
+	memcpy(&hi, p->addr.b + 8, 8);
+	return mix(mix(lo ^ p->len) ^ hi);
+}
+
 bool sg_prefix_equal(const struct sg_prefix *a, const struct sg_prefix *b)
 {
 	return a->len == b->len && memcmp(&a->addr, &b->addr, sizeof(a->addr)) == 0;

@@ -8,6 +8,7 @@
 #define SG_ADDR_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include "smtpgate/abi.h"
 #include "err.h"
 
@@ -34,6 +35,9 @@ void sg_prefix_format(const struct sg_prefix *p, char *buf, size_t len);
 bool sg_prefix_is_host(const struct sg_prefix *p);
 bool sg_prefix_contains(const struct sg_prefix *p, const struct sg_addr *a);
 bool sg_prefix_equal(const struct sg_prefix *a, const struct sg_prefix *b);
+/* A 64-bit hash of address and length, every bit of it mixed: for the
+ * hash tables and filters of prefixes. */
+uint64_t sg_prefix_hash(const struct sg_prefix *p);
 /* Mask an address down to its first len bits. */
 void sg_addr_mask(struct sg_addr *a, unsigned len);
 void sg_addr_from_v4(struct sg_addr *a, unsigned int be_v4);

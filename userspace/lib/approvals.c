@@ -53,6 +53,7 @@ static int append_entries(struct sg_policy *scratch, struct sg_trusted_entry **o
 	*n += scratch->n_trusted;
 	/* The strings and extras now belong to *out. */
 	scratch->n_trusted = 0;
+	scratch->n_approvals = 0;
 	return 0;
 }
 

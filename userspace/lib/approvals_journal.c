@@ -293,13 +293,7 @@ size_t sg_journal_records(const struct sg_journal *j)
 
 bool sg_journal_wants_compaction(const struct sg_journal *j, const struct sg_policy *p)
 {
-	size_t approvals = 0;
-
-	if (j->records <= COMPACT_MIN)
-		return false;
-	for (size_t i = 0; i < p->n_trusted; i++)
-		approvals += p->trusted[i].origin == SG_ORIGIN_APPROVAL;
-	return j->records > approvals;
+	return j->records > COMPACT_MIN && j->records > p->n_approvals;
 }
 
 int sg_journal_compact(struct sg_journal *j, const struct sg_policy *p, struct sg_err *err)

@@ -146,10 +146,12 @@ static void drop_touched(struct sg_policy *set, const struct sg_prefix_set *touc
 	size_t w = 0;
 
 	for (size_t i = 0; i < set->n_trusted; i++) {
-		if (sg_prefix_set_has(touched, &set->trusted[i].prefix))
+		if (sg_prefix_set_has(touched, &set->trusted[i].prefix)) {
+			set->n_approvals -= set->trusted[i].origin == SG_ORIGIN_APPROVAL;
 			sg_trusted_entry_free(&set->trusted[i]);
-		else
+		} else {
 			set->trusted[w++] = set->trusted[i];
+		}
 	}
 	set->n_trusted = w;
 }

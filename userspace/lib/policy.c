@@ -5,7 +5,7 @@
 #include <string.h>
 #include "policy.h"
 #include "prefault.h"
-#include "prefix_set.h"
+#include "policy_index.h"
 #include "strpool.h"
 
 void sg_policy_init(struct sg_policy *p)
@@ -34,7 +34,7 @@ void sg_policy_free(struct sg_policy *p)
 	free(p->ports);
 	free(p->scope);
 	free(p->trusted);
-	sg_prefix_set_free(p->policy_prefixes);
+	sg_policy_index_free(p->index);
 	sg_strpool_free(p->strings);
 	sg_policy_init(p);
 }
@@ -48,10 +48,9 @@ static void note_expiry(struct sg_policy *p, int64_t expires)
 /* Out of memory for the index: drop it, lookups fall back to a scan. */
 static void index_add(struct sg_policy *p, const struct sg_trusted_entry *e)
 {
-	if (p->policy_prefixes && e->origin == SG_ORIGIN_POLICY &&
-	    sg_prefix_set_add(p->policy_prefixes, &e->prefix)) {
-		sg_prefix_set_free(p->policy_prefixes);
-		p->policy_prefixes = NULL;
+	if (p->index && sg_policy_index_joined(p->index, p, e)) {
+		sg_policy_index_free(p->index);
+		p->index = NULL;
 	}
 }
 
@@ -61,36 +60,29 @@ static void join(struct sg_policy *p)
 {
 	struct sg_trusted_entry *e = &p->trusted[p->n_trusted++];
 
+	p->n_approvals += e->origin == SG_ORIGIN_APPROVAL;
 	index_add(p, e);
 	note_expiry(p, e->expires);
 }
 
 int sg_policy_index(struct sg_policy *p)
 {
-	struct sg_prefix_set *s;
-
-	if (p->policy_prefixes)
+	if (p->index)
 		return 0;
-	s = sg_prefix_set_new(p->n_trusted);
-	if (!s)
-		return -ENOMEM;
-	for (size_t i = 0; i < p->n_trusted; i++) {
-		if (p->trusted[i].origin == SG_ORIGIN_POLICY &&
-		    sg_prefix_set_add(s, &p->trusted[i].prefix)) {
-			sg_prefix_set_free(s);
-			return -ENOMEM;
-		}
-	}
-	p->policy_prefixes = s;
-	return 0;
+	p->index = sg_policy_index_build(p);
+	return p->index ? 0 : -ENOMEM;
 }
 
 bool sg_policy_is_shadowed(const struct sg_policy *p, const struct sg_trusted_entry *t)
 {
 	if (t->origin != SG_ORIGIN_APPROVAL)
 		return false;
-	if (p->policy_prefixes)
-		return sg_prefix_set_has(p->policy_prefixes, &t->prefix);
+	/* Exact for the prefixes of p's approvals; for another (an entry
+	 * not yet in p), "no" when the filter rules it out, else the scan. */
+	if (p->index && sg_policy_index_has_approval(p->index, &t->prefix))
+		return sg_policy_index_shadowed(p->index, &t->prefix);
+	if (p->index && !sg_policy_index_may_have(p->index, &t->prefix))
+		return false;
 	for (size_t i = 0; i < p->n_trusted; i++)
 		if (p->trusted[i].origin == SG_ORIGIN_POLICY &&
 		    sg_prefix_equal(&p->trusted[i].prefix, &t->prefix))
@@ -186,8 +178,21 @@ int sg_policy_commit_trusted(struct sg_policy *p, size_t n, struct sg_strpool **
 
 long sg_policy_find_trusted(const struct sg_policy *p, const struct sg_prefix *prefix)
 {
+	if (p->index && !sg_policy_index_may_have(p->index, prefix))
+		return -1;
 	for (size_t i = 0; i < p->n_trusted; i++)
 		if (sg_prefix_equal(&p->trusted[i].prefix, prefix))
+			return (long)i;
+	return -1;
+}
+
+long sg_policy_find_approval(const struct sg_policy *p, const struct sg_prefix *prefix)
+{
+	if (p->index && !sg_policy_index_has_approval(p->index, prefix))
+		return -1;
+	for (size_t i = 0; i < p->n_trusted; i++)
+		if (p->trusted[i].origin == SG_ORIGIN_APPROVAL &&
+		    sg_prefix_equal(&p->trusted[i].prefix, prefix))
 			return (long)i;
 	return -1;
 }
@@ -196,8 +201,9 @@ void sg_policy_remove_trusted(struct sg_policy *p, size_t i)
 {
 	if (i >= p->n_trusted)
 		return;
-	if (p->policy_prefixes && p->trusted[i].origin == SG_ORIGIN_POLICY)
-		sg_prefix_set_del(p->policy_prefixes, &p->trusted[i].prefix);
+	if (p->index)
+		sg_policy_index_leaving(p->index, &p->trusted[i]);
+	p->n_approvals -= p->trusted[i].origin == SG_ORIGIN_APPROVAL;
 	sg_trusted_entry_free(&p->trusted[i]);
 	memmove(&p->trusted[i], &p->trusted[i + 1],
 		(p->n_trusted - i - 1) * sizeof(*p->trusted));

@@ -64,10 +64,12 @@ struct sg_policy {
 	struct sg_trusted_entry *trusted;
 	size_t n_trusted;
 	size_t cap_trusted;
-	/* The prefixes of the policy.json entries (origin SG_ORIGIN_POLICY),
-	 * once sg_policy_index() built it: NULL until then, and again if
-	 * keeping it up to date ran out of memory (lookups then scan). */
-	struct sg_prefix_set *policy_prefixes;
+	/* Entries of origin SG_ORIGIN_APPROVAL among them. */
+	size_t n_approvals;
+	/* Shadowing and "certainly absent" in O(1) (policy_index.h), once
+	 * sg_policy_index() built it: NULL until then, and again if keeping
+	 * it up to date ran out of memory (lookups then scan). */
+	struct sg_policy_index *index;
 	/* The strings and extras of entries added by
 	 * sg_policy_add_trusted_pooled (strpool.h): freed with the policy. */
 	struct sg_strpool *strings;
@@ -116,16 +118,20 @@ int sg_policy_commit_trusted(struct sg_policy *p, size_t n, struct sg_strpool **
 int sg_policy_reserve_trusted(struct sg_policy *p, size_t n);
 /* Gives back the room no entry uses. */
 void sg_policy_trim(struct sg_policy *p);
-/* Index of the entry with exactly this prefix, or -1. */
+/* Index of the entry with exactly this prefix, or -1.  O(1) when the
+ * policy is indexed and no entry has it (a new prefix); else a scan. */
 long sg_policy_find_trusted(const struct sg_policy *p, const struct sg_prefix *prefix);
+/* The same among the approvals only. */
+long sg_policy_find_approval(const struct sg_policy *p, const struct sg_prefix *prefix);
 /* Removes entry i (freeing it), keeping order. */
 void sg_policy_remove_trusted(struct sg_policy *p, size_t i);
 
-/* Indexes the prefixes of the policy.json entries, so that
- * sg_policy_is_shadowed() is O(1) instead of a scan of the policy;
- * add/remove keep the index up to date, sg_policy_free frees it.  0 or
- * -ENOMEM (no index: still correct, only slower).  A struct copy of an
- * indexed policy shares the index: free only one of them. */
+/* Indexes the policy (policy_index.h), so that sg_policy_is_shadowed()
+ * is O(1) instead of a scan of the policy, and so is
+ * sg_policy_find_trusted() of a prefix no entry has; add/remove keep the
+ * index up to date, sg_policy_free frees it.  0 or -ENOMEM (no index:
+ * still correct, only slower).  A struct copy of an indexed policy
+ * shares the index: free only one of them. */
 int sg_policy_index(struct sg_policy *p);
 /* An approval is shadowed when policy.json has an entry for the same
  * prefix: that entry is the one in force. */

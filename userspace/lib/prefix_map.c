@@ -23,22 +23,10 @@ struct sg_prefix_map {
 	size_t used;
 };
 
-static uint64_t mix(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ull;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
 static size_t home_of(const struct sg_prefix_map *m, const struct sg_addr *a, unsigned len)
 {
-	uint64_t lo, hi, h;
+	uint64_t h = sg_prefix_hash(&(struct sg_prefix){ .addr = *a, .len = len });
 
-	memcpy(&lo, a->b, 8);
-	memcpy(&hi, a->b + 8, 8);
-	h = mix(mix(lo ^ len) ^ hi);
 	return (size_t)(((h >> 32) * (uint64_t)m->cap) >> 32);
 }
 
