@@ -302,7 +302,7 @@ int sgd_cmd_trust_add(struct sgd_req *r)
 		/* Not on disk: not done.  Undo both steps exactly. */
 		sg_policy_remove_trusted(&d->policy, d->policy.n_trusted - 1);
 		rc = sg_dp_trust_del(d->dp, &t.prefix, NULL) && sgd_trust_resync(d, "trust.add", &undo);
-		sgd_snapshot_policy(d);
+		sgd_snapshot_after(d, t.expires);
 		if (rc)
 			return sgd_req_fail(r, SGD_E_FAILED, NULL, "cannot save the approval (%s), "
 					    "and the data plane still holds it (%s): it passes "
@@ -310,7 +310,7 @@ int sgd_cmd_trust_add(struct sgd_req *r)
 		return sgd_req_fail(r, SGD_E_FAILED, NULL, "cannot save the approval, so it was "
 				    "not made: %s", err.msg);
 	}
-	sgd_snapshot_policy(d);
+	sgd_snapshot_after(d, t.expires);
 	warn_out_of_scope(r, &t);
 	return sgd_req_ok(r, sgd_trust_entry_json(&d->policy, &d->policy.trusted[d->policy.n_trusted - 1],
 					now));
@@ -341,6 +341,7 @@ int sgd_cmd_trust_del(struct sgd_req *r)
 	const char *ticket;
 	bool shadowed, dp_removed = false;
 	json_t *result;
+	int64_t expires;
 	long i;
 	int rc;
 
@@ -404,7 +405,7 @@ int sgd_cmd_trust_del(struct sgd_req *r)
 		sg_policy_free(&saved);
 		rc = dp_removed && sg_dp_trust_put(d->dp, &d->policy.trusted[i], NULL) &&
 		     sgd_trust_resync(d, "trust.del", &undo);
-		sgd_snapshot_policy(d);
+		sgd_snapshot_after(d, d->policy.trusted[i].expires);
 		if (rc)
 			return sgd_req_fail(r, SGD_E_FAILED, NULL, "cannot save approvals.json (%s), "
 					    "so the approval stays, but the data plane could not "
@@ -413,7 +414,8 @@ int sgd_cmd_trust_del(struct sgd_req *r)
 		return sgd_req_fail(r, SGD_E_FAILED, NULL, "cannot save approvals.json, so the "
 				    "approval stays: %s", err.msg);
 	}
+	expires = saved.trusted[0].expires;
 	sg_policy_free(&saved);
-	sgd_snapshot_policy(d);
+	sgd_snapshot_after(d, expires);
 	return sgd_req_ok(r, result);
 }

@@ -258,6 +258,11 @@ bool sgd_is_shadowed(const struct sg_policy *p, const struct sg_trusted_entry *t
 /* Rebuilds the metrics thread's view of d->policy: call after every
  * change to d->policy (start, reload, trust add/del, expiry). */
 void sgd_snapshot_policy(struct sgd *d);
+/* The same after one entry was added or removed, which expires then (0:
+ * never).  The expiry list holds copies, not places in the policy: a
+ * change of an entry that never expires leaves it right, and only the
+ * counts are taken, in O(1) rather than a pass over the policy. */
+void sgd_snapshot_after(struct sgd *d, int64_t expires);
 
 /* attachments.c */
 /* Logs every configured interface that exists and is not Ethernet

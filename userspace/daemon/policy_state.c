@@ -156,14 +156,19 @@ static int list_expiries(const struct sgd *d, struct sgd_expiry **out, size_t *n
 	return 0;
 }
 
+/* The counts, under the lock the metrics thread reads them with. */
+static void publish_counts(struct sgd *d)
+{
+	d->n_trusted = (size_t)sg_dp_trust_count(d->dp);
+	d->n_approvals = d->policy.n_approvals;
+}
+
 void sgd_snapshot_policy(struct sgd *d)
 {
-	size_t n = 0, approvals = 0, n_expiring = 0, len = 0;
+	size_t n = 0, n_expiring = 0, len = 0;
 	struct sgd_expiry *e;
 	char *text;
 
-	for (size_t i = 0; i < d->policy.n_trusted; i++)
-		approvals += d->policy.trusted[i].origin == SG_ORIGIN_APPROVAL;
 	/* The metrics go without expiries rather than with wrong ones. */
 	if (list_expiries(d, &e, &n, &text, &len, &n_expiring))
 		sgd_warn("out of memory listing the entries' expiries for the metrics");
@@ -175,8 +180,18 @@ void sgd_snapshot_policy(struct sgd *d)
 	d->expiry_text = text;
 	d->expiry_text_len = len;
 	d->n_expiring = n_expiring;
-	d->n_trusted = (size_t)sg_dp_trust_count(d->dp);
-	d->n_approvals = approvals;
+	publish_counts(d);
+	pthread_mutex_unlock(&d->lock);
+}
+
+void sgd_snapshot_after(struct sgd *d, int64_t expires)
+{
+	if (expires) {
+		sgd_snapshot_policy(d);
+		return;
+	}
+	pthread_mutex_lock(&d->lock);
+	publish_counts(d);
 	pthread_mutex_unlock(&d->lock);
 }
 
