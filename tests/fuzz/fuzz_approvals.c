@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * libFuzzer target: the approvals file loader (approvals.json), names
- * resolved against a fixed policy.  Properties: an accepted file saves
- * (sg_approvals_save) and loads back to the same entries; the merge of
- * its entries into the policy succeeds.
+ * resolved against a fixed policy.  Properties: read one approval at a
+ * time or as one tree, the file gives the same answer and the same
+ * entries; an accepted file saves (sg_approvals_save) and loads back to
+ * the same entries; the merge of its entries into the policy succeeds.
  */
 #include <sys/stat.h>
 #include "fuzz_common.h"
@@ -70,12 +71,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct sg_diag d = { 0 };
 	struct sg_policy merged;
 	struct sg_err err = { 0 };
-	int rc;
+	int rc, rc_whole;
 
 	fz_write_file(in_path, data, size);
 	rc = sg_approvals_load(in_path, &policy, &o, &e, &n, &d);
 	fz_check((rc == 0) == (d.n_errors == 0), "rc %d with %zu errors", rc, d.n_errors);
 	sg_diag_free(&d);
+	o.read_whole = true;
+	rc_whole = sg_approvals_load(in_path, &policy, &o, &back, &n_back, &d);
+	o.read_whole = false;
+	sg_diag_free(&d);
+	fz_check(rc_whole == rc && n_back == n, "streamed: rc %d, %zu entries; whole: rc %d, "
+		 "%zu entries", rc, n, rc_whole, n_back);
+	for (size_t i = 0; i < n; i++)
+		fz_check(same_entry(&e[i], &back[i]), "entry %zu differs, streamed and whole", i);
+	free_entries(back, n_back);
+	back = NULL;
+	n_back = 0;
 	if (rc) {
 		fz_check(n == 0, "a refused file gave %zu entries", n);
 		free_entries(e, n);

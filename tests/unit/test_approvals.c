@@ -256,6 +256,76 @@ static void test_load_appends(void **state)
 	sg_policy_free(&p);
 }
 
+/* Loads file against p; the tickets of what it loaded, one line each. */
+static char *loaded_tickets(const char *file, const struct sg_policy *p)
+{
+	struct sg_trusted_entry *out = NULL;
+	struct sg_diag d = { 0 };
+	size_t n = 0, len = 0;
+	char *text = calloc(1, 1);
+
+	assert_int_equal(sg_approvals_load(file, p, &opts, &out, &n, &d), 0);
+	assert_int_equal(d.n, 0);
+	for (size_t i = 0; i < n; i++) {
+		size_t k = strlen(out[i].ticket);
+
+		text = realloc(text, len + k + 2);
+		assert_non_null(text);
+		memcpy(text + len, out[i].ticket, k);
+		text[len + k] = '\n';
+		text[len += k + 1] = '\0';
+		sg_trusted_entry_free(&out[i]);
+	}
+	free(out);
+	sg_diag_free(&d);
+	return text;
+}
+
+/* A file the daemon wrote is read one approval at a time (the counter
+ * proves it), and gives what the whole parse gives: the same file with
+ * its key written with an escape, which the stream's scanner does not
+ * take out, is read the plain way (the counter stays) to the same list. */
+static void test_streamed(void **state)
+{
+	struct sg_err err = { 0 };
+	char dir[256], file[300], prefix[64], ticket[32];
+	struct sg_policy p;
+	unsigned long before;
+	char *text, *escaped, *streamed, *whole, *at;
+
+	(void)state;
+	make_policy(&p, policy_json);
+	for (int i = 0; i < 3000; i++) {
+		snprintf(prefix, sizeof(prefix), "2001:db8:7:%x::/64", i);
+		snprintf(ticket, sizeof(ticket), "CHG-%d", i);
+		add_approval(&p, prefix, 1, 0, ticket);
+	}
+	fresh_dir("streamed", dir, file);
+	assert_int_equal(sg_approvals_save(file, &p, &err), 0);
+	before = sg_approvals_streamed_reads();
+	streamed = loaded_tickets(file, &p);
+	assert_int_equal(sg_approvals_streamed_reads(), before + 1);
+	assert_non_null(strstr(streamed, "CHG-0\nCHG-1\n"));
+	assert_non_null(strstr(streamed, "CHG-2999\n"));
+
+	text = read_text(file);
+	at = strstr(text, "\"approvals\"");
+	assert_non_null(at);
+	escaped = malloc(strlen(text) + 8);
+	assert_non_null(escaped);
+	sprintf(escaped, "%.*s\"appro\\u0076als\"%s", (int)(at - text), text,
+		at + strlen("\"approvals\""));
+	write_text(file, escaped, 0600);
+	whole = loaded_tickets(file, &p);
+	assert_int_equal(sg_approvals_streamed_reads(), before + 1);
+	assert_string_equal(whole, streamed);
+	free(text);
+	free(escaped);
+	free(streamed);
+	free(whole);
+	sg_policy_free(&p);
+}
+
 static void test_save_empty(void **state)
 {
 	char dir[256], file[300], *text;
@@ -524,6 +594,7 @@ int main(void)
 		cmocka_unit_test(test_missing_file_is_empty),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_load_appends),
+		cmocka_unit_test(test_streamed),
 		cmocka_unit_test(test_save_empty),
 		cmocka_unit_test(test_orphaned_group_refused),
 		cmocka_unit_test(test_orphaned_class_refused),

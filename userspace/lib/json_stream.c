@@ -337,12 +337,16 @@ static int rest_append(struct sg_jsplit *sp, size_t *cap, const char *p, size_t 
 	return 0;
 }
 
-static bool is_trusted_key(struct sg_jsrc *s, size_t ks, size_t ke)
+/* Is the key text [ks, ke) (quotes included) "key", written plainly? */
+static bool is_array_key(struct sg_jsrc *s, size_t ks, size_t ke, const char *key)
 {
-	return ke - ks == 9 && !memcmp(bytes(s, ks), "\"trusted\"", 9);
+	size_t n = strlen(key);
+
+	return ke - ks == n + 2 && *bytes(s, ks) == '"' && !memcmp(bytes(s, ks + 1), key, n) &&
+	       *bytes(s, ks + n + 1) == '"';
 }
 
-static int split(struct sg_jsrc *s, struct sg_jsplit *sp)
+static int split(struct sg_jsrc *s, const char *key, struct sg_jsplit *sp)
 {
 	size_t off, copy_from = 0, cap = 0, end;
 	int c, rc;
@@ -362,7 +366,7 @@ static int split(struct sg_jsrc *s, struct sg_jsplit *sp)
 		if (peek(s, off) != ':')
 			return SG_JS_FALLBACK;
 		off = skip_ws(s, off + 1);
-		if (is_trusted_key(s, ks, ke) && !sp->has_trusted && peek(s, off) == '[') {
+		if (is_array_key(s, ks, ke, key) && !sp->has_trusted && peek(s, off) == '[') {
 			struct elements el = { .limit = SIZE_MAX, .marks = sp };
 
 			if ((rc = rest_append(sp, &cap, bytes(s, copy_from), off + 1 - copy_from)))
@@ -401,11 +405,16 @@ static int split(struct sg_jsrc *s, struct sg_jsplit *sp)
 
 int sg_jsplit(struct sg_jsrc *s, struct sg_jsplit *out)
 {
+	return sg_jsplit_array(s, "trusted", out);
+}
+
+int sg_jsplit_array(struct sg_jsrc *s, const char *key, struct sg_jsplit *out)
+{
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	out->mark_every = 1;
-	rc = split(s, out);
+	rc = split(s, key, out);
 	if (!rc && s->err)
 		rc = s->err;
 	if (rc)

@@ -92,6 +92,9 @@ int sg_jsrc_dup(const struct sg_jsrc *s, struct sg_jsrc *out);
 
 /* Pass 1.  0, SG_JS_FALLBACK, or -errno (read error, -EFBIG; s->err). */
 int sg_jsplit(struct sg_jsrc *s, struct sg_jsplit *out);
+/* The same for another top-level array than "trusted" (approvals.json's
+ * "approvals"): everything said here of trusted[] is then said of it. */
+int sg_jsplit_array(struct sg_jsrc *s, const char *key, struct sg_jsplit *out);
 void sg_jsplit_free(struct sg_jsplit *sp);
 
 /* Pass 2: cb gets each element of trusted[] parsed (owned by the caller

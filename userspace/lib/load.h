@@ -41,6 +41,9 @@ struct sg_load_opts {
 	/* Read a large trusted[] in this thread only (tests compare the
 	 * two ways); otherwise two threads share it when two CPUs can. */
 	bool one_thread;
+	/* Parse approvals.json as one tree, not one approval at a time
+	 * (tests compare the two ways). */
+	bool read_whole;
 };
 
 /* Host config.  Returns 0, or -1 with errors in d.  *out must have been
@@ -72,6 +75,9 @@ unsigned long sg_load_two_thread_reads(void);
 int sg_approvals_load(const char *path, const struct sg_policy *p,
 		      const struct sg_load_opts *o, struct sg_trusted_entry **out, size_t *n,
 		      struct sg_diag *d);
+/* How many times this process read approvals.json's approvals one at a
+ * time (not as one tree): for tests, as sg_load_two_thread_reads. */
+unsigned long sg_approvals_streamed_reads(void);
 /* Writes every SG_ORIGIN_APPROVAL entry of p durably: temp file, fsync,
  * rename, fsync the directory.  A crash at any instant leaves the old or
  * the new file.  Returns 0 (saved, durable); -errno with a message in err

@@ -93,6 +93,9 @@ bool sg_j_trusted(struct sg_jctx *c, json_t *obj, const struct sg_policy *p, boo
 		  long long now, struct sg_trusted_entry *t, struct sg_trusted_extra *x,
 		  bool *addr_ok);
 /* A prefix and the index of the array element it came from. */
+/* The approvals.json format this smtpgate reads and writes. */
+#define SG_APPROVALS_VERSION 1
+
 struct sg_prefix_at {
 	struct sg_prefix prefix;
 	size_t index;
