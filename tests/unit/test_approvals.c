@@ -326,6 +326,52 @@ static void test_streamed(void **state)
 	sg_policy_free(&p);
 }
 
+/* Loaded into the policy itself: the same approvals as the array's
+ * way, after its own entry, counted, with their texts in its pool. */
+static void test_load_into(void **state)
+{
+	struct sg_trusted_entry *out = NULL;
+	struct sg_diag d = { 0 };
+	struct sg_err err = { 0 };
+	char dir[256], file[300];
+	struct sg_policy p, saved;
+	size_t n = 0;
+
+	(void)state;
+	make_policy(&saved, policy_json);
+	add_approval(&saved, "198.18.7.0/24", 1, 0, "CHG-10");
+	add_approval(&saved, "2001:db8:7::/48", 3, 1, "CHG-11");
+	fresh_dir("into", dir, file);
+	assert_int_equal(sg_approvals_save(file, &saved, &err), 0);
+	make_policy(&p, policy_json);
+	assert_int_equal(sg_approvals_load(file, &p, &opts, &out, &n, &d), 0);
+	assert_int_equal(sg_approvals_load_into(file, &p, &opts, &d), 0);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(p.n_trusted, 1 + n);
+	assert_int_equal(p.n_approvals, 2);
+	assert_string_equal(p.trusted[0].ticket, "POL-1");
+	for (size_t i = 0; i < n; i++) {
+		const struct sg_trusted_entry *e = &p.trusted[1 + i];
+
+		assert_true(sg_prefix_equal(&e->prefix, &out[i].prefix));
+		assert_string_equal(e->ticket, out[i].ticket);
+		assert_string_equal(sg_entry_created_by(e), sg_entry_created_by(&out[i]));
+		assert_int_equal(e->groups, out[i].groups);
+		assert_int_equal(e->origin, SG_ORIGIN_APPROVAL);
+		assert_true(e->pooled);
+		sg_trusted_entry_free(&out[i]);
+	}
+	free(out);
+	/* A refused file leaves the policy as it was. */
+	write_text(file, "{\"version\": 1, \"approvals\": [{}]}", 0600);
+	assert_int_equal(sg_approvals_load_into(file, &p, &opts, &d), -1);
+	assert_int_equal(p.n_trusted, 3);
+	assert_int_equal(p.n_approvals, 2);
+	sg_diag_free(&d);
+	sg_policy_free(&p);
+	sg_policy_free(&saved);
+}
+
 static void test_save_empty(void **state)
 {
 	char dir[256], file[300], *text;
@@ -595,6 +641,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_load_appends),
 		cmocka_unit_test(test_streamed),
+		cmocka_unit_test(test_load_into),
 		cmocka_unit_test(test_save_empty),
 		cmocka_unit_test(test_orphaned_group_refused),
 		cmocka_unit_test(test_orphaned_class_refused),

@@ -16,15 +16,10 @@
 #include "log.h"
 #include "notify.h"
 
-/* Loads policy.json and approvals.json into *out (merged). */
 /* The approvals in force (approvals.json and its journal, or the fleet
  * store's) added to the policy just read; *out is freed on failure. */
 static int add_approvals(struct sgd *d, struct sg_policy *out, struct sg_diag *diag)
 {
-	struct sg_trusted_entry *approvals = NULL;
-	size_t n = 0;
-	int rc = -1;
-
 	if (d->store) {
 		/* The fleet store's approvals replace approvals.json. */
 		if (!sgd_fleet_merge(d, out))
@@ -33,13 +28,13 @@ static int add_approvals(struct sgd *d, struct sg_policy *out, struct sg_diag *d
 		sg_policy_free(out);
 		return -1;
 	}
-	if (sg_approvals_load(d->approvals_path, out, &d->load_opts, &approvals, &n, diag))
-		goto out;
-	for (size_t i = 0; i < n; i++) {
-		if (sg_policy_add_trusted(out, &approvals[i])) {
-			sgd_err("out of memory merging approvals");
-			goto out;
-		}
+	/* Their texts go to the policy's pool, as policy.json's: a malloc'd
+	 * string costs 32 bytes or more, a pooled one its length.  (An
+	 * approval removed before the next reload leaves its texts in the
+	 * pool until then.) */
+	if (sg_approvals_load_into(d->approvals_path, out, &d->load_opts, diag)) {
+		sg_policy_free(out);
+		return -1;
 	}
 	/* Shadowing is asked per approval at apply, per trust list entry and
 	 * per expiry, and every trust add asks whether its prefix is new: an
@@ -48,16 +43,10 @@ static int add_approvals(struct sgd *d, struct sg_policy *out, struct sg_diag *d
 	 * approval).  Without memory for it the answers are the same, slower. */
 	if (sg_policy_index(out))
 		sgd_warn("out of memory indexing the policy; shadowing checks scan it");
-	rc = 0;
-out:
-	for (size_t i = 0; i < n; i++)
-		sg_trusted_entry_free(&approvals[i]);
-	free(approvals);
-	if (rc)
-		sg_policy_free(out);
-	return rc;
+	return 0;
 }
 
+/* Loads policy.json and approvals.json into *out (merged). */
 static int load_all(struct sgd *d, struct sg_policy *out, char sha[65], struct sg_diag *diag)
 {
 	if (sg_policy_load(d->cfg.policy_path, &d->load_opts, out, sha, diag))

@@ -53,6 +53,7 @@ struct walk {
 	const struct sg_policy *p;
 	long long now;
 	struct sg_policy *scratch;
+	bool pooled;            /* texts into scratch's pool, not malloc'd */
 	struct sg_prefix_at *at;
 	size_t n_at;
 };
@@ -66,7 +67,8 @@ static void approval_one(json_t *v, size_t i, void *ctx)
 	bool addr_ok;
 
 	if (sg_j_trusted(w->c, v, w->p, true, w->now, &t, &x, &addr_ok) &&
-	    sg_policy_add_trusted(w->scratch, &t))
+	    (w->pooled ? sg_policy_add_trusted_pooled(w->scratch, &t)
+		       : sg_policy_add_trusted(w->scratch, &t)))
 		sg_j_error(w->c, "out of memory");
 	if (addr_ok) {
 		w->at[w->n_at].prefix = t.prefix;
@@ -75,7 +77,7 @@ static void approval_one(json_t *v, size_t i, void *ctx)
 	sg_j_pop(w->c, s1);
 }
 
-/* count approvals, either the elements of arr or, with arr NULL, those
+/* Count approvals, either the elements of arr or, with arr NULL, those
  * sg_jsplit_each hands over from src and sp.  0, or what the stream
  * returned (SG_JS_FALLBACK, -ESTALE, -errno). */
 static int walk_approvals(struct walk *w, size_t count, size_t already, json_t *arr,
@@ -198,27 +200,24 @@ static int load_stream(const char *path, const struct sg_load_opts *o, struct wa
 	return rc ? SG_JS_FALLBACK : 0;
 }
 
-int sg_approvals_load(const char *path, const struct sg_policy *p,
-		      const struct sg_load_opts *o, struct sg_trusted_entry **out, size_t *n,
-		      struct sg_diag *d)
+/* The approvals in force into scratch (sg_policy_init'ed), resolved
+ * against p, which has `already` entries beside them.  0 or -1 (errors
+ * in d, which the caller made non-NULL). */
+static int load_set(const char *path, const struct sg_policy *p, const struct sg_load_opts *o,
+		    size_t already, bool pooled, struct sg_policy *scratch, struct sg_diag *d)
 {
-	struct sg_diag local = { 0 }, quiet = { 0 };
-	struct sg_policy scratch;
+	struct sg_diag quiet = { 0 };
 	struct sg_jctx c;
-	struct walk w = { .c = &c, .p = p, .now = sg_now(o), .scratch = &scratch };
-	size_t before, already = p->n_trusted + *n;
-	int rc;
+	struct walk w = { .c = &c, .p = p, .now = sg_now(o), .scratch = scratch,
+			  .pooled = pooled };
+	size_t before = d->n_errors;
 
-	if (!d)
-		d = &local;
-	before = d->n_errors;
-	sg_policy_init(&scratch);
 	/* The stream's messages wait in quiet: should it fall back, the
 	 * whole parse words them instead. */
 	sg_j_init(&c, sg_basename(path), &quiet);
 	if ((o && o->read_whole) || load_stream(path, o, &w, already) == SG_JS_FALLBACK) {
-		sg_policy_free(&scratch);
-		sg_policy_init(&scratch);
+		sg_policy_free(scratch);
+		sg_policy_init(scratch);
 		sg_j_init(&c, sg_basename(path), d);
 		load_whole(path, o, &w, already);
 	} else {
@@ -229,14 +228,46 @@ int sg_approvals_load(const char *path, const struct sg_policy *p,
 	sg_diag_free(&quiet);
 	/* The changes since the snapshot; the limit holds for the result. */
 	if (d->n_errors == before &&
-	    !sg_approvals_replay(path, p, o, sg_now(o), &scratch, d) &&
-	    scratch.n_trusted + already > SG_MAX_TRUSTED)
+	    !sg_approvals_replay(path, p, o, sg_now(o), scratch, d) &&
+	    scratch->n_trusted + already > SG_MAX_TRUSTED)
 		sg_j_error(&c, "%zu approvals (with approvals.journal) and %zu other entries "
-			   "exceed the limit of %d trusted entries", scratch.n_trusted,
+			   "exceed the limit of %d trusted entries", scratch->n_trusted,
 			   already, SG_MAX_TRUSTED);
-	if (d->n_errors == before && append_entries(&scratch, out, n))
-		sg_j_error(&c, "out of memory");
-	rc = d->n_errors == before ? 0 : -1;
+	return d->n_errors == before ? 0 : -1;
+}
+
+int sg_approvals_load(const char *path, const struct sg_policy *p,
+		      const struct sg_load_opts *o, struct sg_trusted_entry **out, size_t *n,
+		      struct sg_diag *d)
+{
+	struct sg_diag local = { 0 };
+	struct sg_policy scratch;
+	int rc;
+
+	sg_policy_init(&scratch);
+	rc = load_set(path, p, o, p->n_trusted + *n, false, &scratch, d ? d : &local);
+	if (!rc && append_entries(&scratch, out, n)) {
+		sg_diag_add(d ? d : &local, true, "%s: out of memory", sg_basename(path));
+		rc = -1;
+	}
+	sg_policy_free(&scratch);
+	sg_diag_free(&local);
+	return rc;
+}
+
+int sg_approvals_load_into(const char *path, struct sg_policy *p,
+			   const struct sg_load_opts *o, struct sg_diag *d)
+{
+	struct sg_diag local = { 0 };
+	struct sg_policy scratch;
+	int rc;
+
+	sg_policy_init(&scratch);
+	rc = load_set(path, p, o, p->n_trusted, true, &scratch, d ? d : &local);
+	if (!rc && sg_policy_take_trusted(p, &scratch)) {
+		sg_diag_add(d ? d : &local, true, "%s: out of memory", sg_basename(path));
+		rc = -1;
+	}
 	sg_policy_free(&scratch);
 	sg_diag_free(&local);
 	return rc;

@@ -110,6 +110,27 @@ int sg_policy_add_trusted(struct sg_policy *p, const struct sg_trusted_entry *t)
 	return 0;
 }
 
+int sg_policy_take_trusted(struct sg_policy *dst, struct sg_policy *src)
+{
+	if (!src->n_trusted)
+		return 0;
+	if (sg_policy_reserve_trusted(dst, src->n_trusted))
+		return -ENOMEM;
+	if (src->strings && !dst->strings) {
+		dst->strings = src->strings;
+		src->strings = NULL;
+	} else if (src->strings) {
+		sg_strpool_adopt(dst->strings, src->strings);
+		src->strings = NULL;
+	}
+	memcpy(dst->trusted + dst->n_trusted, src->trusted, src->n_trusted * sizeof(*src->trusted));
+	for (size_t i = 0; i < src->n_trusted; i++)
+		join(dst);
+	src->n_trusted = 0;
+	src->n_approvals = 0;
+	return 0;
+}
+
 int sg_policy_reserve_trusted(struct sg_policy *p, size_t n)
 {
 	void *t;

@@ -113,6 +113,10 @@ int sg_policy_fill_trusted(struct sg_policy *p, size_t i, const struct sg_truste
  * -ENOMEM (nothing joined: the caller still owns the pools). */
 int sg_policy_commit_trusted(struct sg_policy *p, size_t n, struct sg_strpool **sp,
 			     size_t n_pools);
+/* Moves every entry of src to the end of dst (counted, indexed, their
+ * expiries noted), and src's pool with them: src is left without
+ * entries.  0, or -ENOMEM with both as they were. */
+int sg_policy_take_trusted(struct sg_policy *dst, struct sg_policy *src);
 /* Makes room for n more entries at once (a loader that knows how many
  * are coming: no doubling, no copy).  0 or -ENOMEM. */
 int sg_policy_reserve_trusted(struct sg_policy *p, size_t n);
