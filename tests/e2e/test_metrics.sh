@@ -339,6 +339,20 @@ check_approval() {
 		"$(grep -c '^smtpgate_approval_expiry_timestamp_seconds{' <<<"$(scrape)")" 1
 	check_value "smtpgate_approvals 1" smtpgate_approvals 1
 	check_value "smtpgate_trusted_prefixes 2" smtpgate_trusted_prefixes 2
+	# An approval that never expires changes the counts only (the list
+	# of expiries is kept, not rebuilt): added, then removed.
+	reply=$(control '{"command": "trust.add", "args": {"prefix": "198.18.1.8", "relays": ["internal"], "ticket": "CHG-10", "owner": "tests"}}')
+	check_match "control socket: trust.add 198.18.1.8 (no expiry) succeeds" "$reply" '"ok": ?true'
+	check_value "... smtpgate_approvals 2" smtpgate_approvals 2
+	check_value "... smtpgate_trusted_prefixes 3" smtpgate_trusted_prefixes 3
+	check_value "... smtpgate_expiring_entries still 2" smtpgate_expiring_entries 2
+	check_value "... the approval's expiry still shows" \
+		'smtpgate_approval_expiry_timestamp_seconds{prefix="198.18.1.7",ticket="CHG-9"}' \
+		"$EXPIRES_APPROVAL"
+	reply=$(control '{"command": "trust.del", "args": {"prefix": "198.18.1.8", "ticket": "CHG-10-END"}}')
+	check_match "control socket: trust.del 198.18.1.8 succeeds" "$reply" '"ok": ?true'
+	check_value "... smtpgate_approvals 1 again" smtpgate_approvals 1
+	check_value "... smtpgate_trusted_prefixes 2 again" smtpgate_trusted_prefixes 2
 }
 
 check_reload() {

@@ -73,7 +73,6 @@ static bool expire_approval(struct sgd *d, size_t i)
 		sgd_notice("approval %s (ticket %s) expired at %s and was removed", text, ticket,
 			   when);
 	free(ticket);
-	sgd_snapshot_policy(d);
 	return true;
 }
 
@@ -228,6 +227,7 @@ void sgd_expire_due(struct sgd *d)
 	expire_bans(d);
 	expire_auto_bans(d);
 	long long now = (long long)time(NULL);
+	size_t removed = 0;
 	int64_t next = 0;
 
 	if (!d->policy.next_expiry || d->policy.next_expiry > now)
@@ -248,8 +248,10 @@ void sgd_expire_due(struct sgd *d)
 			continue;
 		}
 		if (t->origin == SG_ORIGIN_APPROVAL) {
-			if (expire_approval(d, i))
+			if (expire_approval(d, i)) {
+				removed++;
 				continue; /* entry i is now the next one */
+			}
 			next = earliest(next, t->expires);
 			i++;
 			continue;
@@ -261,4 +263,9 @@ void sgd_expire_due(struct sgd *d)
 		i++;
 	}
 	d->policy.next_expiry = next;
+	/* Once for the pass: the metrics' list of expiries is a pass over
+	 * the policy, milliseconds at a million entries, which a thousand
+	 * approvals expiring at the same second would each have paid. */
+	if (removed)
+		sgd_snapshot_policy(d);
 }
