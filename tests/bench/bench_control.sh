@@ -47,26 +47,6 @@ cd "$(dirname "$0")/../.."
 . tests/bench/ctl_bench_lib.sh
 
 
-# approvals N FIRST: approvals.json with N approvals, entries FIRST..
-# of the same sequence (so with FIRST < the policy's size some are shadowed).
-write_approvals() {
-	local n="$1" first="$2"
-
-	rm -f "$CTL_STATE/approvals.journal"
-	awk -v n="$n" -v first="$first" 'BEGIN {
-		printf "{\"version\": 1, \"approvals\": [\n"
-		for (i = first; i < first + n; i++)
-			printf "%s{\"addr\": \"2001:db8:a:%x::%x\", \"relays\": [\"internal\"], \"rate\": null, \"ticket\": \"A-%d\", \"owner\": \"bench\", \"created\": \"2026-01-01T00:00:00Z\", \"created_by\": \"bench (uid 0)\"}\n",
-				(i > first ? "," : ""), int(i / 65536), i % 65536, i
-		printf "]}\n"
-	}' >"$CTL_STATE/approvals.json"
-	chmod 600 "$CTL_STATE/approvals.json"
-}
-
-no_approvals() {
-	rm -f "$CTL_STATE/approvals.json" "$CTL_STATE/approvals.journal"
-}
-
 kb() { awk -v k="$1" '$1 == k":" { print $2 }' "/proc/$SGD_PID/status"; }
 
 # one_run: start, reload, status during a reload, RSS; appends
@@ -106,29 +86,28 @@ echo
 
 res="$CTL_DIR/bench"
 mkdir -p "$res"
-# (not re-indented, to keep this diff small)
 if [ "$ONLY_CTL" = 0 ]; then
-printf '%-10s %10s %10s %12s %12s %14s\n' entries start_ms reload_ms hwm_MiB rss_MiB status_in_reload_ms
-for n in $SIZES; do
-	write_policy "$n"
-	no_approvals
-	: >"$res/size-$n"
-	for ((r = 0; r < RUNS; r++)); do
-		one_run "$res/size-$n"
+	printf '%-10s %10s %10s %12s %12s %14s\n' entries start_ms reload_ms hwm_MiB rss_MiB status_in_reload_ms
+	for n in $SIZES; do
+		write_policy "$n"
+		no_approvals
+		: >"$res/size-$n"
+		for ((r = 0; r < RUNS; r++)); do
+			one_run "$res/size-$n"
+		done
+		printf '%-10s %10s %10s %12s %12s %14s\n' "$n" "$(col "$res/size-$n" 1)" "$(col "$res/size-$n" 2)" \
+			"$(mib "$res/size-$n" 3)" "$(mib "$res/size-$n" 4)" "$(col "$res/size-$n" 5)"
 	done
-	printf '%-10s %10s %10s %12s %12s %14s\n' "$n" "$(col "$res/size-$n" 1)" "$(col "$res/size-$n" 2)" \
-		"$(mib "$res/size-$n" 3)" "$(mib "$res/size-$n" 4)" "$(col "$res/size-$n" 5)"
-done
-echo
+	echo
 
-# 252,143 policy entries + 10,000 approvals (5,000 of them shadowed).
-write_policy 252143
-: >"$res/shadow"
-for ((r = 0; r < RUNS; r++)); do
-	write_approvals 10000 247143
-	one_run "$res/shadow"
-done
-echo "252,143 policy + 10,000 approvals (5,000 shadowed): start $(col "$res/shadow" 1) ms, reload $(col "$res/shadow" 2) ms, HWM $(mib "$res/shadow" 3) MiB"
+	# 252,143 policy entries + 10,000 approvals (5,000 of them shadowed).
+	write_policy 252143
+	: >"$res/shadow"
+	for ((r = 0; r < RUNS; r++)); do
+		write_approvals 10000 247143
+		one_run "$res/shadow"
+	done
+	echo "252,143 policy + 10,000 approvals (5,000 shadowed): start $(col "$res/shadow" 1) ms, reload $(col "$res/shadow" 2) ms, HWM $(mib "$res/shadow" 3) MiB"
 fi
 
 # smtpgatectl's side: trust add, start-up, import, listing.

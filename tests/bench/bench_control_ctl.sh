@@ -9,8 +9,11 @@
 # them, without a `date` fork in the way.
 #
 #   trust add     p50 and p99 over ADDS calls, with 0, 1,000 and 10,000
-#                 approvals in place; and the daemon's part alone (the
-#                 request's round trip on the socket, no process started)
+#                 approvals in place; /bin/true timed before each call,
+#                 the floor of any process at that moment (this VM's p99
+#                 moves by several milliseconds within minutes); and the
+#                 daemon's part alone (the request's round trip on the
+#                 socket, no process started)
 #   start-up      smtpgatectl --version and status (the thin client), and
 #                 smtpgatectl-full --version (linked as smtpgatectl was),
 #                 next to /bin/true: the machine's floor for any process
@@ -91,7 +94,9 @@ for k in 0 1000 10000; do
 	ctl_start || echo "# smtpgated did not start" >&2
 	: >"$res_ctl/add-$k"
 	: >"$res_ctl/add-base-$k"
+	: >"$res_ctl/floor-$k"
 	for ((i = 0; i < ADDS; i++)); do
+		timed_us /bin/true >>"$res_ctl/floor-$k"
 		timed_us ctl trust add "2001:db8:b::$(printf %x $((i + 1)))" --relay internal \
 			--ticket "BENCH-$i" --owner bench >>"$res_ctl/add-$k"
 		[ -n "${BASE_CTL:-}" ] && [ "$k" = 10000 ] &&
@@ -104,6 +109,7 @@ for k in 0 1000 10000; do
 	*) today="65-81 / 97-121 ms" ;;
 	esac
 	printf '%-44s %-26s %s\n' "trust add p50 / p99, $k approvals" "$(ms_pcts "$res_ctl/add-$k")" "$today"
+	printf '%-44s %-26s %s\n' "... /bin/true between them (the floor)" "$(ms_pcts "$res_ctl/floor-$k")" "-"
 	python3 "$CTL_DIR/add_rtt.py" "$CTL_SOCK" "$ADDS" 1 >"$res_ctl/rtt-$k"
 	printf '%-44s %-26s %s\n' "... the daemon's part (socket round trip)" "$(ms_pcts "$res_ctl/rtt-$k")" "-"
 	[ -s "$res_ctl/add-base-$k" ] &&

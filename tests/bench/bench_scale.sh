@@ -21,11 +21,21 @@
 #   idle_cpu   the daemon's CPU over IDLE_S (5) seconds of rest after the
 #              start, in milliseconds: what a large policy costs when
 #              nothing happens
+#   trust add  ADDS (200) `smtpgatectl trust add` calls to the daemon
+#              of the last run, p50/p99 from process start to exit, and
+#              /bin/true timed before each: the floor of any process
 #   restart    start again with the pins kept and a policy whose first
 #              1,000 entries are replaced (what `check` accepts must
 #              load over any running policy): ok or refused
 #
 #   tests/bench/bench_scale.sh [--runs N] [--sizes "262144 1000000"] [--against DIR]
+#                              [--approvals K]
+#
+# --approvals K: K of each size's entries are approvals (approvals.json,
+# as `smtpgatectl trust import` leaves them), the rest policy.json's.
+# An approval costs more than a policy entry (its creation time and
+# author, and the approvals' exact index), so this is the row to read
+# for a gateway whose table is largely approvals.
 #
 # --against DIR: the build directory of another tree (a worktree of the
 # previous release, say), measured side by side: each run starts that
@@ -38,13 +48,16 @@ set -uo pipefail
 RUNS=3
 SIZES="262144 1000000"
 AGAINST=""
+APPROVALS=0
+ADDS=200
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--runs) RUNS="$2"; shift 2 ;;
 	--sizes) SIZES="$2"; shift 2 ;;
 	--against) AGAINST="$(realpath "$2")"; shift 2 ;;
 	--verbose) shift ;;
-	*) echo "usage: $0 [--runs N] [--sizes \"N ...\"] [--against DIR]" >&2; exit 2 ;;
+	--approvals) APPROVALS="$2"; shift 2 ;;
+	*) echo "usage: $0 [--runs N] [--sizes \"N ...\"] [--against DIR] [--approvals K]" >&2; exit 2 ;;
 	esac
 done
 if [ -n "$AGAINST" ] && { ! [ -x "$AGAINST/smtpgated" ] || ! [ -x "$AGAINST/smtpgatectl" ]; }; then
@@ -98,11 +111,46 @@ one_run() {
 	echo "$start $reload $hwm0 $rss $hwm1 $maps $start_cpu $((cpu1 - cpu0)) $idle $ready" >>"$1"
 }
 
-# restart_changed N: stop (pins kept), replace entries 0..999, start.
+# entries N: policy.json and approvals.json with N entries in all,
+# APPROVALS of them approvals (the sequence's entries after the policy's).
+entries() {
+	write_policy "$(($1 - APPROVALS))"
+	if [ "$APPROVALS" -gt 0 ]; then write_approvals "$APPROVALS" "$(($1 - APPROVALS))"; else no_approvals; fi
+}
+
+# restart_changed N: stop (pins kept), replace policy entries 0..999, start.
 restart_changed() {
-	write_policy "$1" 1000
+	write_policy "$(($1 - APPROVALS))" 1000
 	ctl_stop
 	if ctl_start; then echo ok; else echo refused; fi
+}
+
+# add_latency N: N trust adds to the running daemon, each timed from
+# process start to exit, with /bin/true timed before each (the floor);
+# prints "p50/p99 of the adds, p50/p99 of the floor" in ms.
+add_latency() {
+	local i a b hex adds floor
+
+	adds="$res/adds" floor="$res/floor"
+	: >"$adds"
+	: >"$floor"
+	for ((i = 1; i <= $1; i++)); do
+		printf -v hex %x "$i"
+		a=${EPOCHREALTIME/[.,]/}
+		/bin/true
+		b=${EPOCHREALTIME/[.,]/}
+		echo $((b - a)) >>"$floor"
+		a=${EPOCHREALTIME/[.,]/}
+		ctl trust add "2001:db8:e::$hex" --relay internal --ticket "ADD-$i" --owner bench \
+			>/dev/null 2>&1 || echo "# trust add failed" >&2
+		b=${EPOCHREALTIME/[.,]/}
+		echo $((b - a)) >>"$adds"
+	done
+	for f in "$adds" "$floor"; do
+		printf '%s/%s ' "$(pct 50 <"$f" | awk '{ printf "%.1f", $1 / 1000 }')" \
+			"$(pct 99 <"$f" | awk '{ printf "%.1f", $1 / 1000 }')"
+	done
+	echo
 }
 
 # use_build DIR: the daemon and CLI the next runs use.
@@ -171,7 +219,7 @@ ratio() {
 
 this_build="$(realpath "$BUILD")"
 for n in $SIZES; do
-	write_policy "$n"
+	entries "$n"
 	: >"$res/size-$n"
 	: >"$res/other-$n"
 	for ((r = 0; r < RUNS; r++)); do
@@ -184,7 +232,10 @@ for n in $SIZES; do
 		fi
 		one_run "$res/size-$n"
 	done
+	# trust add at this size: the last run's daemon is still up.
+	read -r add_ms floor_ms < <(add_latency "$ADDS")
 	restart=$(restart_changed "$n")
+	[ "$APPROVALS" -gt 0 ] && echo "          ($n entries: $((n - APPROVALS)) in policy.json, $APPROVALS approvals)"
 	if [ -n "$AGAINST" ]; then
 		row "$n" "$res/other-$n" "-"
 		echo "          (the build in $AGAINST)"
@@ -198,6 +249,7 @@ for n in $SIZES; do
 	else
 		row "$n" "$res/size-$n" "$restart"
 	fi
+	echo "          trust add (process start to exit) p50/p99 $add_ms ms; /bin/true beside it $floor_ms ms"
 	echo "          before: $(today "$n")"
 done
 ctl_stop

@@ -39,3 +39,25 @@ write_policy() {
 	bench_policy "$@" | lab_daemon_policy "$CTL_NAME" -
 	ctl_config
 }
+
+# write_approvals N FIRST: approvals.json with N approvals, entries FIRST..
+# of the same sequence (so with FIRST < the policy's size some are shadowed).
+write_approvals() {
+	local n="$1" first="$2"
+
+	mkdir -p "$CTL_STATE"
+	rm -f "$CTL_STATE/approvals.journal"
+	awk -v n="$n" -v first="$first" 'BEGIN {
+		printf "{\"version\": 1, \"approvals\": [\n"
+		for (i = first; i < first + n; i++)
+			printf "%s{\"addr\": \"2001:db8:a:%x::%x\", \"relays\": [\"internal\"], \"rate\": null, \"ticket\": \"A-%d\", \"owner\": \"bench\", \"created\": \"2026-01-01T00:00:00Z\", \"created_by\": \"bench (uid 0)\"}\n",
+				(i > first ? "," : ""), int(i / 65536), i % 65536, i
+		printf "]}\n"
+	}' >"$CTL_STATE/approvals.json"
+	chmod 600 "$CTL_STATE/approvals.json"
+}
+
+# no_approvals: neither approvals.json nor its journal.
+no_approvals() {
+	rm -f "$CTL_STATE/approvals.json" "$CTL_STATE/approvals.journal"
+}
