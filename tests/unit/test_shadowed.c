@@ -70,13 +70,16 @@ static bool scan_shadowed(const struct sg_policy *p, const struct sg_trusted_ent
 	return false;
 }
 
+/* The first entry with prefix, or with approval the last approval. */
 static long scan_find(const struct sg_policy *p, const struct sg_prefix *prefix, bool approval)
 {
+	long found = -1;
+
 	for (size_t i = 0; i < p->n_trusted; i++)
 		if ((!approval || p->trusted[i].origin == SG_ORIGIN_APPROVAL) &&
-		    sg_prefix_equal(&p->trusted[i].prefix, prefix))
-			return (long)i;
-	return -1;
+		    sg_prefix_equal(&p->trusted[i].prefix, prefix) && (approval || found < 0))
+			found = (long)i;
+	return found;
 }
 
 static void check_lookups(const struct sg_policy *p, const struct sg_trusted_entry *t)

@@ -211,7 +211,9 @@ long sg_policy_find_approval(const struct sg_policy *p, const struct sg_prefix *
 {
 	if (p->index && !sg_policy_index_has_approval(p->index, prefix))
 		return -1;
-	for (size_t i = 0; i < p->n_trusted; i++)
+	/* From the end: approvals join after policy.json's entries, so a
+	 * million of those are not passed to find one. */
+	for (size_t i = p->n_trusted; i-- > 0;)
 		if (p->trusted[i].origin == SG_ORIGIN_APPROVAL &&
 		    sg_prefix_equal(&p->trusted[i].prefix, prefix))
 			return (long)i;

@@ -125,7 +125,8 @@ void sg_policy_trim(struct sg_policy *p);
 /* Index of the entry with exactly this prefix, or -1.  O(1) when the
  * policy is indexed and no entry has it (a new prefix); else a scan. */
 long sg_policy_find_trusted(const struct sg_policy *p, const struct sg_prefix *prefix);
-/* The same among the approvals only. */
+/* The same among the approvals only (the last, should two have it),
+ * searched from the end, where approvals are. */
 long sg_policy_find_approval(const struct sg_policy *p, const struct sg_prefix *prefix);
 /* Removes entry i (freeing it), keeping order. */
 void sg_policy_remove_trusted(struct sg_policy *p, size_t i);
