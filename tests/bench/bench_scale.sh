@@ -168,18 +168,22 @@ idle_pct() {
 	echo "$a $b" | awk '{ t = $4 - $2; print (t > 0 ? int(100 * ($3 - $1) / t) : 100) }'
 }
 
-# fresh: no daemon, no pins; then waits (10 s at most) for the machine
-# to be 80 % idle: the kernel frees a million-entry table in the
-# background, about half a second of CPU, which would land on the next
-# start.
-fresh() {
+# settle: waits (10 s at most) for the machine to be 80 % idle: the
+# kernel frees a million-entry table in the background, about half a
+# second of CPU, which would land on what is measured next.
+settle() {
 	local i
 
-	ctl_stop
-	lab_daemon_detach gw "$CTL_NAME" >/dev/null 2>&1
 	for ((i = 0; i < 20; i++)); do
 		[ "$(idle_pct)" -ge 80 ] && break
 	done
+}
+
+# fresh: no daemon, no pins, the machine settled.
+fresh() {
+	ctl_stop
+	lab_daemon_detach gw "$CTL_NAME" >/dev/null 2>&1
+	settle
 }
 
 col() { awk -v k="$2" '{ print $k }' "$1" | median; }
@@ -232,7 +236,9 @@ for n in $SIZES; do
 		fi
 		one_run "$res/size-$n"
 	done
-	# trust add at this size: the last run's daemon is still up.
+	# trust add at this size: the last run's daemon is still up, and the
+	# generation its reload replaced is freed first.
+	settle
 	read -r add_ms floor_ms < <(add_latency "$ADDS")
 	restart=$(restart_changed "$n")
 	[ "$APPROVALS" -gt 0 ] && echo "          ($n entries: $((n - APPROVALS)) in policy.json, $APPROVALS approvals)"
