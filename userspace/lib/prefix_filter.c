@@ -47,13 +47,30 @@ void sg_prefix_filter_free(struct sg_prefix_filter *f)
 	free(f);
 }
 
-void sg_prefix_filter_add(struct sg_prefix_filter *f, const struct sg_prefix *p)
+/* The bits of a prefix: h1 + i * h2 of its hash's halves (h2 odd, so
+ * that the 8 differ in a power-of-two table). */
+struct probe {
+	uint64_t h1, h2;
+};
+
+static struct probe probe_of(const struct sg_prefix *p)
 {
 	uint64_t h = sg_prefix_hash(p);
-	uint64_t h1 = h & 0xffffffffu, h2 = (h >> 32) | 1;
+
+	return (struct probe){ .h1 = h & 0xffffffffu, .h2 = (h >> 32) | 1 };
+}
+
+static uint64_t nth_bit(const struct sg_prefix_filter *f, struct probe pr, unsigned i)
+{
+	return (pr.h1 + i * pr.h2) & f->mask;
+}
+
+void sg_prefix_filter_add(struct sg_prefix_filter *f, const struct sg_prefix *p)
+{
+	struct probe pr = probe_of(p);
 
 	for (unsigned i = 0; i < HASHES; i++) {
-		uint64_t b = (h1 + i * h2) & f->mask;
+		uint64_t b = nth_bit(f, pr, i);
 
 		f->words[b / 64] |= 1ull << (b % 64);
 	}
@@ -62,11 +79,10 @@ void sg_prefix_filter_add(struct sg_prefix_filter *f, const struct sg_prefix *p)
 
 bool sg_prefix_filter_may_have(const struct sg_prefix_filter *f, const struct sg_prefix *p)
 {
-	uint64_t h = sg_prefix_hash(p);
-	uint64_t h1 = h & 0xffffffffu, h2 = (h >> 32) | 1;
+	struct probe pr = probe_of(p);
 
 	for (unsigned i = 0; i < HASHES; i++) {
-		uint64_t b = (h1 + i * h2) & f->mask;
+		uint64_t b = nth_bit(f, pr, i);
 
 		if (!(f->words[b / 64] & (1ull << (b % 64))))
 			return false;
