@@ -254,6 +254,10 @@ int sgd_policy_start(struct sgd *d, struct sgd_policy_read *r)
 	sgd_notice("policy %s applied: generation %llu, %zu trusted entries, sha256 %.12s",
 		   d->cfg.policy_path, (unsigned long long)d->generation, d->policy.n_trusted,
 		   d->policy_sha256);
+	/* What reading it took and gave back (parse trees, scratch arrays)
+	 * back to the system too, as after a reload: the daemon rests at one
+	 * policy's size, and a reload's peak starts from there. */
+	malloc_trim(0);
 	return 0;
 }
 
