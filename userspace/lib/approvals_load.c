@@ -13,8 +13,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include "approvals_journal.h"
 #include "json_stream.h"
 #include "load_internal.h"
@@ -77,8 +75,8 @@ static void approval_one(json_t *v, size_t i, void *ctx)
 	sg_j_pop(w->c, s1);
 }
 
-/* Count approvals, either the elements of arr or, with arr NULL, those
- * sg_jsplit_each hands over from src and sp.  0, or what the stream
+/* The approvals (count of them): the elements of arr or, with arr
+ * NULL, those sg_jsplit_each hands over from src and sp.  0, or what the stream
  * returned (SG_JS_FALLBACK, -ESTALE, -errno). */
 static int walk_approvals(struct walk *w, size_t count, size_t already, json_t *arr,
 			  struct sg_jsrc *src, const struct sg_jsplit *sp)
@@ -160,26 +158,18 @@ static void load_whole(const char *path, const struct sg_load_opts *o, struct wa
 static int load_stream(const char *path, const struct sg_load_opts *o, struct walk *w,
 		       size_t already)
 {
-	struct sg_err err = { 0 };
 	struct sg_jsplit sp;
 	struct sg_jsrc src;
-	struct stat st;
 	json_t *root;
-	int fd, rc;
+	int rc;
 
-	fd = sg_open_trusted_file(path, o, &err);
-	if (fd == -ENOENT)
+	/* A refusal (a link, a file too large) is worded by the plain way:
+	 * this one's message stays in the walk's quiet diag. */
+	rc = sg_open_trusted_stream(path, o, false, &src, w->c->d);
+	if (rc == -ENOENT)
 		return 0;
-	/* Refusals (a link, a file too large) in the words of the plain way. */
-	if (fd < 0 || fstat(fd, &st) || (unsigned long long)st.st_size > SG_MAX_FILE_BYTES) {
-		if (fd >= 0)
-			close(fd);
+	if (rc)
 		return SG_JS_FALLBACK;
-	}
-	if (sg_jsrc_init_fd(&src, fd, SG_MAX_FILE_BYTES, false)) {
-		close(fd);
-		return SG_JS_FALLBACK;
-	}
 	rc = sg_jsplit_array(&src, "approvals", &sp);
 	if (!rc) {
 		/* (An "approvals" the scanner did not take out, written with
@@ -191,8 +181,7 @@ static int load_stream(const char *path, const struct sg_load_opts *o, struct wa
 		json_decref(root);
 		sg_jsplit_free(&sp);
 	}
-	sg_jsrc_free(&src);
-	close(fd);
+	sg_close_trusted_stream(&src);
 	if (rc == -ESTALE) {
 		sg_j_error(w->c, "changed while it was being read; nothing was loaded");
 		rc = 0;

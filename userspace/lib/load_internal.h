@@ -14,6 +14,18 @@
 #include <stdbool.h>
 #include "load.h"
 
+struct sg_jsrc;
+
+/* path opened by sg_open_trusted_file's rules and made a json_stream
+ * source (sha256: hash what pass 1 reads), for a loader that reads it
+ * through a window.  0; -ENOENT (no message: the caller says what a
+ * missing file means); or -1 with why in d (refused, larger than
+ * SG_MAX_FILE_BYTES, out of memory).  sg_close_trusted_stream frees the
+ * source and closes the file. */
+int sg_open_trusted_stream(const char *path, const struct sg_load_opts *o, bool sha256,
+			   struct sg_jsrc *src, struct sg_diag *d);
+void sg_close_trusted_stream(struct sg_jsrc *src);
+
 #define SG_JPATH_MAX 256
 
 struct sg_jctx {
@@ -92,10 +104,10 @@ void sg_j_list_classes(const struct sg_policy *p, char *buf, size_t len);
 bool sg_j_trusted(struct sg_jctx *c, json_t *obj, const struct sg_policy *p, bool approval,
 		  long long now, struct sg_trusted_entry *t, struct sg_trusted_extra *x,
 		  bool *addr_ok);
-/* A prefix and the index of the array element it came from. */
 /* The approvals.json format this smtpgate reads and writes. */
 #define SG_APPROVALS_VERSION 1
 
+/* A prefix and the index of the array element it came from. */
 struct sg_prefix_at {
 	struct sg_prefix prefix;
 	size_t index;

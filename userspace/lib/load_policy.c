@@ -9,8 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include "json_stream.h"
 #include "load_internal.h"
 
@@ -353,31 +351,14 @@ int sg_policy_parse(const char *name, const char *json, size_t len,
 static int load_streaming(const char *path, const struct sg_load_opts *o,
 			  struct sg_policy *out, char *sha256_hex, struct sg_diag *d)
 {
-	struct sg_err err = { 0 };
 	struct sg_jsrc src;
-	struct stat st;
-	int fd, rc;
+	int rc;
 
-	fd = sg_open_trusted_file(path, o, &err);
-	if (fd == -ENOENT) {
+	rc = sg_open_trusted_stream(path, o, sha256_hex != NULL, &src, d);
+	if (rc == -ENOENT)
 		sg_diag_add(d, true, "%s: no such file", path);
+	if (rc)
 		return -1;
-	}
-	if (fd < 0) {
-		sg_diag_add(d, true, "%s", err.msg);
-		return -1;
-	}
-	if (fstat(fd, &st) || (unsigned long long)st.st_size > SG_MAX_FILE_BYTES) {
-		sg_diag_add(d, true, "%s: is %lld bytes, larger than the limit of %u MiB", path,
-			    (long long)st.st_size, SG_MAX_FILE_BYTES >> 20);
-		close(fd);
-		return -1;
-	}
-	if (sg_jsrc_init_fd(&src, fd, SG_MAX_FILE_BYTES, sha256_hex != NULL)) {
-		sg_diag_add(d, true, "%s: out of memory reading the file", path);
-		close(fd);
-		return -1;
-	}
 	rc = parse_split(sg_basename(path), &src, o, out, d);
 	if (rc == -EFBIG)
 		sg_diag_add(d, true, "%s: grew beyond the limit of %u MiB while being read",
@@ -393,8 +374,7 @@ static int load_streaming(const char *path, const struct sg_load_opts *o,
 		sg_policy_free(out);
 		rc = -1;
 	}
-	sg_jsrc_free(&src);
-	close(fd);
+	sg_close_trusted_stream(&src);
 	if (rc && sha256_hex)
 		sha256_hex[0] = '\0';
 	return rc == SG_JS_FALLBACK ? rc : rc ? -1 : 0;
