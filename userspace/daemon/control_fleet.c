@@ -66,7 +66,7 @@ int sgd_fleet_trust_add(struct sgd_req *r, const struct sg_trusted_entry *t)
 	free(value);
 	if (rc)
 		return -1;
-	i = sgd_find_approval(&d->policy, &t->prefix);
+	i = sg_policy_find_approval(&d->policy, &t->prefix);
 	return sgd_req_ok(r, sgd_trust_entry_json(&d->policy, i >= 0 ? &d->policy.trusted[i] : t,
 						  (long long)time(NULL)));
 }

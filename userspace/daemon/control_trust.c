@@ -349,7 +349,7 @@ int sgd_cmd_trust_del(struct sgd_req *r)
 	    sgd_arg_text(r, "ticket", true, SG_TICKET_MAX, &ticket) < 0)
 		return -1;
 	sg_prefix_format(&prefix, text, sizeof(text));
-	i = sgd_find_approval(&d->policy, &prefix);
+	i = sg_policy_find_approval(&d->policy, &prefix);
 	if (i < 0)
 		return sgd_req_fail(r, SGD_E_NOT_FOUND, "prefix", "%s is not an approval%s", text,
 				    sg_policy_find_trusted(&d->policy, &prefix) >= 0

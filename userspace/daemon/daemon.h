@@ -249,9 +249,6 @@ void sgd_approvals_close(struct sgd *d);
 int sgd_check(struct sgd *d);
 /* Pushes the in-memory policy to the data plane as a new generation. */
 int sgd_apply_policy(struct sgd *d, struct sg_err *err);
-/* The index of the approval (not a policy.json entry) for exactly this
- * prefix, or -1. */
-long sgd_find_approval(const struct sg_policy *p, const struct sg_prefix *prefix);
 /* Is t an approval for a prefix that policy.json also lists?  Then the
  * policy entry is the one in the data plane and the approval is shadowed. */
 bool sgd_is_shadowed(const struct sg_policy *p, const struct sg_trusted_entry *t);

@@ -58,7 +58,7 @@ static void apply_approval(struct sgd *d, const struct sg_store_rec *rec, long l
 		refuse(d, rec, err.msg);
 		return;
 	}
-	i = sgd_find_approval(&d->policy, &prefix);
+	i = sg_policy_find_approval(&d->policy, &prefix);
 	if (!rec->value) {
 		if (i >= 0)
 			remove_approval(d, i);

@@ -66,11 +66,6 @@ void sgd_policy_read_free(struct sgd_policy_read *r)
 	sg_diag_free(&r->diag);
 }
 
-long sgd_find_approval(const struct sg_policy *p, const struct sg_prefix *prefix)
-{
-	return sg_policy_find_approval(p, prefix);
-}
-
 bool sgd_is_shadowed(const struct sg_policy *p, const struct sg_trusted_entry *t)
 {
 	return sg_policy_is_shadowed(p, t);
