@@ -58,15 +58,22 @@ struct sg_policy_index *sg_policy_index_build(const struct sg_policy *p)
 
 	if (!x)
 		return NULL;
-	x->policy = filter_of(p, p->n_trusted - p->n_approvals);
+	x->policy = sg_prefix_filter_new(p->n_trusted - p->n_approvals);
 	x->approvals = sg_prefix_set_new(p->n_approvals);
 	x->shadowing = sg_prefix_set_new(0);
 	if (!x->policy || !x->approvals || !x->shadowing)
 		goto fail;
-	for (size_t i = 0; i < p->n_trusted; i++)
-		if (!is_policy(&p->trusted[i]) &&
-		    sg_prefix_set_add(x->approvals, &p->trusted[i].prefix))
+	/* Each entry into the filter or the approvals in one pass; the
+	 * shadowing needs every approval in, so a second pass, only when
+	 * there are approvals. */
+	for (size_t i = 0; i < p->n_trusted; i++) {
+		const struct sg_trusted_entry *e = &p->trusted[i];
+
+		if (is_policy(e))
+			sg_prefix_filter_add(x->policy, &e->prefix);
+		else if (sg_prefix_set_add(x->approvals, &e->prefix))
 			goto fail;
+	}
 	for (size_t i = 0; p->n_approvals && i < p->n_trusted; i++)
 		if (is_policy(&p->trusted[i]) &&
 		    sg_prefix_set_has(x->approvals, &p->trusted[i].prefix) &&
