@@ -116,13 +116,11 @@ int sg_policy_take_trusted(struct sg_policy *dst, struct sg_policy *src)
 		return 0;
 	if (sg_policy_reserve_trusted(dst, src->n_trusted))
 		return -ENOMEM;
-	if (src->strings && !dst->strings) {
-		dst->strings = src->strings;
-		src->strings = NULL;
-	} else if (src->strings) {
+	if (src->strings && dst->strings)
 		sg_strpool_adopt(dst->strings, src->strings);
-		src->strings = NULL;
-	}
+	else if (src->strings)
+		dst->strings = src->strings;
+	src->strings = NULL;
 	memcpy(dst->trusted + dst->n_trusted, src->trusted, src->n_trusted * sizeof(*src->trusted));
 	for (size_t i = 0; i < src->n_trusted; i++)
 		join(dst);
