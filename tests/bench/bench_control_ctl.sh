@@ -25,26 +25,6 @@
 #                 during the listing (the peak reset just before), the
 #                 first byte's latency, and status while it streams
 
-# The clock read without a fork: bash's $EPOCHREALTIME, in microseconds.
-# (A $(...) around it would fork a subshell, which on this VM costs
-# about as much as the process being timed.)
-us_now_into() { local t="${EPOCHREALTIME/[.,]/}"; printf -v "$1" '%s' "$t"; }
-
-# timed_us CMD...: runs it, prints its wall time in microseconds.
-timed_us() {
-	local t0 t1
-
-	us_now_into t0
-	"$@" >/dev/null 2>&1 || echo "# failed: $*" >&2
-	us_now_into t1
-	echo $((t1 - t0))
-}
-
-# p50/p99 of a file of microseconds, as "p50 / p99 ms".
-ms_pcts() {
-	echo "$(pct 50 <"$1" | awk '{ printf "%.1f", $1 / 1000 }') / $(pct 99 <"$1" | awk '{ printf "%.1f", $1 / 1000 }') ms"
-}
-
 # import_file N PATH: N approvals of 2001:db8:c::/48 hosts.
 import_file() {
 	awk -v n="$1" 'BEGIN {

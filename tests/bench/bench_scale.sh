@@ -125,32 +125,20 @@ restart_changed() {
 	if ctl_start; then echo ok; else echo refused; fi
 }
 
-# add_latency N: N trust adds to the running daemon, each timed from
-# process start to exit, with /bin/true timed before each (the floor);
-# prints "p50/p99 of the adds, p50/p99 of the floor" in ms.
+# add_latency N: N trust adds to the running daemon into $res/adds, each
+# timed from process start to exit, and /bin/true timed before each into
+# $res/floor (the floor of any process at that moment).
 add_latency() {
-	local i a b hex adds floor
+	local i hex
 
-	adds="$res/adds" floor="$res/floor"
-	: >"$adds"
-	: >"$floor"
+	: >"$res/adds"
+	: >"$res/floor"
 	for ((i = 1; i <= $1; i++)); do
 		printf -v hex %x "$i"
-		a=${EPOCHREALTIME/[.,]/}
-		/bin/true
-		b=${EPOCHREALTIME/[.,]/}
-		echo $((b - a)) >>"$floor"
-		a=${EPOCHREALTIME/[.,]/}
-		ctl trust add "2001:db8:e::$hex" --relay internal --ticket "ADD-$i" --owner bench \
-			>/dev/null 2>&1 || echo "# trust add failed" >&2
-		b=${EPOCHREALTIME/[.,]/}
-		echo $((b - a)) >>"$adds"
+		timed_us /bin/true >>"$res/floor"
+		timed_us ctl trust add "2001:db8:e::$hex" --relay internal --ticket "ADD-$i" \
+			--owner bench >>"$res/adds"
 	done
-	for f in "$adds" "$floor"; do
-		printf '%s/%s ' "$(pct 50 <"$f" | awk '{ printf "%.1f", $1 / 1000 }')" \
-			"$(pct 99 <"$f" | awk '{ printf "%.1f", $1 / 1000 }')"
-	done
-	echo
 }
 
 # use_build DIR: the daemon and CLI the next runs use.
@@ -239,7 +227,7 @@ for n in $SIZES; do
 	# trust add at this size: the last run's daemon is still up, and the
 	# generation its reload replaced is freed first.
 	settle
-	read -r add_ms floor_ms < <(add_latency "$ADDS")
+	add_latency "$ADDS"
 	restart=$(restart_changed "$n")
 	[ "$APPROVALS" -gt 0 ] && echo "          ($n entries: $((n - APPROVALS)) in policy.json, $APPROVALS approvals)"
 	if [ -n "$AGAINST" ]; then
@@ -255,7 +243,8 @@ for n in $SIZES; do
 	else
 		row "$n" "$res/size-$n" "$restart"
 	fi
-	echo "          trust add (process start to exit) p50/p99 $add_ms ms; /bin/true beside it $floor_ms ms"
+	echo "          trust add (process start to exit) p50 / p99 $(ms_pcts "$res/adds");" \
+		"/bin/true beside it $(ms_pcts "$res/floor")"
 	echo "          before: $(today "$n")"
 done
 ctl_stop

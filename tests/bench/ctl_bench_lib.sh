@@ -22,6 +22,26 @@ ms_since() { echo $(( ($(now_ns) - $1) / 1000000 )); }
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "-" }'; }
 pct() { sort -n | awk -v p="$1" '{ v[NR] = $1 } END { i = int(NR * p / 100 + 0.999); if (i < 1) i = 1; if (NR) print v[i]; else print "-" }'; }
 
+# The clock read without a fork: bash's $EPOCHREALTIME, in microseconds.
+# (A $(...) around it would fork a subshell, which on this VM costs
+# about as much as the process being timed.)
+us_now_into() { local t="${EPOCHREALTIME/[.,]/}"; printf -v "$1" '%s' "$t"; }
+
+# timed_us CMD...: runs it, prints its wall time in microseconds.
+timed_us() {
+	local t0 t1
+
+	us_now_into t0
+	"$@" >/dev/null 2>&1 || echo "# failed: $*" >&2
+	us_now_into t1
+	echo $((t1 - t0))
+}
+
+# p50/p99 of a file of microseconds, as "p50 / p99 ms".
+ms_pcts() {
+	echo "$(pct 50 <"$1" | awk '{ printf "%.1f", $1 / 1000 }') / $(pct 99 <"$1" | awk '{ printf "%.1f", $1 / 1000 }') ms"
+}
+
 # bench_policy N [SKIP]: policy.json on stdout with N trusted /128s
 # (entries SKIP.. of one sequence), one relay group "internal".
 bench_policy() {
