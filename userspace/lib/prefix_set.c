@@ -58,13 +58,6 @@ bool sg_prefix_set_has(const struct sg_prefix_set *s, const struct sg_prefix *p)
 	return sg_prefix_map_get(s->counts, p) > 0;
 }
 
-size_t sg_prefix_set_count(const struct sg_prefix_set *s, const struct sg_prefix *p)
-{
-	long n = sg_prefix_map_get(s->counts, p);
-
-	return n > 0 ? (size_t)n : 0;
-}
-
 size_t sg_prefix_set_size(const struct sg_prefix_set *s)
 {
 	return sg_prefix_map_size(s->counts);

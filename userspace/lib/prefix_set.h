@@ -23,8 +23,6 @@ int sg_prefix_set_add(struct sg_prefix_set *s, const struct sg_prefix *p);
 /* Counts one fewer of p; nothing if it is not in the set. */
 void sg_prefix_set_del(struct sg_prefix_set *s, const struct sg_prefix *p);
 bool sg_prefix_set_has(const struct sg_prefix_set *s, const struct sg_prefix *p);
-/* How many times p is in the set (0 if not). */
-size_t sg_prefix_set_count(const struct sg_prefix_set *s, const struct sg_prefix *p);
 /* Distinct prefixes in the set. */
 size_t sg_prefix_set_size(const struct sg_prefix_set *s);
 
