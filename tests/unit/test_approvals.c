@@ -372,6 +372,59 @@ static void test_load_into(void **state)
 	sg_policy_free(&saved);
 }
 
+/* The journal replayed over approvals loaded into the policy itself
+ * touches only the approvals: a "del" (and an "add") of a prefix that
+ * policy.json also lists leaves the policy.json entry where it is.  A
+ * refused journal takes every appended approval away again. */
+static void test_load_into_journal(void **state)
+{
+	struct sg_diag d = { 0 };
+	struct sg_err err = { 0 };
+	char dir[256], file[300], journal[320];
+	struct sg_policy p, saved;
+
+	(void)state;
+	make_policy(&saved, policy_json);
+	add_approval(&saved, "198.18.9.9", 1, 0, "SHADOWED");
+	add_approval(&saved, "198.18.7.0/24", 1, 0, "CHG-20");
+	add_approval(&saved, "198.18.8.0/24", 1, 0, "CHG-21");
+	fresh_dir("into_journal", dir, file);
+	assert_int_equal(sg_approvals_save(file, &saved, &err), 0);
+	snprintf(journal, sizeof(journal), "%s/approvals.journal", dir);
+#define BY ",\"owner\":\"o\",\"created\":\"2026-01-01T00:00:00Z\",\"created_by\":\"a\"}}\n"
+	write_text(journal,
+		   "{\"op\":\"del\",\"addr\":\"198.18.9.9\"}\n"
+		   "{\"op\":\"del\",\"addr\":\"198.18.7.0/24\"}\n"
+		   "{\"op\":\"add\",\"approval\":{\"addr\":\"198.18.6.0/24\",\"relays\":"
+		   "[\"internal\"],\"ticket\":\"CHG-22\"" BY, 0600);
+	make_policy(&p, policy_json);
+	assert_int_equal(sg_approvals_load_into(file, &p, &opts, &d), 0);
+	assert_int_equal(d.n_errors, 0);
+	assert_int_equal(p.n_trusted, 3);
+	assert_int_equal(p.n_approvals, 2);
+	assert_string_equal(p.trusted[0].ticket, "POL-1");
+	assert_int_equal(p.trusted[0].origin, SG_ORIGIN_POLICY);
+	assert_string_equal(p.trusted[1].ticket, "CHG-21");
+	assert_string_equal(p.trusted[2].ticket, "CHG-22");
+	assert_int_equal(p.trusted[2].origin, SG_ORIGIN_APPROVAL);
+	/* A journal record that names a group the policy lacks: refused,
+	 * and the policy keeps its one entry, nothing appended. */
+	write_text(journal,
+		   "{\"op\":\"add\",\"approval\":{\"addr\":\"198.18.5.0/24\",\"relays\":"
+		   "[\"nowhere\"],\"ticket\":\"CHG-23\"" BY, 0600);
+	sg_policy_free(&p);
+	make_policy(&p, policy_json);
+	assert_int_equal(sg_approvals_load_into(file, &p, &opts, &d), -1);
+	assert_true(d.n_errors > 0);
+	assert_int_equal(p.n_trusted, 1);
+	assert_int_equal(p.n_approvals, 0);
+	assert_string_equal(p.trusted[0].ticket, "POL-1");
+#undef BY
+	sg_diag_free(&d);
+	sg_policy_free(&p);
+	sg_policy_free(&saved);
+}
+
 static void test_save_empty(void **state)
 {
 	char dir[256], file[300], *text;
@@ -642,6 +695,7 @@ int main(void)
 		cmocka_unit_test(test_load_appends),
 		cmocka_unit_test(test_streamed),
 		cmocka_unit_test(test_load_into),
+		cmocka_unit_test(test_load_into_journal),
 		cmocka_unit_test(test_save_empty),
 		cmocka_unit_test(test_orphaned_group_refused),
 		cmocka_unit_test(test_orphaned_class_refused),

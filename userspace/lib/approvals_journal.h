@@ -41,15 +41,17 @@ int sg_approvals_journal_path(const char *approvals_path, char *buf, size_t len)
 /* An approval as approvals.json lists it (names from p), or NULL (ENOMEM). */
 json_t *sg_approval_json(const struct sg_policy *p, const struct sg_trusted_entry *t);
 
-/* Applies the journal of approvals_path (if there is one) to set, the
- * approvals of the snapshot (origin SG_ORIGIN_APPROVAL, no index), with
- * names resolved against p, as sg_j_trusted() does for approvals.json.
+/* Applies the journal of approvals_path (if there is one) to set, whose
+ * entries from first on are the approvals of the snapshot (origin
+ * SG_ORIGIN_APPROVAL; set has no index, and its entries before first are
+ * left alone), with names resolved against p (which may be set), as
+ * sg_j_trusted() does for approvals.json.
  * Only the approvals the journal leaves in place are resolved: one added
  * and removed again may name a group the policy has lost since.
  * Problems go to d.  0, or -1 if there were errors. */
 int sg_approvals_replay(const char *approvals_path, const struct sg_policy *p,
 			const struct sg_load_opts *o, long long now, struct sg_policy *set,
-			struct sg_diag *d);
+			size_t first, struct sg_diag *d);
 
 struct sg_journal;
 

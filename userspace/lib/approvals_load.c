@@ -44,14 +44,14 @@ static int append_entries(struct sg_policy *scratch, struct sg_trusted_entry **o
 	return 0;
 }
 
-/* The approvals[] walk: each element into scratch, each prefix noted
+/* The approvals[] walk: each element appended to set, each prefix noted
  * for the duplicate check. */
 struct walk {
 	struct sg_jctx *c;
 	const struct sg_policy *p;
 	long long now;
-	struct sg_policy *scratch;
-	bool pooled;            /* texts into scratch's pool, not malloc'd */
+	struct sg_policy *set;  /* may be p itself */
+	bool pooled;            /* texts into set's pool, not malloc'd */
 	struct sg_prefix_at *at;
 	size_t n_at;
 };
@@ -65,8 +65,8 @@ static void approval_one(json_t *v, size_t i, void *ctx)
 	bool addr_ok;
 
 	if (sg_j_trusted(w->c, v, w->p, true, w->now, &t, &x, &addr_ok) &&
-	    (w->pooled ? sg_policy_add_trusted_pooled(w->scratch, &t)
-		       : sg_policy_add_trusted(w->scratch, &t)))
+	    (w->pooled ? sg_policy_add_trusted_pooled(w->set, &t)
+		       : sg_policy_add_trusted(w->set, &t)))
 		sg_j_error(w->c, "out of memory");
 	if (addr_ok) {
 		w->at[w->n_at].prefix = t.prefix;
@@ -90,8 +90,13 @@ static int walk_approvals(struct walk *w, size_t count, size_t already, json_t *
 			      "limit of %d trusted entries", count, already, SG_MAX_TRUSTED);
 		return 0;
 	}
+	/* Room for them all at once: grown by doubling, the array would
+	 * hold up to twice its entries' room while the policy before it is
+	 * held too (a reload's peak). */
 	w->at = calloc(count + 1, sizeof(*w->at));
-	if (!w->at) {
+	if (!w->at || sg_policy_reserve_trusted(w->set, count)) {
+		free(w->at);
+		w->at = NULL;
 		sg_j_error(w->c, "out of memory");
 		return 0;
 	}
@@ -189,24 +194,26 @@ static int load_stream(const char *path, const struct sg_load_opts *o, struct wa
 	return rc ? SG_JS_FALLBACK : 0;
 }
 
-/* The approvals in force into scratch (sg_policy_init'ed), resolved
- * against p, which has `already` entries beside them.  0 or -1 (errors
- * in d, which the caller made non-NULL). */
+/* The approvals in force appended to set (which has no index: its
+ * entries before them are not the approvals'), resolved against p, which
+ * has `already` entries beside them.  set may be p itself.  0, or -1
+ * (errors in d, which the caller made non-NULL; set then has what was
+ * appended: sg_policy_truncate it). */
 static int load_set(const char *path, const struct sg_policy *p, const struct sg_load_opts *o,
-		    size_t already, bool pooled, struct sg_policy *scratch, struct sg_diag *d)
+		    size_t already, bool pooled, struct sg_policy *set, struct sg_diag *d)
 {
 	struct sg_diag quiet = { 0 };
 	struct sg_jctx c;
-	struct walk w = { .c = &c, .p = p, .now = sg_now(o), .scratch = scratch,
-			  .pooled = pooled };
-	size_t before = d->n_errors;
+	struct walk w = { .c = &c, .p = p, .now = sg_now(o), .set = set, .pooled = pooled };
+	size_t before = d->n_errors, first = set->n_trusted;
 
 	/* The stream's messages wait in quiet: should it fall back, the
 	 * whole parse words them instead. */
 	sg_j_init(&c, sg_basename(path), &quiet);
 	if ((o && o->read_whole) || load_stream(path, o, &w, already) == SG_JS_FALLBACK) {
-		sg_policy_free(scratch);
-		sg_policy_init(scratch);
+		/* (Texts the stream pooled stay in the pool until the policy
+		 * is freed: a fall-back is rare, and its texts are few.) */
+		sg_policy_truncate(set, first);
 		sg_j_init(&c, sg_basename(path), d);
 		load_whole(path, o, &w, already);
 	} else {
@@ -217,10 +224,10 @@ static int load_set(const char *path, const struct sg_policy *p, const struct sg
 	sg_diag_free(&quiet);
 	/* The changes since the snapshot; the limit holds for the result. */
 	if (d->n_errors == before &&
-	    !sg_approvals_replay(path, p, o, sg_now(o), scratch, d) &&
-	    scratch->n_trusted + already > SG_MAX_TRUSTED)
+	    !sg_approvals_replay(path, p, o, sg_now(o), set, first, d) &&
+	    set->n_trusted - first + already > SG_MAX_TRUSTED)
 		sg_j_error(&c, "%zu approvals (with approvals.journal) and %zu other entries "
-			   "exceed the limit of %d trusted entries", scratch->n_trusted,
+			   "exceed the limit of %d trusted entries", set->n_trusted - first,
 			   already, SG_MAX_TRUSTED);
 	return d->n_errors == before ? 0 : -1;
 }
@@ -248,16 +255,15 @@ int sg_approvals_load_into(const char *path, struct sg_policy *p,
 			   const struct sg_load_opts *o, struct sg_diag *d)
 {
 	struct sg_diag local = { 0 };
-	struct sg_policy scratch;
+	size_t first = p->n_trusted;
 	int rc;
 
-	sg_policy_init(&scratch);
-	rc = load_set(path, p, o, p->n_trusted, true, &scratch, d ? d : &local);
-	if (!rc && sg_policy_take_trusted(p, &scratch)) {
-		sg_diag_add(d ? d : &local, true, "%s: out of memory", sg_basename(path));
-		rc = -1;
-	}
-	sg_policy_free(&scratch);
+	/* Straight into p: a scratch policy moved across afterwards would
+	 * hold a second copy of the approvals' array at the reload's peak. */
+	rc = load_set(path, p, o, first, true, p, d ? d : &local);
+	if (rc)
+		sg_policy_truncate(p, first);
+	sg_policy_trim(p);
 	sg_diag_free(&local);
 	return rc;
 }

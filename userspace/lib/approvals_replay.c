@@ -140,12 +140,13 @@ static int decide(struct replay *rp, struct sg_prefix_set *touched)
 	return 0;
 }
 
-/* Drops the snapshot's entries for prefixes the journal decides. */
-static void drop_touched(struct sg_policy *set, const struct sg_prefix_set *touched)
+/* Drops the snapshot's entries (from first on) for prefixes the journal
+ * decides. */
+static void drop_touched(struct sg_policy *set, size_t first, const struct sg_prefix_set *touched)
 {
-	size_t w = 0;
+	size_t w = first;
 
-	for (size_t i = 0; i < set->n_trusted; i++) {
+	for (size_t i = first; i < set->n_trusted; i++) {
 		if (sg_prefix_set_has(touched, &set->trusted[i].prefix)) {
 			set->n_approvals -= set->trusted[i].origin == SG_ORIGIN_APPROVAL;
 			sg_trusted_entry_free(&set->trusted[i]);
@@ -182,7 +183,7 @@ static void add_decided(struct replay *rp, const struct sg_policy *p, long long 
 
 int sg_approvals_replay(const char *approvals_path, const struct sg_policy *p,
 			const struct sg_load_opts *o, long long now, struct sg_policy *set,
-			struct sg_diag *d)
+			size_t first, struct sg_diag *d)
 {
 	char path[PATH_MAX];
 	struct replay rp = { 0 };
@@ -207,7 +208,7 @@ int sg_approvals_replay(const char *approvals_path, const struct sg_policy *p,
 		if (!touched || decide(&rp, touched))
 			sg_diag_add(d, true, "%s: out of memory", rp.file);
 		else {
-			drop_touched(set, touched);
+			drop_touched(set, first, touched);
 			add_decided(&rp, p, now, set, d);
 		}
 	}

@@ -75,9 +75,9 @@ unsigned long sg_load_two_thread_reads(void);
 int sg_approvals_load(const char *path, const struct sg_policy *p,
 		      const struct sg_load_opts *o, struct sg_trusted_entry **out, size_t *n,
 		      struct sg_diag *d);
-/* The same, appended to p itself, their texts in p's pool as
- * policy.json's are (no copy of each, no malloc per text).  0, or -1 with
- * p as it was. */
+/* The same, appended to p itself (not yet indexed: sg_policy_index after
+ * it), their texts in p's pool as policy.json's are (no copy of each, no
+ * malloc per text).  0, or -1 with p's entries as they were. */
 int sg_approvals_load_into(const char *path, struct sg_policy *p,
 			   const struct sg_load_opts *o, struct sg_diag *d);
 /* How many times this process read approvals.json's approvals one at a

@@ -110,25 +110,6 @@ int sg_policy_add_trusted(struct sg_policy *p, const struct sg_trusted_entry *t)
 	return 0;
 }
 
-int sg_policy_take_trusted(struct sg_policy *dst, struct sg_policy *src)
-{
-	if (!src->n_trusted)
-		return 0;
-	if (sg_policy_reserve_trusted(dst, src->n_trusted))
-		return -ENOMEM;
-	if (src->strings && dst->strings)
-		sg_strpool_adopt(dst->strings, src->strings);
-	else if (src->strings)
-		dst->strings = src->strings;
-	src->strings = NULL;
-	memcpy(dst->trusted + dst->n_trusted, src->trusted, src->n_trusted * sizeof(*src->trusted));
-	for (size_t i = 0; i < src->n_trusted; i++)
-		join(dst);
-	src->n_trusted = 0;
-	src->n_approvals = 0;
-	return 0;
-}
-
 int sg_policy_reserve_trusted(struct sg_policy *p, size_t n)
 {
 	void *t;
@@ -229,6 +210,12 @@ void sg_policy_remove_trusted(struct sg_policy *p, size_t i)
 	memmove(&p->trusted[i], &p->trusted[i + 1],
 		(p->n_trusted - i - 1) * sizeof(*p->trusted));
 	p->n_trusted--;
+}
+
+void sg_policy_truncate(struct sg_policy *p, size_t n)
+{
+	while (p->n_trusted > n)
+		sg_policy_remove_trusted(p, p->n_trusted - 1);
 }
 
 int sg_policy_class_index(const struct sg_policy *p, const char *name)

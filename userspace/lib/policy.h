@@ -113,10 +113,6 @@ int sg_policy_fill_trusted(struct sg_policy *p, size_t i, const struct sg_truste
  * -ENOMEM (nothing joined: the caller still owns the pools). */
 int sg_policy_commit_trusted(struct sg_policy *p, size_t n, struct sg_strpool **sp,
 			     size_t n_pools);
-/* Moves every entry of src to the end of dst (counted, indexed, their
- * expiries noted), and src's pool with them: src is left without
- * entries.  0, or -ENOMEM with both as they were. */
-int sg_policy_take_trusted(struct sg_policy *dst, struct sg_policy *src);
 /* Makes room for n more entries at once (a loader that knows how many
  * are coming: no doubling, no copy).  0 or -ENOMEM. */
 int sg_policy_reserve_trusted(struct sg_policy *p, size_t n);
@@ -130,6 +126,9 @@ long sg_policy_find_trusted(const struct sg_policy *p, const struct sg_prefix *p
 long sg_policy_find_approval(const struct sg_policy *p, const struct sg_prefix *prefix);
 /* Removes entry i (freeing it), keeping order. */
 void sg_policy_remove_trusted(struct sg_policy *p, size_t i);
+/* Removes the entries from n on: what a refused load appended goes.
+ * (Texts they put in the pool stay there until the policy is freed.) */
+void sg_policy_truncate(struct sg_policy *p, size_t n);
 
 /* Indexes the policy (policy_index.h), so that sg_policy_is_shadowed()
  * is O(1) instead of a scan of the policy, and so is
