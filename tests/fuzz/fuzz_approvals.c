@@ -3,8 +3,11 @@
  * libFuzzer target: the approvals file loader (approvals.json), names
  * resolved against a fixed policy.  Properties: read one approval at a
  * time or as one tree, the file gives the same answer and the same
- * entries; an accepted file saves (sg_approvals_save) and loads back to
- * the same entries; the merge of its entries into the policy succeeds.
+ * entries; loaded into a policy itself (sg_approvals_load_into) it gives
+ * the same answer and entries after the policy's own, and a refused file
+ * leaves the policy's entries as they were; an accepted file saves
+ * (sg_approvals_save) and loads back to the same entries; the merge of
+ * its entries into the policy succeeds.
  */
 #include <sys/stat.h>
 #include "fuzz_common.h"
@@ -63,6 +66,32 @@ static bool same_entry(const struct sg_trusted_entry *a, const struct sg_trusted
 #undef SAME_STR
 }
 
+/* The file loaded into a fresh copy of the policy agrees with rc and
+ * e[0..n) of sg_approvals_load. */
+static void check_load_into(const struct sg_load_opts *o, int rc,
+			    const struct sg_trusted_entry *e, size_t n)
+{
+	struct sg_diag d = { 0 };
+	struct sg_policy into;
+	size_t own;
+	int rc_into;
+
+	if (sg_policy_parse("policy.json", policy_json, strlen(policy_json), o, &into, &d))
+		abort();
+	own = into.n_trusted;
+	rc_into = sg_approvals_load_into(in_path, &into, o, &d);
+	fz_check(rc_into == rc, "load_into: rc %d, load: rc %d", rc_into, rc);
+	fz_check(into.n_trusted == own + (rc ? 0 : n) && into.n_approvals == (rc ? 0 : n),
+		 "load_into (rc %d): %zu entries, %zu approvals; load: %zu", rc_into,
+		 into.n_trusted, into.n_approvals, n);
+	fz_check(!strcmp(into.trusted[0].ticket, "POL-1"), "the policy's entry changed");
+	for (size_t i = 0; !rc && i < n; i++)
+		fz_check(same_entry(&e[i], &into.trusted[own + i]), "entry %zu differs, loaded "
+			 "into the policy", i);
+	sg_diag_free(&d);
+	sg_policy_free(&into);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct sg_load_opts o = { .allow_any_owner = true, .now_unix = 1760000000 };
@@ -88,6 +117,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free_entries(back, n_back);
 	back = NULL;
 	n_back = 0;
+	check_load_into(&o, rc, e, n);
 	if (rc) {
 		fz_check(n == 0, "a refused file gave %zu entries", n);
 		free_entries(e, n);
