@@ -17,7 +17,10 @@
  * that sends nothing, and takes af_packet if the kernel refuses them; the
  * output says which generator ran.  It prints what it handed to the
  * kernel; what arrives is another matter (a full veth ring, a peer veth
- * without NAPI drops silently), so always count at the receiver.
+ * without NAPI drops silently), so always count at the receiver.  An
+ * interface that is down, or has no carrier, is refused before anything
+ * is sent, whichever the generator (a live frame's run would report
+ * frames sent into it).
  *
  * Test tooling: one program, options on the command line, no state.
  */
@@ -603,6 +606,25 @@ static int run(struct opts *o, int prog_fd, const struct target *t, int ifindex)
 	return err;
 }
 
+/* Is the interface up, with a carrier?  Not: nothing sent on it can
+ * arrive.  An AF_PACKET send then fails, but a live frame's test run
+ * "transmits" into a down device and reports it sent, so ask first, for
+ * both generators alike.  1 up, 0 down, -errno. */
+static int link_is_up(const char *dev)
+{
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc;
+
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
+	rc = ioctl(fd, SIOCGIFFLAGS, &ifr) ? -errno : 0;
+	close(fd);
+	if (rc)
+		return rc;
+	return (ifr.ifr_flags & IFF_UP) && (ifr.ifr_flags & IFF_RUNNING);
+}
+
 /* Chooses the generator (live is probed unless af_packet was asked for)
  * and, for live frames, loads the program.  0, or the exit status. */
 static int choose_generator(struct opts *o, const struct target *t, int ifindex,
@@ -662,6 +684,16 @@ int main(int argc, char **argv)
 	ifindex = (int)if_nametoindex(o.dev);
 	if (!ifindex) {
 		fprintf(stderr, "floodgen: %s: no such interface in this network namespace\n", o.dev);
+		return 1;
+	}
+	rc = link_is_up(o.dev);
+	if (rc <= 0) {
+		if (rc)
+			fprintf(stderr, "floodgen: %s: cannot read its flags: %s\n", o.dev,
+				strerror(-rc));
+		else
+			fprintf(stderr, "floodgen: %s is down (not up, or no carrier): no frame was "
+				"sent\n", o.dev);
 		return 1;
 	}
 	min_size = strchr(o.dst, ':') ? 14 + 40 + 20 : 14 + 20 + 20;
