@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test suite and counts results.  Each suite prints TAP lines
 # ("ok N - ..." / "not ok N - ..."); a suite that exits non-zero without
-# reporting a failure counts as one failure, so a crash never passes.
+# reporting a failure counts as one failure, so a crash never passes, and
+# so does one that reports no check at all.
 #
 #   tests/run.sh            all suites
 #   tests/run.sh PATTERN    suites whose path contains PATTERN
@@ -47,6 +48,10 @@ for s in "${suites[@]}"; do
 	if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then
 		fail=1
 		echo "not ok - $s exited with status $rc without reporting a failure" >>"$log"
+	elif [ "$pass" -eq 0 ] && [ "$fail" -eq 0 ]; then
+		# A suite that checked nothing (or printed no TAP) proves nothing.
+		fail=1
+		echo "not ok - $s reported no check" >>"$log"
 	fi
 	total_pass=$((total_pass + pass))
 	total_fail=$((total_fail + fail))
