@@ -353,6 +353,22 @@ check_approval() {
 	check_match "control socket: trust.del 198.18.1.8 succeeds" "$reply" '"ok": ?true'
 	check_value "... smtpgate_approvals 1 again" smtpgate_approvals 1
 	check_value "... smtpgate_trusted_prefixes 2 again" smtpgate_trusted_prefixes 2
+	# One that expires sooner takes the single listed place without a
+	# pass over the policy; removed, a pass lists the one after it.
+	reply=$(control '{"command": "trust.add", "args": {"prefix": "198.18.1.9", "relays": ["internal"], "ticket": "CHG-11", "owner": "tests", "expires": "2030-01-01T00:00:00Z"}}')
+	check_match "control socket: trust.add 198.18.1.9 (expires 2030) succeeds" "$reply" '"ok": ?true'
+	check_value "... it is the one listed" \
+		'smtpgate_approval_expiry_timestamp_seconds{prefix="198.18.1.9",ticket="CHG-11"}' \
+		"$(date -u -d 2030-01-01T00:00:00Z +%s)"
+	check_eq "... alone" "$(grep -c '^smtpgate_approval_expiry_timestamp_seconds{' <<<"$(scrape)")" 1
+	check_value "... smtpgate_expiring_entries 3" smtpgate_expiring_entries 3
+	reply=$(control '{"command": "trust.del", "args": {"prefix": "198.18.1.9", "ticket": "CHG-11-END"}}')
+	check_match "control socket: trust.del 198.18.1.9 succeeds" "$reply" '"ok": ?true'
+	check_value "... 198.18.1.7 is listed again" \
+		'smtpgate_approval_expiry_timestamp_seconds{prefix="198.18.1.7",ticket="CHG-9"}' \
+		"$EXPIRES_APPROVAL"
+	check_eq "... alone" "$(grep -c '^smtpgate_approval_expiry_timestamp_seconds{' <<<"$(scrape)")" 1
+	check_value "... smtpgate_expiring_entries 2 again" smtpgate_expiring_entries 2
 }
 
 check_reload() {

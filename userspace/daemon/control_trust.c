@@ -310,7 +310,7 @@ int sgd_cmd_trust_add(struct sgd_req *r)
 		return sgd_req_fail(r, SGD_E_FAILED, NULL, "cannot save the approval, so it was "
 				    "not made: %s", err.msg);
 	}
-	sgd_snapshot_after(d, t.expires);
+	sgd_snapshot_added(d, &d->policy.trusted[d->policy.n_trusted - 1]);
 	warn_out_of_scope(r, &t);
 	return sgd_req_ok(r, sgd_trust_entry_json(&d->policy, &d->policy.trusted[d->policy.n_trusted - 1],
 					now));
@@ -416,6 +416,6 @@ int sgd_cmd_trust_del(struct sgd_req *r)
 	}
 	expires = saved.trusted[0].expires;
 	sg_policy_free(&saved);
-	sgd_snapshot_after(d, expires);
+	sgd_snapshot_removed(d, &prefix, expires);
 	return sgd_req_ok(r, result);
 }

@@ -16,6 +16,7 @@
 #include "config.h"
 #include "err.h"
 #include "dataplane.h"
+#include "expiry_list.h"
 #include "load.h"
 #include "policy.h"
 
@@ -37,16 +38,6 @@ struct sgd_opts {
 	bool verbose;
 };
 
-/* One trusted entry's expiry, as the metrics thread sees it. */
-/* A trusted entry's expiry, as /metrics lists it: 32 bytes and its
- * ticket at this offset of the snapshot's expiry_text, where a prefix
- * and a ticket as fixed-size strings took 320 (a policy whose million
- * entries all expire).  The metrics thread formats the prefix. */
-struct sgd_expiry {
-	struct sg_prefix prefix;
-	uint32_t ticket;
-	int64_t expires;        /* unix seconds */
-};
 
 /* The fleet store as `status` and the metrics show it (fleet.c). */
 struct sgd_store_view {
@@ -115,11 +106,12 @@ struct sgd {
 	/* Read by the metrics thread: take `lock`.  The loop thread writes
 	 * them (and `slots`) under it; it reads its own writes freely. */
 	pthread_mutex_t lock;
-	struct sgd_expiry *expiries;  /* the entries listed with their expiry (cfg.expiry_series) */
-	size_t n_expiries;
-	size_t n_expiring;            /* entries with an expiry, listed or not */
-	char *expiry_text;            /* their tickets */
-	size_t expiry_text_len;
+	/* The entries /metrics lists with their expiry (cfg.expiry_series
+	 * of them, expiry_list.h): 32 bytes each and the ticket in one
+	 * text, where a prefix and a ticket as fixed-size strings took 320
+	 * (a policy whose million entries all expire).  The metrics thread
+	 * formats the prefix. */
+	struct sg_expiry_list expiries;
 	size_t n_trusted;             /* entries given to the data plane */
 	size_t n_approvals;
 	uint64_t generation;
@@ -260,6 +252,12 @@ void sgd_snapshot_policy(struct sgd *d);
  * change of an entry that never expires leaves it right, and only the
  * counts are taken, in O(1) rather than a pass over the policy. */
 void sgd_snapshot_after(struct sgd *d, int64_t expires);
+/* After entry t was appended to d->policy (it is the last): the expiry
+ * list takes it without a pass over the policy where that is exact
+ * (expiry_list.h), else as sgd_snapshot_policy. */
+void sgd_snapshot_added(struct sgd *d, const struct sg_trusted_entry *t);
+/* After an entry of this prefix and expiry left d->policy: the same. */
+void sgd_snapshot_removed(struct sgd *d, const struct sg_prefix *prefix, int64_t expires);
 
 /* attachments.c */
 /* Logs every configured interface that exists and is not Ethernet

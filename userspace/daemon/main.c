@@ -375,8 +375,7 @@ static void stop(struct sgd *d)
 	sg_dp_close(d->dp);
 	sgd_approvals_close(d);
 	sg_policy_free(&d->policy);
-	free(d->expiries);
-	free(d->expiry_text);
+	sg_expiry_list_free(&d->expiries);
 	sg_host_config_free(&d->cfg);
 	if (d->lock_fd >= 0)
 		close(d->lock_fd);

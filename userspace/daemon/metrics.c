@@ -84,7 +84,7 @@ static double monotonic_seconds(void)
 /* The daemon's own part of the snapshot, copied under d->lock. */
 static int copy_daemon_state(struct sgd *d, struct sg_mt_snapshot *s)
 {
-	struct sgd_expiry *raw = NULL;
+	struct sg_expiry_item *raw = NULL;
 	size_t n_raw = 0;
 	int rc = 0;
 
@@ -111,15 +111,15 @@ static int copy_daemon_state(struct sgd *d, struct sg_mt_snapshot *s)
 	s->store.refused = d->store_view.refused;
 	s->store.failovers = d->store_view.failovers;
 	s->store.reconnects = d->store_view.reconnects;
-	s->n_expiring = d->n_expiring;
+	s->n_expiring = d->expiries.n_expiring;
 	/* Copied as they are (two arrays), pointers made after the lock. */
-	if (d->n_expiries) {
-		raw = malloc(d->n_expiries * sizeof(*raw));
-		s->expiry_text = malloc(d->expiry_text_len);
+	if (d->expiries.n) {
+		raw = malloc(d->expiries.n * sizeof(*raw));
+		s->expiry_text = malloc(d->expiries.text_len);
 		if (raw && s->expiry_text) {
-			memcpy(raw, d->expiries, d->n_expiries * sizeof(*raw));
-			memcpy(s->expiry_text, d->expiry_text, d->expiry_text_len);
-			n_raw = d->n_expiries;
+			memcpy(raw, d->expiries.items, d->expiries.n * sizeof(*raw));
+			memcpy(s->expiry_text, d->expiries.text, d->expiries.text_len);
+			n_raw = d->expiries.n;
 		} else {
 			rc = -ENOMEM;
 		}

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <time.h>
 #include "daemon.h"
-#include "expiry_pick.h"
 #include "fleet.h"
 #include "log.h"
 #include "notify.h"
@@ -86,60 +85,6 @@ static void warn_shadowed(const struct sg_policy *p)
 	}
 }
 
-/* The entries /metrics lists with their expiry: the cfg.expiry_series
- * that expire soonest (expiry_pick.h), as records of a prefix, an expiry
- * and a ticket's offset in one exact-sized text.  It runs on the loop:
- * no formatting here.  *n_expiring: how many expire in all.  0, or -1
- * out of memory (nothing listed). */
-static int list_expiries(const struct sgd *d, struct sgd_expiry **out, size_t *n_out,
-			 char **text_out, size_t *len_out, size_t *n_expiring)
-{
-	size_t max = d->cfg.expiry_series < d->policy.n_trusted ? d->cfg.expiry_series
-								 : d->policy.n_trusted;
-	size_t *pick = malloc((max ? max : 1) * sizeof(*pick));
-	struct sgd_expiry *e = NULL;
-	char *text = NULL;
-	size_t n, len = 0;
-
-	*out = NULL;
-	*text_out = NULL;
-	*n_out = *len_out = *n_expiring = 0;
-	if (!pick)
-		return -1;
-	n = sg_expiry_pick(&d->policy, max, pick, n_expiring);
-	for (size_t k = 0; k < n; k++) {
-		const char *ticket = d->policy.trusted[pick[k]].ticket;
-
-		len += (ticket ? strlen(ticket) : 0) + 1;
-	}
-	e = calloc(n ? n : 1, sizeof(*e));
-	text = malloc(len ? len : 1);
-	if (!e || !text || len > UINT32_MAX) {
-		free(pick);
-		free(e);
-		free(text);
-		return -1;
-	}
-	len = 0;
-	for (size_t k = 0; k < n; k++) {
-		const struct sg_trusted_entry *t = &d->policy.trusted[pick[k]];
-		const char *ticket = t->ticket ? t->ticket : "";
-		size_t tl = strlen(ticket) + 1;
-
-		e[k].prefix = t->prefix;
-		e[k].ticket = (uint32_t)len;
-		e[k].expires = t->expires;
-		memcpy(text + len, ticket, tl);
-		len += tl;
-	}
-	free(pick);
-	*out = e;
-	*n_out = n;
-	*text_out = text;
-	*len_out = len;
-	return 0;
-}
-
 /* The counts, under the lock the metrics thread reads them with. */
 static void publish_counts(struct sgd *d)
 {
@@ -147,25 +92,27 @@ static void publish_counts(struct sgd *d)
 	d->n_approvals = d->policy.n_approvals;
 }
 
-void sgd_snapshot_policy(struct sgd *d)
+/* The expiry list l (moved in) and the counts, for the metrics thread. */
+static void publish_expiries(struct sgd *d, struct sg_expiry_list *l)
 {
-	size_t n = 0, n_expiring = 0, len = 0;
-	struct sgd_expiry *e;
-	char *text;
+	struct sg_expiry_list old;
 
-	/* The metrics go without expiries rather than with wrong ones. */
-	if (list_expiries(d, &e, &n, &text, &len, &n_expiring))
-		sgd_warn("out of memory listing the entries' expiries for the metrics");
 	pthread_mutex_lock(&d->lock);
-	free(d->expiries);
-	free(d->expiry_text);
-	d->expiries = e;
-	d->n_expiries = n;
-	d->expiry_text = text;
-	d->expiry_text_len = len;
-	d->n_expiring = n_expiring;
+	old = d->expiries;
+	d->expiries = *l;
 	publish_counts(d);
 	pthread_mutex_unlock(&d->lock);
+	sg_expiry_list_free(&old);
+}
+
+void sgd_snapshot_policy(struct sgd *d)
+{
+	struct sg_expiry_list l;
+
+	/* The metrics go without expiries rather than with wrong ones. */
+	if (sg_expiry_list_build(&l, &d->policy, d->cfg.expiry_series))
+		sgd_warn("out of memory listing the entries' expiries for the metrics");
+	publish_expiries(d, &l);
 }
 
 void sgd_snapshot_after(struct sgd *d, int64_t expires)
@@ -177,6 +124,45 @@ void sgd_snapshot_after(struct sgd *d, int64_t expires)
 	pthread_mutex_lock(&d->lock);
 	publish_counts(d);
 	pthread_mutex_unlock(&d->lock);
+}
+
+/* What a single change did to the list (expiry_list.h): a new list, a
+ * count one up or down, or a pass over the policy after all. */
+static void take_change(struct sgd *d, int rc, struct sg_expiry_list *l, int delta)
+{
+	if (!rc) {
+		publish_expiries(d, l);
+	} else if (rc == SG_EXPIRY_KEEP) {
+		pthread_mutex_lock(&d->lock);
+		d->expiries.n_expiring += (size_t)delta;
+		publish_counts(d);
+		pthread_mutex_unlock(&d->lock);
+	} else {
+		sgd_snapshot_policy(d);
+	}
+}
+
+void sgd_snapshot_added(struct sgd *d, const struct sg_trusted_entry *t)
+{
+	struct sg_expiry_list l;
+
+	if (!t->expires) {
+		sgd_snapshot_after(d, 0);
+		return;
+	}
+	take_change(d, sg_expiry_list_appended(&l, &d->expiries, t, d->cfg.expiry_series), &l, 1);
+}
+
+void sgd_snapshot_removed(struct sgd *d, const struct sg_prefix *prefix, int64_t expires)
+{
+	struct sg_expiry_list l;
+
+	if (!expires) {
+		sgd_snapshot_after(d, 0);
+		return;
+	}
+	take_change(d, sg_expiry_list_removed(&l, &d->expiries, prefix, expires,
+					      d->cfg.expiry_series), &l, -1);
 }
 
 /* Off the loop during a reload (reload.c): touches the data plane and p
