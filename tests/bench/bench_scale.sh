@@ -23,7 +23,9 @@
 #              nothing happens
 #   trust add  ADDS (200) `smtpgatectl trust add` calls to the daemon
 #              of the last run, p50/p99 from process start to exit, and
-#              /bin/true timed before each: the floor of any process
+#              /bin/true timed before each: the floor of any process;
+#              then ADDS more with --expires (the metrics' list of
+#              expiries changes with each)
 #   restart    start again with the pins kept and a policy whose first
 #              1,000 entries are replaced (what `check` accepts must
 #              load over any running policy): ok or refused
@@ -127,17 +129,27 @@ restart_changed() {
 
 # add_latency N: N trust adds to the running daemon into $res/adds, each
 # timed from process start to exit, and /bin/true timed before each into
-# $res/floor (the floor of any process at that moment).
+# $res/floor (the floor of any process at that moment); then N adds with
+# --expires (each one joins the metrics' list of expiries) into
+# $res/adds_exp, with their floor in $res/floor_exp.
 add_latency() {
 	local i hex
 
 	: >"$res/adds"
 	: >"$res/floor"
+	: >"$res/adds_exp"
+	: >"$res/floor_exp"
 	for ((i = 1; i <= $1; i++)); do
 		printf -v hex %x "$i"
 		timed_us /bin/true >>"$res/floor"
 		timed_us ctl trust add "2001:db8:e::$hex" --relay internal --ticket "ADD-$i" \
 			--owner bench >>"$res/adds"
+	done
+	for ((i = 1; i <= $1; i++)); do
+		printf -v hex %x "$i"
+		timed_us /bin/true >>"$res/floor_exp"
+		timed_us ctl trust add "2001:db8:f::$hex" --relay internal --ticket "EXP-$i" \
+			--owner bench --expires "+$((30 + i))d" >>"$res/adds_exp"
 	done
 }
 
@@ -245,6 +257,8 @@ for n in $SIZES; do
 	fi
 	echo "          trust add (process start to exit) p50 / p99 $(ms_pcts "$res/adds");" \
 		"/bin/true beside it $(ms_pcts "$res/floor")"
+	echo "          trust add --expires p50 / p99 $(ms_pcts "$res/adds_exp");" \
+		"/bin/true beside it $(ms_pcts "$res/floor_exp")"
 	echo "          before: $(today "$n")"
 done
 ctl_stop
