@@ -210,11 +210,28 @@ static void test_room_needs_no_pass(void **state)
 	sg_policy_free(&p);
 }
 
+/* A list that is not built from the policy (zeroed, or its build ran
+ * out of memory) takes no change: a pass must mend it. */
+static void test_invalid_list_takes_no_change(void **state)
+{
+	struct sg_expiry_list cur = { 0 }, out;
+	struct sg_trusted_entry t = { .origin = SG_ORIGIN_APPROVAL, .ticket = (char *)"A-2",
+				      .expires = 1800000000, .rate_class = SG_ENTRY_NO_CLASS };
+
+	(void)state;
+	t.prefix = random_prefix();
+	assert_int_equal(sg_expiry_list_appended(&out, &cur, &t, 10), SG_EXPIRY_REBUILD);
+	cur.n_expiring = 1;
+	assert_int_equal(sg_expiry_list_removed(&out, &cur, &t.prefix, t.expires, 10),
+			 SG_EXPIRY_REBUILD);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_random_changes),
 		cmocka_unit_test(test_room_needs_no_pass),
+		cmocka_unit_test(test_invalid_list_takes_no_change),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);

@@ -86,6 +86,7 @@ int sg_expiry_list_build(struct sg_expiry_list *out, const struct sg_policy *p, 
 		list_put(out, &t->prefix, t->expires, t->ticket ? t->ticket : "");
 	}
 	out->n_expiring = n_expiring;
+	out->valid = true;
 	free(pick);
 	return 0;
 }
@@ -107,6 +108,7 @@ static int list_edit(struct sg_expiry_list *out, const struct sg_expiry_list *cu
 				 cur->text + cur->items[k].ticket);
 	if (t)
 		list_put(out, &t->prefix, t->expires, ticket);
+	out->valid = true;
 	return 0;
 }
 
@@ -116,7 +118,7 @@ int sg_expiry_list_appended(struct sg_expiry_list *out, const struct sg_expiry_l
 	size_t latest = SIZE_MAX, at_latest = 0;
 	int rc;
 
-	if (!t->expires)
+	if (!t->expires || !cur->valid)
 		return SG_EXPIRY_REBUILD;
 	if (cur->n < max) {
 		/* Room: the list held every expiring entry, and now this too. */
@@ -149,7 +151,7 @@ int sg_expiry_list_removed(struct sg_expiry_list *out, const struct sg_expiry_li
 	int rc;
 
 	(void)max;
-	if (!expires || !cur->n_expiring)
+	if (!expires || !cur->valid || !cur->n_expiring)
 		return SG_EXPIRY_REBUILD;
 	for (size_t k = 0; k < cur->n; k++) {
 		if (!sg_prefix_equal(&cur->items[k].prefix, prefix))

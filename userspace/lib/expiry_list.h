@@ -15,6 +15,7 @@
 #ifndef SG_EXPIRY_LIST_H
 #define SG_EXPIRY_LIST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "policy.h"
@@ -31,6 +32,10 @@ struct sg_expiry_list {
 	char *text;             /* the tickets, each NUL-terminated ("" for none) */
 	size_t text_len;
 	size_t n_expiring;      /* entries with an expiry, listed or not */
+	/* Built (or changed) from the policy as it is.  A list that is not
+	 * (zeroed, or its build ran out of memory) takes no change: each
+	 * says SG_EXPIRY_REBUILD, so the metrics mend at the next one. */
+	bool valid;
 };
 
 /* What a change did to the list, besides 0 (a new list in *out) and
