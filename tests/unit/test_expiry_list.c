@@ -18,15 +18,13 @@
 #include <cmocka.h>
 #include "expiry_list.h"
 #include "policy.h"
+#include "randpkt.h"
 
-static uint64_t rng = 0x2545f4914f6cdd1dull;
+static struct rp_rng rng;
 
 static uint64_t next_rand(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return rp_u64(&rng);
 }
 
 /* One of 64 IPv4 /32s of 198.18.0.0/24: duplicates are common. */
@@ -234,6 +232,7 @@ int main(void)
 		cmocka_unit_test(test_invalid_list_takes_no_change),
 	};
 
+	rp_seed(&rng, 0x2545f4914f6cdd1dull);
 	cmocka_set_message_output(CM_OUTPUT_TAP);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
