@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "load.h"
+#include "threads.h"
 #include "unit.h"
 
 #define NOW 1767225600LL        /* 2026-01-01T00:00:00Z */
@@ -425,6 +426,114 @@ static void test_load_into_journal(void **state)
 	sg_policy_free(&saved);
 }
 
+/* One line per entry of p from first on, every field: comparable. */
+static char *entries_text(const struct sg_policy *p, size_t first)
+{
+	size_t cap = 256 * (p->n_trusted - first + 1), len = 0;
+	char *text = malloc(cap), prefix[SG_PREFIX_STRLEN];
+
+	assert_non_null(text);
+	text[0] = '\0';
+	for (size_t i = first; i < p->n_trusted; i++) {
+		const struct sg_trusted_entry *e = &p->trusted[i];
+
+		sg_prefix_format(&e->prefix, prefix, sizeof(prefix));
+		len += (size_t)snprintf(text + len, cap - len, "%s %d %llu %u %lld %lld %s %s %s\n",
+					prefix, e->origin, (unsigned long long)e->groups,
+					sg_entry_class(e), (long long)e->expires,
+					(long long)sg_entry_created(e), e->ticket, e->owner,
+					sg_entry_created_by(e));
+		assert_true(len < cap);
+	}
+	return text;
+}
+
+/* Many approvals loaded into the policy are read by two threads (the
+ * counter proves it) into exactly what one thread reads; a file with
+ * something to report (an expired approval) is read in one pass and
+ * says so, the same either way. */
+static void test_load_into_two_threads(void **state)
+{
+	struct sg_load_opts one = opts;
+	struct sg_err err = { 0 };
+	char dir[256], file[300], prefix[64], ticket[32];
+	char *two_text, *one_text;
+	struct sg_policy p, q, saved;
+	struct sg_diag d = { 0 };
+	unsigned long before;
+	bool threads;
+
+	(void)state;
+	one.one_thread = true;
+	make_policy(&saved, policy_json);
+	add_approval(&saved, "198.18.9.9", 1, 0, "SHADOWED");
+	for (int i = 0; i < 20000; i++) {
+		snprintf(prefix, sizeof(prefix), "2001:db8:8:%x::/64", i);
+		snprintf(ticket, sizeof(ticket), "CHG-%d", i);
+		add_approval(&saved, prefix, 1 + (unsigned)(i % 3), (uint32_t)(i % 2), ticket);
+	}
+	fresh_dir("two_threads", dir, file);
+	assert_int_equal(sg_approvals_save(file, &saved, &err), 0);
+	threads = sg_second_thread_worth(20001);
+
+	make_policy(&p, policy_json);
+	before = sg_load_two_thread_reads();
+	assert_int_equal(sg_approvals_load_into(file, &p, &opts, &d), 0);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(sg_load_two_thread_reads(), before + threads);
+	make_policy(&q, policy_json);
+	assert_int_equal(sg_approvals_load_into(file, &q, &one, &d), 0);
+	assert_int_equal(sg_load_two_thread_reads(), before + threads);
+	assert_int_equal(p.n_trusted, 1 + 20001);
+	assert_int_equal(p.n_approvals, 20001);
+	two_text = entries_text(&p, 0);
+	one_text = entries_text(&q, 0);
+	assert_string_equal(two_text, one_text);
+	free(two_text);
+	free(one_text);
+	sg_policy_free(&p);
+	sg_policy_free(&q);
+
+	/* One approval expired: a warning, so one pass, and the same. */
+	saved.trusted[5000].expires = NOW - 60;
+	assert_int_equal(sg_approvals_save(file, &saved, &err), 0);
+	make_policy(&p, policy_json);
+	assert_int_equal(sg_approvals_load_into(file, &p, &opts, &d), 0);
+	assert_int_equal(d.n_warnings, 1);
+	assert_int_equal(sg_load_two_thread_reads(), before + threads);
+	make_policy(&q, policy_json);
+	assert_int_equal(sg_approvals_load_into(file, &q, &one, &d), 0);
+	assert_int_equal(d.n_warnings, 2);
+	two_text = entries_text(&p, 0);
+	one_text = entries_text(&q, 0);
+	assert_string_equal(two_text, one_text);
+	assert_string_equal(d.lines[0], d.lines[1]);
+	free(two_text);
+	free(one_text);
+	sg_diag_free(&d);
+	sg_policy_free(&p);
+	sg_policy_free(&q);
+
+	/* Two approvals of one prefix, nothing else to report: read by two
+	 * threads, and refused as one thread refuses it. */
+	saved.trusted[5000].expires = 0;
+	add_approval(&saved, "2001:db8:8:64::/64", 1, 0, "DUP");
+	assert_int_equal(sg_approvals_save(file, &saved, &err), 0);
+	make_policy(&p, policy_json);
+	assert_int_equal(sg_approvals_load_into(file, &p, &opts, &d), -1);
+	assert_int_equal(sg_load_two_thread_reads(), before + 2 * threads);
+	assert_int_equal(p.n_trusted, 1);
+	make_policy(&q, policy_json);
+	assert_int_equal(sg_approvals_load_into(file, &q, &one, &d), -1);
+	assert_int_equal(d.n_errors, 2);
+	assert_non_null(strstr(d.lines[0], "2001:db8:8:64::/64"));
+	assert_string_equal(d.lines[0], d.lines[1]);
+	sg_diag_free(&d);
+	sg_policy_free(&p);
+	sg_policy_free(&q);
+	sg_policy_free(&saved);
+}
+
 static void test_save_empty(void **state)
 {
 	char dir[256], file[300], *text;
@@ -696,6 +805,7 @@ int main(void)
 		cmocka_unit_test(test_streamed),
 		cmocka_unit_test(test_load_into),
 		cmocka_unit_test(test_load_into_journal),
+		cmocka_unit_test(test_load_into_two_threads),
 		cmocka_unit_test(test_save_empty),
 		cmocka_unit_test(test_orphaned_group_refused),
 		cmocka_unit_test(test_orphaned_class_refused),

@@ -52,6 +52,7 @@ struct walk {
 	long long now;
 	struct sg_policy *set;  /* may be p itself */
 	bool pooled;            /* texts into set's pool, not malloc'd */
+	bool one_thread;        /* sg_load_opts.one_thread */
 	struct sg_prefix_at *at;
 	size_t n_at;
 };
@@ -73,6 +74,28 @@ static void approval_one(json_t *v, size_t i, void *ctx)
 		w->at[w->n_at++].index = i;
 	}
 	sg_j_pop(w->c, s1);
+}
+
+/* Many approvals (a trust import's) are read by two threads, as
+ * policy.json's entries are (load_trusted_halves.c), when their texts
+ * go to the pool and nothing is to be reported; then each element's
+ * prefix is noted for the duplicate check from what was appended. */
+static bool walk_halves(struct walk *w, size_t count, struct sg_jsrc *src,
+			const struct sg_jsplit *sp)
+{
+	struct sg_halves_job job = {
+		.p = w->set, .resolve = w->p, .file = w->c->file, .approval = true,
+		.now = w->now, .src = src, .split = sp,
+	};
+	size_t first = w->set->n_trusted;
+
+	if (!w->pooled || w->one_thread || !sg_trusted_halves(&job))
+		return false;
+	for (size_t i = 0; i < count; i++) {
+		w->at[w->n_at].prefix = w->set->trusted[first + i].prefix;
+		w->at[w->n_at++].index = i;
+	}
+	return true;
 }
 
 /* The approvals (count of them): the elements of arr or, with arr
@@ -104,7 +127,7 @@ static int walk_approvals(struct walk *w, size_t count, size_t already, json_t *
 	if (arr)
 		json_array_foreach(arr, i, v)
 			approval_one(v, i, w);
-	else
+	else if (!walk_halves(w, count, src, sp))
 		rc = sg_jsplit_each(src, sp, approval_one, w);
 	sg_j_pop(w->c, s0);
 	/* Two approvals of one prefix: which one is in force would be an
@@ -204,7 +227,8 @@ static int load_set(const char *path, const struct sg_policy *p, const struct sg
 {
 	struct sg_diag quiet = { 0 };
 	struct sg_jctx c;
-	struct walk w = { .c = &c, .p = p, .now = sg_now(o), .set = set, .pooled = pooled };
+	struct walk w = { .c = &c, .p = p, .now = sg_now(o), .set = set, .pooled = pooled,
+			  .one_thread = o && o->one_thread };
 	size_t before = d->n_errors, first = set->n_trusted;
 
 	/* The stream's messages wait in quiet: should it fall back, the

@@ -143,6 +143,19 @@ void sg_pp_trusted(struct sg_policy_parse *pp, struct sg_trusted_source *ts);
  * apply or either half met anything to report (then nothing is added,
  * and reading them in one pass words every message). */
 bool sg_pp_trusted_halves(struct sg_policy_parse *pp, struct sg_trusted_source *ts);
+/* The same for any streamed array of entries (approvals.json's too):
+ * split->count elements appended to p (room reserved), resolved against
+ * resolve (which may be p), approvals or policy entries. */
+struct sg_halves_job {
+	struct sg_policy *p;
+	const struct sg_policy *resolve;
+	const char *file;               /* for messages (which send it back) */
+	bool approval;
+	long long now;
+	struct sg_jsrc *src;
+	const struct sg_jsplit *split;
+};
+bool sg_trusted_halves(const struct sg_halves_job *job);
 
 /* load_relays.c, below load_policy.c (which calls them, never the
  * other way round). */

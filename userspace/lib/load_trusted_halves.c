@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * policy.json's trusted[] read by two threads, each over half of its
- * elements (pass 1 marked where the second half begins, json_stream.h).
- * jansson's parse of a million elements is most of a large policy's
- * load, and the second CPU has nothing else to do meanwhile.
+ * policy.json's trusted[] (or approvals.json's approvals[]) read by two
+ * threads, each over half of its elements (pass 1 marked where the
+ * second half begins, json_stream.h).  jansson's parse of a million
+ * elements is most of a large policy's load, and the second CPU has
+ * nothing else to do meanwhile.
  *
  * It is only a faster way to the same policy.  Each half fills its own
  * stretch of the entries reserved in the policy, with its strings in a
@@ -30,7 +31,7 @@ unsigned long sg_load_two_thread_reads(void)
 }
 
 struct half {
-	const struct sg_policy_parse *pp;
+	const struct sg_halves_job *job;
 	struct sg_policy *p;
 	struct sg_jctx c;
 	struct sg_diag d;
@@ -50,7 +51,7 @@ static void half_one(json_t *v, size_t i, void *ctx)
 
 	if (atomic_load_explicit(h->give_up, memory_order_relaxed))
 		return;
-	sg_j_trusted(&h->c, v, h->p, false, h->pp->now, &t, &x, &addr_ok);
+	sg_j_trusted(&h->c, v, h->job->resolve, h->job->approval, h->job->now, &t, &x, &addr_ok);
 	/* The counts too: a line lost to ENOMEM still counts. */
 	if (!addr_ok || h->d.n || h->d.n_errors || h->d.n_warnings ||
 	    sg_policy_fill_trusted(h->p, i, &t, h->pool))
@@ -73,25 +74,24 @@ static void half_free(struct half *h)
 	sg_strpool_free(h->pool);
 }
 
-bool sg_pp_trusted_halves(struct sg_policy_parse *pp, struct sg_trusted_source *ts)
+bool sg_trusted_halves(const struct sg_halves_job *job)
 {
 	struct sg_jpart parts[2];
 	struct half h[2];
 	atomic_bool give_up = false;
 	bool ok = true, threaded = false;
 
-	if (pp->one_thread || !ts->src || pp->p->n_trusted ||
-	    !sg_second_thread_worth(ts->split->count) ||
-	    !sg_jsplit_halves(ts->split, SG_SECOND_THREAD_MIN, parts))
+	if (!job->src || !sg_second_thread_worth(job->split->count) ||
+	    !sg_jsplit_halves(job->split, SG_SECOND_THREAD_MIN, parts))
 		return false;
 	memset(h, 0, sizeof(h));
 	for (int k = 0; k < 2; k++) {
-		h[k].pp = pp;
-		h[k].p = pp->p;
+		h[k].job = job;
+		h[k].p = job->p;
 		h[k].part = parts[k];
 		h[k].give_up = &give_up;
-		sg_j_init(&h[k].c, pp->c.file, &h[k].d);
-		if (sg_jsrc_dup(ts->src, &h[k].src) || !(h[k].pool = sg_strpool_new()))
+		sg_j_init(&h[k].c, job->file, &h[k].d);
+		if (sg_jsrc_dup(job->src, &h[k].src) || !(h[k].pool = sg_strpool_new()))
 			ok = false;
 	}
 	if (ok) {
@@ -101,7 +101,7 @@ bool sg_pp_trusted_halves(struct sg_policy_parse *pp, struct sg_trusted_source *
 	if (ok) {
 		struct sg_strpool *pools[2] = { h[0].pool, h[1].pool };
 
-		ok = !sg_policy_commit_trusted(pp->p, ts->split->count, pools, 2);
+		ok = !sg_policy_commit_trusted(job->p, job->split->count, pools, 2);
 		if (ok)
 			h[0].pool = h[1].pool = NULL;
 		if (ok && threaded)
@@ -110,4 +110,16 @@ bool sg_pp_trusted_halves(struct sg_policy_parse *pp, struct sg_trusted_source *
 	half_free(&h[0]);
 	half_free(&h[1]);
 	return ok;
+}
+
+bool sg_pp_trusted_halves(struct sg_policy_parse *pp, struct sg_trusted_source *ts)
+{
+	struct sg_halves_job job = {
+		.p = pp->p, .resolve = pp->p, .file = pp->c.file, .now = pp->now,
+		.src = ts->src, .split = ts->split,
+	};
+
+	if (pp->one_thread || pp->p->n_trusted)
+		return false;
+	return sg_trusted_halves(&job);
 }
