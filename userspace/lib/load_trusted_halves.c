@@ -32,7 +32,6 @@ unsigned long sg_load_two_thread_reads(void)
 
 struct half {
 	const struct sg_halves_job *job;
-	struct sg_policy *p;
 	struct sg_jctx c;
 	struct sg_diag d;
 	struct sg_jsrc src;
@@ -54,7 +53,7 @@ static void half_one(json_t *v, size_t i, void *ctx)
 	sg_j_trusted(&h->c, v, h->job->resolve, h->job->approval, h->job->now, &t, &x, &addr_ok);
 	/* The counts too: a line lost to ENOMEM still counts. */
 	if (!addr_ok || h->d.n || h->d.n_errors || h->d.n_warnings ||
-	    sg_policy_fill_trusted(h->p, i, &t, h->pool))
+	    sg_policy_fill_trusted(h->job->p, i, &t, h->pool))
 		atomic_store_explicit(h->give_up, true, memory_order_relaxed);
 }
 
@@ -87,7 +86,6 @@ bool sg_trusted_halves(const struct sg_halves_job *job)
 	memset(h, 0, sizeof(h));
 	for (int k = 0; k < 2; k++) {
 		h[k].job = job;
-		h[k].p = job->p;
 		h[k].part = parts[k];
 		h[k].give_up = &give_up;
 		sg_j_init(&h[k].c, job->file, &h[k].d);
