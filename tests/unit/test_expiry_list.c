@@ -152,7 +152,7 @@ static void run(size_t max, size_t start, unsigned steps, struct tally *tl)
 			sg_policy_remove_trusted(&p, i);
 			if (!expires)
 				continue;
-			rc = sg_expiry_list_removed(&out, &cur, &prefix, expires, max);
+			rc = sg_expiry_list_removed(&out, &cur, &prefix, expires);
 			take(&cur, &out, rc, -1, &p, max, tl);
 		}
 		assert_int_equal(sg_expiry_list_build(&want, &p, max), 0);
@@ -199,7 +199,7 @@ static void test_room_needs_no_pass(void **state)
 	assert_int_equal(cur.n_expiring, 1);
 	assert_string_equal(cur.text + cur.items[0].ticket, "A-1");
 	sg_policy_remove_trusted(&p, 0);
-	assert_int_equal(sg_expiry_list_removed(&out, &cur, &t.prefix, t.expires, 10), 0);
+	assert_int_equal(sg_expiry_list_removed(&out, &cur, &t.prefix, t.expires), 0);
 	sg_expiry_list_free(&cur);
 	cur = out;
 	assert_int_equal(cur.n, 0);
@@ -220,7 +220,7 @@ static void test_invalid_list_takes_no_change(void **state)
 	t.prefix = random_prefix();
 	assert_int_equal(sg_expiry_list_appended(&out, &cur, &t, 10), SG_EXPIRY_REBUILD);
 	cur.n_expiring = 1;
-	assert_int_equal(sg_expiry_list_removed(&out, &cur, &t.prefix, t.expires, 10),
+	assert_int_equal(sg_expiry_list_removed(&out, &cur, &t.prefix, t.expires),
 			 SG_EXPIRY_REBUILD);
 }
 

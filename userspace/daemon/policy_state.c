@@ -161,8 +161,7 @@ void sgd_snapshot_removed(struct sgd *d, const struct sg_prefix *prefix, int64_t
 		sgd_snapshot_after(d, 0);
 		return;
 	}
-	take_change(d, sg_expiry_list_removed(&l, &d->expiries, prefix, expires,
-					      d->cfg.expiry_series), &l, -1);
+	take_change(d, sg_expiry_list_removed(&l, &d->expiries, prefix, expires), &l, -1);
 }
 
 /* Off the loop during a reload (reload.c): touches the data plane and p

@@ -145,12 +145,11 @@ int sg_expiry_list_appended(struct sg_expiry_list *out, const struct sg_expiry_l
 }
 
 int sg_expiry_list_removed(struct sg_expiry_list *out, const struct sg_expiry_list *cur,
-			   const struct sg_prefix *prefix, int64_t expires, size_t max)
+			   const struct sg_prefix *prefix, int64_t expires)
 {
 	size_t found = SIZE_MAX;
 	int rc;
 
-	(void)max;
 	if (!expires || !cur->valid || !cur->n_expiring)
 		return SG_EXPIRY_REBUILD;
 	for (size_t k = 0; k < cur->n; k++) {

@@ -56,7 +56,7 @@ int sg_expiry_list_appended(struct sg_expiry_list *out, const struct sg_expiry_l
 /* cur after an entry of this prefix and (nonzero) expiry left the
  * policy. */
 int sg_expiry_list_removed(struct sg_expiry_list *out, const struct sg_expiry_list *cur,
-			   const struct sg_prefix *prefix, int64_t expires, size_t max);
+			   const struct sg_prefix *prefix, int64_t expires);
 void sg_expiry_list_free(struct sg_expiry_list *l);
 
 #endif
